@@ -1,0 +1,43 @@
+"""The `vcenter-guest` command line.
+
+Subcommands live in their own modules and are imported only when invoked, so that
+`vcenter-guest --help` and `import vcenter_guest` stay fast (the mock server pulls in starlette and
+uvicorn, the fuzz command pulls in schemathesis).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+__all__ = ["main"]
+
+# name -> (module, attribute, one-line help shown by --help without importing the module)
+_COMMANDS: dict[str, tuple[str, str, str]] = {}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _COMMANDS:
+            module_name, attribute, _ = _COMMANDS[cmd_name]
+            module = importlib.import_module(module_name, __name__)
+            command: click.Command = getattr(module, attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, _COMMANDS[name][2]) for name in sorted(_COMMANDS)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="vcenter-guest")
+def main(**_: Any) -> None:
+    """Start and manage programs inside vSphere VMs (vSphere Automation REST API)."""
