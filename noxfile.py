@@ -60,7 +60,9 @@ def _subprocess_runner(*args: str | os.PathLike[str], **_: object) -> None:
     """Runs a command with this interpreter's bin folder first on PATH (for tests)."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    subprocess.run([str(a) for a in args], check=True, env=env, capture_output=True)
+    done = subprocess.run([str(a) for a in args], check=False, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(map(str, args))} exited {done.returncode}:\n{done.stdout}{done.stderr}")
 
 
 def regenerate(root: Path, dest: Path, run: Runner = _subprocess_runner) -> Path:
@@ -73,6 +75,7 @@ def regenerate(root: Path, dest: Path, run: Runner = _subprocess_runner) -> Path
     spec = root / SPEC
     run("openapi-spec-validator", str(spec))
     out = dest / PACKAGE
+    dest.mkdir(parents=True, exist_ok=True)
     run(
         "openapi-python-client",
         "generate",
@@ -127,9 +130,7 @@ def generate(session: nox.Session) -> None:
         if check:
             problems = compare_trees(committed, fresh)
             if problems:
-                session.error(
-                    "generated/ does not match openapi/ (run `nox -s generate`):\n  " + "\n  ".join(problems)
-                )
+                session.error("generated/ does not match openapi/ (run `nox -s generate`):\n  " + "\n  ".join(problems))
             session.log(f"{GENERATED} is up to date with {SPEC}")
             return
         if committed.exists():
