@@ -155,7 +155,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the generated and the handwritten package."""
     _install_project(session)
-    session.install("mypy>=1.11", "types-PyYAML", "types-python-dateutil", *TEST_REQUIREMENTS)
+    session.install("mypy>=1.11", "types-PyYAML", "types-python-dateutil", "types-jsonschema", *TEST_REQUIREMENTS)
     session.run("mypy", "--strict", "generated/vcenter_guest_client")
     session.run("mypy", "--strict", "overlays/vcenter_guest")
 

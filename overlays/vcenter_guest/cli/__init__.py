@@ -15,7 +15,9 @@ import click
 __all__ = ["main"]
 
 # name -> (module, attribute, one-line help shown by --help without importing the module)
-_COMMANDS: dict[str, tuple[str, str, str]] = {}
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "mock": ("._mock", "mock", "Serve a mock vCenter (demo inventory or --inventory FILE)."),
+}
 
 
 class _LazyGroup(click.Group):

@@ -1,0 +1,89 @@
+"""`vcenter-guest mock`: serve a mock vCenter until interrupted."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+__all__ = ["mock"]
+
+
+@click.command()
+@click.option(
+    "--inventory",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML inventory file (users, VMs, programs, faults). Default: the built-in demo inventory.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0 picks a free port.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+    help="Log level of the server (access log at info).",
+)
+def mock(inventory: Path | None, host: str, port: int, log_level: str) -> None:
+    """Serve a mock vCenter (sessions and guest processes API) until interrupted.
+
+    Without --inventory it serves the built-in demo inventory: log in as
+    administrator@vsphere.local and use the guest user root on any VM; both passwords are in
+    the README's "Mock vCenter server" section (secrets are never printed).
+
+        vcenter-guest mock --port 0
+    """
+    import uvicorn  # noqa: PLC0415 - keep `vcenter-guest --help` fast
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    from vcenter_guest.mock import DEMO_API_USER, DEMO_GUEST_USER, InventoryError, create_app  # noqa: PLC0415
+    from vcenter_guest.mock._server import base_url, bind, uvicorn_config  # noqa: PLC0415
+
+    try:
+        app = create_app(inventory)
+    except InventoryError as exc:
+        raise click.ClickException(str(exc)) from None
+    inv = app.state.simulator.inventory
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+    # A pipe gets 80 columns from rich, which truncates every cell of the table.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+    table = Table(title="Virtual machines", title_justify="left")
+    for column in ("id", "name", "power", "tools", "guest OS", "busy", "guest users", "programs"):
+        table.add_column(column)
+    for vm in inv.vms.values():
+        table.add_row(
+            vm.id,
+            vm.name,
+            vm.power_state,
+            vm.tools,
+            vm.guest_os_family,
+            "yes" if vm.busy else "no",
+            ", ".join(u.name for u in vm.guest_users),
+            str(len(vm.programs)),
+        )
+    console.print(table)
+    users = ", ".join(
+        f"{u.name} ({', '.join(sorted(p.rsplit('.', 1)[-1] for p in u.privileges)) or 'none'})"
+        for u in inv.users.values()
+    )
+    console.print(f"API users: {users}")
+    if inventory is None:
+        console.print(
+            f"Demo inventory: log in as {DEMO_API_USER}, run programs as guest user {DEMO_GUEST_USER} "
+            "(e.g. in vm-42); the demo passwords are in the README, section 'Mock vCenter server'."
+        )
+    else:
+        console.print(f"Inventory: {inventory} (passwords as in that file; they are not printed)")
+    console.print(f"Mock vCenter listening on {base_url(sock)}  (Ctrl-C to stop)", soft_wrap=True)
+    config = uvicorn_config(app, log_level)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()

@@ -1,0 +1,46 @@
+"""A mock vCenter serving the guest processes API: for developing and testing without a vCenter.
+
+    >>> from vcenter_guest.mock import serve, DEMO_API_USER, DEMO_API_PASSWORD
+    >>> with serve() as url:  # doctest: +SKIP
+    ...     session = httpx.post(url + "/api/session", auth=(DEMO_API_USER, DEMO_API_PASSWORD)).json()
+
+`create_app` builds the ASGI app (also usable in process through `httpx.ASGITransport`),
+`serve` runs it on a free loopback port, `load_inventory` reads an inventory file, and
+`Simulator` holds the state and rules (subclass it to build a deliberately broken server).
+"""
+
+from ._app import create_app
+from ._demo import (
+    DEMO_API_PASSWORD,
+    DEMO_API_USER,
+    DEMO_GUEST_PASSWORD,
+    DEMO_GUEST_USER,
+    DEMO_INVENTORY,
+    DEMO_VM,
+)
+from ._errors import MockError
+from ._inventory import EXECUTE, QUERY, Inventory, InventoryError, load_inventory
+from ._server import serve
+from ._simulator import TERMINATED_EXIT_CODE, Process, Session, Simulator, VmState
+
+__all__ = [
+    "DEMO_API_PASSWORD",
+    "DEMO_API_USER",
+    "DEMO_GUEST_PASSWORD",
+    "DEMO_GUEST_USER",
+    "DEMO_INVENTORY",
+    "DEMO_VM",
+    "EXECUTE",
+    "QUERY",
+    "TERMINATED_EXIT_CODE",
+    "Inventory",
+    "InventoryError",
+    "MockError",
+    "Process",
+    "Session",
+    "Simulator",
+    "VmState",
+    "create_app",
+    "load_inventory",
+    "serve",
+]

@@ -1,0 +1,398 @@
+"""The HTTP layer of the mock vCenter: routing, request parsing and validation, error rendering.
+
+Routes, methods, actions, privileges and error statuses all come from the OpenAPI document (via
+`_document`); behaviour comes from the `Simulator`. Routing matches the raw (still percent-encoded)
+path so that a VM id containing `/` or `?` is one path segment, as it is on the wire.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote_to_bytes
+
+import anyio
+from jsonschema.exceptions import ValidationError
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from ._demo import DEMO_INVENTORY
+from ._document import Document, Operation, document
+from ._errors import MockError
+from ._inventory import Inventory
+from ._simulator import Simulator
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("vcenter_guest.mock")
+
+SESSION_HEADER = b"vmware-api-session-id"
+_PID = re.compile(r"^[+-]?[0-9]{1,19}$")
+_INT64 = range(-(2**63), 2**63)
+_JSON_TYPES = ("application/json",)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Disconnected(Exception):
+    pass
+
+
+def _dumps(payload: Any) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _segment(raw: str) -> str:
+    # A path parameter as the client meant it; undecodable bytes become U+FFFD, never a crash.
+    return unquote_to_bytes(raw).decode("utf-8", "replace")
+
+
+def _invalid(message_id: str, text: str, *args: object) -> MockError:
+    return MockError("INVALID_ARGUMENT", message_id, text, *args)
+
+
+def _operation_not_found(method: str, path: str) -> MockError:
+    return MockError(
+        "OPERATION_NOT_FOUND",
+        "com.vmware.vapi.rest.operation_not_found",
+        "No operation is found for {0} {1}.",
+        method,
+        path,
+    )
+
+
+def invalid_body(doc: Document, error: ValidationError) -> MockError:
+    """INVALID_ARGUMENT for a schema violation, worded from the schema only (the value may be a secret)."""
+    where = ".".join(str(p) for p in error.absolute_path) or "(request body)"
+    kind = error.validator
+    expected: Any = error.validator_value
+    if kind == "required":
+        instance: Any = error.instance if isinstance(error.instance, dict) else {}
+        missing = next((name for name in expected if name not in instance), expected[0])
+        return _invalid(
+            "vapi.bindings.typeconverter.dict.missing.key",
+            "Structure {0} is missing a field: {1}.",
+            doc.structure_name(error.schema),
+            missing,
+        )
+    if kind == "type":
+        return _invalid(
+            "vapi.bindings.typeconverter.unexpected.type", "Field {0} must be of type {1}.", where, expected
+        )
+    if kind == "enum":
+        return _invalid(
+            "vapi.bindings.typeconverter.enum.invalid",
+            "Field {0} must be one of {1}.",
+            where,
+            ", ".join(str(v) for v in expected),
+        )
+    if kind == "format":
+        return _invalid("vapi.bindings.typeconverter.invalid.format", "Field {0} is not a valid {1}.", where, expected)
+    return _invalid("vapi.bindings.typeconverter.invalid", "Field {0} is not valid ({1}).", where, kind)
+
+
+class _Route:
+    """A path template of the document, matched against the raw path."""
+
+    def __init__(self, template: str, operations: list[Operation]) -> None:
+        self.template = template
+        names = re.findall(r"{(\w+)}", template)
+        pattern = re.escape(template)
+        for name in names:
+            pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>[^/]*)")
+        self.regex = re.compile(f"^{pattern}$")
+        self.allow = ", ".join(sorted({op.method for op in operations}))
+        # method -> action (None when the path key has no ?action=) -> operation
+        self.operations: dict[str, dict[str | None, Operation]] = {}
+        for op in operations:
+            self.operations.setdefault(op.method, {})[op.action] = op
+
+
+class MockApi:
+    """The ASGI endpoint that serves every path of the document."""
+
+    def __init__(self, simulator: Simulator, doc: Document) -> None:
+        self.simulator = simulator
+        self.doc = doc
+        by_path: dict[str, list[Operation]] = {}
+        for op in doc.operations.values():
+            by_path.setdefault(op.path, []).append(op)
+        # Longer templates first, so that /processes/{pid} is not taken for /processes.
+        self.routes = [_Route(t, ops) for t, ops in sorted(by_path.items(), key=lambda kv: -len(kv[0]))]
+        self.max_body = simulator.inventory.max_body_bytes
+        self._handlers: dict[str, Callable[..., Any]] = {
+            "session_create": self._session_create,
+            "session_get": self._session_get,
+            "session_delete": self._session_delete,
+            "create": self._create,
+            "list": self._list,
+            "get": self._get,
+            "delete": self._delete,
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        operation_id = "-"
+        try:
+            operation, params = self._route(scope)
+            operation_id = operation.operation_id
+            response = await self._handle(operation, params, scope, receive)
+        except _MethodNotAllowed as error:
+            response = self._error(error, {"Allow": error.allow}, status=405)
+        except MockError as error:
+            response = self._error(error)
+        except _Disconnected:
+            return
+        except Exception:  # the mock must answer in its documented format even when it has a bug
+            log.exception("internal error in %s", operation_id)
+            response = self._error(
+                MockError("INTERNAL_SERVER_ERROR", "vcenter_guest.mock.internal_error", "Internal server error.")
+            )
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s -> %d", scope["method"], operation_id, response.status_code)
+        await response(scope, receive, send)
+
+    def _error(self, error: MockError, headers: Mapping[str, str] | None = None, status: int = 0) -> Response:
+        status = status or self.doc.status_by_error_type.get(error.error_type, 500)
+        all_headers = dict(headers or {})
+        if error.challenge is not None and status == 401:
+            all_headers["WWW-Authenticate"] = error.challenge
+        return Response(_dumps(error.body()), status, all_headers, media_type="application/json")
+
+    def _route(self, scope: Scope) -> tuple[Operation, dict[str, str]]:
+        raw: bytes | None = scope.get("raw_path")
+        path = raw.split(b"?", 1)[0].decode("latin-1") if raw else quote(scope["path"])
+        method: str = scope["method"]
+        for route in self.routes:
+            match = route.regex.match(path)
+            if match is None:
+                continue
+            actions = route.operations.get(method)
+            if actions is None:
+                raise _MethodNotAllowed(method, route.template, route.allow)
+            params = {k: _segment(v) for k, v in match.groupdict().items()}
+            if None in actions:
+                return actions[None], params
+            query = scope.get("query_string", b"").decode("latin-1")
+            action = next((v for k, v in parse_qsl(query) if k == "action"), None)
+            operation = actions.get(action)
+            if operation is None:
+                shown = f"{route.template}?action={action}" if action is not None else route.template
+                raise _operation_not_found(method, shown)
+            return operation, params
+        raise _operation_not_found(method, path)
+
+    async def _handle(self, operation: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
+        handler = self._handlers[operation.operation_id]
+        try:
+            response: Response = await handler(operation, params, scope, receive)
+        except MockError as error:
+            response = self._error(error)
+        delay = self.simulator.latency(operation.operation_id)
+        if delay > 0:
+            await anyio.sleep(delay)
+        return response
+
+    # -- request pieces -----------------------------------------------------------------------
+
+    @staticmethod
+    def _header(scope: Scope, name: bytes) -> str | None:
+        for key, value in scope["headers"]:
+            if key == name:
+                return str(value.decode("latin-1"))
+        return None
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        body: bytes = message.get("body", b"")
+        if not message.get("more_body", False) and len(body) <= self.max_body:
+            return body
+        chunks, size = [body], len(body)
+        while message.get("more_body", False):
+            if size > self.max_body:
+                raise _TooLarge
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > self.max_body:
+            raise _TooLarge
+        return b"".join(chunks)
+
+    async def _json_body(self, operation: Operation, scope: Scope, receive: Receive) -> dict[str, Any]:
+        content_type = self._header(scope, b"content-type")
+        try:
+            raw = await self._read_body(receive)
+        except _TooLarge:
+            raise _invalid(
+                "vcenter_guest.mock.body_too_large",
+                "The request body is larger than {0} bytes.",
+                self.max_body,
+            ) from None
+        media = (content_type or "").split(";", 1)[0].strip().lower()
+        if media not in _JSON_TYPES:
+            raise _invalid(
+                "vapi.protocol.server.rest.unsupported_content_type",
+                "The content type {0} is not supported; send application/json.",
+                content_type or "(none)",
+            )
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise _invalid("vapi.protocol.server.rest.invalid_json", "The request body is not valid JSON.") from None
+        error = self.doc.body_error(operation.operation_id, body)
+        if error is not None:
+            raise invalid_body(self.doc, error)
+        result: dict[str, Any] = body
+        return result
+
+    @staticmethod
+    def _pid(params: Mapping[str, str]) -> int:
+        text = params["pid"]
+        pid = int(text) if _PID.match(text) else None
+        if pid is None or pid not in _INT64:
+            raise _invalid(
+                "vapi.bindings.typeconverter.invalid.path_parameter",
+                "The path parameter {0} must be an integer (int64).",
+                "pid",
+            )
+        return pid
+
+    async def _guest_call(
+        self, operation: Operation, params: Mapping[str, str], scope: Scope, receive: Receive
+    ) -> tuple[dict[str, Any], int]:
+        # vCenter's order: authenticate, parse the input, authorize, then run the operation.
+        simulator = self.simulator
+        session = simulator.session(self._header(scope, SESSION_HEADER))
+        pid = self._pid(params) if "pid" in params else 0
+        body = await self._json_body(operation, scope, receive)
+        for privilege in operation.privileges:
+            simulator.authorize(session, privilege)
+        fault = simulator.fault(operation.operation_id)
+        if fault is not None:
+            raise fault
+        return body, pid
+
+    # -- operations -----------------------------------------------------------------------------
+
+    async def _session_create(self, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
+        simulator = self.simulator
+        fault = simulator.fault(op.operation_id)
+        if fault is not None:
+            raise fault
+        user, password = _basic_credentials(self._header(scope, b"authorization"))
+        if user is None or password is None:
+            raise simulator.unauthenticated()
+        session_id = simulator.create_session(user, password)
+        return Response(_dumps(session_id), 201, media_type="application/json")
+
+    async def _session_get(self, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
+        session = self.simulator.session(self._header(scope, SESSION_HEADER))
+        fault = self.simulator.fault(op.operation_id)
+        if fault is not None:
+            raise fault
+        return Response(_dumps(self.simulator.session_info(session)), 200, media_type="application/json")
+
+    async def _session_delete(self, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
+        session = self.simulator.session(self._header(scope, SESSION_HEADER))
+        fault = self.simulator.fault(op.operation_id)
+        if fault is not None:
+            raise fault
+        self.simulator.delete_session(session)
+        return Response(status_code=204)
+
+    async def _create(self, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
+        body, _ = await self._guest_call(op, params, scope, receive)
+        pid = self.simulator.create_process(params["vm"], body["credentials"], body["spec"])
+        return Response(_dumps(pid), 201, media_type="application/json")
+
+    async def _list(self, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
+        body, _ = await self._guest_call(op, params, scope, receive)
+        processes = self.simulator.list_processes(params["vm"], body["credentials"])
+        return Response(_dumps(processes), 200, media_type="application/json")
+
+    async def _get(self, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
+        body, pid = await self._guest_call(op, params, scope, receive)
+        info = self.simulator.get_process(params["vm"], pid, body["credentials"])
+        return Response(_dumps(info), 200, media_type="application/json")
+
+    async def _delete(self, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
+        body, pid = await self._guest_call(op, params, scope, receive)
+        self.simulator.delete_process(params["vm"], pid, body["credentials"])
+        return Response(status_code=204)
+
+
+class _MethodNotAllowed(MockError):
+    def __init__(self, method: str, template: str, allow: str) -> None:
+        super().__init__(
+            "OPERATION_NOT_FOUND",
+            "com.vmware.vapi.rest.method_not_allowed",
+            "The method {0} is not allowed on {1}; allowed: {2}.",
+            method,
+            template,
+            allow,
+        )
+        self.allow = allow
+
+
+def _basic_credentials(header: str | None) -> tuple[str | None, str | None]:
+    if not header or header[:6].lower() != "basic ":
+        return None, None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None, None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else (None, None)
+
+
+def create_app(
+    inventory: str | os.PathLike[str] | Mapping[str, Any] | Inventory | None = None,
+    *,
+    simulator_cls: type[Simulator] = Simulator,
+    simulator: Simulator | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Starlette:
+    """The mock vCenter as an ASGI app; `None` serves the built-in demo inventory.
+
+    `app.state.simulator` is the `Simulator` holding its state. Pass `simulator_cls` to serve a
+    subclass (a deliberately broken server, for instance), `clock` to drive time from a test, or a
+    ready `simulator`.
+
+        >>> import httpx
+        >>> app = create_app()
+        >>> client = httpx.Client(transport=httpx.ASGITransport(app), base_url="http://mock")  # doctest: +SKIP
+    """
+    if simulator is None:
+        source = DEMO_INVENTORY if inventory is None else inventory
+        simulator = simulator_cls(source) if clock is None else simulator_cls(source, clock=clock)
+    api = MockApi(simulator, document())
+    app = Starlette(routes=[Route("/{path:path}", _Endpoint(api))])
+    app.state.simulator = simulator
+    app.state.api = api
+    return app
+
+
+class _Endpoint:
+    """An ASGI callable (not a function), so Starlette hands it the raw scope."""
+
+    def __init__(self, api: MockApi) -> None:
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.api(scope, receive, send)

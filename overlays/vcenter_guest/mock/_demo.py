@@ -1,0 +1,104 @@
+"""The built-in demo inventory: what `vcenter-guest mock` serves without `--inventory`.
+
+Its passwords are fixtures of a loopback mock, documented in the README; they are never printed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._inventory import EXECUTE, QUERY
+
+__all__ = [
+    "DEMO_API_PASSWORD",
+    "DEMO_API_USER",
+    "DEMO_GUEST_PASSWORD",
+    "DEMO_GUEST_USER",
+    "DEMO_INVENTORY",
+    "DEMO_VM",
+]
+
+DEMO_API_USER = "administrator@vsphere.local"
+DEMO_API_PASSWORD = "Admin!23"  # noqa: S105 - the documented demo password of the mock
+DEMO_GUEST_USER = "root"
+DEMO_GUEST_PASSWORD = "vmware"  # noqa: S105 - the documented demo password of the mock
+DEMO_VM = "vm-42"
+
+_GUEST_USERS: list[dict[str, Any]] = [
+    {"name": DEMO_GUEST_USER, "password": DEMO_GUEST_PASSWORD},
+    {"name": "svc", "password": "svc-pass", "saml_token": "token-svc"},
+]
+
+_LINUX_PROGRAMS: dict[str, dict[str, Any]] = {
+    "/bin/true": {},
+    "/bin/false": {"exit_code": 1},
+    "/bin/echo": {},
+    "/bin/ls": {},
+    "/bin/sh": {},
+    "/bin/bash": {},
+    "/bin/sleep": {"duration_from_args": True},
+    "/opt/app/exit": {"exit_code_from_args": True},
+    "/opt/app/job": {"duration_from_args": True, "exit_code_from_args": True},
+    "/opt/app/stuck": {"duration": float("inf"), "ignores_term": True},
+    "/opt/app/broken": {"fails_to_start": True},
+    "/root/secret.sh": {"allowed_users": [DEMO_GUEST_USER]},
+}
+
+
+def _linux(vm_id: str, name: str, **state: Any) -> dict[str, Any]:
+    return {
+        "id": vm_id,
+        "name": name,
+        "power_state": "POWERED_ON",
+        "tools": "RUNNING",
+        "guest_os_family": "LINUX",
+        "busy": False,
+        "guest_users": _GUEST_USERS,
+        "directories": ["/root", "/tmp", "/home/svc", "/var/log"],  # noqa: S108 - guest paths, not ours
+        "programs": _LINUX_PROGRAMS,
+        "processes": [
+            {"pid": 1, "name": "systemd", "owner": "root", "command": "/sbin/init"},
+            {"pid": 612, "name": "vmtoolsd", "owner": "root", "command": "/usr/bin/vmtoolsd"},
+        ],
+        **state,
+    }
+
+
+DEMO_INVENTORY: dict[str, Any] = {
+    "users": [
+        {"name": DEMO_API_USER, "password": DEMO_API_PASSWORD, "privileges": [EXECUTE, QUERY]},
+        {"name": "auditor@vsphere.local", "password": "Audit!23", "privileges": [QUERY]},
+        {"name": "operator@vsphere.local", "password": "Oper!23", "privileges": [EXECUTE]},
+    ],
+    "vms": [
+        _linux(DEMO_VM, "demo-linux"),
+        {
+            "id": "vm-43",
+            "name": "demo-windows",
+            "power_state": "POWERED_ON",
+            "tools": "RUNNING",
+            "guest_os_family": "WINDOWS",
+            "busy": False,
+            "guest_users": [
+                {"name": "Administrator", "password": "vmware"},
+                {"name": DEMO_GUEST_USER, "password": DEMO_GUEST_PASSWORD},
+            ],
+            "directories": ["C:\\Windows", "C:\\Temp"],
+            "programs": {
+                "C:\\Windows\\System32\\cmd.exe": {},
+                "C:\\Windows\\System32\\ping.exe": {"duration": 3},
+                "C:\\Windows\\System32\\timeout.exe": {"duration_from_args": True},
+            },
+            "processes": [{"pid": 4, "name": "System", "owner": "SYSTEM", "command": "System"}],
+        },
+        _linux("vm-44", "demo-powered-off", power_state="POWERED_OFF"),
+        _linux("vm-45", "demo-suspended", power_state="SUSPENDED"),
+        _linux("vm-46", "demo-tools-not-running", tools="NOT_RUNNING"),
+        _linux("vm-47", "demo-busy", busy=True),
+        _linux("vm-48", "demo-tools-unsupported", tools="UNSUPPORTED"),
+        _linux("vm-49", "demo-tools-disabled", tools="DISABLED"),
+        _linux("vm-50", "demo-solaris", guest_os_family="SOLARIS"),
+    ],
+    "session_idle_timeout": 1800,
+    "process_retention": 300,
+}

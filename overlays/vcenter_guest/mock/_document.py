@@ -1,0 +1,120 @@
+"""What the mock takes from the OpenAPI document: operations, statuses, privileges, validators.
+
+Everything the HTTP layer needs to know about the API is derived here from the document shipped
+in `vcenter_guest_client` (the one the client is generated from), so a spec change reaches the
+mock without a hand-copied table.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from jsonschema.exceptions import ValidationError, best_match
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+
+from vcenter_guest._spec import load_spec
+
+__all__ = ["Document", "Operation", "document"]
+
+_ACTION = re.compile(r"^(?P<path>[^?]+)\?action=(?P<action>\w+)$")
+
+
+@attrs.frozen
+class Operation:
+    """One operation of the document, as the mock serves it."""
+
+    operation_id: str
+    method: str
+    path: str  # without the `?action=...` suffix
+    action: str | None
+    privileges: tuple[str, ...]
+    # error type -> status, for every error the operation documents
+    error_types: Mapping[str, int]
+    body_schema: str | None  # component name of the JSON request body
+
+
+def _component_of(ref: str) -> str:
+    return ref.rsplit("/", 1)[-1]
+
+
+def _vapi_name(component: str) -> str:
+    # Vcenter.Vm.Guest.Credentials -> com.vmware.vcenter.vm.guest.credentials, the way vAPI names
+    # structures in its messages; request-body wrappers are vAPI's "operation-input".
+    if component.endswith("RequestBody"):
+        return "operation-input"
+    return "com.vmware." + component.lower()
+
+
+class Document:
+    """The parsed document with precompiled request validators (build once per process)."""
+
+    def __init__(self, spec: Mapping[str, Any]) -> None:
+        components = spec["components"]["schemas"]
+        self.status_by_error_type: dict[str, int] = {
+            schema["x-vapi-error-type"]: int(schema["x-vapi-http-status"])
+            for schema in components.values()
+            if "x-vapi-error-type" in schema and "x-vapi-http-status" in schema
+        }
+        self.operations: dict[str, Operation] = {}
+        for key, item in spec["paths"].items():
+            match = _ACTION.match(key)
+            path, action = (match["path"], match["action"]) if match else (key, None)
+            for method, op in item.items():
+                if method not in {"get", "put", "post", "delete", "options", "head", "patch", "trace"}:
+                    continue
+                errors: dict[str, int] = {}
+                for status, response in op.get("responses", {}).items():
+                    for media in response.get("content", {}).values():
+                        for alternative in media.get("schema", {}).get("oneOf", []):
+                            schema = components[_component_of(alternative["$ref"])]
+                            errors[schema["x-vapi-error-type"]] = int(status)
+                body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+                self.operations[op["operationId"]] = Operation(
+                    operation_id=op["operationId"],
+                    method=method.upper(),
+                    path=path,
+                    action=action,
+                    privileges=tuple(op.get("x-vapi-privileges", ())),
+                    error_types=errors,
+                    body_schema=_component_of(body["$ref"]) if body else None,
+                )
+        # A root schema holding the components lets local $refs resolve without a registry.
+        self._validators = {
+            op.operation_id: OAS30Validator(
+                {"$ref": f"#/components/schemas/{op.body_schema}", "components": spec["components"]},
+                format_checker=oas30_format_checker,
+            )
+            for op in self.operations.values()
+            if op.body_schema is not None
+        }
+        self._names = {id(schema): _vapi_name(name) for name, schema in components.items()}
+
+    def operation(self, operation_id: str) -> Operation:
+        """The operation named `operation_id` (KeyError if the document has none)."""
+        return self.operations[operation_id]
+
+    def allowed_methods(self, path: str) -> tuple[str, ...]:
+        """The methods the document declares for a path template, sorted (for `Allow`)."""
+        return tuple(sorted({op.method for op in self.operations.values() if op.path == path}))
+
+    def body_error(self, operation_id: str, body: object) -> ValidationError | None:
+        """The most relevant schema violation of a request body, or None if it is valid."""
+        validator = self._validators[operation_id]
+        if validator.is_valid(body):
+            return None
+        error: ValidationError | None = best_match(validator.iter_errors(body))
+        return error
+
+    def structure_name(self, schema: object) -> str:
+        """vAPI's name for the structure a (sub)schema of the document describes."""
+        return self._names.get(id(schema), "operation-input")
+
+
+@functools.cache
+def document() -> Document:
+    """The shipped document, indexed (cached: every app in the process shares it)."""
+    return Document(load_spec())

@@ -1,0 +1,437 @@
+"""The inventory of the mock vCenter: API users, VMs, guest users, programs, faults.
+
+An inventory is YAML (or JSON, or a Python mapping); `load_inventory` checks it against
+`INVENTORY_SCHEMA` with jsonschema, then against the rules a schema cannot say (unique ids, known
+users), and returns frozen `Inventory` objects. Secrets are kept out of every `repr`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+
+import attrs
+import jsonschema
+
+__all__ = [
+    "EXECUTE",
+    "INVENTORY_SCHEMA",
+    "QUERY",
+    "ApiUser",
+    "FaultRule",
+    "Faults",
+    "GuestProcess",
+    "GuestUser",
+    "Inventory",
+    "InventoryError",
+    "Program",
+    "VmSpec",
+    "load_inventory",
+]
+
+EXECUTE = "VirtualMachine.GuestOperations.Execute"
+QUERY = "VirtualMachine.GuestOperations.Query"
+
+_OPERATIONS = ["session_create", "session_get", "session_delete", "create", "list", "get", "delete"]
+
+_PROGRAM: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "exit_code": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
+        "duration": {"type": "number", "minimum": 0},
+        "duration_from_args": {"type": "boolean"},
+        "exit_code_from_args": {"type": "boolean"},
+        "ignores_term": {"type": "boolean"},
+        "fails_to_start": {"type": "boolean"},
+        "allowed_users": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+INVENTORY_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["users", "vms"],
+    "properties": {
+        "users": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "password"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "password": {"type": "string"},
+                    "privileges": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+        "vms": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id"],
+                "properties": {
+                    "id": {"type": "string", "minLength": 1},
+                    "name": {"type": "string"},
+                    "power_state": {"enum": ["POWERED_ON", "POWERED_OFF", "SUSPENDED"]},
+                    "tools": {"enum": ["RUNNING", "NOT_RUNNING", "UNSUPPORTED", "DISABLED"]},
+                    "guest_os_family": {"enum": ["LINUX", "WINDOWS", "SOLARIS", "OTHER"]},
+                    "busy": {"type": "boolean"},
+                    "guest_users": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["name"],
+                            "anyOf": [{"required": ["password"]}, {"required": ["saml_token"]}],
+                            "properties": {
+                                "name": {"type": "string", "minLength": 1},
+                                "password": {"type": "string"},
+                                "saml_token": {"type": "string", "minLength": 1},
+                                "home": {"type": "string"},
+                                "admin": {"type": "boolean"},
+                            },
+                        },
+                    },
+                    "directories": {"type": "array", "items": {"type": "string"}},
+                    "programs": {"type": "object", "propertyNames": {"minLength": 1}, "additionalProperties": _PROGRAM},
+                    "processes": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["pid", "name", "owner"],
+                            "properties": {
+                                "pid": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+                                "name": {"type": "string"},
+                                "owner": {"type": "string"},
+                                "command": {"type": "string"},
+                            },
+                        },
+                    },
+                    "first_pid": {"type": "integer", "minimum": 1, "maximum": 2**62},
+                },
+            },
+        },
+        "session_idle_timeout": {"type": "number", "exclusiveMinimum": 0},
+        "process_retention": {"type": "number", "minimum": 0},
+        "max_body_bytes": {"type": "integer", "minimum": 1024},
+        "faults": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "seed": {"type": "integer"},
+                "latency_ms": {"type": "number", "minimum": 0, "maximum": 60000},
+                "rules": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["operation", "error_type"],
+                        "properties": {
+                            "operation": {"enum": _OPERATIONS},
+                            "error_type": {"type": "string"},
+                            "rate": {"type": "number", "minimum": 0, "maximum": 1},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+_VALIDATOR = jsonschema.Draft202012Validator(INVENTORY_SCHEMA)
+
+
+class InventoryError(ValueError):
+    """An inventory file or mapping the mock cannot serve; the message says where and why.
+
+    >>> try:
+    ...     load_inventory({"users": [], "vms": [{"id": "vm-1", "busy": "no"}]})
+    ... except InventoryError as exc:
+    ...     print(exc)
+    inventory: vms[0].busy: must be of type boolean
+    """
+
+
+@attrs.frozen
+class ApiUser:
+    """A vCenter SSO user who may create API sessions (HTTP basic on `POST /api/session`)."""
+
+    name: str
+    password: str = attrs.field(repr=False)
+    privileges: frozenset[str] = frozenset({EXECUTE, QUERY})
+
+
+@attrs.frozen
+class GuestUser:
+    """A user of a VM's guest OS: password and/or SAML token credentials; `admin` may end anyone's processes."""
+
+    name: str
+    password: str | None = attrs.field(default=None, repr=False)
+    saml_token: str | None = attrs.field(default=None, repr=False)
+    home: str = ""
+    admin: bool = False
+
+
+@attrs.frozen
+class Program:
+    """How an executable file in the guest behaves when started.
+
+    `duration` is in seconds (`inf`: never exits by itself). With `duration_from_args` the first
+    argument is the duration (`/bin/sleep 0.2`); with `exit_code_from_args` the next one is the
+    exit code.
+    """
+
+    exit_code: int = 0
+    duration: float = 0.0
+    duration_from_args: bool = False
+    exit_code_from_args: bool = False
+    ignores_term: bool = False
+    fails_to_start: bool = False
+    allowed_users: frozenset[str] | None = None
+
+
+@attrs.frozen
+class GuestProcess:
+    """A process already running in the guest when the mock starts (it never exits by itself)."""
+
+    pid: int
+    name: str
+    owner: str
+    command: str
+
+
+@attrs.frozen
+class VmSpec:
+    """A virtual machine of the inventory."""
+
+    id: str
+    name: str = ""
+    power_state: str = "POWERED_ON"
+    tools: str = "RUNNING"
+    guest_os_family: str = "LINUX"
+    busy: bool = False
+    guest_users: tuple[GuestUser, ...] = ()
+    directories: frozenset[str] = frozenset()
+    programs: Mapping[str, Program] = attrs.field(factory=dict)
+    processes: tuple[GuestProcess, ...] = ()
+    first_pid: int = 1000
+
+    @property
+    def windows(self) -> bool:
+        """Whether the guest is Windows (paths like `C:\\...`, `start_minimized` allowed)."""
+        return self.guest_os_family == "WINDOWS"
+
+
+@attrs.frozen
+class FaultRule:
+    """Inject `error_type` on `rate` (0..1) of the calls of `operation`."""
+
+    operation: str
+    error_type: str
+    rate: float = 1.0
+
+
+@attrs.frozen
+class Faults:
+    """Fault injection: seeded, so a run with the same requests in the same order fails the same way."""
+
+    seed: int = 0
+    latency_ms: float = 0.0
+    rules: tuple[FaultRule, ...] = ()
+
+
+@attrs.frozen
+class Inventory:
+    """Everything the mock serves. Build one with `load_inventory`.
+
+    >>> inv = load_inventory({"users": [{"name": "a@b", "password": "pw"}], "vms": [{"id": "vm-1"}]})
+    >>> inv.vms["vm-1"].power_state, inv.process_retention
+    ('POWERED_ON', 300.0)
+    """
+
+    users: Mapping[str, ApiUser]
+    vms: Mapping[str, VmSpec]
+    session_idle_timeout: float = 1800.0
+    process_retention: float = 300.0
+    max_body_bytes: int = 1 << 20
+    faults: Faults = Faults()
+
+
+def _where(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:  # noqa: PLR0911 - one wording per keyword
+    # Built from the schema, never from the offending value: an inventory holds passwords, and a
+    # message like "12345 is not of type 'string'" would print one.
+    kind = error.validator
+    expected: Any = error.validator_value
+    instance: Any = error.instance
+    schema: Any = error.schema
+    if kind == "required":
+        missing = [name for name in expected if isinstance(instance, dict) and name not in instance]
+        return f"missing required key {', '.join(missing) or expected}"
+    if kind == "enum":
+        return "must be one of " + ", ".join(str(v) for v in expected)
+    if kind == "type":
+        return f"must be of type {expected}"
+    if kind == "additionalProperties":
+        extra = sorted(set(instance) - set(schema.get("properties", {})), key=str)
+        return "unknown key " + ", ".join(repr(k) for k in extra)
+    if kind == "anyOf":
+        return "needs a password or a saml_token"
+    if kind in {"minimum", "maximum", "exclusiveMinimum", "minLength"}:
+        return f"must satisfy {kind} {expected}"
+    return f"is not valid ({kind})"
+
+
+def _fail(message: str, source: str) -> InventoryError:
+    return InventoryError(f"{source}: {message}")
+
+
+def _home(name: str, windows: bool) -> str:
+    if windows:
+        return f"C:\\Users\\{name}"
+    return "/root" if name == "root" else f"/home/{name}"
+
+
+def _build_vm(raw: Mapping[str, Any], where: str, source: str) -> VmSpec:
+    windows = raw.get("guest_os_family") == "WINDOWS"
+    users: list[GuestUser] = []
+    for j, u in enumerate(raw.get("guest_users", [])):
+        if u["name"] in {x.name for x in users}:
+            raise _fail(f"{where}.guest_users[{j}]: duplicate guest user {u['name']!r}", source)
+        users.append(
+            GuestUser(
+                name=u["name"],
+                password=u.get("password"),
+                saml_token=u.get("saml_token"),
+                home=u.get("home") or _home(u["name"], windows),
+                admin=u.get("admin", u["name"].lower() in {"root", "administrator"}),
+            )
+        )
+    programs: dict[str, Program] = {}
+    for path, p in raw.get("programs", {}).items():
+        allowed = p.get("allowed_users")
+        for user in allowed or ():
+            if user not in {x.name for x in users}:
+                raise _fail(f"{where}.programs[{path!r}].allowed_users: unknown guest user {user!r}", source)
+        programs[path] = Program(
+            exit_code=p.get("exit_code", 0),
+            duration=float(p.get("duration", 0)),
+            duration_from_args=p.get("duration_from_args", False),
+            exit_code_from_args=p.get("exit_code_from_args", False),
+            ignores_term=p.get("ignores_term", False),
+            fails_to_start=p.get("fails_to_start", False),
+            allowed_users=frozenset(allowed) if allowed is not None else None,
+        )
+    processes = tuple(
+        GuestProcess(pid=p["pid"], name=p["name"], owner=p["owner"], command=p.get("command", p["name"]))
+        for p in raw.get("processes", [])
+    )
+    if len({p.pid for p in processes}) != len(processes):
+        raise _fail(f"{where}.processes: duplicate pid", source)
+    first_pid = raw.get("first_pid", max([999, *(p.pid for p in processes)]) + 1)
+    if any(p.pid >= first_pid for p in processes):
+        raise _fail(f"{where}.first_pid: must be above the pids of its processes", source)
+    return VmSpec(
+        id=raw["id"],
+        name=raw.get("name", ""),
+        power_state=raw.get("power_state", "POWERED_ON"),
+        tools=raw.get("tools", "RUNNING"),
+        guest_os_family=raw.get("guest_os_family", "LINUX"),
+        busy=raw.get("busy", False),
+        guest_users=tuple(users),
+        directories=frozenset(raw.get("directories", [])),
+        programs=programs,
+        processes=processes,
+        first_pid=first_pid,
+    )
+
+
+def _build(raw: Mapping[str, Any], source: str) -> Inventory:
+    error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(raw))
+    if error is not None:
+        raise _fail(f"{_where(error.absolute_path)}: {_describe(error)}", source)
+    users: dict[str, ApiUser] = {}
+    for i, u in enumerate(raw["users"]):
+        if u["name"] in users:
+            raise _fail(f"users[{i}]: duplicate user {u['name']!r}", source)
+        users[u["name"]] = ApiUser(u["name"], u["password"], frozenset(u.get("privileges", [EXECUTE, QUERY])))
+    vms: dict[str, VmSpec] = {}
+    for i, v in enumerate(raw["vms"]):
+        if v["id"] in vms:
+            raise _fail(f"vms[{i}]: duplicate VM id {v['id']!r}", source)
+        vms[v["id"]] = _build_vm(v, f"vms[{i}]", source)
+    f = raw.get("faults", {})
+    faults = Faults(
+        seed=f.get("seed", 0),
+        latency_ms=float(f.get("latency_ms", 0)),
+        rules=tuple(FaultRule(r["operation"], r["error_type"], float(r.get("rate", 1.0))) for r in f.get("rules", [])),
+    )
+    from ._document import document  # noqa: PLC0415 - keeps load_inventory usable before the spec is parsed
+
+    for i, rule in enumerate(faults.rules):
+        if rule.error_type not in document().operation(rule.operation).error_types:
+            allowed = ", ".join(sorted(document().operation(rule.operation).error_types))
+            raise _fail(
+                f"faults.rules[{i}].error_type: {rule.operation} cannot raise {rule.error_type} "
+                f"(the document allows {allowed})",
+                source,
+            )
+    retention = float(raw.get("process_retention", 300))
+    timeout = float(raw.get("session_idle_timeout", 1800))
+    if math.isnan(retention) or math.isnan(timeout):
+        raise _fail("process_retention and session_idle_timeout must be numbers", source)
+    return Inventory(
+        users=users,
+        vms=vms,
+        session_idle_timeout=timeout,
+        process_retention=retention,
+        max_body_bytes=raw.get("max_body_bytes", 1 << 20),
+        faults=faults,
+    )
+
+
+def load_inventory(source: str | os.PathLike[str] | Mapping[str, Any] | Inventory) -> Inventory:
+    """Reads and checks an inventory: a YAML/JSON file path, a mapping, or an `Inventory` (returned as is).
+
+    Raises `InventoryError` with a one-line message naming the file and the offending key.
+
+        >>> load_inventory({"users": [], "vms": [{"id": "vm-1"}, {"id": "vm-1"}]})
+        Traceback (most recent call last):
+        ...
+        vcenter_guest.mock._inventory.InventoryError: inventory: vms[1]: duplicate VM id 'vm-1'
+    """
+    if isinstance(source, Inventory):
+        return source
+    if isinstance(source, Mapping):
+        return _build(source, "inventory")
+    import yaml  # noqa: PLC0415 - PyYAML is only needed for files
+
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InventoryError(f"{path}: cannot read the inventory file ({exc.__class__.__name__})") from None
+    try:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        raw = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise InventoryError(f"{path}: not valid YAML{where}") from None
+    if not isinstance(raw, dict):
+        raise InventoryError(f"{path}: the inventory must be a mapping with the keys users and vms")
+    return _build(cast("dict[str, Any]", raw), str(path))
