@@ -1,0 +1,27 @@
+"""Shared settings of the property tests: fixed seeds and small budgets in CI, large under `nox -s fuzz`.
+
+`nox -s fuzz` sets VCENTER_GUEST_FUZZ_SCALE (a multiplier of every example budget) so the same tests
+run with a much larger budget; seeds and derandomization stay fixed so that a failure reproduces.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+
+SEED = 20_261_127
+
+
+@pytest.fixture(scope="session")
+def budget() -> Callable[[int], int]:
+    """budget(n): the example budget of a test whose CI budget is n."""
+    scale = max(1, int(os.environ.get("VCENTER_GUEST_FUZZ_SCALE", "1")))
+    return lambda ci_budget: ci_budget * scale
+
+
+@pytest.fixture(scope="session")
+def seed() -> int:
+    """The fixed seed every generator in these tests starts from."""
+    return SEED
