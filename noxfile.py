@@ -166,3 +166,24 @@ def tests(session: nox.Session) -> None:
     _install_project(session)
     session.install(*TEST_REQUIREMENTS)
     session.run("pytest", *(session.posargs or ["-q"]))
+
+
+# The official SDK is a benchmark-only dependency, never one of the package. Pinned: benchmarks/_sdk.py
+# switches its stubs to the /api format through runtime internals of exactly this version.
+BENCH_REQUIREMENTS = (
+    "vmware-vcenter==9.1.1.0",
+    "vmware-vapi-runtime==9.1.1.0",
+    "vmware-vapi-common-client==9.1.1.0",
+    "psutil>=5.9",
+    "nox>=2024.4.15",
+    *GENERATOR_REQUIREMENTS,
+)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against raw httpx and the official SDK; one table, JSON in bench-results/ (`-- --quick`, `-- -h`)."""
+    _install_project(session)
+    session.install(*BENCH_REQUIREMENTS)
+    inner_envdir = Path(session.create_tmp()) / "nox-generate"
+    session.run("python", "-m", "benchmarks", "--nox-envdir", str(inner_envdir), *session.posargs)

@@ -1,0 +1,187 @@
+"""One printed table (rich) and one JSON file with every raw figure."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["evaluate_targets", "print_table", "write_json"]
+
+
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:,.0f} µs"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:,.0f} ms"
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds:,.2f} s"
+
+
+def _num(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 else f"{value:,.2f}"
+
+
+def _x(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}x"
+
+
+def _row(table: Table, bench: str, subject: str, cells: tuple[dict[str, Any], Any], ratio: str = "") -> None:
+    summary, fmt = cells
+    table.add_row(bench, subject, fmt(summary["median"]), f"{fmt(summary['min'])} - {fmt(summary['max'])}", ratio)
+
+
+class _Targets:
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, name: str, measured: float, limit: float, *, at_most: bool) -> None:
+        passed = measured <= limit if at_most else measured >= limit
+        bound = "<=" if at_most else ">="
+        self.rows.append({"target": name, "measured": measured, "limit": f"{bound} {limit:g}", "met": passed})
+
+
+def _percall_targets(targets: _Targets, clients: dict[str, Any]) -> None:
+    for name, limit in (("overlay", 1.15), ("generated", 1.05)):
+        if name in clients:
+            targets.add(
+                f"{name} client CPU per call / raw httpx", clients[name]["both"]["cpu_ratio"], limit, at_most=True
+            )
+    if "overlay" in clients and "official SDK" in clients:
+        sdk, overlay = clients["official SDK"]["both"]["cpu"]["median"], clients["overlay"]["both"]["cpu"]["median"]
+        targets.add("official SDK CPU per call / overlay", sdk / overlay, 1.5, at_most=False)
+
+
+def _fanout_targets(targets: _Targets, clients: dict[str, Any]) -> None:
+    if "overlay" not in clients:
+        return
+    targets.add("fan-out throughput overlay / raw httpx", clients["overlay"]["throughput_ratio"], 0.85, at_most=False)
+    if "official SDK" in clients:
+        overlay, sdk = clients["overlay"]["vms_per_s"]["median"], clients["official SDK"]["vms_per_s"]["median"]
+        targets.add("fan-out throughput overlay / official SDK", overlay / sdk, 1.0, at_most=False)
+
+
+def _waiting_targets(targets: _Targets, programs: dict[str, Any]) -> None:
+    for label, pollers in programs.items():
+        overlay = pollers["overlay run"]
+        if float(label) < 5:
+            name = f"waiting {label} s program: overlay end-to-exit detection (s)"
+            targets.add(name, overlay["delay"]["median"], 0.150, at_most=True)
+        else:
+            name = f"waiting {label} s program: overlay polls minus fixed 0.5 s poller's"
+            targets.add(name, overlay["polls"]["median"] - pollers["fixed 0.5 s"]["polls"]["median"], 0, at_most=True)
+
+
+def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's targets against the measured figures; a target whose benchmark did not run is absent."""
+    targets = _Targets()
+    if results.get("percall"):
+        _percall_targets(targets, results["percall"]["clients"])
+    if results.get("fanout"):
+        _fanout_targets(targets, results["fanout"]["clients"])
+    if results.get("waiting"):
+        _waiting_targets(targets, results["waiting"]["programs"])
+    if results.get("imports"):
+        ratio = results["imports"]["imports"]["import vcenter_guest"]["ratio"]
+        targets.add("import vcenter_guest / import httpx, attrs", ratio, 1.2, at_most=True)
+    mock = results.get("mock_throughput") or {}
+    for label, value in (mock.get("ratios") or {}).items():
+        if isinstance(value, (int, float)):
+            targets.add(f"mock throughput / bare Starlette: {label}", float(value), 0.5, at_most=False)
+    return targets.rows
+
+
+def _percall_rows(table: Table, percall: dict[str, Any]) -> None:
+    title = f"per call ({percall['calls']} calls x {percall['reps']})"
+    clients = percall["clients"]
+    for op in ("create", "get"):
+        for name, entry in clients.items():
+            _row(table, f"{title}: {op} client CPU", name, (entry[op]["cpu"], _us), _x(entry[op]["cpu_ratio"]))
+        for name, entry in clients.items():
+            _row(table, f"{title}: {op} wall", name, (entry[op]["wall"], _us), _x(entry[op]["wall_ratio"]))
+    for name, entry in clients.items():
+        _row(table, f"{title}: create+get server CPU", name, (entry["both"]["server_cpu"], _us))
+
+
+def _fanout_rows(table: Table, fanout: dict[str, Any]) -> None:
+    title = f"fan-out ({fanout['vms']} VMs, concurrency {fanout['concurrency']}, {fanout['program']})"
+    clients = fanout["clients"]
+    for name, entry in clients.items():
+        _row(table, f"{title}: wall", name, (entry["wall"], _s))
+    for name, entry in clients.items():
+        _row(table, f"{title}: VMs/s", name, (entry["vms_per_s"], _num), _x(entry["throughput_ratio"]))
+    for name, entry in clients.items():
+        _row(table, f"{title}: HTTP calls/s", name, (entry["calls_per_s"], _num))
+    for name, entry in clients.items():
+        _row(table, f"{title}: client CPU (cores)", name, (entry["client_cores"], _num))
+        bound = f"{entry['saturates']} bound"
+        _row(table, f"{title}: server CPU (cores)", name, (entry["server_cores"], _num), bound)
+
+
+def _waiting_rows(table: Table, waiting: dict[str, Any]) -> None:
+    for label, pollers in waiting["programs"].items():
+        for poller, entry in pollers.items():
+            _row(table, f"waiting, {label} s program: end to return", poller, (entry["delay"], _ms))
+        for poller, entry in pollers.items():
+            _row(table, f"waiting, {label} s program: get polls", poller, (entry["polls"], _num))
+
+
+def _imports_rows(table: Table, imports: dict[str, Any]) -> None:
+    for label, entry in imports["imports"].items():
+        _row(table, "import (whole process)", label, (entry["seconds"], _ms), _x(entry["ratio"]))
+
+
+def _regen_rows(table: Table, regen: dict[str, Any]) -> None:
+    _row(table, "regeneration", "generator step alone", (regen["generator_step"], _s))
+    if "nox_generate" in regen:
+        _row(table, "regeneration", "nox -s generate (env reused)", (regen["nox_generate"], _s))
+    if "nox_generate_cold" in regen:
+        cold = _s(regen["nox_generate_cold"])
+        table.add_row("regeneration", "nox -s generate (first run, creates env)", cold, "", "")
+
+
+def _mock_rows(table: Table, mock: dict[str, Any]) -> None:
+    for row in mock.get("rows") or []:
+        cells = (str(row.get(key, "")) for key in ("subject", "median", "range", "ratio"))
+        table.add_row("mock server throughput", *cells)
+
+
+def print_table(results: dict[str, Any], console: Console | None = None) -> None:
+    """Prints every benchmark that ran, then the targets, as one table."""
+    console = console or Console()
+    table = Table(title=f"vcenter-guest benchmarks ({results['meta']['date']}, {results['meta']['machine']})")
+    for column in ("benchmark", "subject", "median", "min - max", "vs floor"):
+        table.add_column(column, justify="left" if column in ("benchmark", "subject") else "right")
+    sections = (
+        ("percall", _percall_rows),
+        ("fanout", _fanout_rows),
+        ("waiting", _waiting_rows),
+        ("imports", _imports_rows),
+        ("regen", _regen_rows),
+        ("mock_throughput", _mock_rows),
+    )
+    for key, rows in sections:
+        if results.get(key):
+            rows(table, results[key])
+            table.add_section()
+    for target in results.get("targets", []):
+        verdict = "[green]met[/green]" if target["met"] else "[red]missed[/red]"
+        table.add_row("target", target["target"], f"{target['measured']:.3g}", target["limit"], verdict)
+    console.print(table)
+
+
+def write_json(results: dict[str, Any], out_dir: Path) -> Path:
+    """Writes `bench-<timestamp>.json` and `latest.json` in `out_dir`; returns the first."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(results, indent=2, sort_keys=False, default=str)
+    path = out_dir / f"bench-{results['meta']['timestamp']}.json"
+    path.write_text(text, encoding="utf-8")
+    (out_dir / "latest.json").write_text(text, encoding="utf-8")
+    return path
