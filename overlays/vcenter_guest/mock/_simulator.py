@@ -29,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from ._errors import MockError
+from ._errors import MAX_ARG_LENGTH, MockError
 from ._inventory import GuestUser, Inventory, Program, VmSpec, load_inventory
 
 __all__ = ["CHALLENGE", "MAX_PATH_LENGTH", "TERMINATED_EXIT_CODE", "Process", "Session", "Simulator", "VmState"]
@@ -412,7 +412,8 @@ class Simulator:
         raise self._invalid_credentials(str(kind), "type")
 
     def _file_error(self, error_type: str, message_id: str, text: str, path: str, reason: str) -> MockError:
-        return MockError(error_type, message_id, text, path, data={"reason": reason, "file_path": path})
+        shown = path if len(path) <= MAX_ARG_LENGTH else path[: MAX_ARG_LENGTH - 3] + "..."
+        return MockError(error_type, message_id, text, path, data={"reason": reason, "file_path": shown})
 
     def resolve_program(self, vm: VmState, path: str, user: GuestUser) -> Program:
         """The program at `path` that `user` may run, or the documented path error."""

@@ -1,0 +1,248 @@
+"""Fixtures of the mock server tests: one `api` per transport (in process and over loopback HTTP).
+
+Every response either transport returns is checked against the OpenAPI document (status, content
+type, body schema) before a test sees it, so each behaviour test is also a conformance test.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import anyio.from_thread
+import httpx
+import pytest
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+from vcenter_guest._spec import load_spec
+from vcenter_guest.mock import (
+    DEMO_API_PASSWORD,
+    DEMO_API_USER,
+    DEMO_GUEST_PASSWORD,
+    DEMO_GUEST_USER,
+    DEMO_INVENTORY,
+    create_app,
+    serve,
+)
+
+CREDS = {
+    "type": "USERNAME_PASSWORD",
+    "interactive_session": False,
+    "user_name": DEMO_GUEST_USER,
+    "password": DEMO_GUEST_PASSWORD,
+}
+PROCESSES = "/api/vcenter/vm/{vm}/guest/processes"
+
+
+class FakeClock:
+    """A monotonic clock that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+
+def _validator(schema: dict[str, Any]) -> Any:
+    spec = load_spec()
+    return OAS30Validator({**schema, "components": spec["components"]}, format_checker=oas30_format_checker)
+
+
+def _template(path: str) -> str | None:
+    parts = path.split("?", maxsplit=1)[0].split("/")
+    if path.startswith("/api/session"):
+        return "/api/session"
+    if len(parts) == 7 and parts[:4] == ["", "api", "vcenter", "vm"] and parts[5:] == ["guest", "processes"]:
+        return PROCESSES
+    if len(parts) == 8 and parts[:4] == ["", "api", "vcenter", "vm"] and parts[5:7] == ["guest", "processes"]:
+        return PROCESSES + "/{pid}"
+    return None
+
+
+def check_conforms(method: str, url: str, response: httpx.Response) -> None:
+    """Asserts the response is one the document allows for this request."""
+    spec = load_spec()
+    template = _template(url)
+    query = url.split("?", 1)[1] if "?" in url else ""
+    key = f"{template}?{query}" if template and template != "/api/session" else template
+    operation = spec["paths"].get(key or "", {}).get(method.lower())
+    if operation is None:
+        # Not a documented operation: still a std error in JSON (404 unknown, 405 wrong method).
+        assert response.status_code in {404, 405}, response.text
+        assert response.headers["content-type"] == "application/json"
+        error = _validator({"$ref": "#/components/schemas/Vapi.Std.Errors.Error"})
+        error.validate(response.json())
+        assert response.json()["error_type"] == "OPERATION_NOT_FOUND"
+        if response.status_code == 405:
+            assert response.headers["allow"]
+        return
+    documented = operation["responses"].get(str(response.status_code))
+    assert documented is not None, (
+        f"{method} {key} returned undocumented status {response.status_code}: {response.text}"
+    )
+    content = documented.get("content")
+    if content is None:
+        assert response.content == b"", response.content
+        return
+    assert response.headers["content-type"] == "application/json"
+    _validator(content["application/json"]["schema"]).validate(response.json())
+
+
+class Api:
+    """Sends requests through one transport; every response is checked against the document."""
+
+    def __init__(self, name: str, app: Any, clock: FakeClock, request: Any) -> None:
+        self.name = name
+        self.app = app
+        self.clock = clock
+        self.simulator = app.state.simulator
+        self._request = request
+        self.session_id = ""
+        self.creds = dict(CREDS)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        response: httpx.Response = self._request(method, url, **kwargs)
+        check_conforms(method, url, response)
+        return response
+
+    @staticmethod
+    def expect_error(
+        response: httpx.Response,
+        status: int,
+        error_type: str,
+        message_id: str,
+        *,
+        data: Any = "absent",
+        args: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Asserts a std error body: status, error_type, first message id, data (and args if given)."""
+        assert response.status_code == status, (
+            f"expected {status} {error_type}, got {response.status_code}: {response.text}"
+        )
+        body: dict[str, Any] = response.json()
+        assert body["error_type"] == error_type, body
+        message = body["messages"][0]
+        assert message["id"] == message_id, body
+        assert message["default_message"].count("{") == len(message["args"]), message
+        if args is not None:
+            assert message["args"] == args, message
+        if data == "absent":
+            assert "data" not in body, body
+        else:
+            assert body.get("data") == data, body
+        return body
+
+    def login(self, user: str = DEMO_API_USER, password: str = DEMO_API_PASSWORD) -> str:
+        response = self.request("POST", "/api/session", auth=(user, password))
+        assert response.status_code == 201, response.text
+        self.session_id = response.json()
+        return self.session_id
+
+    def headers(self, session_id: str | None = None) -> dict[str, str]:
+        sid = self.session_id if session_id is None else session_id
+        return {"vmware-api-session-id": sid} if sid else {}
+
+    def op(
+        self,
+        action: str,
+        vm: str = "vm-42",
+        pid: int | str | None = None,
+        *,
+        creds: dict[str, Any] | None = None,
+        spec: dict[str, Any] | None = None,
+        session_id: str | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """One guest operation; logs in first if this Api has no session yet."""
+        if not self.session_id and session_id is None:
+            self.login()
+        path = PROCESSES.replace("{vm}", vm) + (f"/{pid}" if pid is not None else "")
+        body: dict[str, Any] = {"credentials": CREDS if creds is None else creds}
+        if spec is not None:
+            body["spec"] = spec
+        if "content" not in kwargs and "json" not in kwargs:
+            kwargs["json"] = body
+        return self.request("POST", f"{path}?action={action}", headers=self.headers(session_id), **kwargs)
+
+    def create(self, path: str = "/bin/true", vm: str = "vm-42", **spec: Any) -> int:
+        response = self.op("create", vm, spec={"path": path, **spec})
+        assert response.status_code == 201, response.text
+        pid: int = response.json()
+        return pid
+
+
+class _Switch:
+    """An ASGI app forwarding to whichever app the current test set: one uvicorn for all tests."""
+
+    def __init__(self) -> None:
+        self.target: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.target(scope, receive, send)
+
+
+@pytest.fixture(scope="session")
+def _served() -> Iterator[tuple[_Switch, str]]:
+    switch = _Switch()
+    with serve(app=switch) as url:
+        yield switch, url
+
+
+@pytest.fixture(scope="session")
+def _portal() -> Iterator[Any]:
+    with anyio.from_thread.start_blocking_portal() as portal:
+        yield portal
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(params=["asgi", "http"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """Each test runs in process (httpx.ASGITransport) and over loopback HTTP (uvicorn)."""
+    param: str = request.param
+    return param
+
+
+@pytest.fixture
+def make_api(request: pytest.FixtureRequest, transport: str, clock: FakeClock) -> Iterator[Any]:
+    """make_api(inventory=None, **create_app_options) -> Api over the current transport, on `clock`."""
+    closers: list[Any] = []
+
+    def make(inventory: Any = None, **app_options: Any) -> Api:
+        app = create_app(DEMO_INVENTORY if inventory is None else inventory, clock=clock, **app_options)
+        if transport == "http":
+            switch, url = request.getfixturevalue("_served")
+            switch.target = app
+            client = httpx.Client(base_url=url, timeout=30)
+            closers.append(client.close)
+            return Api(transport, app, clock, client.request)
+        portal = request.getfixturevalue("_portal")
+        aclient = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://mock")
+        closers.append(lambda: portal.call(aclient.aclose))
+
+        def send(method: str, url: str, **kwargs: Any) -> httpx.Response:
+            response: httpx.Response = portal.call(lambda: aclient.request(method, url, **kwargs))
+            return response
+
+        return Api(transport, app, clock, send)
+
+    yield make
+    for close in closers:
+        close()
+
+
+@pytest.fixture
+def api(make_api: Any) -> Api:
+    """An Api on the demo inventory."""
+    result: Api = make_api()
+    return result
