@@ -2,7 +2,8 @@
 
 __all__: list[str] = []
 
-# Corrects known generator bugs in vcenter_guest_client before anything parses a response.
-from ._patch import patch_sdk as _patch_sdk
+# Corrects known generator bugs in vcenter_guest_client before anything parses a response, as
+# soon as its models are imported (not now: that would double the cost of this import).
+from ._patch_hook import install as _install_patches
 
-_patch_sdk()
+_install_patches()

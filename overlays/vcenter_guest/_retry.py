@@ -1,0 +1,109 @@
+"""How often and how long to retry transient faults: `RetryPolicy`, carried out by tenacity.
+
+tenacity decides (stop after so many attempts or so much time, exponential backoff with jitter,
+which exceptions qualify); the client's request loop does the sleeping, so one policy serves the
+sync and the async client alike. tenacity is imported on the first retry, never on the fast path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import attrs
+
+from .errors import UsageError
+
+if TYPE_CHECKING:
+    import tenacity
+
+__all__ = ["RETRYABLE_ERROR_TYPES", "RetryPolicy"]
+
+# The transient faults that follow a reboot or a busy host; the server did not act on the request.
+RETRYABLE_ERROR_TYPES = frozenset({"SERVICE_UNAVAILABLE", "RESOURCE_BUSY", "TIMED_OUT"})
+
+
+def _positive(name: str, value: object, *, allow_zero: bool = False) -> None:
+    ok = (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (value >= 0 if allow_zero else value > 0)
+    )
+    if not ok:
+        raise UsageError(f"RetryPolicy.{name} must be a {'non-negative' if allow_zero else 'positive'} number")
+
+
+@attrs.frozen
+class RetryPolicy:
+    """Retries of transient faults: bounded in count and in total time, with exponential backoff and jitter.
+
+    What is retried: the vAPI errors in `error_types` (by default SERVICE_UNAVAILABLE,
+    RESOURCE_BUSY, TIMED_OUT: the server did not act) and connection failures. `list`, `get` and
+    `delete` retry all of them. `create` retries only when it is certain that no program was
+    started: after a timeout or a dropped connection once the request was sent, it raises
+    `errors.ResponseNotReceived` and never sends again.
+
+    The n-th wait is `initial * 2**(n-1)` seconds, capped at `maximum`, plus a random 0..`jitter`.
+    No wait starts that would end after `timeout` seconds since the first attempt.
+
+        >>> RetryPolicy(attempts=10, timeout=120)        # ride out a guest reboot
+        RetryPolicy(attempts=10, timeout=120, initial=0.25, maximum=8.0, jitter=0.25, error_types=...)
+        >>> RetryPolicy.never().attempts
+        1
+    """
+
+    attempts: int = 5
+    """Total attempts, the first included (1: never retry)."""
+    timeout: float = 30.0
+    """Seconds from the first attempt after which no retry starts."""
+    initial: float = 0.25
+    """The first wait, in seconds."""
+    maximum: float = 8.0
+    """The longest single wait, in seconds (before jitter)."""
+    jitter: float = 0.25
+    """Up to this many random seconds added to each wait, so that many clients do not retry in step."""
+    error_types: frozenset[str] = attrs.field(default=RETRYABLE_ERROR_TYPES, converter=frozenset, repr=False)
+    """The vAPI error types that are retried."""
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.attempts, int) or isinstance(self.attempts, bool) or self.attempts < 1:
+            raise UsageError("RetryPolicy.attempts must be an int of at least 1")
+        _positive("timeout", self.timeout)
+        _positive("initial", self.initial, allow_zero=True)
+        _positive("maximum", self.maximum, allow_zero=True)
+        _positive("jitter", self.jitter, allow_zero=True)
+        if not all(isinstance(t, str) for t in self.error_types):
+            raise UsageError("RetryPolicy.error_types must be vAPI error type names such as 'RESOURCE_BUSY'")
+
+    def __repr__(self) -> str:
+        return (
+            f"RetryPolicy(attempts={self.attempts!r}, timeout={self.timeout!r}, initial={self.initial!r}, "
+            f"maximum={self.maximum!r}, jitter={self.jitter!r}, error_types=...)"
+        )
+
+    @classmethod
+    def never(cls) -> RetryPolicy:
+        """A policy that makes one attempt only."""
+        return cls(attempts=1)
+
+    def retrying(self, should_retry: Callable[[BaseException], bool]) -> tenacity.Retrying:
+        """A tenacity controller for one sequence of attempts; `should_retry` says which failures qualify.
+
+        The caller drives it with `iter()` (no `sleep` is ever called by tenacity itself), and
+        `reraise=True` makes it raise the last failure, not a RetryError, when it gives up.
+        """
+        import tenacity  # noqa: PLC0415 - only on the first failure, keeps the fast path light
+
+        wait: tenacity.wait.wait_base = tenacity.wait_exponential(multiplier=self.initial, max=self.maximum)
+        if self.jitter:
+            wait = wait + tenacity.wait_random(0, self.jitter)
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.attempts) | tenacity.stop_before_delay(self.timeout),
+            wait=wait,
+            retry=tenacity.retry_if_exception(should_retry),
+            reraise=True,
+        )
+        retrying.begin()
+        return retrying
