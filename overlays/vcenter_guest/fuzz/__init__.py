@@ -1,0 +1,34 @@
+"""Property-based fuzz testing of a server that implements the guest processes API.
+
+Schemathesis drives it from the shipped OpenAPI document: every default check, a stateful phase
+through the document's links (create -> get -> delete -> get), session authentication, and checks
+of this API's own contract. The same harness runs the project's property tests against the mock
+vCenter and `vcenter-guest fuzz` against anyone's server.
+
+    >>> from vcenter_guest.fuzz import FuzzOptions, mock_target, run
+    >>> from vcenter_guest.mock import create_app
+    >>> result = run(mock_target(create_app()), FuzzOptions(max_examples=10, seed=1))  # doctest: +SKIP
+    >>> result.ok  # doctest: +SKIP
+    True
+"""
+
+from ._auth import LoginError
+from ._checks import CUSTOM_CHECKS
+from ._mock import mock_target
+from ._runner import DEFAULT_CHECKS, FuzzFailure, FuzzResult, OperationStats, run
+from ._settings import REPORT_FORMATS, SAFETY_RULES, FuzzOptions, FuzzTarget
+
+__all__ = [
+    "CUSTOM_CHECKS",
+    "DEFAULT_CHECKS",
+    "REPORT_FORMATS",
+    "SAFETY_RULES",
+    "FuzzFailure",
+    "FuzzOptions",
+    "FuzzResult",
+    "FuzzTarget",
+    "LoginError",
+    "OperationStats",
+    "mock_target",
+    "run",
+]

@@ -1,0 +1,133 @@
+"""Checks of this API's contract that schemathesis's generic checks cannot know.
+
+* `create_returns_a_fresh_pid`: a pid create hands out is not handed out again while the first
+  process can still be seen (its exit code stays 5 minutes after it ends, so within 5 minutes of
+  the first create the old process certainly is still there).
+* `terminated_process_is_finished`: replaces schemathesis's `use_after_free`, which assumes that a
+  deleted resource is gone (404). Here delete *terminates* a process; get keeps showing it,
+  finished (exit code 143 after SIGTERM), until retention lapses. So after a 204 from delete, a get
+  of the same process must show `finished` and `exit_code`, unless its program ignores termination.
+* `guest_credentials_are_enforced`: a guest call that succeeded must have carried the guest
+  credentials the run knows to be good. Generated credentials are random; a server that accepts
+  them (or accepts a password-less USERNAME_PASSWORD object) does not check them.
+
+Checks raise AssertionError with a message naming the contract; schemathesis reports the check by
+its function name.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import schemathesis
+
+from ._state import GUEST_OPERATIONS, operation_id, state_of
+
+__all__ = ["CUSTOM_CHECKS", "PID_RETENTION_SECONDS", "register_checks"]
+
+PID_RETENTION_SECONDS = 300.0
+
+
+def _json(response: Any) -> Any:
+    try:
+        return json.loads(response.content)
+    except (ValueError, TypeError):
+        return None
+
+
+def create_returns_a_fresh_pid(ctx: Any, response: Any, case: Any) -> bool | None:
+    state = state_of(case)
+    if state is None or operation_id(case) != "create" or response.status_code != 201:
+        return None
+    pid, vm = _json(response), (case.path_parameters or {}).get("vm")
+    if not isinstance(pid, int) or isinstance(pid, bool) or not isinstance(vm, str):
+        return None  # response_schema_conformance reports a pid that is not an integer
+    before = state.record_pid(vm, pid)
+    if before is not None and time.monotonic() - before < PID_RETENTION_SECONDS:
+        raise AssertionError(
+            f"create returned pid {pid} in {vm}, which an earlier create of this run returned "
+            f"{time.monotonic() - before:.1f}s ago: that process is still within its retention, "
+            "so get, list and delete can no longer tell the two processes apart"
+        )
+    return None
+
+
+def _ancestor(ctx: Any, case: Any, op: str) -> Any:
+    node = ctx.internals.find_parent(case_id=case.id)
+    while node is not None and operation_id(node) != op:
+        node = ctx.internals.find_parent(case_id=node.id)
+    return node
+
+
+def terminated_process_is_finished(ctx: Any, response: Any, case: Any) -> bool | None:
+    state = state_of(case)
+    if state is None or operation_id(case) != "get" or response.status_code != 200:
+        return None
+    parent = ctx.internals.find_parent(case_id=case.id)
+    if parent is None or operation_id(parent) != "delete":
+        return None
+    parent_response = ctx.internals.find_response(case_id=parent.id)
+    if parent_response is None or parent_response.status_code != 204:
+        return None
+    if parent.path_parameters != case.path_parameters:
+        return None
+    info = _json(response)
+    if not isinstance(info, dict) or ("finished" in info and "exit_code" in info):
+        return None
+    stubborn = state.target.ignores_termination
+    creator = _ancestor(ctx, parent, "create")
+    spec = creator.body.get("spec") if creator is not None and isinstance(creator.body, dict) else None
+    program = spec.get("path") if isinstance(spec, dict) else None
+    command = info.get("command")
+    command = command if isinstance(command, str) else ""
+    if program in stubborn or any(path in command for path in stubborn):
+        return None
+    pid = case.path_parameters.get("pid") if case.path_parameters else None
+    raise AssertionError(
+        f"delete of pid {pid} returned 204, but get still shows it running (no `finished` and "
+        "`exit_code`); a terminated process must show as finished (exit code 143 after SIGTERM) "
+        "unless its program ignores termination"
+    )
+
+
+def _identity(credentials: Any) -> tuple[Any, ...] | None:
+    if not isinstance(credentials, dict):
+        return None
+    if credentials.get("type") == "SAML_BEARER_TOKEN":
+        return ("SAML_BEARER_TOKEN", credentials.get("saml_token"))
+    return (credentials.get("type"), credentials.get("user_name"), credentials.get("password"))
+
+
+def guest_credentials_are_enforced(ctx: Any, response: Any, case: Any) -> bool | None:
+    state = state_of(case)
+    if state is None or operation_id(case) not in GUEST_OPERATIONS or not 200 <= response.status_code < 300:
+        return None
+    sent = case.body.get("credentials") if isinstance(case.body, dict) else None
+    known = state.target.guest_credentials()
+    if known is not None and _identity(sent) == _identity(known):
+        return None
+    raise AssertionError(
+        f"{operation_id(case)} succeeded ({response.status_code}) with guest credentials that are not "
+        "the run's known-good ones (generated, or incomplete): the server must answer 401 "
+        "UNAUTHENTICATED, or 400 INVALID_ARGUMENT for a credentials object missing its password or token"
+    )
+
+
+CUSTOM_CHECKS = {
+    "create_returns_a_fresh_pid": create_returns_a_fresh_pid,
+    "terminated_process_is_finished": terminated_process_is_finished,
+    "guest_credentials_are_enforced": guest_credentials_are_enforced,
+}
+
+_registered = False
+
+
+def register_checks() -> None:
+    """Registers the checks with schemathesis (once per process; they ignore other runs' cases)."""
+    global _registered  # noqa: PLW0603 - schemathesis's check registry is process-wide
+    if not _registered:
+        for check in CUSTOM_CHECKS.values():
+            schemathesis.check(check)
+        _registered = True

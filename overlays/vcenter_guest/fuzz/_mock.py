@@ -1,0 +1,42 @@
+"""The fuzz target for the embedded mock vCenter: its demo users, and the programs its inventory has."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_GUEST_PASSWORD, DEMO_GUEST_USER, DEMO_VM
+
+from ._settings import FuzzTarget
+
+__all__ = ["mock_target"]
+
+
+def mock_target(app: Any = None, *, url: str | None = None, vms: tuple[str, ...] = ()) -> FuzzTarget:
+    """A target for a mock vCenter app (in process), or for one served at `url` (then `app` is its app).
+
+    The programs are those of the first VM's inventory that start (one that fails to start is a
+    documented 500, which `not_a_server_error` would report); programs that ignore termination are
+    declared as such.
+
+        >>> from vcenter_guest.mock import create_app
+        >>> mock_target(create_app()).vms
+        ('vm-42',)
+    """
+    if app is None:
+        raise ValueError("the mock's app is needed, to read its inventory")
+    inventory = app.state.simulator.inventory
+    chosen = vms or (DEMO_VM,)
+    spec = inventory.vms[chosen[0]]
+    programs = tuple(path for path, program in spec.programs.items() if not program.fails_to_start)
+    stubborn = tuple(path for path, program in spec.programs.items() if program.ignores_term)
+    return FuzzTarget(
+        url=url,
+        app=None if url is not None else app,
+        user=DEMO_API_USER,
+        password=DEMO_API_PASSWORD,
+        vms=chosen,
+        programs=programs,
+        guest_user=DEMO_GUEST_USER,
+        guest_password=DEMO_GUEST_PASSWORD,
+        ignores_termination=stubborn,
+    )

@@ -1,0 +1,103 @@
+"""What one fuzz run knows while it runs: the target, its secrets, the pids it started.
+
+Schemathesis hooks and checks are plain functions registered once per process; each finds the
+state of the run it serves through the schema of the case (`state_of`), so two runs never mix and
+schemathesis use outside this package is left alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from typing import Any
+
+import attrs
+
+from ._secrets import SecretFilter
+from ._settings import FuzzOptions, FuzzTarget
+
+__all__ = [
+    "GUEST_OPERATIONS",
+    "NO_SUCH_PID",
+    "RunState",
+    "forget",
+    "operation_id",
+    "remember",
+    "stable_share",
+    "state_of",
+]
+
+GUEST_OPERATIONS = frozenset({"create", "list", "get", "delete"})
+# A pid no guest can have: above Linux's pid_max (2**22) and not a multiple of 4 (Windows).
+NO_SUCH_PID = 2_147_483_647
+
+
+@attrs.define(eq=False)
+class RunState:
+    """Mutable state shared by the hooks and checks of one run (thread-safe: workers share it)."""
+
+    target: FuzzTarget
+    options: FuzzOptions
+    secrets: SecretFilter
+    # (vm, pid) -> when create first returned it (monotonic seconds)
+    created: dict[tuple[str, int], float] = attrs.field(factory=dict)
+    # Sessions the run made besides its own (throwaway ones for session_delete, those that
+    # session_create cases got): logged out at the end so that a real vCenter keeps none.
+    stray_sessions: list[str] = attrs.field(factory=list)
+    # The run's own session (one; a list so that a re-login could add another).
+    own_sessions: list[str] = attrs.field(factory=list)
+    lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    def record_pid(self, vm: str, pid: int) -> float | None:
+        """Remembers a pid create returned; returns when it was returned before, if it was."""
+        with self.lock:
+            before = self.created.get((vm, pid))
+            self.created[(vm, pid)] = time.monotonic()
+            return before
+
+    def created_pids(self, vm: str) -> list[int]:
+        """The pids this run's creates returned in `vm`, oldest first."""
+        with self.lock:
+            return [pid for (v, pid) in self.created if v == vm]
+
+    def add_stray_session(self, session_id: str) -> None:
+        """Remembers a session id: a secret, and one to log out at the end."""
+        self.secrets.add(session_id)
+        with self.lock:
+            self.stray_sessions.append(session_id)
+
+
+_RUNS: dict[int, RunState] = {}
+
+
+def remember(schema: object, state: RunState) -> None:
+    """Makes `state` the state of the run that tests `schema`."""
+    _RUNS[id(schema)] = state
+
+
+def forget(schema: object) -> None:
+    """Ends the association made by `remember`."""
+    _RUNS.pop(id(schema), None)
+
+
+def state_of(case: Any) -> RunState | None:
+    """The run a schemathesis case belongs to, or None (a case of someone else's schemathesis run)."""
+    return _RUNS.get(id(case.operation.schema))
+
+
+def operation_id(case: Any) -> str | None:
+    """The operationId of a case's operation."""
+    value = case.operation.definition.raw.get("operationId")
+    return value if isinstance(value, str) else None
+
+
+def stable_share(*parts: Any) -> float:
+    """A number in [0, 1) that depends only on `parts`: seeded choices that need no random state.
+
+    Hooks use it to choose (valid credentials or generated ones, which program...), so that the same
+    generated case is always shaped the same way and a failure reproduces.
+    """
+    blob = json.dumps(parts, sort_keys=True, default=repr).encode()
+    return int.from_bytes(hashlib.sha256(blob).digest()[:8], "big") / 2**64
