@@ -17,6 +17,7 @@ __all__ = ["main"]
 # name -> (module, attribute, one-line help shown by --help without importing the module)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
     "mock": ("._mock", "mock", "Serve a mock vCenter (demo inventory or --inventory FILE)."),
+    "fuzz": ("._fuzz", "fuzz", "Fuzz-test a server of this API with schemathesis (default: the embedded mock)."),
 }
 
 

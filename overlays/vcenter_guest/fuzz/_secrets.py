@@ -5,6 +5,10 @@ and a guest operation's body carries the guest password or SAML token, and the 2
 `POST /api/session` carries a session id. So everything the fuzz command writes goes through
 `SecretFilter`: JSON values under a sensitive key are masked wherever JSON appears (also base64
 payloads of the NDJSON report), then every known secret value is replaced wherever it appears.
+
+A short secret (the mock's demo guest password is "vmware") is only replaced where it stands as
+a token of its own: replacing it inside "com.vmware.vapi..." message ids would mangle every
+report while protecting nothing. Long secrets (session ids, tokens) are replaced anywhere.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ __all__ = ["SENSITIVE_KEYS", "SecretFilter"]
 SENSITIVE_KEYS = frozenset({"password", "saml_token", "vmware-api-session-id", "authorization"})
 
 # `"password": "..."` inside any text (a curl line, an XML report), JSON-escaped or not.
+# Secrets shorter than this are replaced only where no word-like character touches them.
+SHORT_SECRET = 12
+_WORDISH = r"A-Za-z0-9._~-"
+
 _JSON_FIELD = re.compile(
     r'(?P<key>\\?"(?:' + "|".join(re.escape(k) for k in sorted(SENSITIVE_KEYS)) + r')\\?"\s*:\s*)'
     r'(?P<value>\\?"(?:[^"\\]|\\.)*?\\?")',
@@ -44,6 +52,8 @@ class SecretFilter:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._lock = threading.Lock()
         self._redactor = Redactor()
+        self._short: re.Pattern[str] | None = None
+        self._short_secrets: set[str] = set()
         self.add(*secrets)
 
     def __repr__(self) -> str:
@@ -56,7 +66,12 @@ class SecretFilter:
             if secret:
                 spellings += [secret, json.dumps(secret)[1:-1]]
         with self._lock:
-            self._redactor.add(*spellings)
+            self._redactor.add(*(s for s in spellings if len(s) >= SHORT_SECRET))
+            short = {s for s in spellings if len(s) < SHORT_SECRET}
+            if short - self._short_secrets:
+                self._short_secrets |= short
+                alternatives = "|".join(re.escape(s) for s in sorted(self._short_secrets, key=len, reverse=True))
+                self._short = re.compile(f"(?<![{_WORDISH}])(?:{alternatives})(?![{_WORDISH}])")
 
     def add_login(self, user: str, password: str) -> None:
         """Remembers an API password and the basic auth token made from it."""
@@ -65,7 +80,9 @@ class SecretFilter:
     def text(self, text: str) -> str:
         """`text` with sensitive JSON fields and every known secret masked."""
         masked = _JSON_FIELD.sub(lambda m: f"{m['key']}{_quoted_redaction(m['value'])}", text)
-        return self._redactor.scrub(masked)
+        masked = self._redactor.scrub(masked)
+        short = self._short
+        return short.sub(REDACTED, masked) if short is not None else masked
 
     def value(self, value: Any) -> Any:
         """A copy of a JSON value with sensitive fields and known secrets masked."""

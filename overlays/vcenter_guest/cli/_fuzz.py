@@ -1,0 +1,240 @@
+"""`vcenter-guest fuzz`: property-based fuzz testing of a server that implements the guest processes API.
+
+Exit codes: 0 nothing failed, 1 a check failed, 2 usage or connection errors (click's usage errors
+are 2 as well).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from vcenter_guest.fuzz import FuzzResult, FuzzTarget
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "fuzz"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _CannotRun(click.ClickException):
+    """The run could not start (unreachable server, rejected login, missing extra): exit 2, no traceback."""
+
+    exit_code = EXIT_USAGE
+
+
+@contextlib.contextmanager
+def _embedded_mock() -> Iterator[tuple[str, Any]]:
+    from vcenter_guest.mock import create_app, serve  # noqa: PLC0415 - only without --url
+
+    app = create_app()
+    with serve(app=app) as url:
+        yield url, app
+
+
+def _target(
+    *,
+    url: str | None,
+    user: str | None,
+    vms: tuple[str, ...],
+    programs: tuple[str, ...],
+    any_program: bool,
+    ignores_termination: tuple[str, ...],
+    insecure: bool,
+) -> FuzzTarget:
+    from vcenter_guest.fuzz import FuzzTarget  # noqa: PLC0415
+
+    if user is None:
+        raise click.UsageError("--user is required with --url")
+    if not vms:
+        raise click.UsageError("name at least one VM with --vm: requests only target the VMs named")
+    if not programs and not any_program:
+        raise click.UsageError("name at least one program with --program (or allow any with --any-program)")
+    password = os.environ.get("VCENTER_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            raise click.UsageError("set VCENTER_PASSWORD (no terminal to prompt for the password)")
+        password = click.prompt(f"Password for {user}", hide_input=True)
+    return FuzzTarget(
+        url=url,
+        user=user,
+        password=password,
+        vms=vms,
+        programs=programs,
+        any_program=any_program,
+        guest_user=os.environ.get("VCENTER_GUEST_USER"),
+        guest_password=os.environ.get("VCENTER_GUEST_PASSWORD"),
+        ignores_termination=ignores_termination,
+        tls_verify=not insecure,
+    )
+
+
+def _print_summary(console: Console, result: FuzzResult) -> None:
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table(title="Cases per operation", title_justify="left")
+    for column, justify in (("operation", "left"), ("cases", "right"), ("statuses", "left"), ("failed", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for label, stats in sorted(result.operations.items()):
+        statuses = " ".join(f"{code}x{n}" for code, n in sorted(stats.statuses.items()))
+        table.add_row(label, str(stats.cases), statuses, str(sum(stats.failures.values())))
+    table.add_row("total", str(result.total_cases), "", str(sum(f.count for f in result.failures)))
+    console.print(table)
+    checks: dict[str, int] = {}
+    for stats in result.operations.values():
+        for check, n in stats.failures.items():
+            checks[check] = checks.get(check, 0) + n
+    if checks:
+        console.print("Failed checks: " + ", ".join(f"{name} ({n})" for name, n in sorted(checks.items())))
+    created = sum(result.positive_create_statuses.values())
+    if created:
+        console.print(
+            f"Positive create cases: {created}, of which {result.positive_create_statuses[201]} started a "
+            f"process (201): {result.positive_create_success_share:.0%}"
+        )
+
+
+def _print_failures(console: Console, result: FuzzResult) -> None:
+    for number, failure in enumerate(result.failures, 1):
+        console.print()
+        console.rule(f"Failure {number}: {failure.check}", align="left")
+        console.print(f"Operation: {failure.operation}    status: {failure.status}    seen {failure.count}x")
+        console.print(failure.title)
+        console.print(failure.message, markup=False)
+        console.print("Reproduce with:", markup=False)
+        console.print(f"    {failure.curl}", markup=False, soft_wrap=True)
+
+
+@click.command()
+@click.option(
+    "--url", default=None, help="Base URL of the server (https://vcenter.example.com). Default: embedded mock."
+)
+@click.option("--user", default=None, help="API user (password from VCENTER_PASSWORD, else a prompt).")
+@click.option("--vm", "vms", multiple=True, help="A VM the run may target (repeatable; at least one with --url).")
+@click.option("--program", "programs", multiple=True, help="A program create may start (repeatable).")
+@click.option("--any-program", is_flag=True, help="Let create start generated program paths (never on real guests).")
+@click.option(
+    "--ignores-termination",
+    multiple=True,
+    help="A program that ignores SIGTERM/SIGKILL: get may show it running after delete (repeatable).",
+)
+@click.option(
+    "--max-examples", type=click.IntRange(1), default=50, show_default=True, help="Cases per operation and phase."
+)
+@click.option("--seed", type=int, default=None, help="Seed of the generator (the same seed repeats a run).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Concurrent requests.")
+@click.option("--no-stateful", is_flag=True, help="Skip the stateful phase (create -> get -> delete -> get).")
+@click.option(
+    "--report",
+    "reports",
+    type=click.Choice(["junit", "har", "ndjson"]),
+    multiple=True,
+    help="Write a report (repeatable); secrets are filtered out.",
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("fuzz-reports"),
+    show_default=True,
+    help="Where reports go.",
+)
+@click.option("--request-timeout", type=click.FloatRange(0.1), default=10.0, show_default=True, help="Seconds.")
+@click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
+def fuzz(
+    *,
+    url: str | None,
+    user: str | None,
+    vms: tuple[str, ...],
+    programs: tuple[str, ...],
+    any_program: bool,
+    ignores_termination: tuple[str, ...],
+    max_examples: int,
+    seed: int | None,
+    workers: int,
+    no_stateful: bool,
+    reports: tuple[str, ...],
+    report_dir: Path,
+    request_timeout: float,
+    insecure: bool,
+) -> None:
+    """Fuzz-test a server of the guest processes API with schemathesis (stateless and stateful).
+
+    Without --url it tests the embedded mock vCenter (demo inventory). Guest credentials come
+    from VCENTER_GUEST_USER / VCENTER_GUEST_PASSWORD; nothing secret goes on the command line.
+
+        VCENTER_PASSWORD=... VCENTER_GUEST_USER=root VCENTER_GUEST_PASSWORD=... \\
+          vcenter-guest fuzz --url https://vc.example.com --user svc@vsphere.local \\
+            --vm vm-42 --program /bin/true --report junit
+
+    Exit status: 0 nothing failed, 1 a check failed, 2 usage or connection error.
+    """
+    from rich.console import Console  # noqa: PLC0415 - keep `vcenter-guest --help` fast
+
+    try:
+        from vcenter_guest.fuzz import SAFETY_RULES, FuzzOptions, LoginError, mock_target, run  # noqa: PLC0415
+    except ImportError as exc:  # schemathesis needs Python 3.11; the extra skips it on 3.10
+        raise _CannotRun(f"the fuzz command needs the 'fuzz' extra on Python 3.11 or later ({exc})") from None
+
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+    console.print("Safety rules of this run:", markup=False)
+    for rule in SAFETY_RULES:
+        console.print(f"  - {rule}", markup=False)
+    options = FuzzOptions(
+        max_examples=max_examples,
+        seed=seed,
+        workers=workers,
+        stateful=not no_stateful,
+        reports=reports,
+        report_dir=report_dir,
+        request_timeout=request_timeout,
+    )
+    with contextlib.ExitStack() as stack:
+        if url is None:
+            mock_url, app = stack.enter_context(_embedded_mock())
+            target = mock_target(app, url=mock_url, vms=vms)
+            console.print(f"Target: the embedded mock vCenter at {mock_url} (demo inventory)", markup=False)
+        else:
+            try:
+                target = _target(
+                    url=url,
+                    user=user,
+                    vms=vms,
+                    programs=programs,
+                    any_program=any_program,
+                    ignores_termination=ignores_termination,
+                    insecure=insecure,
+                )
+            except ValueError as exc:
+                raise click.UsageError(str(exc)) from None
+            if target.guest_credentials() is None:
+                console.print("Note: no VCENTER_GUEST_USER/VCENTER_GUEST_PASSWORD: guest calls cannot succeed.")
+            console.print(f"Target: {target.base_url}", markup=False)
+        console.print(
+            f"VMs: {', '.join(target.vms)}; programs: {'any' if target.any_program else ', '.join(target.programs)}",
+            markup=False,
+        )
+        try:
+            result = run(target, options, progress=lambda line: console.print(f"  {line}", markup=False))
+        except LoginError as exc:
+            raise _CannotRun(f"cannot start: {exc}") from None
+    _print_summary(console, result)
+    _print_failures(console, result)
+    for error in result.errors:
+        console.print(f"Error: {error}", markup=False)
+    for path in result.reports:
+        console.print(f"Report: {path}", markup=False)
+    if result.failures:
+        console.print(f"FAILED: {len(result.failures)} distinct failure(s)", markup=False)
+        sys.exit(EXIT_FAILED)
+    if result.errors:
+        console.print("ERRORS: the run could not test everything (see above)", markup=False)
+        sys.exit(EXIT_USAGE)
+    console.print("PASSED: no check failed", markup=False)
