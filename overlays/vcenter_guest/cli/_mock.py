@@ -85,5 +85,8 @@ def mock(inventory: Path | None, host: str, port: int, log_level: str) -> None:
     config = uvicorn_config(app, log_level)
     try:
         uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it handled; stopping is the normal way out
     finally:
         sock.close()
+    console.print("Mock vCenter stopped.")
