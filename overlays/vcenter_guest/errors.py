@@ -475,7 +475,9 @@ class ProcessError(VcenterGuestError):
 class ProcessTimeout(ProcessError):
     """`run` waited `timeout` seconds and the process had not exited.
 
-    `terminated` is True when `terminate_on_timeout=True` and the process was deleted (terminated).
+    `terminated` is True when `terminate_on_timeout=True` and the server accepted the delete
+    (terminate) request; on POSIX guests that sends SIGTERM, then SIGKILL, yet a process stuck in
+    the kernel may still run.
 
         >>> err = ProcessTimeout("vm-1: pid 7 still running after 5 s", vm="vm-1", pid=7, timeout=5.0)
         >>> err.pid, err.terminated
