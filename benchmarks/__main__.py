@@ -10,6 +10,7 @@ import argparse
 import datetime
 import importlib.metadata
 import importlib.util
+import json
 import os
 import platform
 import subprocess
@@ -38,7 +39,7 @@ FULL: dict[str, Any] = {
     "concurrency": 50,
     "fanout_reps": 3,
     "waiting_durations": "0.2,2,10",
-    "waiting_reps": 3,
+    "waiting_reps": 7,
     "import_reps": 15,
     "regen_reps": 3,
     "nox_reps": 2,
@@ -118,19 +119,19 @@ def _versions() -> dict[str, str]:
 
 
 def _run_mock_throughput(quick: bool, out: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    """Runs the mock engineer's `benchmarks/mock_throughput.py` (its own servers and load generator)."""
     script = ROOT / "benchmarks" / "mock_throughput.py"
     if not script.exists():
-        return {"skipped": "benchmarks/mock_throughput.py does not exist yet"}
+        raise FileNotFoundError("benchmarks/mock_throughput.py does not exist yet")
     json_path = out / "mock-throughput.json"
     command = [sys.executable, str(script), "--json", str(json_path)] + (["--quick"] if quick else [])
-    log("mock throughput: " + " ".join(command[1:]))
+    log("mock throughput: python " + " ".join(command[1:]))
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"mock_throughput.py failed:\n{(done.stdout + done.stderr)[-2000:]}")
-    import json
-
-    figures: dict[str, Any] = json.loads(json_path.read_text(encoding="utf-8")) if json_path.exists() else {}
-    return {"output": done.stdout, "figures": figures}
+    figures: dict[str, Any] = json.loads(json_path.read_text(encoding="utf-8"))
+    figures["output"] = done.stdout
+    return figures
 
 
 class _Plan:
@@ -143,6 +144,7 @@ class _Plan:
         self.program_args = program_args or None
         self.percall_clients = ["raw httpx", "generated", "overlay"] + (["official SDK"] if sdk else [])
         self.fanout_clients = ["raw httpx", "overlay"] + (["official SDK"] if sdk else [])
+        self.fanout_clients.append("raw httpx, a client per worker")
         self.sdk = sdk
 
     def percall(self) -> dict[str, Any]:

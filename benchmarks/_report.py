@@ -148,9 +148,11 @@ def _regen_rows(table: Table, regen: dict[str, Any]) -> None:
 
 
 def _mock_rows(table: Table, mock: dict[str, Any]) -> None:
-    for row in mock.get("rows") or []:
-        cells = (str(row.get(key, "")) for key in ("subject", "median", "range", "ratio"))
-        table.add_row("mock server throughput", *cells)
+    # mock_throughput.py reports one figure per row (the mean of two alternating halves), no range.
+    for label, row in (mock.get("rows") or {}).items():
+        table.add_row("mock server req/s (vs bare Starlette)", f"mock, {label}", _num(row["mock_rps"]), "", "")
+        table.add_row("mock server req/s (vs bare Starlette)", f"bare, {label}", _num(row["bare_rps"]), "", "")
+        table.add_row("mock server req/s (vs bare Starlette)", f"ratio, {label}", "", "", _x(row["ratio"]))
 
 
 def print_table(results: dict[str, Any], console: Console | None = None) -> None:
