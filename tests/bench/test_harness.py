@@ -1,0 +1,73 @@
+"""The benchmark harness runs end to end and judges targets correctly (no timing is asserted).
+
+The figures themselves belong to `nox -s bench`; these tests only keep the harness working as the
+client and the mock change, with tiny counts and without the official SDK (a bench-only dependency).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def report(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    # benchmarks/ is a folder of the checkout, not part of the installed package.
+    monkeypatch.syspath_prepend(str(ROOT))
+    return importlib.import_module("benchmarks._report")
+
+
+@pytest.mark.slow
+def test_a_quick_run_measures_every_client_against_a_served_mock_and_writes_the_raw_figures(tmp_path: Path) -> None:
+    quick = ["--quick", "--no-sdk", "--only", "percall,fanout", "--calls", "5", "--fanout-vms", "12"]
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", *quick, "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"the quick bench run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    results = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    assert set(results["percall"]["clients"]) == {"raw httpx", "generated", "overlay"}
+    for entry in results["percall"]["clients"].values():
+        assert entry["both"]["cpu"]["n"] == 2, "each figure must come from every repetition"
+    assert {"raw httpx", "overlay"} <= set(results["fanout"]["clients"])
+    assert results["fanout"]["clients"]["overlay"]["calls_per_vm"]["median"] >= 2, (
+        "a fan-out creates, then polls at least once; the server counts both"
+    )
+    assert "overlay client CPU per call / raw httpx" in {t["target"] for t in results["targets"]}
+    assert "per call" in done.stdout, "the table is printed"
+
+
+def _percall(overlay_cpu: float, sdk_cpu: float) -> dict[str, Any]:
+    def client(cpu: float) -> dict[str, Any]:
+        return {"both": {"cpu": {"median": cpu}, "cpu_ratio": cpu / 100.0}}
+
+    return {"clients": {"raw httpx": client(100.0), "overlay": client(overlay_cpu), "official SDK": client(sdk_cpu)}}
+
+
+@pytest.mark.parametrize(
+    ("overlay_cpu", "sdk_cpu", "met"),
+    [(110.0, 200.0, True), (120.0, 170.0, False)],
+)
+def test_cpu_targets_are_met_only_within_their_limits(
+    report: ModuleType, overlay_cpu: float, sdk_cpu: float, met: bool
+) -> None:
+    verdicts = {t["target"]: t["met"] for t in report.evaluate_targets({"percall": _percall(overlay_cpu, sdk_cpu)})}
+    assert verdicts["overlay client CPU per call / raw httpx"] is met, "the limit is 1.15x raw httpx"
+    assert verdicts["official SDK CPU per call / overlay"] is met, "the SDK must spend at least 1.5x the overlay's CPU"
+
+
+def test_a_benchmark_that_did_not_run_gets_no_verdict(report: ModuleType) -> None:
+    assert report.evaluate_targets({"meta": {}}) == []
