@@ -1,0 +1,105 @@
+"""The mock vCenter holds the document's contract under schemathesis: every default check, stateful too.
+
+Both in process (ASGI) and over a real uvicorn socket, with a fixed seed and a small budget here;
+`nox -s fuzz` runs the same tests with VCENTER_GUEST_FUZZ_SCALE raising the budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from vcenter_guest.fuzz import CUSTOM_CHECKS, DEFAULT_CHECKS, FuzzOptions, FuzzResult, mock_target, run
+from vcenter_guest.mock import create_app, serve
+
+OPERATIONS = {
+    "POST /api/session",
+    "GET /api/session",
+    "DELETE /api/session",
+    "POST /api/vcenter/vm/{vm}/guest/processes?action=create",
+    "POST /api/vcenter/vm/{vm}/guest/processes?action=list",
+    "POST /api/vcenter/vm/{vm}/guest/processes/{pid}?action=get",
+    "POST /api/vcenter/vm/{vm}/guest/processes/{pid}?action=delete",
+}
+
+
+def _report(name: str, result: FuzzResult) -> str:
+    lines = [f"{name}: {result.total_cases} cases"]
+    for label, stats in sorted(result.operations.items()):
+        lines.append(f"  {label}: {stats.cases} cases {dict(sorted(stats.statuses.items()))}")
+    lines.append(f"  positive create -> 201: {result.positive_create_success_share:.0%}")
+    lines += [f"  FAILED {f.check} on {f.operation}: {f.title}\n    {f.message}\n    {f.curl}" for f in result.failures]
+    lines += [f"  ERROR {e}" for e in result.errors]
+    return "\n".join(lines)
+
+
+def _assert_contract_holds(result: FuzzResult) -> None:
+    report = _report("mock", result)
+    print(report)  # the per-operation counts, shown with -s and by nox -s fuzz
+    assert result.ok, report
+    assert set(result.operations) == OPERATIONS, report
+    # The generated inputs reach the interesting states, not just validation errors.
+    assert result.positive_create_success_share >= 0.25, report
+    for label in OPERATIONS:
+        statuses = result.operations[label].statuses
+        assert any(200 <= code < 300 for code in statuses), f"{label} never succeeded\n{report}"
+        assert any(400 <= code < 500 for code in statuses), f"{label} never failed validation or auth\n{report}"
+
+
+@pytest.fixture
+def options(budget: Callable[[int], int], seed: int, tmp_path: Any) -> FuzzOptions:
+    return FuzzOptions(max_examples=budget(12), seed=seed, report_dir=tmp_path)
+
+
+def test_the_checks_that_run_include_every_default_check_and_the_api_contract() -> None:
+    assert {
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+        "negative_data_rejection",
+        "positive_data_acceptance",
+        "missing_required_header",
+        "unsupported_method",
+        "ignored_auth",
+        "ensure_resource_availability",
+    } <= set(DEFAULT_CHECKS)
+    assert "use_after_free" not in DEFAULT_CHECKS
+    assert set(CUSTOM_CHECKS) == {
+        "create_returns_a_fresh_pid",
+        "terminated_process_is_finished",
+        "guest_credentials_are_enforced",
+    }
+
+
+def test_mock_holds_the_contract_in_process(options: FuzzOptions) -> None:
+    _assert_contract_holds(run(mock_target(create_app()), options))
+
+
+def test_mock_holds_the_contract_over_a_uvicorn_socket(options: FuzzOptions) -> None:
+    app = create_app()
+    with serve(app=app) as url:
+        result = run(mock_target(app, url=url), options)
+    _assert_contract_holds(result)
+
+
+def test_stateful_chains_reach_get_after_delete(options: FuzzOptions) -> None:
+    """create -> get -> delete -> get runs through the links, and get shows the terminated process finished."""
+    app = create_app()
+    simulator = app.state.simulator
+    seen: list[tuple[str, int]] = []
+    original = simulator.get_process
+
+    def recording_get(vm: str, pid: int, credentials: Any) -> Any:
+        info = original(vm, pid, credentials)
+        process = simulator._vms[vm].processes.get(pid)
+        if process is not None and process.terminated_at is not None:
+            seen.append((vm, pid))
+        return info
+
+    simulator.get_process = recording_get
+    result = run(mock_target(app), options)
+    assert result.ok, _report("mock", result)
+    assert seen, "no get ever saw a process that delete had terminated: the stateful chain did not run"
