@@ -10,6 +10,9 @@ from ._settings import FuzzTarget
 
 __all__ = ["mock_target"]
 
+# Programs of the demo inventory that behave like /bin/true: fuzzing them as well adds nothing.
+_SAME_AS_TRUE = frozenset({"/bin/echo", "/bin/ls", "/bin/sh", "/bin/bash"})
+
 
 def mock_target(app: Any = None, *, url: str | None = None, vms: tuple[str, ...] = ()) -> FuzzTarget:
     """A target for a mock vCenter app (in process), or for one served at `url` (then `app` is its app).
@@ -27,7 +30,13 @@ def mock_target(app: Any = None, *, url: str | None = None, vms: tuple[str, ...]
     inventory = app.state.simulator.inventory
     chosen = vms or (DEMO_VM,)
     spec = inventory.vms[chosen[0]]
-    programs = tuple(path for path, program in spec.programs.items() if not program.fails_to_start)
+    # One program of each behaviour keeps the states the run reaches varied: ends at once, exits
+    # non-zero, runs for its first argument's seconds (so delete meets it running), ignores SIGTERM.
+    programs = tuple(
+        path
+        for path, program in spec.programs.items()
+        if not program.fails_to_start and path not in _SAME_AS_TRUE and program.allowed_users is None
+    )
     stubborn = tuple(path for path, program in spec.programs.items() if program.ignores_term)
     return FuzzTarget(
         url=url,

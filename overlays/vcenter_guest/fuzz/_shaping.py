@@ -24,9 +24,10 @@ from schemathesis import GenerationMode
 
 from ._state import GUEST_OPERATIONS, NO_SUCH_PID, RunState, operation_id, stable_share, state_of
 
-__all__ = ["guard", "install_guard", "steer"]
+__all__ = ["PLAUSIBLE_ARGUMENTS", "guard", "install_guard", "steer"]
 
 _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
+PLAUSIBLE_ARGUMENTS = ("", "1", "30")
 
 
 def _is_positive(case: Any) -> bool:
@@ -56,9 +57,12 @@ def steer(context: Any, case: Any) -> Any:
             if target.programs:
                 spec["path"] = target.programs[int(stable_share("program", key) * len(target.programs))]
             if stable_share("spec", key) < options.plausible_spec_share:
-                # Windows-only flag and generated directories make most creates fail validation.
+                # Windows-only flag and generated directories make most creates fail validation;
+                # a number for arguments keeps a sleep-like program running long enough for
+                # get and delete to meet it running (and short enough to leave nothing behind).
                 spec.pop("start_minimized", None)
                 spec.pop("working_directory", None)
+                spec["arguments"] = PLAUSIBLE_ARGUMENTS[int(stable_share("arguments", key) * len(PLAUSIBLE_ARGUMENTS))]
     elif op in {"get", "delete"} and isinstance(vm, str):
         pids = state.created_pids(vm)
         if pids and stable_share("pid", key) < 0.5:
