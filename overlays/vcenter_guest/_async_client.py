@@ -6,7 +6,7 @@ import builtins
 import logging
 import os
 import ssl
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -91,6 +91,7 @@ class AsyncClient:
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
         self._lock: anyio.Lock | None = None
+        self._sleep: Callable[[float], Awaitable[None]] | None = None  # None: anyio.sleep
         self.processes = AsyncProcesses(self)
         """The guest processes service: create, list, get, delete, run, run_many."""
 
@@ -162,9 +163,11 @@ class AsyncClient:
                         continue
                     effect = plan.send(response)
                 elif type(effect) is float:
-                    import anyio  # noqa: PLC0415 - already loaded by httpx's async machinery
+                    if self._sleep is None:
+                        import anyio  # noqa: PLC0415 - already loaded by httpx's async machinery
 
-                    await anyio.sleep(effect)
+                        self._sleep = anyio.sleep
+                    await self._sleep(effect)
                     effect = plan.send(None)
                 elif isinstance(effect, Renew):
                     async with self._session_lock():

@@ -8,7 +8,7 @@ import os
 import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TypeVar
 
@@ -91,6 +91,7 @@ class Client:
             headers=HEADERS,
         )
         self._lock = threading.RLock()
+        self._sleep: Callable[[float], None] = time.sleep
         self.processes = Processes(self)
         """The guest processes service: create, list, get, delete, run."""
 
@@ -156,7 +157,7 @@ class Client:
                         continue
                     effect = plan.send(response)
                 elif type(effect) is float:
-                    time.sleep(effect)
+                    self._sleep(effect)
                     effect = plan.send(None)
                 elif isinstance(effect, Renew):
                     with self._lock:

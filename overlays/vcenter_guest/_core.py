@@ -21,7 +21,7 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -87,6 +87,12 @@ def _tls_failure(exc: BaseException) -> ssl.SSLError | None:
 
 def transport_error(exc: httpx.HTTPError, operation: str, vm: str | None, server: str) -> errors.VcenterGuestError:
     """The package's exception for an httpx failure, saying whether the request may have reached the server."""
+    error = _transport_error(exc, operation, vm, server)
+    error.__cause__ = exc  # kept for debugging, and so that retries can see a TLS failure's cause
+    return error
+
+
+def _transport_error(exc: httpx.HTTPError, operation: str, vm: str | None, server: str) -> errors.VcenterGuestError:
     where = f"{operation} on {vm}" if vm else operation
     detail = str(exc) or exc.__class__.__name__
     if isinstance(exc, _NOT_SENT):
@@ -157,6 +163,8 @@ class Core:
         self.owns_session = False
         self.retry = retry
         self.rng = rng or random.Random()  # noqa: S311 - poll jitter, not cryptography
+        # Replaced (with the driver's sleep) by tests that run programs in virtual time.
+        self.clock: Callable[[], float] = time.monotonic
         self._validated: tuple[str, float] | None = None
         secrets = [s for s in (password, session_id) if s]
         if user and password is not None:
@@ -284,11 +292,11 @@ class Core:
             return True  # another call renewed it meanwhile
         if stale is not None:
             validated = self._validated
-            if validated is not None and validated[0] == stale and time.monotonic() - validated[1] < _VALIDATION_TTL:
+            if validated is not None and validated[0] == stale and self.clock() - validated[1] < _VALIDATION_TTL:
                 return False
             alive: bool = yield from self.call("session_get", None, None)
             if alive:
-                self._validated = (stale, time.monotonic())
+                self._validated = (stale, self.clock())
                 return False
             log.info("the API session on %s expired; logging in again", self.server)
         yield from self.login()
@@ -297,13 +305,17 @@ class Core:
     def logout(self) -> Plan[None]:
         """Deletes the session if this client created it; forgets it either way."""
         session, owned = self.session_id, self.owns_session
-        if session is not None and owned:
-            op = _wire().OPERATIONS["session_delete"]
-            response = yield self._request(op, None, None, None)
+        try:
+            if session is not None and owned:
+                op = _wire().OPERATIONS["session_delete"]
+                try:
+                    response = yield self._request(op, None, None, None)
+                except httpx.HTTPError as exc:
+                    raise transport_error(exc, op.name, None, self.server) from exc
+                op.parse(response, None, None)
+        finally:
             self.session_id = None
-            op.parse(response, None, None)
-        self.session_id = None
-        self.owns_session = False
+            self.owns_session = False
 
     # --- the Processes service ---------------------------------------------------------------------
 
@@ -337,7 +349,8 @@ class Core:
         check: bool,
     ) -> Plan[ProcessResult]:
         """Starts a program and polls `get` until it exits (see _polling for the schedule)."""
-        start = time.monotonic()
+        clock = self.clock
+        start = clock()
         pid: int = yield from self.call("create", vm, credentials, spec)
         deadline = None if timeout is None else start + timeout
         last_seen: ProcessInfo | None = None
@@ -346,7 +359,7 @@ class Core:
             final = deadline is not None and due >= deadline
             if deadline is not None and final:
                 due = deadline
-            pause = due - time.monotonic()
+            pause = due - clock()
             if pause > 0:
                 yield pause
             try:
@@ -370,7 +383,7 @@ class Core:
                     )
                 return result
             last_seen = info
-            if final or (deadline is not None and time.monotonic() >= deadline):
+            if final or (deadline is not None and clock() >= deadline):
                 assert timeout is not None  # a deadline implies a timeout
                 terminated = yield from self._on_timeout(
                     vm, credentials, spec, pid, timeout=timeout, terminate=terminate_on_timeout

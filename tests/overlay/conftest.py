@@ -1,0 +1,170 @@
+"""Fixtures of the overlay tests: the mock vCenter in process and over loopback, a fake clock.
+
+`mock_server` is parametrized: each test that uses it runs once against the ASGI app in this
+process (through an httpx transport) and once against the same app served by uvicorn on
+127.0.0.1, so the client is checked both without and with a real socket in between.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import anyio
+import anyio.from_thread
+import httpx
+import pytest
+from vcenter_guest import AsyncClient, Client, Credentials, RetryPolicy
+from vcenter_guest.mock import (
+    DEMO_API_PASSWORD,
+    DEMO_API_USER,
+    DEMO_GUEST_PASSWORD,
+    DEMO_GUEST_USER,
+    DEMO_INVENTORY,
+    Simulator,
+    create_app,
+    serve,
+)
+
+# Retries that do not slow the tests down, but still go through the whole retry machinery.
+FAST_RETRY = RetryPolicy(attempts=3, timeout=10, initial=0.001, maximum=0.005, jitter=0.0)
+
+
+class FakeClock:
+    """Monotonic time that moves only when something sleeps on it (client) or a test advances it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.advance(seconds)
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+        await anyio.lowlevel.checkpoint()
+
+
+class SyncASGITransport(httpx.BaseTransport):
+    """Lets the sync Client talk to an ASGI app in this process (httpx only ships an async one)."""
+
+    def __init__(self, app: Any, portal: anyio.from_thread.BlockingPortal) -> None:
+        self._inner = httpx.ASGITransport(app)
+        self._portal = portal
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        async def call() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+            response = await self._inner.handle_async_request(request)
+            body = await response.aread()
+            return response.status_code, response.headers.raw, body
+
+        status, headers, body = self._portal.call(call)
+        return httpx.Response(status, headers=headers, content=body, request=request)
+
+
+class MockServer:
+    """One mock vCenter and how to reach it: `url` plus a transport (None over loopback)."""
+
+    def __init__(self, app: Any, url: str, mode: str, portal: anyio.from_thread.BlockingPortal) -> None:
+        self.app = app
+        self.url = url
+        self.mode = mode
+        self._portal = portal
+
+    @property
+    def simulator(self) -> Simulator:
+        simulator: Simulator = self.app.state.simulator
+        return simulator
+
+    def sync_transport(self) -> httpx.BaseTransport | None:
+        return SyncASGITransport(self.app, self._portal) if self.mode == "in-process" else None
+
+    def async_transport(self) -> httpx.AsyncBaseTransport | None:
+        return httpx.ASGITransport(self.app) if self.mode == "in-process" else None
+
+    def client(self, **options: Any) -> Client:
+        options.setdefault("user", DEMO_API_USER)
+        options.setdefault("password", DEMO_API_PASSWORD)
+        options.setdefault("retry", FAST_RETRY)
+        return Client(self.url, transport=self.sync_transport(), **options)
+
+    def async_client(self, **options: Any) -> AsyncClient:
+        options.setdefault("user", DEMO_API_USER)
+        options.setdefault("password", DEMO_API_PASSWORD)
+        options.setdefault("retry", FAST_RETRY)
+        return AsyncClient(self.url, transport=self.async_transport(), **options)
+
+    def session_count(self) -> int:
+        return len(self.simulator._sessions)
+
+
+@pytest.fixture(scope="session")
+def portal() -> Iterator[anyio.from_thread.BlockingPortal]:
+    with anyio.from_thread.start_blocking_portal() as blocking_portal:
+        yield blocking_portal
+
+
+@pytest.fixture(params=["in-process", "loopback"])
+def mock_mode(request: pytest.FixtureRequest) -> str:
+    mode: str = request.param
+    return mode
+
+
+@pytest.fixture
+def make_server(mock_mode: str, portal: anyio.from_thread.BlockingPortal) -> Iterator[Callable[..., MockServer]]:
+    """Builds a mock vCenter (demo inventory unless told) reachable the parametrized way."""
+    with contextlib.ExitStack() as stack:
+
+        def make(inventory: Any = None, *, clock: Callable[[], float] | None = None, **app_options: Any) -> MockServer:
+            app = create_app(inventory, clock=clock, **app_options)
+            url = stack.enter_context(serve(app=app)) if mock_mode == "loopback" else "http://mock.test"
+            return MockServer(app, url, mock_mode, portal)
+
+        yield make
+
+
+@pytest.fixture
+def in_process_server(portal: anyio.from_thread.BlockingPortal) -> MockServer:
+    """The demo mock in this process only (for tests that wrap its transport)."""
+    return MockServer(create_app(), "http://mock.test", "in-process", portal)
+
+
+@pytest.fixture
+def server(make_server: Callable[..., MockServer]) -> MockServer:
+    """The demo mock vCenter."""
+    return make_server()
+
+
+@pytest.fixture
+def guest() -> Credentials:
+    """The demo guest credentials (root)."""
+    return Credentials.password(DEMO_GUEST_USER, DEMO_GUEST_PASSWORD)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def demo_inventory() -> dict[str, Any]:
+    """A deep copy of the demo inventory, for tests that change it."""
+    import copy
+
+    return copy.deepcopy(DEMO_INVENTORY)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -1,0 +1,116 @@
+"""Waiting for a program: how soon `run` sees an exit and how many polls it spends, in virtual time.
+
+The mock and the client share a fake clock that moves only when the client sleeps, so these tests
+measure the poll schedule exactly, with no wall-clock timing at all.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from vcenter_guest import Credentials, errors
+from vcenter_guest._polling import poll_offsets
+from vcenter_guest.mock import DEMO_VM
+
+
+@pytest.fixture
+def virtual(in_process_server: Any, clock: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An in-process mock and a client on the same fake clock; counts `get` calls."""
+    from vcenter_guest.mock import create_app
+
+    server = in_process_server
+    server.app = create_app(clock=clock)
+    vc = server.client()
+    vc._core.clock = clock
+    vc._sleep = clock.sleep
+    server.gets = 0
+    get_process = server.simulator.get_process
+
+    def counting(*args: Any) -> Any:
+        server.gets += 1
+        return get_process(*args)
+
+    monkeypatch.setattr(server.simulator, "get_process", counting)
+    server.vc = vc
+    yield server
+    vc.close()
+
+
+def _run(virtual: Any, clock: Any, guest: Credentials, seconds: float, seed: int) -> float:
+    virtual.vc._core.rng = random.Random(seed)
+    start = clock.now
+    result = virtual.vc.processes.run(DEMO_VM, guest, "/bin/sleep", f"{seconds:g}")
+    assert result.exit_code == 0
+    return clock.now - start - seconds  # how long after the end the exit was seen
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_short_program_is_seen_to_exit_within_100_ms(virtual: Any, clock: Any, guest: Credentials, seed: int) -> None:
+    assert 0 <= _run(virtual, clock, guest, 0.2, seed) <= 0.1 + 1e-9
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_2_second_program_is_seen_to_exit_within_250_ms(
+    virtual: Any, clock: Any, guest: Credentials, seed: int
+) -> None:
+    assert 0 <= _run(virtual, clock, guest, 2.0, seed) <= 0.25 + 1e-9
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_10_second_program_costs_no_more_polls_than_a_fixed_half_second_poller(
+    virtual: Any, clock: Any, guest: Credentials, seed: int
+) -> None:
+    _run(virtual, clock, guest, 10.0, seed)
+    fixed_half_second_polls = 20  # at 0.5, 1.0, ... 10.0
+    assert virtual.gets <= fixed_half_second_polls
+
+
+def test_a_long_program_is_polled_at_most_once_a_second(virtual: Any, clock: Any, guest: Credentials) -> None:
+    _run(virtual, clock, guest, 60.0, 0)
+    assert virtual.gets <= 20 + 51, "after the first 10 s, at most one poll per second"
+    assert all(s == pytest.approx(1.0) for s in clock.sleeps[-45:]), "settled at one poll a second"
+    assert max(clock.sleeps) <= 1.25, "and never waits much longer than a second between polls"
+
+
+def test_an_instant_program_is_seen_by_the_first_poll_without_sleeping(
+    virtual: Any, clock: Any, guest: Credentials
+) -> None:
+    start = clock.now
+    virtual.vc.processes.run(DEMO_VM, guest, "/bin/true")
+    assert (virtual.gets, clock.now) == (1, start)
+
+
+def test_timeout_polls_one_last_time_at_the_deadline_then_raises(virtual: Any, clock: Any, guest: Credentials) -> None:
+    start = clock.now
+    with pytest.raises(errors.ProcessTimeout) as caught:
+        virtual.vc.processes.run(DEMO_VM, guest, "/bin/sleep", "600", timeout=5)
+    assert clock.now - start == pytest.approx(5.0)
+    assert caught.value.timeout == 5.0
+    assert not caught.value.terminated
+
+
+def test_a_program_ending_exactly_at_the_deadline_is_a_result_not_a_timeout(
+    virtual: Any, clock: Any, guest: Credentials
+) -> None:
+    result = virtual.vc.processes.run(DEMO_VM, guest, "/bin/sleep", "4", timeout=4)
+    assert result.exit_code == 0
+
+
+@settings(deadline=None)  # a loaded machine must not fail a test that measures no time
+@given(seed=st.integers(0, 2**32 - 1))
+def test_the_schedule_polls_at_once_then_densely_then_once_a_second(seed: int) -> None:
+    offsets = list(itertools.islice(poll_offsets(random.Random(seed)), 60))
+    assert offsets[0] == 0.0
+    pairs = list(itertools.pairwise(offsets))
+    assert all(b > a for a, b in pairs), "strictly increasing"
+    assert all(b - a <= 0.2 + 1e-9 for a, b in pairs if b <= 0.3), "100 ms phase: never 200 ms without a poll"
+    assert all(b - a <= 0.5 + 1e-9 for a, b in pairs if b <= 2.3), "250 ms phase: never 500 ms without a poll"
+    late = [b - a for a, b in pairs if a >= 3.3]
+    assert late
+    assert all(gap == pytest.approx(1.0) for gap in late), "then exactly one poll a second"
+    assert sum(1 for t in offsets if t < 10.0) <= 19, "a 10 s program: at most 20 polls with the one that sees it"
