@@ -169,6 +169,22 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *(session.posargs or ["-q"]))
 
 
+# Multiplier of every example budget in tests/property under `nox -s fuzz`: the CI run of the same
+# suites sends ~1,500 generated requests, this one well over 5,000.
+FUZZ_SCALE = "10"
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """The property suites with a large budget, then `vcenter-guest fuzz` on the embedded mock (`-- SCALE`)."""
+    _install_project(session)
+    session.install(*TEST_REQUIREMENTS)
+    scale = session.posargs[0] if session.posargs else FUZZ_SCALE
+    # -s shows each suite's cases per operation; the seeds stay fixed, only the budget grows.
+    session.run("pytest", "tests/property", "-q", "-s", env={"VCENTER_GUEST_FUZZ_SCALE": scale})
+    session.run("vcenter-guest", "fuzz", "--max-examples", str(15 * int(scale)), "--seed", "20261127")
+
+
 # The official SDK is a benchmark-only dependency, never one of the package. Pinned: benchmarks/_sdk.py
 # switches its stubs to the /api format through runtime internals of exactly this version.
 BENCH_REQUIREMENTS = (
