@@ -168,3 +168,16 @@ def test_secrets_of_any_length_are_accepted(api):
     api.simulator.update_vm("vm-42")  # no change: the inventory is the demo's
     creds = {**CREDS, "password": DEMO_GUEST_PASSWORD}
     assert _post(api, PATH + "?action=list", json={"credentials": creds}).status_code == 200
+
+
+def test_identical_bodies_get_identical_answers_valid_or_not(api):
+    # Valid bodies are remembered by their bytes; invalid ones must fail every time all the same.
+    good = json.dumps({"credentials": CREDS, "spec": {"path": "/bin/true"}})
+    bad = json.dumps({"credentials": {**CREDS, "type": "KERBEROS"}, "spec": {"path": "/bin/true"}})
+    headers = {"Content-Type": "application/json"}
+    statuses = [
+        _post(api, PATH + "?action=create", content=body, headers=headers).status_code for body in (good, bad) * 3
+    ]
+    assert statuses == [201, 400] * 3
+    pids = [p["pid"] for p in api.op("list").json() if p["name"] == "true"]
+    assert len(set(pids)) == 3

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 import os
@@ -38,6 +39,7 @@ SESSION_HEADER = b"vmware-api-session-id"
 _PID = re.compile(r"^[+-]?[0-9]{1,19}$")
 _INT64 = range(-(2**63), 2**63)
 _JSON_TYPES = ("application/json",)
+_CACHED_BODY_SIZE = 4096
 
 
 class _TooLarge(Exception):
@@ -55,6 +57,14 @@ def _dumps(payload: Any) -> bytes:
 def _segment(raw: str) -> str:
     # A path parameter as the client meant it; undecodable bytes become U+FFFD, never a crash.
     return unquote_to_bytes(raw).decode("utf-8", "replace")
+
+
+def _action(query_string: bytes) -> str | None:
+    query = query_string.decode("latin-1")
+    key, _, value = query.partition("=")
+    if key == "action" and value.isalnum():
+        return value  # the only query this API has: skip the general parser
+    return next((v for k, v in parse_qsl(query) if k == "action"), None)
 
 
 def _invalid(message_id: str, text: str, *args: object) -> MockError:
@@ -130,6 +140,10 @@ class MockApi:
         # Longer templates first, so that /processes/{pid} is not taken for /processes.
         self.routes = [_Route(t, ops) for t, ops in sorted(by_path.items(), key=lambda kv: -len(kv[0]))]
         self.max_body = simulator.inventory.max_body_bytes
+        # Validity is a function of the bytes, and a client polling get sends the same bytes every
+        # time: remember the last valid bodies (never the invalid ones: lru_cache skips exceptions).
+        # Handlers must treat bodies as read-only, since a cached one is shared between requests.
+        self._valid_body = functools.lru_cache(maxsize=1024)(self._parse_and_validate)
         self._handlers: dict[str, Callable[..., Any]] = {
             "session_create": self._session_create,
             "session_get": self._session_get,
@@ -184,8 +198,7 @@ class MockApi:
             params = {k: _segment(v) for k, v in match.groupdict().items()}
             if None in actions:
                 return actions[None], params
-            query = scope.get("query_string", b"").decode("latin-1")
-            action = next((v for k, v in parse_qsl(query) if k == "action"), None)
+            action = _action(scope.get("query_string", b""))
             operation = actions.get(action)
             if operation is None:
                 shown = f"{route.template}?action={action}" if action is not None else route.template
@@ -251,11 +264,16 @@ class MockApi:
                 "The content type {0} is not supported; send application/json.",
                 content_type or "(none)",
             )
+        if len(raw) <= _CACHED_BODY_SIZE:
+            return self._valid_body(operation.operation_id, raw)
+        return self._parse_and_validate(operation.operation_id, raw)
+
+    def _parse_and_validate(self, operation_id: str, raw: bytes) -> dict[str, Any]:
         try:
             body = json.loads(raw)
         except (ValueError, RecursionError):
             raise _invalid("vapi.protocol.server.rest.invalid_json", "The request body is not valid JSON.") from None
-        error = self.doc.body_error(operation.operation_id, body)
+        error = self.doc.body_error(operation_id, body)
         if error is not None:
             raise invalid_body(self.doc, error)
         result: dict[str, Any] = body

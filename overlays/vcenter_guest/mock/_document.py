@@ -82,16 +82,41 @@ class Document:
                     error_types=errors,
                     body_schema=_component_of(body["$ref"]) if body else None,
                 )
-        # A root schema holding the components lets local $refs resolve without a registry.
+        # id(inlined copy of a component) -> vAPI structure name, for the wording of errors.
+        self._names: dict[int, str] = {}
         self._validators = {
             op.operation_id: OAS30Validator(
-                {"$ref": f"#/components/schemas/{op.body_schema}", "components": spec["components"]},
+                self._inline({"$ref": f"#/components/schemas/{op.body_schema}"}, components, ()),
                 format_checker=oas30_format_checker,
             )
             for op in self.operations.values()
             if op.body_schema is not None
         }
-        self._names = {id(schema): _vapi_name(name) for name, schema in components.items()}
+
+    def _inline(self, schema: Any, components: Mapping[str, Any], seen: tuple[str, ...]) -> Any:
+        """The schema with its `$ref`s replaced by the components they name.
+
+        The same JSON Schema, only without references: resolving a `$ref` was three quarters of
+        the cost of validating a request body. A single-member `allOf` next to annotations only
+        (VMware's way of giving a `$ref` a description) is replaced by its member, which means the
+        same. Request bodies have no recursive references; a cycle would raise here at startup.
+        """
+        if isinstance(schema, list):
+            return [self._inline(item, components, seen) for item in schema]
+        if not isinstance(schema, dict):
+            return schema
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            name = _component_of(ref)
+            if name in seen:
+                raise ValueError(f"recursive schema {name} in a request body")
+            inlined = self._inline(components[name], components, (*seen, name))
+            self._names[id(inlined)] = _vapi_name(name)
+            return inlined
+        members = schema.get("allOf")
+        if isinstance(members, list) and len(members) == 1 and set(schema) <= {"allOf", "description"}:
+            return self._inline(members[0], components, seen)
+        return {key: self._inline(value, components, seen) for key, value in schema.items()}
 
     def operation(self, operation_id: str) -> Operation:
         """The operation named `operation_id` (KeyError if the document has none)."""

@@ -63,7 +63,7 @@ class Process:
     owner: str
     command: str
     started: float
-    started_text: str
+    started_text: str = ""  # formatted when first shown: most processes are never looked at
     duration: float = math.inf
     exit_code: int | None = None
     ignores_term: bool = False
@@ -370,17 +370,20 @@ class Simulator:
             field,
         )
 
-    def check_guest_credentials(self, vm: VmState, credentials: Mapping[str, Any]) -> GuestUser:
-        """The guest user the credentials log in as; INVALID_ARGUMENT if malformed, UNAUTHENTICATED if wrong."""
-        kind = credentials.get("type")
-        name = credentials.get("user_name")
-        failed = MockError(
+    def invalid_guest_login(self, vm: VmState) -> MockError:
+        """UNAUTHENTICATED for guest credentials that do not log in (never says which part is wrong)."""
+        return MockError(
             "UNAUTHENTICATED",
             "com.vmware.vcenter.vm.guest.invalid_guest_login",
             "Failed to authenticate with the guest operating system of virtual machine {0} "
             "using the supplied credentials.",
             vm.spec.id,
         )
+
+    def check_guest_credentials(self, vm: VmState, credentials: Mapping[str, Any]) -> GuestUser:
+        """The guest user the credentials log in as; INVALID_ARGUMENT if malformed, UNAUTHENTICATED if wrong."""
+        kind = credentials.get("type")
+        name = credentials.get("user_name")
         if kind == "USERNAME_PASSWORD":
             for field in ("user_name", "password"):
                 if not isinstance(credentials.get(field), str):
@@ -392,7 +395,7 @@ class Simulator:
                 or user.password is None
                 or not hmac.compare_digest(user.password.encode(), password.encode())
             ):
-                raise failed
+                raise self.invalid_guest_login(vm)
             return user
         if kind == "SAML_BEARER_TOKEN":
             token = credentials.get("saml_token")
@@ -407,7 +410,7 @@ class Simulator:
                 )
             user = vm.tokens.get(token)
             if user is None or (name is not None and name != user.name):
-                raise failed
+                raise self.invalid_guest_login(vm)
             return user
         raise self._invalid_credentials(str(kind), "type")
 
@@ -565,7 +568,6 @@ class Simulator:
                 owner=user.name,
                 command=f'"{path}" {arguments}' if arguments else f'"{path}"',
                 started=now,
-                started_text=self.timestamp(now),
                 duration=duration,
                 exit_code=exit_code,
                 ignores_term=program.ignores_term,
@@ -575,6 +577,10 @@ class Simulator:
             log.debug("started %s as pid %d in %s for guest user %s", path, pid, vm_id, user.name)
             return pid
 
+    def _started_text(self, process: Process) -> str:
+        process.started_text = self.timestamp(process.started)
+        return process.started_text
+
     def summary(self, process: Process) -> dict[str, Any]:
         """`Processes.Summary` of a process."""
         return {
@@ -582,7 +588,7 @@ class Simulator:
             "pid": process.pid,
             "owner": process.owner,
             "command": process.command,
-            "started": process.started_text,
+            "started": process.started_text or self._started_text(process),
         }
 
     def info(self, process: Process) -> dict[str, Any]:
@@ -591,7 +597,7 @@ class Simulator:
             "name": process.name,
             "owner": process.owner,
             "command": process.command,
-            "started": process.started_text,
+            "started": process.started_text or self._started_text(process),
         }
         finished = process.finished_at()
         if process.from_create and finished is not None and finished <= self.now():

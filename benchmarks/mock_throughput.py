@@ -1,0 +1,261 @@
+"""Requests per second of the mock vCenter against a bare Starlette endpoint, same uvicorn, same run.
+
+    python benchmarks/mock_throughput.py [--seconds 3] [--quick] [--json out.json]
+
+For each operation (create, get) and each concurrency (1 and 64 keep-alive connections) it drives,
+alternately, the mock and a bare Starlette endpoint that returns the constant integer 42 (it is sent
+the very same request bytes, and does not read them). Both servers run in their own process with
+the same uvicorn settings, one worker, on 127.0.0.1; the load generator runs in this process, using
+h11 on raw asyncio streams so that it costs far less CPU per request than either server (the servers,
+not the client, must be the bottleneck for the ratio to mean anything). Every response is checked
+(status 201 for create, 200 with a body for get); a wrong answer fails the run.
+
+The machine is shared: compare the ratios of one run, not absolute numbers across runs. The target
+is a ratio of at least 0.5 for every row. Loopback only, bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import h11
+
+HOST = "127.0.0.1"
+CREDS = {"type": "USERNAME_PASSWORD", "interactive_session": False, "user_name": "root", "password": "vmware"}
+CONCURRENCIES = (1, 64)
+ROUNDS = 4
+TARGET = 0.5
+
+
+# -- the two servers (child processes) ---------------------------------------------------------
+
+
+def _bare_app() -> Any:
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def constant(request: Any) -> Response:
+        return Response(b"42", 200, media_type="application/json")
+
+    return Starlette(routes=[Route("/{path:path}", constant, methods=["GET", "POST", "DELETE"])])
+
+
+def _serve(kind: str) -> None:
+    import uvicorn
+    from vcenter_guest.mock import create_app
+
+    app = create_app() if kind == "mock" else _bare_app()
+    # IPPROTO_TCP so that asyncio sets TCP_NODELAY on accepted sockets (else ~40 ms per response).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, 0))
+    sock.listen(1024)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", server_header=False)
+    server = uvicorn.Server(config)
+    sys.stdout.write(json.dumps({"port": sock.getsockname()[1], "http": config.http, "loop": config.loop}) + "\n")
+    sys.stdout.flush()
+    server.run(sockets=[sock])
+
+
+class _Server:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", kind], stdout=subprocess.PIPE, text=True, env=dict(os.environ)
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"the {kind} server did not start")
+        info = json.loads(line)
+        self.port: int = info["port"]
+        self.settings = {"http": info["http"], "loop": info["loop"]}
+
+    def cpu(self) -> float:
+        """CPU seconds the server process has used so far (user + system), from /proc."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+# -- the load generator --------------------------------------------------------------------------
+
+
+def _request(method: str, target: str, body: bytes | None, headers: dict[str, str]) -> list[Any]:
+    hdrs = [("Host", HOST), *headers.items()]
+    if body is not None:
+        hdrs += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    events: list[Any] = [h11.Request(method=method, target=target, headers=hdrs)]
+    if body is not None:
+        events.append(h11.Data(data=body))
+    events.append(h11.EndOfMessage())
+    return events
+
+
+async def _connection(
+    port: int, requests: Callable[[int], list[Any]], expect: int, stop_at: float, counts: list[int]
+) -> None:
+    reader, writer = await asyncio.open_connection(HOST, port)
+    writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    conn = h11.Connection(h11.CLIENT)
+    done = 0
+    try:
+        while time.perf_counter() < stop_at:
+            writer.write(b"".join(conn.send(e) or b"" for e in requests(done)))
+            status, size = 0, 0
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    data = await reader.read(65536)
+                    if not data:
+                        raise RuntimeError("the server closed the connection")
+                    conn.receive_data(data)
+                elif isinstance(event, h11.Response):
+                    status = event.status_code
+                elif isinstance(event, h11.Data):
+                    size += len(event.data)
+                elif isinstance(event, h11.EndOfMessage):
+                    break
+            if status != expect or size == 0:
+                raise RuntimeError(f"wrong answer: status {status}, {size} body bytes (expected {expect})")
+            conn.start_next_cycle()
+            done += 1
+    finally:
+        counts.append(done)
+        writer.close()
+
+
+async def _load(
+    server: _Server, requests: Callable[[int], list[Any]], expect: int, clients: int, seconds: float
+) -> list[float]:
+    """[requests, wall seconds, server CPU seconds] of `clients` connections sending for `seconds`."""
+    warmup: list[int] = []
+    stop = time.perf_counter() + min(0.3, seconds / 4)
+    await asyncio.gather(*(_connection(server.port, requests, expect, stop, warmup) for _ in range(clients)))
+    counts: list[int] = []
+    cpu0, start = server.cpu(), time.perf_counter()
+    await asyncio.gather(*(_connection(server.port, requests, expect, start + seconds, counts) for _ in range(clients)))
+    return [sum(counts), time.perf_counter() - start, server.cpu() - cpu0]
+
+
+def _http(port: int, method: str, target: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+    import httpx
+
+    response = httpx.request(method, f"http://{HOST}:{port}{target}", json=body, headers=headers, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def _prepare(mock_port: int) -> dict[str, tuple[Callable[[int], list[Any]], int]]:
+    """How to build the n-th request of each operation, on a logged-in session; the expected status.
+
+    Every create differs (its arguments count up), as the creates of a real workload do, so the
+    mock cannot answer them from its cache of valid bodies; every get is the same, as a client
+    polling a process sends it.
+    """
+    from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER
+
+    basic = base64.b64encode(f"{DEMO_API_USER}:{DEMO_API_PASSWORD}".encode()).decode()
+    session = _http(mock_port, "POST", "/api/session", headers={"Authorization": f"Basic {basic}"})
+    headers = {"vmware-api-session-id": session}
+    create = "/api/vcenter/vm/vm-42/guest/processes?action=create"
+    # A process that outlives the run, so every get answers the same 200.
+    spec = {"path": "/bin/sleep", "arguments": "86400"}
+    pid = _http(mock_port, "POST", create, {"credentials": CREDS, "spec": spec}, headers)
+    get = _request(
+        "POST",
+        f"/api/vcenter/vm/vm-42/guest/processes/{pid}?action=get",
+        json.dumps({"credentials": CREDS}).encode(),
+        headers,
+    )
+    serial = itertools.count()
+
+    def create_request(_: int) -> list[Any]:
+        body = {"credentials": CREDS, "spec": {"path": "/bin/true", "arguments": f"--run {next(serial)}"}}
+        return _request("POST", create, json.dumps(body).encode(), headers)
+
+    return {"create": (create_request, 201), "get": (lambda _: get, 200)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds per row and server")
+    parser.add_argument("--quick", action="store_true", help="0.8 s per row and server: a smoke run")
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--serve", choices=["mock", "bare"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        _serve(args.serve)
+        return 0
+    seconds = 0.8 if args.quick else args.seconds
+    mock, bare = _Server("mock"), _Server("bare")
+    try:
+        requests = _prepare(mock.port)
+        rows: dict[str, dict[str, float]] = {}
+        for operation, (events, expect) in requests.items():
+            for clients in CONCURRENCIES:
+                label = f"{operation}, {clients} client{'s' if clients > 1 else ''}"
+                totals = {"mock": [0.0, 0.0, 0.0], "bare": [0.0, 0.0, 0.0]}
+                # Alternate the servers in short rounds so that noise from other work on the shared
+                # machine hits both alike.
+                for _ in range(ROUNDS):
+                    for server, status in ((mock, expect), (bare, 200)):
+                        figures = asyncio.run(_load(server, events, status, clients, seconds / ROUNDS))
+                        totals[server.kind] = [a + b for a, b in zip(totals[server.kind], figures, strict=True)]
+                (mn, mw, mc), (bn, bw, bc) = totals["mock"], totals["bare"]
+                rows[label] = {
+                    "mock_rps": mn / mw,
+                    "bare_rps": bn / bw,
+                    "ratio": (mn / mw) / (bn / bw),
+                    "mock_cpu_us": 1e6 * mc / mn,
+                    "bare_cpu_us": 1e6 * bc / bn,
+                    "cpu_ratio": (bc / bn) / (mc / mn),
+                }
+    finally:
+        mock.stop()
+        bare.stop()
+    width = max(len(k) for k in rows)
+    print(
+        f"mock vCenter vs bare Starlette, uvicorn http={mock.settings['http']} loop={mock.settings['loop']}, 1 worker"
+    )
+    print("ratio = mock req/s / bare req/s (target >= 0.5); CPU ratio = bare CPU per request / mock CPU per request")
+    header = "mock req/s  bare req/s  ratio  mock us/req  bare us/req  CPU ratio"
+    print(f"{'':{width}}  {header}")
+    for label, row in rows.items():
+        verdict = "ok" if row["ratio"] >= TARGET else "MISSED"
+        print(
+            f"{label:{width}}  {row['mock_rps']:10.0f}  {row['bare_rps']:10.0f}  {row['ratio']:5.2f}  "
+            f"{row['mock_cpu_us']:11.0f}  {row['bare_cpu_us']:11.0f}  {row['cpu_ratio']:9.2f}  {verdict}"
+        )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        figures = {
+            "seconds_per_row": seconds,
+            "server": mock.settings,
+            "rows": rows,
+            "ratios": {label: round(row["ratio"], 3) for label, row in rows.items()},
+            "cpu_ratios": {label: round(row["cpu_ratio"], 3) for label, row in rows.items()},
+            "target": TARGET,
+        }
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
