@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import attrs
 from dateutil.parser import isoparse
+from vcenter_guest_client.models.create_spec_environment_variables import CreateSpecEnvironmentVariables
 from vcenter_guest_client.models.credentials import Credentials
 from vcenter_guest_client.models.localization_param import LocalizationParam
 from vcenter_guest_client.models.localization_param_date_time_format import LocalizationParamDateTimeFormat
@@ -98,11 +99,20 @@ def _redacting_repr(self: Any) -> str:
     return f"{type(self).__name__}({', '.join(parts)})"
 
 
+def _environment_repr(self: CreateSpecEnvironmentVariables) -> str:
+    """The environment of a CreateSpec with its values shown as `<redacted>`: a program's
+    environment is where tokens and passwords are passed (the overlay's CreateSpec hides them too).
+    Not a generator bug but this package's policy, so it stays as long as the model does."""
+    shown = ", ".join(f"{name!r}: {REDACTED}" for name in self.additional_properties)
+    return f"{type(self).__name__}({{{shown}}})"
+
+
 def patch_sdk() -> None:
     """Applies every workaround to the generated package. Idempotent."""
     LocalizationParam.from_dict = classmethod(_localization_param_from_dict)  # type: ignore[method-assign,assignment]
     for model in SECRET_FIELDS:
         model.__repr__ = _redacting_repr  # type: ignore[method-assign,assignment]
+    CreateSpecEnvironmentVariables.__repr__ = _environment_repr  # type: ignore[method-assign,assignment]
 
 
 # Importing this module applies the workarounds: see _patch_hook for when that happens.
