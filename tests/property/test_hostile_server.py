@@ -1,0 +1,240 @@
+"""The overlay facing a hostile server raises only `vcenter_guest.errors` exceptions, and never hangs.
+
+Random status codes, random and truncated bodies and wrong content types come through
+`httpx.MockTransport` (hypothesis draws them); slow responses and dropped connections come from a
+loopback socket peer that speaks just enough HTTP to misbehave. Hangs are guarded by
+pytest-timeout at many times the client's own timeout: no test measures speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from vcenter_guest import AsyncClient, Client, Credentials, RetryPolicy, errors
+from vcenter_guest_client.models import ErrorType
+
+VM = "vm-42"
+CREDS = Credentials.password("root", "guest-secret")
+NEVER = RetryPolicy.never()
+
+SYNC_CALLS: dict[str, Callable[[Client], Any]] = {
+    "create": lambda vc: vc.processes.create(VM, CREDS, "/bin/true"),
+    "list": lambda vc: vc.processes.list(VM, CREDS),
+    "get": lambda vc: vc.processes.get(VM, CREDS, 4242),
+    "delete": lambda vc: vc.processes.delete(VM, CREDS, 4242),
+}
+
+
+async def _async_call(vc: AsyncClient, name: str) -> Any:
+    processes = vc.processes
+    if name == "create":
+        return await processes.create(VM, CREDS, "/bin/true")
+    if name == "list":
+        return await processes.list(VM, CREDS)
+    if name == "get":
+        return await processes.get(VM, CREDS, 4242)
+    return await processes.delete(VM, CREDS, 4242)
+
+
+# -- what a hostile server answers ---------------------------------------------------------------------
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+_error_types = st.sampled_from([e.value for e in ErrorType]) | st.text(max_size=12)
+_messages = st.lists(
+    st.fixed_dictionaries(
+        {"id": st.text(max_size=8), "default_message": st.text(max_size=20), "args": st.lists(st.text(max_size=5))},
+        optional={
+            "params": st.dictionaries(st.text(max_size=4), st.dictionaries(st.sampled_from("sidlx"), _json_values))
+        },
+    ),
+    max_size=2,
+)
+_error_bodies = st.fixed_dictionaries(
+    {},
+    optional={"error_type": _error_types, "messages": _messages | _json_values, "data": _json_values},
+)
+_documents = (
+    _json_values
+    | _error_bodies
+    | st.integers(-(2**70), 2**70)
+    | st.lists(st.fixed_dictionaries({"name": st.text(), "pid": _json_values, "started": st.text()}), max_size=2)
+    | st.fixed_dictionaries({"name": st.text(), "owner": st.text(), "command": st.text(), "started": st.text()})
+).map(lambda doc: json.dumps(doc).encode())
+
+
+@st.composite
+def _bodies(draw: st.DrawFn) -> bytes:
+    body = draw(_documents | st.binary(max_size=64) | st.just(b""))
+    if body and draw(st.booleans()):
+        body = body[: draw(st.integers(0, len(body) - 1))]  # truncated
+    return body
+
+
+_responses = st.tuples(
+    st.sampled_from([200, 201, 204, 400, 401, 403, 404, 405, 409, 429, 500, 503, 504]) | st.integers(200, 599),
+    st.sampled_from(["application/json", "application/json; charset=utf-8", "text/html", "text/plain", "", "x/;;"]),
+    _bodies(),
+)
+_logins = st.just((201, "application/json", b'"session-id"')) | _responses
+
+
+def _transport(login: tuple[int, str, bytes], answer: tuple[int, str, bytes]) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        status, content_type, body = login if request.url.path == "/api/session" else answer
+        headers = {"content-type": content_type} if content_type else {}
+        return httpx.Response(status, headers=headers, content=body)
+
+    return httpx.MockTransport(handle)
+
+
+def _hypothesis(budget: Callable[[int], int]) -> Any:
+    return settings(
+        max_examples=budget(60), derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+    )
+
+
+@pytest.mark.parametrize("operation", sorted(SYNC_CALLS))
+def test_client_raises_only_its_own_errors_whatever_the_server_answers(
+    operation: str, budget: Callable[[int], int]
+) -> None:
+    @given(login=_logins, answer=_responses)
+    @_hypothesis(budget)
+    def check(login: tuple[int, str, bytes], answer: tuple[int, str, bytes]) -> None:
+        try:
+            with Client(
+                "http://vc.invalid", user="u", password="p", retry=NEVER, transport=_transport(login, answer)
+            ) as vc:
+                SYNC_CALLS[operation](vc)
+        except errors.VcenterGuestError:
+            pass
+
+    check()
+
+
+@pytest.mark.parametrize("operation", sorted(SYNC_CALLS))
+def test_async_client_raises_only_its_own_errors_whatever_the_server_answers(
+    operation: str, budget: Callable[[int], int]
+) -> None:
+    @given(login=_logins, answer=_responses)
+    @_hypothesis(budget)
+    def check(login: tuple[int, str, bytes], answer: tuple[int, str, bytes]) -> None:
+        async def scenario() -> None:
+            async with AsyncClient(
+                "http://vc.invalid", user="u", password="p", retry=NEVER, transport=_transport(login, answer)
+            ) as vc:
+                await _async_call(vc, operation)
+
+        with contextlib.suppress(errors.VcenterGuestError):
+            asyncio.run(scenario())
+
+    check()
+
+
+# -- slow and dropped connections: a loopback peer that misbehaves after reading the request ------------
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")),
+        0,
+    )
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head
+
+
+BEHAVIOURS: dict[str, Callable[[socket.socket, threading.Event], None]] = {
+    # Reads the request, then says nothing until the test ends.
+    "never-answers": lambda conn, done: done.wait(),
+    # Reads the request, then closes the connection.
+    "drops-the-connection": lambda conn, done: None,
+    # Sends a status line and some headers, then stalls.
+    "stalls-in-the-headers": lambda conn, done: (conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: app"), done.wait()),
+    # Promises 100 bytes, sends 10, then stalls.
+    "stalls-in-the-body": lambda conn, done: (
+        conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n[{"name":1'),
+        done.wait(),
+    ),
+    # Promises 100 bytes, sends 10, then closes.
+    "truncates-the-body": lambda conn, done: conn.sendall(
+        b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n[{"name":1'
+    ),
+    # Not HTTP at all.
+    "answers-garbage": lambda conn, done: conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\x00\xff\r\n\r\n"),
+}
+
+
+@pytest.fixture
+def peer() -> Iterator[Callable[[str], tuple[str, list[bytes]]]]:
+    """peer(behaviour) -> (base URL, requests received): a loopback server that misbehaves that way."""
+    done = threading.Event()
+    sockets: list[socket.socket] = []
+
+    def start(behaviour: str) -> tuple[str, list[bytes]]:
+        server = socket.create_server(("127.0.0.1", 0))
+        sockets.append(server)
+        received: list[bytes] = []
+
+        def serve() -> None:
+            while not done.is_set():
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return
+                with conn:
+                    received.append(_read_request(conn))
+                    BEHAVIOURS[behaviour](conn, done)
+
+        threading.Thread(target=serve, daemon=True).start()
+        return f"http://127.0.0.1:{server.getsockname()[1]}", received
+
+    yield start
+    done.set()
+    for server in sockets:
+        server.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("behaviour", sorted(BEHAVIOURS))
+@pytest.mark.parametrize("operation", sorted(SYNC_CALLS))
+def test_client_gives_up_with_its_own_error_on_slow_or_dropped_connections(
+    peer: Callable[[str], tuple[str, list[bytes]]], behaviour: str, operation: str
+) -> None:
+    url, received = peer(behaviour)
+    # An existing session: the misbehaviour meets the guest call itself, not the login.
+    retry = RetryPolicy(attempts=2, initial=0.01)
+    with (
+        Client(url, session_id="existing-session", timeout=0.5, retry=retry) as vc,
+        pytest.raises(errors.VcenterGuestError) as caught,
+    ):
+        SYNC_CALLS[operation](vc)
+    if operation == "create" and isinstance(caught.value, errors.TransportError):
+        # A create whose answer was lost may have started the program: it is never sent again.
+        assert caught.value.may_have_reached_server or len(received) <= 2
+        if caught.value.may_have_reached_server:
+            assert isinstance(caught.value, errors.ResponseNotReceived)
+            assert len([r for r in received if b"action=create" in r]) == 1
