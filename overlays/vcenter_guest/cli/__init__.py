@@ -18,6 +18,9 @@ __all__ = ["main"]
 _COMMANDS: dict[str, tuple[str, str, str]] = {
     "mock": ("._mock", "mock", "Serve a mock vCenter (demo inventory or --inventory FILE)."),
     "fuzz": ("._fuzz", "fuzz", "Fuzz-test a server of this API with schemathesis (default: the embedded mock)."),
+    "run": ("._run", "run", "Start a program in one or many VMs, wait, print pid, exit code and duration."),
+    "ps": ("._ps", "ps", "List the processes in a VM's guest."),
+    "kill": ("._ps", "kill", "Terminate a process in a VM's guest."),
 }
 
 

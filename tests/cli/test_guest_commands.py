@@ -1,0 +1,242 @@
+"""`vcenter-guest run`, `ps` and `kill` against the embedded mock and a served one, secrets from the environment."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from vcenter_guest.cli import main
+from vcenter_guest.mock import (
+    DEMO_API_PASSWORD,
+    DEMO_API_USER,
+    DEMO_GUEST_PASSWORD,
+    DEMO_GUEST_USER,
+    DEMO_VM,
+    serve,
+)
+
+ENV_KEYS = (
+    "VCENTER_URL",
+    "VCENTER_USER",
+    "VCENTER_PASSWORD",
+    "VCENTER_GUEST_USER",
+    "VCENTER_GUEST_PASSWORD",
+    "VCENTER_GUEST_SAML_TOKEN",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+
+
+def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[str]:
+    with serve() as url:
+        yield url
+
+
+@pytest.fixture
+def served_env(served: str) -> dict[str, str]:
+    return {
+        "VCENTER_URL": served,
+        "VCENTER_USER": DEMO_API_USER,
+        "VCENTER_PASSWORD": DEMO_API_PASSWORD,
+        "VCENTER_GUEST_USER": DEMO_GUEST_USER,
+        "VCENTER_GUEST_PASSWORD": DEMO_GUEST_PASSWORD,
+    }
+
+
+def test_help_lists_run_ps_and_kill() -> None:
+    out = invoke("--help").stdout
+    for command in ("run", "ps", "kill"):
+        assert f"  {command} " in out
+
+
+def test_run_without_a_server_uses_the_embedded_mock_and_says_so_in_one_line() -> None:
+    result = invoke("run", "--vm", DEMO_VM, "--", "/bin/echo", "hello")
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"{DEMO_VM}: pid ")
+    assert "exit code 0" in result.stdout
+    assert "duration" in result.stdout
+    notices = [line for line in result.stderr.splitlines() if "embedded mock" in line]
+    assert len(notices) == 1
+
+
+@pytest.mark.parametrize("code", [0, 1, 3, 42, 255])
+def test_run_on_one_vm_exits_with_the_programs_exit_code(code: int) -> None:
+    result = invoke("run", "--vm", DEMO_VM, "/opt/app/exit", str(code))
+    assert result.exit_code == code
+    assert f"exit code {code}" in result.stdout
+
+
+def test_run_json_prints_pid_exit_code_times_and_duration() -> None:
+    result = invoke("run", "--vm", DEMO_VM, "--json", "/bin/sleep", "0.1")
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0
+    assert data["vm"] == DEMO_VM
+    assert data["exit_code"] == 0
+    assert isinstance(data["pid"], int)
+    assert data["duration_seconds"] == pytest.approx(0.1, abs=0.01)
+    assert data["started"]
+    assert data["finished"]
+
+
+def test_run_passes_program_options_through_without_a_double_dash() -> None:
+    result = invoke("run", "--vm", DEMO_VM, "--json", "/opt/app/job", "0", "4")
+    assert json.loads(result.stdout)["exit_code"] == 4
+
+
+def test_run_raw_passes_shell_syntax_verbatim() -> None:
+    assert invoke("run", "--vm", DEMO_VM, "--raw", "/opt/app/exit", "6", ">/dev/null").exit_code == 6
+    quoted = invoke("run", "--vm", DEMO_VM, "/opt/app/exit", "6 >/dev/null")
+    assert quoted.exit_code == 2, "without --raw the whole arg is one quoted word"
+
+
+def test_run_timeout_exits_124_and_can_terminate() -> None:
+    result = invoke("run", "--vm", DEMO_VM, "--timeout", "0.1", "--terminate-on-timeout", "/bin/sleep", "60")
+    assert result.exit_code == 124
+    assert "ProcessTimeout" in result.stderr
+    assert "asked to terminate" in result.stderr
+
+
+def test_an_error_is_one_clear_line_with_its_type_and_message_and_exit_125() -> None:
+    result = invoke("run", "--vm", "vm-999", "/bin/true")
+    assert result.exit_code == 125
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: NotFound (create on vm-999): The virtual machine vm-999 was not found."]
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_adds_the_traceback() -> None:
+    result = invoke("run", "--vm", "vm-999", "--debug", "/bin/true")
+    assert result.exit_code == 125
+    assert "Traceback (most recent call last)" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1].startswith("error: NotFound")
+
+
+def test_run_on_many_vms_prints_a_summary_table_and_exits_0_when_all_exit_0() -> None:
+    result = invoke("run", "--vm", DEMO_VM, "--vm", "vm-50", "/bin/true")
+    assert result.exit_code == 0
+    assert "2 VMs" in result.stdout
+    assert "vm-50" in result.stdout
+    assert "2 exited 0, 0 exited non-zero, 0 could not run it" in result.stdout
+
+
+def test_run_on_many_vms_exits_1_when_a_program_failed_and_125_when_a_vm_could_not_run_it() -> None:
+    assert invoke("run", "--vm", DEMO_VM, "--vm", "vm-50", "/bin/false").exit_code == 1
+    result = invoke("run", "--vm", DEMO_VM, "--vm", "vm-44", "/bin/true")
+    assert result.exit_code == 125
+    assert "NotAllowedInCurrentState" in result.stdout
+
+
+def test_run_on_many_vms_as_json_lists_outcomes_in_the_order_given() -> None:
+    vms = ["vm-50", "vm-999", DEMO_VM, "vm-44"]
+    args = [arg for vm in vms for arg in ("--vm", vm)]
+    result = invoke("run", *args, "--json", "/bin/true")
+    data = json.loads(result.stdout)
+    assert [d["vm"] for d in data] == vms
+    assert [("error" in d) for d in data] == [False, True, False, True]
+    assert data[1]["error"]["error_type"] == "NOT_FOUND"
+
+
+def test_ps_lists_the_guests_processes() -> None:
+    result = invoke("ps", "--vm", DEMO_VM)
+    assert result.exit_code == 0
+    assert "vmtoolsd" in result.stdout
+    assert "612" in result.stdout
+    data = json.loads(invoke("ps", "--vm", DEMO_VM, "--json").stdout)
+    assert {p["pid"] for p in data} >= {1, 612}
+
+
+def test_kill_terminates_and_reports_an_unknown_pid_as_not_found() -> None:
+    result = invoke("kill", "--vm", DEMO_VM, "612")
+    assert result.exit_code == 0
+    assert "612" in result.stdout
+    assert json.loads(invoke("kill", "--vm", DEMO_VM, "--json", "612").stdout)["terminated"] is True
+    missing = invoke("kill", "--vm", DEMO_VM, "99999")
+    assert missing.exit_code == 125
+    assert "error: NotFound (delete on vm-42)" in missing.stderr
+
+
+def test_commands_work_against_a_server_given_by_the_environment(served_env: dict[str, str]) -> None:
+    result = invoke("run", "--vm", DEMO_VM, "/opt/app/exit", "9", env=served_env)
+    assert result.exit_code == 9
+    assert "embedded mock" not in result.stderr
+    assert invoke("ps", "--vm", DEMO_VM, "--json", env=served_env).exit_code == 0
+
+
+def test_a_missing_password_without_a_terminal_names_the_variable_to_set(served_env: dict[str, str]) -> None:
+    env = {k: v for k, v in served_env.items() if k != "VCENTER_PASSWORD"}
+    result = invoke("ps", "--vm", DEMO_VM, env=env)
+    assert result.exit_code == 2
+    assert "VCENTER_PASSWORD" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_passwords_are_prompted_for_on_a_terminal_without_echo(
+    served_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vcenter_guest.cli import _common
+
+    monkeypatch.setattr(_common, "_interactive", lambda: True)
+    env = {k: v for k, v in served_env.items() if "PASSWORD" not in k}
+    result = invoke("run", "--vm", DEMO_VM, "/bin/true", env=env, input=f"{DEMO_API_PASSWORD}\n{DEMO_GUEST_PASSWORD}\n")
+    assert result.exit_code == 0, result.stderr
+    assert DEMO_API_PASSWORD not in result.output
+    assert DEMO_GUEST_PASSWORD not in result.output
+
+
+def test_secrets_cannot_be_given_as_options() -> None:
+    for option in ("--password", "--guest-password"):
+        result = CliRunner().invoke(main, ["run", "--vm", DEMO_VM, option, "x", "/bin/true"])
+        assert result.exit_code == 2
+
+
+def test_no_secret_is_printed_even_with_debug_on_errors(served_env: dict[str, str]) -> None:
+    env = served_env | {"VCENTER_GUEST_PASSWORD": "Wrong-Guest-Pw-1"}
+    result = invoke("run", "--vm", DEMO_VM, "--debug", "/bin/true", env=env)
+    assert result.exit_code == 125
+    assert "Unauthenticated" in result.stderr
+    for secret in (DEMO_API_PASSWORD, "Wrong-Guest-Pw-1"):
+        assert secret not in result.output
+
+
+def test_a_wrong_api_password_is_one_line(served_env: dict[str, str]) -> None:
+    result = invoke("ps", "--vm", DEMO_VM, env=served_env | {"VCENTER_PASSWORD": "nope-nope"})
+    assert result.exit_code == 125
+    assert "error: Unauthenticated (session_create)" in result.stderr
+    assert "nope-nope" not in result.output
+
+
+def test_an_unreachable_server_is_one_line_saying_nothing_was_sent(served_env: dict[str, str]) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = invoke("ps", "--vm", DEMO_VM, env=served_env | {"VCENTER_URL": f"http://127.0.0.1:{port}"})
+    assert result.exit_code == 125
+    assert "RequestNotSent" in result.stderr
+    assert "not sent" in result.stderr
+
+
+def test_a_bad_server_url_is_a_usage_error(served_env: dict[str, str]) -> None:
+    result = invoke("ps", "--vm", DEMO_VM, "--server", "ftp://x", env=served_env)
+    assert result.exit_code == 2
+    assert "http:// or https://" in result.stderr
+
+
+def test_saml_token_from_the_environment_is_used_for_the_guest(served_env: dict[str, str]) -> None:
+    env: dict[str, Any] = {k: v for k, v in served_env.items() if not k.startswith("VCENTER_GUEST")}
+    env["VCENTER_GUEST_SAML_TOKEN"] = "token-svc"
+    result = invoke("run", "--vm", DEMO_VM, "--json", "/bin/true", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert "token-svc" not in result.output
