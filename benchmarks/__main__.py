@@ -34,7 +34,7 @@ SECTIONS = ("percall", "fanout", "waiting", "imports", "regen", "mock")
 # Full run (the figures) and --quick (a smoke run of every part with tiny counts).
 FULL: dict[str, Any] = {
     "calls": 2000,
-    "reps": 3,
+    "reps": 5,
     "fanout_vms": 1000,
     "concurrency": 50,
     "fanout_reps": 3,

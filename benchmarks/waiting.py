@@ -8,11 +8,14 @@ reported (same machine, same clock). Polls are `get` requests counted at the ser
 
 All runs of all durations go at once, each on its own VM, in threads: waiting is idle time, so
 this keeps the benchmark's length near the longest program instead of the sum of all of them.
+Every thread logs in first; then the programs start 20 ms apart, in an order that interleaves the
+pollers, so no poller's figures absorb another's setup.
 """
 
 from __future__ import annotations
 
 import datetime
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +32,7 @@ __all__ = ["POLLERS", "run_waiting"]
 
 POLLERS = ("overlay run", "fixed 0.5 s", "fixed 5 s")
 _INTERVALS = {"fixed 0.5 s": 0.5, "fixed 5 s": 5.0}
+START_SPACING = 0.02
 
 
 def _parse(stamp: str) -> float:
@@ -36,7 +40,7 @@ def _parse(stamp: str) -> float:
     return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
-def _fixed(base_url: str, vm: str, seconds: float, interval: float) -> float:
+def _fixed(base_url: str, vm: str, seconds: float, interval: float, ready: Callable[[], None]) -> float:
     credentials = {
         "interactive_session": False,
         "type": "USERNAME_PASSWORD",
@@ -44,6 +48,7 @@ def _fixed(base_url: str, vm: str, seconds: float, interval: float) -> float:
         "password": GUEST_PASSWORD,
     }
     with httpx.Client(base_url=base_url, headers={SESSION_HEADER: login(base_url)}, timeout=60) as http:
+        ready()
         response = http.post(
             f"/api/vcenter/vm/{vm}/guest/processes?action=create",
             json={"credentials": credentials, "spec": {"path": "/bin/sleep", "arguments": f"{seconds:g}"}},
@@ -65,11 +70,12 @@ def _fixed(base_url: str, vm: str, seconds: float, interval: float) -> float:
     raise BenchError(f"fixed poller: {seconds} s program on {vm} never finished")
 
 
-def _overlay(base_url: str, vm: str, seconds: float) -> float:
+def _overlay(base_url: str, vm: str, seconds: float, ready: Callable[[], None]) -> float:
     import vcenter_guest
 
     credentials = vcenter_guest.Credentials.password(GUEST_USER, GUEST_PASSWORD)
     with vcenter_guest.Client(base_url, user=API_USER, password=API_PASSWORD) as vc:
+        ready()
         result = vc.processes.run(vm, credentials, "/bin/sleep", f"{seconds:g}", timeout=seconds + 120)
         returned = time.time()
     if result.exit_code != 0 or result.finished is None:
@@ -86,20 +92,30 @@ def run_waiting(
     log: Callable[[str], None],
 ) -> dict[str, Any]:
     """Runs every (duration, poller, repetition) at once on its own VM from `vms`."""
-    jobs = [(seconds, poller, rep) for seconds in durations for poller in POLLERS for rep in range(reps)]
+    jobs = [(seconds, poller, rep) for rep in range(reps) for seconds in durations for poller in POLLERS]
     if len(jobs) > len(vms):
         raise BenchError(f"the waiting benchmark needs {len(jobs)} VMs, the inventory has {len(vms)}")
 
-    def run(job_vm: tuple[tuple[float, str, int], str]) -> float:
-        (seconds, poller, _), vm = job_vm
-        if poller == "overlay run":
-            return _overlay(server.base_url, vm, seconds)
-        return _fixed(server.base_url, vm, seconds, _INTERVALS[poller])
-
     assigned = list(zip(jobs, vms, strict=False))
+    barrier = threading.Barrier(len(assigned))
+
+    def run(index: int) -> float:
+        (seconds, poller, _), vm = assigned[index]
+
+        def ready() -> None:
+            # Every client is built and logged in before any program starts, and the starts are
+            # spread out: a burst of client setup (TLS contexts, logins) in one process would
+            # otherwise stall other threads' polls and be counted as their delay.
+            barrier.wait()
+            time.sleep(index * START_SPACING)
+
+        if poller == "overlay run":
+            return _overlay(server.base_url, vm, seconds, ready)
+        return _fixed(server.base_url, vm, seconds, _INTERVALS[poller], ready)
+
     before = server.request_counts()
     with ThreadPoolExecutor(len(jobs)) as pool:
-        delays = list(pool.map(run, assigned))
+        delays = list(pool.map(run, range(len(assigned))))
     after = server.request_counts()
 
     results: dict[str, Any] = {"reps": reps, "durations": list(durations), "programs": {}}
