@@ -169,6 +169,17 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *(session.posargs or ["-q"]))
 
 
+# The README's main job: one program in one VM of the embedded mock vCenter (posargs replace it).
+DEMO_COMMAND = ("run", "--vm", "vm-42", "--", "/bin/sleep", "0.5")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Run a program in a VM of the embedded mock vCenter; print its pid, exit code and duration."""
+    _install_project(session, "cli")
+    session.run("vcenter-guest", *(session.posargs or DEMO_COMMAND))
+
+
 # Multiplier of every example budget in tests/property under `nox -s fuzz`: the CI run of the same
 # suites sends ~1,500 generated requests, this one well over 5,000.
 FUZZ_SCALE = "10"
