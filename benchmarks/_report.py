@@ -136,6 +136,8 @@ def _waiting_rows(table: Table, waiting: dict[str, Any]) -> None:
 def _imports_rows(table: Table, imports: dict[str, Any]) -> None:
     for label, entry in imports["imports"].items():
         _row(table, "import (whole process)", label, (entry["seconds"], _ms), _x(entry["ratio"]))
+    heavy = imports.get("heavy_modules_added_by_import_vcenter_guest") or ["none"]
+    table.add_row("import vcenter_guest", "CLI/server/fuzz modules it adds", ", ".join(heavy), "", "")
 
 
 def _regen_rows(table: Table, regen: dict[str, Any]) -> None:
