@@ -120,6 +120,8 @@ def _fanout_rows(table: Table, fanout: dict[str, Any]) -> None:
     for name, entry in clients.items():
         _row(table, f"{title}: HTTP calls/s", name, (entry["calls_per_s"], _num))
     for name, entry in clients.items():
+        _row(table, f"{title}: client CPU per HTTP call", name, (entry["client_cpu_per_call"], _us))
+    for name, entry in clients.items():
         _row(table, f"{title}: client CPU (cores)", name, (entry["client_cores"], _num))
         bound = f"{entry['saturates']} bound"
         _row(table, f"{title}: server CPU (cores)", name, (entry["server_cores"], _num), bound)

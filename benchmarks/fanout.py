@@ -167,6 +167,7 @@ def run_fanout(
             "calls_per_vm": [],
             "client_cores": [],
             "server_cores": [],
+            "client_cpu_per_call": [],
         }
         for name in client_names
     }
@@ -191,6 +192,9 @@ def run_fanout(
             figures["calls_per_vm"].append(calls / len(vms))
             figures["client_cores"].append(client_cpu / outer_wall)
             figures["server_cores"].append(server_cpu / outer_wall)
+            # Independent of how much of a busy machine the scheduler gave the client: a process
+            # with 50 runnable threads gets a larger share than a single-threaded event loop.
+            figures["client_cpu_per_call"].append(client_cpu / calls)
             log(
                 f"fan-out rep {rep + 1}/{reps} {name}: {elapsed:.2f} s, {len(vms) / elapsed:.0f} VMs/s, "
                 f"{calls / elapsed:.0f} calls/s, client {client_cpu / outer_wall:.2f} cores, "
