@@ -1,0 +1,58 @@
+"""The mock's validation shortcuts (remembered bodies and credentials) never change a verdict."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from vcenter_guest._spec import load_spec
+from vcenter_guest.mock._document import Document
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 2),
+    st.floats(allow_nan=False, width=16),
+    st.sampled_from(["", "root", "vmware", "USERNAME_PASSWORD", "SAML_BEARER_TOKEN", "/bin/true"]),
+)
+CREDENTIAL_KEYS = st.sampled_from(["type", "interactive_session", "user_name", "password", "saml_token", "other"])
+CREDENTIALS = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(["USERNAME_PASSWORD", "SAML_BEARER_TOKEN", "KERBEROS"]),
+            "interactive_session": SCALARS,
+        },
+        optional={"user_name": SCALARS, "password": SCALARS, "saml_token": SCALARS},
+    ),
+    st.dictionaries(CREDENTIAL_KEYS, SCALARS, max_size=6),
+    st.dictionaries(CREDENTIAL_KEYS, st.lists(SCALARS, max_size=2), max_size=2),
+    SCALARS,
+)
+SPECS = st.one_of(
+    st.fixed_dictionaries({"path": SCALARS}, optional={"arguments": SCALARS, "start_minimized": SCALARS}),
+    st.dictionaries(
+        st.sampled_from(["path", "environment_variables"]),
+        st.one_of(SCALARS, st.dictionaries(st.text(max_size=2), SCALARS, max_size=2)),
+    ),
+    SCALARS,
+)
+BODIES = st.one_of(
+    st.fixed_dictionaries({"credentials": CREDENTIALS}, optional={"spec": SPECS, "extra": SCALARS}),
+    st.dictionaries(st.sampled_from(["credentials", "spec"]), st.one_of(CREDENTIALS, SPECS), max_size=2),
+    SCALARS,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["create", "list", "get", "delete"]), BODIES), min_size=1, max_size=6))
+def test_remembered_credentials_give_the_same_verdict_as_full_validation(calls):
+    document = Document(load_spec())  # its own memory of valid credentials, filled by the calls
+    for operation, body in calls:
+        full = document._validators[operation]
+        assert (document.body_error(operation, body) is None) == full.is_valid(body), (operation, body)
+
+
+def test_true_and_one_are_different_credentials():
+    document = Document(load_spec())
+    good = {"type": "USERNAME_PASSWORD", "interactive_session": False, "user_name": "root", "password": "x"}
+    assert document.body_error("list", {"credentials": good}) is None
+    assert document.body_error("list", {"credentials": {**good, "interactive_session": 0}}) is not None
