@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import pytest
 from vcenter_guest.fuzz import CUSTOM_CHECKS, DEFAULT_CHECKS, FuzzOptions, FuzzResult, mock_target, run
 from vcenter_guest.mock import create_app, serve
@@ -100,6 +101,8 @@ def test_stateful_chains_reach_get_after_delete(options: FuzzOptions) -> None:
         return info
 
     simulator.get_process = recording_get
-    result = run(mock_target(app), options)
+    # Programs that run for their first argument's seconds, so that delete meets them running.
+    target = attrs.evolve(mock_target(app), programs=("/bin/sleep", "/opt/app/job"))
+    result = run(target, options)
     assert result.ok, _report("mock", result)
     assert seen, "no get ever saw a process that delete had terminated: the stateful chain did not run"

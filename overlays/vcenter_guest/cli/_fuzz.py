@@ -49,6 +49,7 @@ def _target(
     any_program: bool,
     ignores_termination: tuple[str, ...],
     insecure: bool,
+    sandbox: bool,
 ) -> FuzzTarget:
     from vcenter_guest.fuzz import FuzzTarget  # noqa: PLC0415
 
@@ -74,6 +75,7 @@ def _target(
         guest_password=os.environ.get("VCENTER_GUEST_PASSWORD"),
         ignores_termination=ignores_termination,
         tls_verify=not insecure,
+        sandbox=sandbox,
     )
 
 
@@ -148,6 +150,11 @@ def _print_failures(console: Console, result: FuzzResult) -> None:
 )
 @click.option("--request-timeout", type=click.FloatRange(0.1), default=10.0, show_default=True, help="Seconds.")
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="The server is a disposable test double: requests may target any VM id and pid (never a real vCenter).",
+)
 def fuzz(
     *,
     url: str | None,
@@ -164,6 +171,7 @@ def fuzz(
     report_dir: Path,
     request_timeout: float,
     insecure: bool,
+    sandbox: bool,
 ) -> None:
     """Fuzz-test a server of the guest processes API with schemathesis (stateless and stateful).
 
@@ -179,14 +187,11 @@ def fuzz(
     from rich.console import Console  # noqa: PLC0415 - keep `vcenter-guest --help` fast
 
     try:
-        from vcenter_guest.fuzz import SAFETY_RULES, FuzzOptions, LoginError, mock_target, run  # noqa: PLC0415
+        from vcenter_guest.fuzz import FuzzOptions, LoginError, mock_target, run, safety_rules  # noqa: PLC0415
     except ImportError as exc:  # schemathesis needs Python 3.11; the extra skips it on 3.10
         raise _CannotRun(f"the fuzz command needs the 'fuzz' extra on Python 3.11 or later ({exc})") from None
 
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
-    console.print("Safety rules of this run:", markup=False)
-    for rule in SAFETY_RULES:
-        console.print(f"  - {rule}", markup=False)
     options = FuzzOptions(
         max_examples=max_examples,
         seed=seed,
@@ -200,7 +205,7 @@ def fuzz(
         if url is None:
             mock_url, app = stack.enter_context(_embedded_mock())
             target = mock_target(app, url=mock_url, vms=vms)
-            console.print(f"Target: the embedded mock vCenter at {mock_url} (demo inventory)", markup=False)
+            where = f"the embedded mock vCenter at {mock_url} (demo inventory)"
         else:
             try:
                 target = _target(
@@ -211,12 +216,17 @@ def fuzz(
                     any_program=any_program,
                     ignores_termination=ignores_termination,
                     insecure=insecure,
+                    sandbox=sandbox,
                 )
             except ValueError as exc:
                 raise click.UsageError(str(exc)) from None
-            if target.guest_credentials() is None:
-                console.print("Note: no VCENTER_GUEST_USER/VCENTER_GUEST_PASSWORD: guest calls cannot succeed.")
-            console.print(f"Target: {target.base_url}", markup=False)
+            where = target.base_url
+        console.print("Safety rules of this run:", markup=False)
+        for rule in safety_rules(target):
+            console.print(f"  - {rule}", markup=False)
+        console.print(f"Target: {where}", markup=False)
+        if target.guest_credentials() is None:
+            console.print("Note: no VCENTER_GUEST_USER/VCENTER_GUEST_PASSWORD: guest calls cannot succeed.")
         console.print(
             f"VMs: {', '.join(target.vms)}; programs: {'any' if target.any_program else ', '.join(target.programs)}",
             markup=False,

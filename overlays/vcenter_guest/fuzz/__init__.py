@@ -16,7 +16,7 @@ from ._auth import LoginError
 from ._checks import CUSTOM_CHECKS
 from ._mock import mock_target
 from ._runner import DEFAULT_CHECKS, FuzzFailure, FuzzResult, OperationStats, run
-from ._settings import REPORT_FORMATS, SAFETY_RULES, FuzzOptions, FuzzTarget
+from ._settings import REPORT_FORMATS, SAFETY_RULES, FuzzOptions, FuzzTarget, safety_rules
 
 __all__ = [
     "CUSTOM_CHECKS",
@@ -31,4 +31,5 @@ __all__ = [
     "OperationStats",
     "mock_target",
     "run",
+    "safety_rules",
 ]

@@ -14,12 +14,15 @@ __all__ = ["mock_target"]
 _SAME_AS_TRUE = frozenset({"/bin/echo", "/bin/ls", "/bin/sh", "/bin/bash"})
 
 
-def mock_target(app: Any = None, *, url: str | None = None, vms: tuple[str, ...] = ()) -> FuzzTarget:
+def mock_target(
+    app: Any = None, *, url: str | None = None, vms: tuple[str, ...] = (), sandbox: bool = True
+) -> FuzzTarget:
     """A target for a mock vCenter app (in process), or for one served at `url` (then `app` is its app).
 
-    The programs are those of the first VM's inventory that start (one that fails to start is a
-    documented 500, which `not_a_server_error` would report); programs that ignore termination are
-    declared as such.
+    A sandbox by default: the mock is disposable, so generated VM ids, pids and program paths explore
+    its error paths too. The programs steered creates use are those of the first VM's inventory that
+    start (one that fails to start is a documented 500, which `not_a_server_error` would report);
+    programs that ignore termination are declared as such.
 
         >>> from vcenter_guest.mock import create_app
         >>> mock_target(create_app()).vms
@@ -48,4 +51,6 @@ def mock_target(app: Any = None, *, url: str | None = None, vms: tuple[str, ...]
         guest_user=DEMO_GUEST_USER,
         guest_password=DEMO_GUEST_PASSWORD,
         ignores_termination=stubborn,
+        sandbox=sandbox,
+        any_program=sandbox,
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["REPORT_FORMATS", "SAFETY_RULES", "FuzzOptions", "FuzzTarget"]
+__all__ = ["REPORT_FORMATS", "SAFETY_RULES", "FuzzOptions", "FuzzTarget", "safety_rules"]
 
 REPORT_FORMATS = ("junit", "har", "ndjson")
 
@@ -49,6 +49,9 @@ class FuzzTarget:
     # Programs that ignore termination: after delete, get may still show them running.
     ignores_termination: tuple[str, ...] = ()
     tls_verify: bool = True
+    # A disposable test server (the mock): the rules that protect real guests' VMs and processes
+    # are off, so generated VM ids and pids explore the server's error paths too.
+    sandbox: bool = False
 
     def __attrs_post_init__(self) -> None:
         if (self.url is None) == (self.app is None):
@@ -86,6 +89,21 @@ class FuzzTarget:
     def secrets(self) -> list[str]:
         """Every secret the target holds."""
         return [s for s in (self.password, self.guest_password, self.guest_saml_token) if s]
+
+
+def safety_rules(target: FuzzTarget) -> list[str]:
+    """The safety rules that hold for a run against `target`, as `vcenter-guest fuzz` prints them."""
+    if not target.sandbox:
+        rules = list(SAFETY_RULES)
+    else:
+        rules = [
+            "The target is a disposable test server (sandbox): requests may target any VM id and any pid.",
+            *SAFETY_RULES[3:],
+        ]
+    if target.any_program:
+        rules = [r for r in rules if not r.startswith("Create calls only")]
+        rules.insert(0, "Create calls may start generated program paths (--any-program).")
+    return rules
 
 
 @attrs.frozen

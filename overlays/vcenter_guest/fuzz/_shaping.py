@@ -8,7 +8,8 @@ Two layers:
   going. Negative cases are left alone: they explore the error paths.
 * `guard` (a `before_call` hook, which schemathesis only offers globally): the last step before
   any request of a run leaves, including the coverage phase's and the checks' probes. It enforces
-  `SAFETY_RULES` whatever generated the case.
+  `SAFETY_RULES` whatever generated the case (against a sandbox, only the program rule, and only
+  without `any_program`).
 
 Choices come from `stable_share` of the case's own content, so a shaped case is reproducible.
 """
@@ -50,6 +51,9 @@ def steer(context: Any, case: Any) -> Any:
     credentials = target.guest_credentials()
     if credentials is not None and stable_share("credentials", key) < options.valid_credentials_share:
         case.body["credentials"] = copy.deepcopy(credentials)
+        # Valid credentials only matter in a VM that has them; the other cases keep generated VM ids
+        # (which the guard replaces unless the target is a sandbox).
+        case.path_parameters = {**(case.path_parameters or {}), "vm": _allowed_vm(state, case)}
     vm = case.path_parameters.get("vm") if case.path_parameters else None
     if op == "create":
         spec = case.body.get("spec")
@@ -99,7 +103,8 @@ def guard(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     params = case.path_parameters
     if params is None:
         params = case.path_parameters = {}
-    if params.get("vm") not in state.target.vms:
+    sandbox = state.target.sandbox
+    if not sandbox and params.get("vm") not in state.target.vms:
         params["vm"] = _allowed_vm(state, case)
     body = case.body
     if op == "create" and not state.target.any_program and isinstance(body, dict):
@@ -107,7 +112,7 @@ def guard(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         if isinstance(spec, dict) and "path" in spec and spec["path"] not in state.target.programs:
             programs = state.target.programs
             spec["path"] = programs[int(stable_share("program", _key(case)) * len(programs))]
-    if op == "delete" and "pid" in params and not _pid_is_ours(state, params["vm"], params["pid"]):
+    if not sandbox and op == "delete" and "pid" in params and not _pid_is_ours(state, params["vm"], params["pid"]):
         params["pid"] = NO_SUCH_PID
 
 
