@@ -28,7 +28,7 @@ from ._config import (
     server_url,
     tls_verify,
 )
-from ._core import Core, Plan, Renew
+from ._core import SESSION_HEADER, Core, Plan, Renew
 from ._models import CreateSpec, Credentials
 from ._results import ProcessInfo, ProcessResult, ProcessSummary
 from ._retry import RetryPolicy
@@ -92,6 +92,7 @@ class AsyncClient:
         )
         self._lock: anyio.Lock | None = None
         self._sleep: Callable[[float], Awaitable[None]] | None = None  # None: anyio.sleep
+        self._header_session: str | None = None
         self.processes = AsyncProcesses(self)
         """The guest processes service: create, list, get, delete, run, run_many."""
 
@@ -146,16 +147,27 @@ class AsyncClient:
     ) -> None:
         await self.close()
 
+    def _set_session_header(self, session: str | None) -> None:
+        # Kept on the client (not per request: httpx would merge headers on every call).
+        if session is None:
+            self._http.headers.pop(SESSION_HEADER, None)
+        else:
+            self._http.headers[SESSION_HEADER] = session
+        self._header_session = session
+
     async def _drive(self, plan: Plan[T]) -> T:
         """Carries out a plan's effects with httpx.AsyncClient and anyio.sleep (see _core)."""
         if self._http.is_closed:
             plan.close()
             raise errors.UsageError("the client is closed")
-        http = self._http
+        http, core = self._http, self._core
         try:
             effect = plan.send(None)
             while True:
                 if type(effect) is dict:
+                    session = core.session_header(effect)
+                    if session != self._header_session:
+                        self._set_session_header(session)
                     try:
                         response = await http.request(**effect)
                     except httpx.HTTPError as exc:

@@ -29,7 +29,7 @@ from ._config import (
     server_url,
     tls_verify,
 )
-from ._core import Core, Plan, Renew
+from ._core import SESSION_HEADER, Core, Plan, Renew
 from ._models import CreateSpec, Credentials
 from ._results import ProcessInfo, ProcessResult, ProcessSummary
 from ._retry import RetryPolicy
@@ -92,6 +92,7 @@ class Client:
         )
         self._lock = threading.RLock()
         self._sleep: Callable[[float], None] = time.sleep
+        self._header_session: str | None = None
         self.processes = Processes(self)
         """The guest processes service: create, list, get, delete, run."""
 
@@ -140,16 +141,27 @@ class Client:
     ) -> None:
         self.close()
 
+    def _set_session_header(self, session: str | None) -> None:
+        # Kept on the client (not per request: httpx would merge headers on every call).
+        if session is None:
+            self._http.headers.pop(SESSION_HEADER, None)
+        else:
+            self._http.headers[SESSION_HEADER] = session
+        self._header_session = session
+
     def _drive(self, plan: Plan[T]) -> T:
         """Carries out a plan's effects with httpx.Client and time.sleep (see _core)."""
         if self._http.is_closed:
             plan.close()
             raise errors.UsageError("the client is closed")
-        http = self._http
+        http, core = self._http, self._core
         try:
             effect = plan.send(None)
             while True:
                 if type(effect) is dict:
+                    session = core.session_header(effect)
+                    if session != self._header_session:
+                        self._set_session_header(session)
                     try:
                         response = http.request(**effect)
                     except httpx.HTTPError as exc:

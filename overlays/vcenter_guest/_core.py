@@ -2,8 +2,9 @@
 
 Each operation is a generator (a "plan") that yields what it needs done and receives the outcome:
 
-    a dict   -> the keyword arguments of one `httpx` request; the driver sends back the response,
-                or throws the `httpx.HTTPError` it raised into the plan
+    a dict   -> the keyword arguments of one `httpx` request; the driver sends it with the session
+                header `Core.session_header` names, and sends back the response, or throws the
+                `httpx.HTTPError` it raised into the plan
     a float  -> seconds to sleep
     Renew    -> "this session failed; under the client's lock, log in again if it is really dead";
                 the driver sends back True (send again with the new session) or False
@@ -34,12 +35,14 @@ from ._redact import Redactor, basic_auth_token
 from ._results import ProcessInfo, ProcessResult, ProcessSummary
 from ._retry import RetryPolicy
 
-__all__ = ["Core", "Plan", "Renew", "transport_error"]
+__all__ = ["SESSION_HEADER", "Core", "Plan", "Renew", "transport_error"]
 
 log = logging.getLogger("vcenter_guest")
 
 T = TypeVar("T")
 Plan = Generator[Any, Any, T]
+
+SESSION_HEADER = "vmware-api-session-id"
 
 # A session validated this recently is not checked again when another call fails with
 # UNAUTHENTICATED (many concurrent calls with wrong guest credentials would each check it).
@@ -180,11 +183,16 @@ class Core:
 
     def _request(self, op: Any, vm: str | None, credentials: Credentials | None, arg: Any) -> dict[str, Any]:
         request: dict[str, Any] = op.build(vm, credentials, arg)
-        if op.uses_session:
-            request.setdefault("headers", {})[_wire().SESSION_HEADER] = self.session_id
-        else:
+        # Per-request headers cost httpx a merge on every call: the drivers keep the session header
+        # on the client instead (see `session_header`), and httpx sets Content-Type for `json=`.
+        request.pop("headers", None)
+        if not op.uses_session:
             request["auth"] = (self.user, self._password)
         return request
+
+    def session_header(self, request: dict[str, Any]) -> str | None:
+        """The session id a request must carry: none for a login (basic auth), else the current one."""
+        return None if "auth" in request else self.session_id
 
     def call(self, name: str, vm: str | None, credentials: Credentials | None, arg: Any = None) -> Plan[Any]:
         """Runs operation `name` ("create", "get", "session_create"...) and returns its parsed result."""
