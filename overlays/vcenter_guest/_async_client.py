@@ -92,7 +92,6 @@ class AsyncClient:
         )
         self._lock: anyio.Lock | None = None
         self._sleep: Callable[[float], Awaitable[None]] | None = None  # None: anyio.sleep
-        self._header_session: str | None = None
         self.processes = AsyncProcesses(self)
         """The guest processes service: create, list, get, delete, run, run_many."""
 
@@ -147,29 +146,23 @@ class AsyncClient:
     ) -> None:
         await self.close()
 
-    def _set_session_header(self, session: str | None) -> None:
-        # Kept on the client (not per request: httpx would merge headers on every call).
-        if session is None:
-            self._http.headers.pop(SESSION_HEADER, None)
-        else:
-            self._http.headers[SESSION_HEADER] = session
-        self._header_session = session
-
     async def _drive(self, plan: Plan[T]) -> T:
         """Carries out a plan's effects with httpx.AsyncClient and anyio.sleep (see _core)."""
         if self._http.is_closed:
             plan.close()
             raise errors.UsageError("the client is closed")
-        http, core = self._http, self._core
+        http = self._http
         try:
             effect = plan.send(None)
             while True:
                 if type(effect) is dict:
-                    session = core.session_header(effect)
-                    if session != self._header_session:
-                        self._set_session_header(session)
+                    session = effect.pop("session", None)
+                    auth = effect.pop("auth", None)
                     try:
-                        response = await http.request(**effect)
+                        request = http.build_request(**effect)
+                        if session is not None:
+                            request.headers[SESSION_HEADER] = session
+                        response = await http.send(request, auth=auth)
                     except httpx.HTTPError as exc:
                         effect = plan.throw(exc)
                         continue

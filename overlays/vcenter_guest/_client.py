@@ -92,7 +92,6 @@ class Client:
         )
         self._lock = threading.RLock()
         self._sleep: Callable[[float], None] = time.sleep
-        self._header_session: str | None = None
         self.processes = Processes(self)
         """The guest processes service: create, list, get, delete, run."""
 
@@ -141,29 +140,23 @@ class Client:
     ) -> None:
         self.close()
 
-    def _set_session_header(self, session: str | None) -> None:
-        # Kept on the client (not per request: httpx would merge headers on every call).
-        if session is None:
-            self._http.headers.pop(SESSION_HEADER, None)
-        else:
-            self._http.headers[SESSION_HEADER] = session
-        self._header_session = session
-
     def _drive(self, plan: Plan[T]) -> T:
         """Carries out a plan's effects with httpx.Client and time.sleep (see _core)."""
         if self._http.is_closed:
             plan.close()
             raise errors.UsageError("the client is closed")
-        http, core = self._http, self._core
+        http = self._http
         try:
             effect = plan.send(None)
             while True:
                 if type(effect) is dict:
-                    session = core.session_header(effect)
-                    if session != self._header_session:
-                        self._set_session_header(session)
+                    session = effect.pop("session", None)
+                    auth = effect.pop("auth", None)
                     try:
-                        response = http.request(**effect)
+                        request = http.build_request(**effect)
+                        if session is not None:
+                            request.headers[SESSION_HEADER] = session
+                        response = http.send(request, auth=auth)
                     except httpx.HTTPError as exc:
                         effect = plan.throw(exc)
                         continue

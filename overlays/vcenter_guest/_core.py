@@ -2,9 +2,9 @@
 
 Each operation is a generator (a "plan") that yields what it needs done and receives the outcome:
 
-    a dict   -> the keyword arguments of one `httpx` request; the driver sends it with the session
-                header `Core.session_header` names, and sends back the response, or throws the
-                `httpx.HTTPError` it raised into the plan
+    a dict   -> one request: `httpx.Client.build_request` keyword arguments, plus "session" (the
+                session id to send in its header) or "auth" (basic auth, for a login); the driver
+                sends back the response, or throws the `httpx.HTTPError` it raised into the plan
     a float  -> seconds to sleep
     Renew    -> "this session failed; under the client's lock, log in again if it is really dead";
                 the driver sends back True (send again with the new session) or False
@@ -183,16 +183,14 @@ class Core:
 
     def _request(self, op: Any, vm: str | None, credentials: Credentials | None, arg: Any) -> dict[str, Any]:
         request: dict[str, Any] = op.build(vm, credentials, arg)
-        # Per-request headers cost httpx a merge on every call: the drivers keep the session header
-        # on the client instead (see `session_header`), and httpx sets Content-Type for `json=`.
+        # Per-request headers cost httpx a merge on every call; the drivers set the session header
+        # on the built request instead, and httpx sets Content-Type for `json=` itself.
         request.pop("headers", None)
-        if not op.uses_session:
+        if op.uses_session:
+            request["session"] = self.session_id
+        else:
             request["auth"] = (self.user, self._password)
         return request
-
-    def session_header(self, request: dict[str, Any]) -> str | None:
-        """The session id a request must carry: none for a login (basic auth), else the current one."""
-        return None if "auth" in request else self.session_id
 
     def call(self, name: str, vm: str | None, credentials: Credentials | None, arg: Any = None) -> Plan[Any]:
         """Runs operation `name` ("create", "get", "session_create"...) and returns its parsed result."""

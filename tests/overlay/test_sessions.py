@@ -161,3 +161,15 @@ def test_logout_failure_does_not_hide_the_callers_exception() -> None:
         ),
     ):
         raise KeyError("the caller's own error")
+
+
+def test_threads_sharing_a_client_renew_an_expired_session_once(counted: Any, clock: Any, guest: Credentials) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with counted.client() as vc:
+        vc.processes.list(DEMO_VM, guest)
+        clock.advance(counted.idle_timeout + 1)
+        with ThreadPoolExecutor(8) as pool:
+            sizes = list(pool.map(lambda _: len(vc.processes.list(DEMO_VM, guest)), range(32)))
+    assert len(sizes) == 32
+    assert counted.logins == 2, "eight threads refused at once must share one renewal"
