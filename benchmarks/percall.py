@@ -1,10 +1,14 @@
 """Per-call cost, sequential: N `create` then N `get` calls through each client against one server.
 
-Wall time and the client process's CPU time (`time.process_time`, all threads) per call, each a
-median over repetitions. The server runs in another process, so its CPU is measured apart
-(`psutil`) and never counted as the client's. Each (client, repetition) uses its own VM, so no
-client pays for processes another one left in the server's tables, and the order of the clients
-rotates between repetitions so slow drift of a shared machine is spread over all of them.
+Wall time and the client process's CPU time (`time.process_time`, all threads) per call. The
+server runs in another process, so its CPU is measured apart (`psutil`) and never counted as the
+client's. Each (client, repetition) uses its own VM, so no client pays for processes another one
+left in the server's tables.
+
+The machine is shared and its load drifts within seconds, so the clients do not run one after the
+other: each repetition is cut into blocks of `BLOCK` calls, and the clients take turns block by
+block (in an order that rotates), so every client's figure is spread over the same stretch of
+time. Ratios to the floor are taken within each repetition, then their median is reported.
 """
 
 from __future__ import annotations
@@ -16,41 +20,65 @@ from typing import Any
 
 from ._clients import SequentialClient, make_client
 from ._server import BenchError, MockServer
-from ._stats import ratio, summarize
+from ._stats import summarize
 
-__all__ = ["run_percall"]
+__all__ = ["BLOCK", "run_percall"]
 
 WARMUP_CALLS = 20
+BLOCK = 100
+KINDS = ("wall", "cpu", "server_cpu")
 
 
-def _timed(server: MockServer, calls: int, step: Callable[[int], None]) -> tuple[float, float, float]:
-    """Runs `step(i)` for i < calls; returns (wall, client CPU, server CPU) seconds per call."""
+def _timed(server: MockServer, calls: range, step: Callable[[int], None]) -> tuple[float, float, float]:
+    """Runs `step(i)` for each i in calls; returns (wall, client CPU, server CPU) seconds in total."""
     gc.collect()
     server_cpu0 = server.cpu_seconds()
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
-    for i in range(calls):
+    for i in calls:
         step(i)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     server_cpu = server.cpu_seconds() - server_cpu0
-    return wall / calls, cpu / calls, server_cpu / calls
+    return wall, cpu, server_cpu
 
 
-def _one_run(server: MockServer, client: SequentialClient, vm: str, calls: int) -> dict[str, tuple[float, ...]]:
-    pids: list[int] = []
+def _step(op: str, client: SequentialClient, vm: str, pids: list[int]) -> Callable[[int], None]:
+    if op == "create":
 
-    def create(_: int) -> None:
-        pids.append(client.create(vm, "/bin/true"))
+        def create(_: int) -> None:
+            pids.append(client.create(vm, "/bin/true"))
+
+        return create
 
     def get(i: int) -> None:
         client.get(vm, pids[i])
 
-    created = _timed(server, calls, create)
-    if len(set(pids)) != calls:
-        raise BenchError(f"{client.name}: {calls} creates gave {len(set(pids))} distinct pids")
-    fetched = _timed(server, calls, get)
-    return {"create": created, "get": fetched}
+    return get
+
+
+def _one_repetition(
+    server: MockServer, clients: Sequence[SequentialClient], vms: Sequence[str], calls: int, rotation: int
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per client, per operation, per kind: seconds per call over `calls` calls, taken in blocks."""
+    totals = {c.name: {op: dict.fromkeys(KINDS, 0.0) for op in ("create", "get")} for c in clients}
+    pids: dict[str, list[int]] = {c.name: [] for c in clients}
+    blocks = [range(start, min(start + BLOCK, calls)) for start in range(0, calls, BLOCK)]
+    pairs = list(zip(clients, vms, strict=True))
+    for op in ("create", "get"):
+        for number, block in enumerate(blocks):
+            shift = (rotation + number) % len(pairs)
+            for client, vm in pairs[shift:] + pairs[:shift]:
+                step = _step(op, client, vm, pids[client.name])
+                for kind, seconds in zip(KINDS, _timed(server, block, step), strict=True):
+                    totals[client.name][op][kind] += seconds
+    for client in clients:
+        if len(set(pids[client.name])) != calls:
+            raise BenchError(f"{client.name}: {calls} creates gave {len(set(pids[client.name]))} distinct pids")
+    return {
+        name: {op: {kind: seconds / calls for kind, seconds in kinds.items()} for op, kinds in ops.items()}
+        for name, ops in totals.items()
+    }
 
 
 def run_percall(
@@ -64,57 +92,51 @@ def run_percall(
 ) -> dict[str, Any]:
     """Measures every client in `client_names`; the first one is the floor the ratios divide by.
 
-    Uses VMs `vm-<first_vm>` onwards, one per (client, repetition).
+    Uses VMs `vm-<first_vm>` onwards, one per (client, repetition), plus one for the warm-up.
     """
     clients = [make_client(name, server.base_url) for name in client_names]
+    repetitions: list[dict[str, dict[str, dict[str, float]]]] = []
     try:
         for client in clients:
             warm_pids = [client.create(f"vm-{first_vm}", "/bin/true") for _ in range(WARMUP_CALLS)]
             for pid in warm_pids:
                 client.get(f"vm-{first_vm}", pid)
-        raw: dict[str, dict[str, dict[str, list[float]]]] = {
-            c.name: {op: {"wall": [], "cpu": [], "server_cpu": []} for op in ("create", "get")} for c in clients
-        }
         vm = first_vm + 1
         for rep in range(reps):
-            order = clients[rep % len(clients) :] + clients[: rep % len(clients)]
-            for client in order:
-                figures = _one_run(server, client, f"vm-{vm}", calls)
-                vm += 1
-                for op, (wall, cpu, server_cpu) in figures.items():
-                    raw[client.name][op]["wall"].append(wall)
-                    raw[client.name][op]["cpu"].append(cpu)
-                    raw[client.name][op]["server_cpu"].append(server_cpu)
-                log(
-                    f"per-call rep {rep + 1}/{reps} {client.name}: "
-                    f"create {figures['create'][1] * 1e6:.0f} us CPU, get {figures['get'][1] * 1e6:.0f} us CPU"
+            vms = [f"vm-{vm + i}" for i in range(len(clients))]
+            vm += len(clients)
+            figures = _one_repetition(server, clients, vms, calls, rep)
+            repetitions.append(figures)
+            log(
+                f"per-call rep {rep + 1}/{reps}: "
+                + ", ".join(
+                    f"{name} {(f['create']['cpu'] + f['get']['cpu']) * 1e6:.0f} us CPU/(create+get)"
+                    for name, f in figures.items()
                 )
+            )
     finally:
         for client in clients:
             client.close()
-
-    return _summarize(raw, client_names, calls=calls, reps=reps)
+    return _summarize(repetitions, client_names, calls=calls, reps=reps)
 
 
 def _summarize(
-    raw: dict[str, dict[str, dict[str, list[float]]]], client_names: Sequence[str], *, calls: int, reps: int
+    repetitions: list[dict[str, dict[str, dict[str, float]]]], client_names: Sequence[str], *, calls: int, reps: int
 ) -> dict[str, Any]:
     floor = client_names[0]
-    results: dict[str, Any] = {"calls": calls, "reps": reps, "floor": floor, "clients": {}}
+    for figures in repetitions:
+        for ops in figures.values():
+            # A create and a get together: the cost of one create-then-check round.
+            ops["both"] = {kind: ops["create"][kind] + ops["get"][kind] for kind in KINDS}
+    results: dict[str, Any] = {"calls": calls, "reps": reps, "block": BLOCK, "floor": floor, "clients": {}}
     for name in client_names:
-        figures = raw[name]
-        # A create and a get together: the cost of one create-then-check round.
-        both = {
-            kind: [a + b for a, b in zip(figures["create"][kind], figures["get"][kind], strict=True)]
-            for kind in ("wall", "cpu", "server_cpu")
-        }
-        results["clients"][name] = {
-            op: {kind: summarize(values) for kind, values in series.items()}
-            for op, series in (("create", figures["create"]), ("get", figures["get"]), ("both", both))
-        }
-    for name in client_names:
+        results["clients"][name] = {}
         for op in ("create", "get", "both"):
-            entry, base = results["clients"][name][op], results["clients"][floor][op]
-            entry["wall_ratio"] = ratio(entry["wall"], base["wall"])
-            entry["cpu_ratio"] = ratio(entry["cpu"], base["cpu"])
+            entry: dict[str, Any] = {kind: summarize([r[name][op][kind] for r in repetitions]) for kind in KINDS}
+            for kind in ("wall", "cpu"):
+                # Within a repetition both figures come from the same minutes of the machine's life.
+                entry[f"{kind}_ratio"] = summarize([r[name][op][kind] / r[floor][op][kind] for r in repetitions])[
+                    "median"
+                ]
+            results["clients"][name][op] = entry
     return results
