@@ -24,7 +24,7 @@ import httpx
 from ._clients import SESSION_HEADER, login
 from ._inventory import API_PASSWORD, API_USER, GUEST_PASSWORD, GUEST_USER
 from ._server import BenchError, MockServer
-from ._stats import summarize
+from ._stats import paired_ratio, summarize
 
 __all__ = ["FANOUT_CLIENTS", "run_fanout"]
 
@@ -210,10 +210,10 @@ def run_fanout(
         "floor": floor,
         "clients": {name: {kind: summarize(values) for kind, values in raw[name].items()} for name in client_names},
     }
-    floor_rate = results["clients"][floor]["vms_per_s"]["median"]
     for name in client_names:
         entry = results["clients"][name]
-        entry["throughput_ratio"] = entry["vms_per_s"]["median"] / floor_rate
+        # Repetition i of every client ran in the same minutes: compare within repetitions.
+        entry["throughput_ratio"] = paired_ratio(entry["vms_per_s"], results["clients"][floor]["vms_per_s"])
         # One uvicorn worker is one thread: near 1.0 core it is the bottleneck, whatever is left.
         server_cores, client_cores = entry["server_cores"]["median"], entry["client_cores"]["median"]
         entry["saturates"] = "server" if server_cores >= client_cores else "client"

@@ -52,7 +52,7 @@ def test_a_quick_run_measures_every_client_against_a_served_mock_and_writes_the_
 
 def _percall(overlay_cpu: float, sdk_cpu: float) -> dict[str, Any]:
     def client(cpu: float) -> dict[str, Any]:
-        return {"both": {"cpu": {"median": cpu}, "cpu_ratio": cpu / 100.0}}
+        return {"both": {"cpu": {"median": cpu, "values": [cpu]}, "cpu_ratio": cpu / 100.0}}
 
     return {"clients": {"raw httpx": client(100.0), "overlay": client(overlay_cpu), "official SDK": client(sdk_cpu)}}
 
