@@ -33,7 +33,9 @@ def mock(inventory: Path | None, host: str, port: int, log_level: str) -> None:
     administrator@vsphere.local and use the guest user root on any VM; both passwords are in
     the README's "Mock vCenter server" section (secrets are never printed).
 
+    \b
         vcenter-guest mock --port 0
+        vcenter-guest mock --inventory lab.yaml --port 8080
     """
     import uvicorn  # noqa: PLC0415 - keep `vcenter-guest --help` fast
     from rich.console import Console  # noqa: PLC0415
