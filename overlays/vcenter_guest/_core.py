@@ -356,9 +356,12 @@ class Core:
     ) -> Plan[ProcessResult]:
         """Starts a program and polls `get` until it exits (see _polling for the schedule)."""
         clock = self.clock
-        start = clock()
+        began = clock()
         pid: int = yield from self.call("create", vm, credentials, spec)
-        deadline = None if timeout is None else start + timeout
+        # Polls count from when create returned: the program started at most that long ago, so a
+        # slow create cannot push a 2 s program's end past the dense polling of the first 2.3 s.
+        start = clock()
+        deadline = None if timeout is None else began + timeout
         last_seen: ProcessInfo | None = None
         for offset in poll_offsets(self.rng):
             due = start + offset

@@ -2,7 +2,8 @@
 
 The API has no "wait": a client polls `get`. Polling often finds a short program's end sooner;
 polling rarely spares the server (and, with `run_many`, hundreds of VMs). The schedule, in
-seconds after `create` was sent:
+seconds after `create` returned (the program started before that, so its end is never later
+than the schedule assumes, however slow the create was):
 
     0                      one poll at once (most fan-out commands are over by then)
     0.1, 0.2, 0.3          then every 100 ms: a short program's exit is seen within ~100 ms

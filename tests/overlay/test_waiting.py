@@ -10,6 +10,7 @@ import itertools
 import random
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -114,3 +115,32 @@ def test_the_schedule_polls_at_once_then_densely_then_once_a_second(seed: int) -
     assert late
     assert all(gap == pytest.approx(1.0) for gap in late), "then exactly one poll a second"
     assert sum(1 for t in offsets if t < 10.0) <= 19, "a 10 s program: at most 20 polls with the one that sees it"
+
+
+class _SlowToArrive(httpx.BaseTransport):
+    """Delays (in virtual time) each create before the server sees it, as a loaded network would."""
+
+    def __init__(self, inner: httpx.BaseTransport, clock: Any, delay: float) -> None:
+        self.inner, self.clock, self.delay = inner, clock, delay
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.query == b"action=create":
+            self.clock.advance(self.delay)
+        return self.inner.handle_request(request)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_slow_create_does_not_push_a_2_second_programs_end_past_dense_polling(
+    virtual: Any, clock: Any, guest: Credentials, seed: int
+) -> None:
+    from vcenter_guest import Client
+    from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER
+
+    slow = _SlowToArrive(virtual.sync_transport(), clock, delay=0.4)
+    with Client(virtual.url, user=DEMO_API_USER, password=DEMO_API_PASSWORD, transport=slow) as vc:
+        vc._core.clock, vc._sleep, vc._core.rng = clock, clock.sleep, random.Random(seed)
+        sent = clock.now
+        result = vc.processes.run(DEMO_VM, guest, "/bin/sleep", "2")
+    ended = sent + 0.4 + 2.0  # the server started it when the create arrived
+    assert result.exit_code == 0
+    assert 0 <= clock.now - ended <= 0.25 + 1e-9, "seen within the 250 ms phase, not a second later"
