@@ -34,6 +34,9 @@ from vcenter_guest.mock import (
     serve,
 )
 
+# Each test runs a whole fuzz suite: seconds, not milliseconds.
+pytestmark = pytest.mark.slow
+
 PROGRAMS = ("/bin/true", "/bin/false", "/bin/sleep", "/opt/app/job", "/opt/app/stuck")
 DAEMON = "/usr/sbin/daemon"
 

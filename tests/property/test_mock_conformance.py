@@ -14,6 +14,9 @@ import pytest
 from vcenter_guest.fuzz import CUSTOM_CHECKS, DEFAULT_CHECKS, FuzzOptions, FuzzResult, mock_target, run
 from vcenter_guest.mock import create_app, serve
 
+# Each test runs a whole fuzz suite: seconds, not milliseconds.
+pytestmark = pytest.mark.slow
+
 OPERATIONS = {
     "POST /api/session",
     "GET /api/session",
