@@ -90,6 +90,13 @@ __all__ = [
 ]
 
 
+def _rebuild(cls: type[VcenterGuestError], args: tuple[object, ...], state: dict[str, object]) -> VcenterGuestError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
+
 class VcenterGuestError(Exception):
     """The root of everything this package raises.
 
@@ -99,6 +106,11 @@ class VcenterGuestError(Exception):
     ...     print(exc)
     pid must be an int
     """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only constructors defeat Exception's default pickling; errors cross process
+        # boundaries (multiprocessing, concurrent.futures) with all their attributes this way.
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
 class UsageError(VcenterGuestError, ValueError):

@@ -371,3 +371,32 @@ def test_retryable_errors_are_retried_before_they_are_raised(
         with pytest.raises(errors.NotAllowedInCurrentState):
             vc.processes.list("vm-44", guest)
         assert seen == ["vm-44"], "an error that is not transient must not be retried"
+
+
+def test_errors_survive_pickling_with_their_attributes() -> None:
+    import pickle
+
+    from vcenter_guest import ProcessResult
+
+    result = ProcessResult(7, 3, datetime_now(), None, "vm-1")
+    samples: list[errors.VcenterGuestError] = [
+        errors.NotFound("gone", status_code=404, operation="get", vm="vm-1", pid=7, data={"pid": 7}),
+        errors.Unauthenticated("who?", challenge='Basic realm="vCenter"', status_code=401),
+        errors.UnexpectedResponse("bad", status_code=502, body="<html>", reason="html"),
+        errors.RequestNotSent("refused", operation="create", vm="vm-1"),
+        errors.ProcessTimeout("slow", vm="vm-1", pid=7, timeout=5.0, terminated=True),
+        errors.ProcessVanished("gone", vm="vm-1", pid=7),
+        errors.ProcessFailed("exit 3", result=result),
+        errors.UsageError("bad pid"),
+    ]
+    for error in samples:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error)
+        assert str(copy) == str(error)
+        assert vars(copy) == vars(error)
+
+
+def datetime_now() -> Any:
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc)
