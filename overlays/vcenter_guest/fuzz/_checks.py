@@ -38,6 +38,7 @@ def _json(response: Any) -> Any:
 
 
 def create_returns_a_fresh_pid(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A 201 of create carries a pid no earlier create of the run returned within the retention period."""
     state = state_of(case)
     if state is None or operation_id(case) != "create" or response.status_code != 201:
         return None
@@ -62,6 +63,7 @@ def _ancestor(ctx: Any, case: Any, op: str) -> Any:
 
 
 def terminated_process_is_finished(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A get right after a 204 from delete shows the process finished, unless its program ignores termination."""
     state = state_of(case)
     if state is None or operation_id(case) != "get" or response.status_code != 200:
         return None
@@ -101,6 +103,7 @@ def _identity(credentials: Any) -> tuple[Any, ...] | None:
 
 
 def guest_credentials_are_enforced(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A guest call that succeeded carried the run's known-good guest credentials."""
     state = state_of(case)
     if state is None or operation_id(case) not in GUEST_OPERATIONS or not 200 <= response.status_code < 300:
         return None
