@@ -222,7 +222,9 @@ def test_an_unreachable_server_is_one_line_saying_nothing_was_sent(served_env: d
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = invoke("ps", "--vm", DEMO_VM, env=served_env | {"VCENTER_URL": f"http://127.0.0.1:{port}"})
+    result = invoke(
+        "ps", "--vm", DEMO_VM, "--attempts", "2", env=served_env | {"VCENTER_URL": f"http://127.0.0.1:{port}"}
+    )
     assert result.exit_code == 125
     assert "RequestNotSent" in result.stderr
     assert "not sent" in result.stderr
@@ -240,3 +242,12 @@ def test_saml_token_from_the_environment_is_used_for_the_guest(served_env: dict[
     result = invoke("run", "--vm", DEMO_VM, "--json", "/bin/true", env=env)
     assert result.exit_code == 0, result.stderr
     assert "token-svc" not in result.output
+
+
+def test_attempts_bounds_the_retries_of_a_transient_fault() -> None:
+    once = invoke("run", "--vm", "vm-47", "--attempts", "1", "--debug", "/bin/true")
+    assert once.exit_code == 125
+    assert "ResourceBusy" in once.stderr
+    assert "retrying in" not in once.stderr
+    twice = invoke("run", "--vm", "vm-47", "--attempts", "2", "--debug", "/bin/true")
+    assert twice.stderr.count("retrying in") == 1

@@ -79,6 +79,7 @@ class Connection:
         insecure: bool,
         ca_bundle: Path | None,
         http_timeout: float,
+        attempts: int,
         debug: bool,
         as_json: bool,
     ) -> None:
@@ -88,6 +89,7 @@ class Connection:
         self.insecure = insecure
         self.ca_bundle = ca_bundle
         self.http_timeout = http_timeout
+        self.attempts = attempts
         self.debug = debug
         self.as_json = as_json
         self.embedded = not server
@@ -106,6 +108,9 @@ class Connection:
     def client(self) -> AsyncClient:
         """An AsyncClient for `--server`, or for the embedded mock vCenter."""
         from vcenter_guest._async_client import AsyncClient  # noqa: PLC0415 - keeps `--help` fast
+        from vcenter_guest._retry import RetryPolicy  # noqa: PLC0415
+
+        retry = RetryPolicy(attempts=self.attempts)
 
         if self.embedded:
             import httpx  # noqa: PLC0415
@@ -122,6 +127,7 @@ class Connection:
                 user=DEMO_API_USER,
                 password=DEMO_API_PASSWORD,
                 transport=httpx.ASGITransport(create_app()),
+                retry=retry,
             )
         else:
             assert self.server is not None
@@ -135,6 +141,7 @@ class Connection:
                 verify=not self.insecure,
                 ca_bundle=self.ca_bundle,
                 timeout=self.http_timeout,
+                retry=retry,
             )
         self.redactor = client._core.redactor
         return client
@@ -217,7 +224,7 @@ def _configure_logging(debug: bool) -> None:
 
 
 def connection_options(command: Callable[..., T]) -> Callable[..., T]:
-    """Adds --server, --user, --guest-user, --insecure, --ca-bundle, --http-timeout, --json and --debug."""
+    """Adds --server, --user, --guest-user, --insecure, --ca-bundle, --http-timeout, --attempts, --json, --debug."""
     options = [
         click.option(
             "--server",
@@ -246,6 +253,14 @@ def connection_options(command: Callable[..., T]) -> Callable[..., T]:
             metavar="SECONDS",
             help="Seconds to wait for each HTTP response.",
         ),
+        click.option(
+            "--attempts",
+            type=click.IntRange(min=1),
+            default=5,
+            show_default=True,
+            help="Tries per request on transient faults (tools not running, VM busy, connection refused); "
+            "a create that may have reached the server is never sent again.",
+        ),
         click.option("--json", "as_json", is_flag=True, help="Print results as JSON on stdout."),
         click.option("--debug", is_flag=True, help="Log requests and print a (redacted) traceback on errors."),
     ]
@@ -259,6 +274,7 @@ def connection_options(command: Callable[..., T]) -> Callable[..., T]:
             insecure=kwargs.pop("insecure"),
             ca_bundle=kwargs.pop("ca_bundle"),
             http_timeout=kwargs.pop("http_timeout"),
+            attempts=kwargs.pop("attempts"),
             debug=kwargs.pop("debug"),
             as_json=kwargs.pop("as_json"),
         )
