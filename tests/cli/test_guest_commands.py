@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -30,9 +31,15 @@ ENV_KEYS = (
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
+    # The CLI configures the package logger, as a program does; other tests must not inherit that.
+    logger = logging.getLogger("vcenter_guest")
+    level, handlers = logger.level, list(logger.handlers)
+    yield
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
 
 
 def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:

@@ -214,10 +214,17 @@ def run_async(conn: Connection, work: Callable[[], Awaitable[T]]) -> T:
         fail(conn, RuntimeError(f"internal error ({type(exc).__name__}: {exc}); --debug shows the traceback"))
 
 
+class _StderrHandler(logging.Handler):
+    """Writes records to whatever sys.stderr is now (a handler holding the stream would keep a stale one)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
 def _configure_logging(debug: bool) -> None:
     logger = logging.getLogger("vcenter_guest")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if debug else logging.WARNING)
