@@ -35,11 +35,12 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
     # The CLI configures the package logger, as a program does; other tests must not inherit that.
-    logger = logging.getLogger("vcenter_guest")
-    level, handlers = logger.level, list(logger.handlers)
+    loggers = [logging.getLogger(name) for name in ("vcenter_guest", "httpx")]
+    saved = [(logger.level, list(logger.handlers)) for logger in loggers]
     yield
-    logger.setLevel(level)
-    logger.handlers[:] = handlers
+    for logger, (level, handlers) in zip(loggers, saved, strict=True):
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
 
 
 def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
@@ -124,10 +125,11 @@ def test_an_error_is_one_clear_line_with_its_type_and_message_and_exit_125() -> 
     assert "Traceback" not in result.stderr
 
 
-def test_debug_adds_the_traceback() -> None:
+def test_debug_adds_the_traceback_and_the_requests() -> None:
     result = invoke("run", "--vm", "vm-999", "--debug", "/bin/true")
     assert result.exit_code == 125
     assert "Traceback (most recent call last)" in result.stderr
+    assert "HTTP Request: POST" in result.stderr
     assert result.stderr.rstrip().splitlines()[-1].startswith("error: NotFound")
 
 

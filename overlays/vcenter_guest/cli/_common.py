@@ -222,12 +222,17 @@ class _StderrHandler(logging.Handler):
 
 
 def _configure_logging(debug: bool) -> None:
-    logger = logging.getLogger("vcenter_guest")
-    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
-        handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-        logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    # Retries and TLS warnings always show; --debug adds logins and every HTTP request (no secrets:
+    # tests/overlay/test_redaction.py checks these loggers at DEBUG).
+    for name, level in (("vcenter_guest", logging.DEBUG if debug else logging.WARNING), ("httpx", logging.INFO)):
+        logger = logging.getLogger(name)
+        if name == "httpx" and not debug:
+            continue
+        if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+            handler = _StderrHandler()
+            handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+            logger.addHandler(handler)
+        logger.setLevel(level)
 
 
 def connection_options(command: Callable[..., T]) -> Callable[..., T]:
@@ -263,6 +268,7 @@ def connection_options(command: Callable[..., T]) -> Callable[..., T]:
         click.option(
             "--attempts",
             type=click.IntRange(min=1),
+            metavar="N",
             default=5,
             show_default=True,
             help="Tries per request on transient faults (tools not running, VM busy, connection refused); "

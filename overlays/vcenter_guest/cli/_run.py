@@ -79,6 +79,7 @@ def _environment(pairs: tuple[str, ...]) -> dict[str, str] | None:
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1),
+    metavar="N",
     default=50,
     show_default=True,
     help="With many VMs: how many run at once.",
