@@ -133,6 +133,9 @@ class AsyncClient:
         finally:
             await self._http.aclose()
 
+    aclose = close
+    """Same as `close` (the name httpx.AsyncClient uses)."""
+
     async def __aenter__(self) -> AsyncClient:
         try:
             await self.login()
@@ -198,7 +201,14 @@ def _vm_list(vms: object) -> builtins.list[str]:
 
 
 class AsyncProcesses:
-    """The guest processes service of an AsyncClient (`vc.processes`): awaitable methods, plus `run_many`."""
+    """The guest processes service of an AsyncClient (`vc.processes`): awaitable methods, plus `run_many`.
+
+    Example::
+
+        pid = await vc.processes.create("vm-42", creds, CreateSpec("/bin/sleep", arguments="30"))
+        info = await vc.processes.get("vm-42", creds, pid)
+        results = await vc.processes.run_many(["vm-1", "vm-2"], creds, "/bin/true")
+    """
 
     __slots__ = ("_client",)
 
