@@ -30,6 +30,7 @@ from ._config import (
 )
 from ._core import SESSION_HEADER, Core, Plan, Renew
 from ._models import CreateSpec, Credentials
+from ._pool import ShardedTransport
 from ._results import ProcessInfo, ProcessResult, ProcessSummary
 from ._retry import RetryPolicy
 
@@ -81,14 +82,14 @@ class AsyncClient:
         if type(max_connections) is not int or max_connections < 1:
             raise errors.UsageError("max_connections must be a positive int")
         self._core = Core(url, user=api_user, password=api_password, session_id=session, retry=retry_policy(retry))
+        tls = tls_verify(verify, ca_bundle, url)
         self._http = httpx.AsyncClient(
             base_url=url,
-            verify=tls_verify(verify, ca_bundle, url),
+            verify=tls,
             timeout=http_timeout(timeout),
-            transport=transport,
+            # Small pools (see _pool), each keeping its idle connections for the next caller.
+            transport=transport or ShardedTransport(verify=tls, max_connections=max_connections),
             headers=HEADERS,
-            # Idle connections are kept for every concurrent caller, or run_many would reconnect constantly.
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
         self._lock: anyio.Lock | None = None
         self._sleep: Callable[[float], Awaitable[None]] | None = None  # None: anyio.sleep
