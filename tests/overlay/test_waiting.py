@@ -56,10 +56,10 @@ def test_a_short_program_is_seen_to_exit_within_100_ms(virtual: Any, clock: Any,
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_a_2_second_program_is_seen_to_exit_within_250_ms(
+def test_a_2_second_program_is_seen_to_exit_within_200_ms(
     virtual: Any, clock: Any, guest: Credentials, seed: int
 ) -> None:
-    assert 0 <= _run(virtual, clock, guest, 2.0, seed) <= 0.25 + 1e-9
+    assert 0 <= _run(virtual, clock, guest, 2.0, seed) <= 0.2 + 1e-9
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -73,9 +73,9 @@ def test_a_10_second_program_costs_no_more_polls_than_a_fixed_half_second_poller
 
 def test_a_long_program_is_polled_at_most_once_a_second(virtual: Any, clock: Any, guest: Credentials) -> None:
     _run(virtual, clock, guest, 60.0, 0)
-    assert virtual.gets <= 20 + 51, "after the first 10 s, at most one poll per second"
-    assert all(s == pytest.approx(1.0) for s in clock.sleeps[-45:]), "settled at one poll a second"
-    assert max(clock.sleeps) <= 1.25, "and never waits much longer than a second between polls"
+    assert virtual.gets <= 50, "fewer polls than a fixed one-second poller (60) over a minute"
+    assert all(s == pytest.approx(2.0) for s in clock.sleeps[-20:]), "settled at one poll every 2 s"
+    assert max(clock.sleeps) <= 2.0 + 1e-9, "and never waits longer than 2 s between polls"
 
 
 def test_an_instant_program_is_seen_by_the_first_poll_without_sleeping(
@@ -104,16 +104,17 @@ def test_a_program_ending_exactly_at_the_deadline_is_a_result_not_a_timeout(
 
 @settings(deadline=None)  # a loaded machine must not fail a test that measures no time
 @given(seed=st.integers(0, 2**32 - 1))
-def test_the_schedule_polls_at_once_then_densely_then_once_a_second(seed: int) -> None:
+def test_the_schedule_polls_at_once_then_densely_then_at_most_once_a_second(seed: int) -> None:
     offsets = list(itertools.islice(poll_offsets(random.Random(seed)), 60))
     assert offsets[0] == 0.0
     pairs = list(itertools.pairwise(offsets))
     assert all(b > a for a, b in pairs), "strictly increasing"
     assert all(b - a <= 0.2 + 1e-9 for a, b in pairs if b <= 0.3), "100 ms phase: never 200 ms without a poll"
-    assert all(b - a <= 0.5 + 1e-9 for a, b in pairs if b <= 2.3), "250 ms phase: never 500 ms without a poll"
+    assert all(b - a <= 0.4 + 1e-9 for a, b in pairs if b <= 2.3), "200 ms phase: never 400 ms without a poll"
     late = [b - a for a, b in pairs if a >= 3.3]
     assert late
-    assert all(gap == pytest.approx(1.0) for gap in late), "then exactly one poll a second"
+    assert all(1.0 - 1e-9 <= gap <= 2.0 + 1e-9 for gap in late), "then at most one poll a second, at least every 2 s"
+    assert all(b >= a - 1e-9 for a, b in itertools.pairwise(late)), "the gaps only grow"
     assert sum(1 for t in offsets if t < 10.0) <= 19, "a 10 s program: at most 20 polls with the one that sees it"
 
 
@@ -143,4 +144,4 @@ def test_a_slow_create_does_not_push_a_2_second_programs_end_past_dense_polling(
         result = vc.processes.run(DEMO_VM, guest, "/bin/sleep", "2")
     ended = sent + 0.4 + 2.0  # the server started it when the create arrived
     assert result.exit_code == 0
-    assert 0 <= clock.now - ended <= 0.25 + 1e-9, "seen within the 250 ms phase, not a second later"
+    assert 0 <= clock.now - ended <= 0.2 + 1e-9, "seen within the 200 ms phase, not a second later"
