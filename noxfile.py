@@ -148,17 +148,18 @@ def _install_project(session: nox.Session, extras: str = "all") -> None:
 def lint(session: nox.Session) -> None:
     """ruff on the handwritten code (generated/ is formatted by the generator's post hooks)."""
     session.install("ruff==0.17.6")
-    session.run("ruff", "check", "overlays", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "overlays", "tests", "noxfile.py")
+    session.run("ruff", "check", "overlays", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "overlays", "tests", "benchmarks", "noxfile.py")
 
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the generated and the handwritten package."""
+    """mypy --strict on the generated and the handwritten package, and on the benchmarks."""
     _install_project(session)
     session.install("mypy>=1.11", "types-PyYAML", "types-python-dateutil", "types-jsonschema", *TEST_REQUIREMENTS)
     session.run("mypy", "--strict", "generated/vcenter_guest_client")
     session.run("mypy", "--strict", "overlays/vcenter_guest")
+    session.run("mypy", "--strict", "benchmarks")
 
 
 @nox.session

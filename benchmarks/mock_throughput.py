@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        figures = {
+        report: dict[str, object] = {
             "seconds_per_row": seconds,
             "server": mock.settings,
             "rows": rows,
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_ratios": {label: round(row["cpu_ratio"], 3) for label, row in rows.items()},
             "target": TARGET,
         }
-        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
