@@ -40,7 +40,7 @@ FULL: dict[str, Any] = {
     "fanout_reps": 3,
     "waiting_durations": "0.2,2,10",
     "waiting_reps": 7,
-    "import_reps": 15,
+    "import_reps": 40,
     "regen_reps": 3,
     "nox_reps": 2,
 }
