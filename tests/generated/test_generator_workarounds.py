@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import subprocess
+import sys
 
 import attrs
 import pytest
@@ -54,3 +56,24 @@ def test_workaround_handles_every_field_of_the_generated_class() -> None:
     wire_names = {"format_": "format"}
     fields = {wire_names.get(f.name, f.name) for f in attrs.fields(LocalizationParam)} - {"additional_properties"}
     assert fields == set(_patch.LOCALIZATION_PARAM_FIELDS)
+
+
+PARSE_A_PARAM = (
+    "from vcenter_guest_client.models.localization_param import LocalizationParam; "
+    "assert LocalizationParam.from_dict({'s': 'x', 'd': 1.5}).d == 1.5"
+)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        # the overlay first: its import must not load the generated models, yet patch them when they load
+        "import sys, vcenter_guest; assert 'vcenter_guest_client.models' not in sys.modules; " + PARSE_A_PARAM,
+        # the generated models first: importing the overlay patches them at once
+        "import vcenter_guest_client.models, vcenter_guest; " + PARSE_A_PARAM,
+    ],
+    ids=["overlay-first", "models-first"],
+)
+def test_the_workarounds_apply_whichever_package_is_imported_first(program: str) -> None:
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 # Importing the overlay applies its generator workarounds (see test_generator_workarounds.py):
 # without them LocalizationParam, and so every message with params, cannot be parsed.
 import vcenter_guest  # noqa: F401
+import yaml
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = yaml.safe_load((ROOT / "openapi" / "vcenter-guest.yaml").read_text(encoding="utf-8"))
