@@ -365,3 +365,19 @@ def test_fuzz_command_exits_2_on_usage_and_connection_errors(served: Callable[..
 
 def test_terminated_exit_code_is_the_one_the_check_documents() -> None:
     assert TERMINATED_EXIT_CODE == 143
+
+
+@pytest.mark.parametrize(
+    ("server", "exit_code"),
+    [
+        pytest.param({}, 0, id="correct-mock"),
+        pytest.param({"simulator_cls": CrashesOnEmptyArguments}, 1, id="500-on-empty-arguments"),
+    ],
+)
+def test_fuzz_command_with_several_workers_passes_the_mock_and_still_catches_a_bug(
+    served: Callable[..., str], server: dict[str, Any], exit_code: int
+) -> None:
+    result = fuzz(served(**server), "--workers", "2")
+    assert result.exit_code == exit_code, result.output
+    if exit_code:
+        assert ": not_a_server_error" in result.output
