@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-__all__ = ["PHASES", "SETTLED_FIRST", "SETTLED_MAX", "poll_offsets"]
+__all__ = ["PHASES", "poll_offsets"]
 
 # (poll every `interval` seconds, until this many seconds after create)
 PHASES: tuple[tuple[float, float], ...] = ((0.1, 0.3), (0.2, 2.3))
