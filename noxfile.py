@@ -30,6 +30,9 @@ ROOT = Path(__file__).resolve().parent
 PACKAGE = "vcenter_guest_client"
 SPEC = Path("openapi") / "vcenter-guest.yaml"
 GENERATED = Path("generated") / PACKAGE
+# openapi-python-client's templates this project overrides (each file says which upstream template,
+# of which generator version, it derives from, and why).
+TEMPLATES = Path("templates")
 
 # Pinned so that regeneration is deterministic: a different generator or formatter version
 # produces a different tree, and `generate -- --check` would call main stale.
@@ -69,9 +72,11 @@ def _subprocess_runner(*args: str | os.PathLike[str], **_: object) -> None:
 def regenerate(root: Path, dest: Path, run: Runner = _subprocess_runner) -> Path:
     """Generates the client for the project at `root` into `dest/vcenter_guest_client`.
 
-    Steps: validate the document, run openapi-python-client with generator-config.yaml (its
-    post hooks run ruff), stamp every Python file with the "generated" header, and ship the
-    document inside the package (the mock server and the fuzz command read it from there).
+    Steps: validate the document, run openapi-python-client with generator-config.yaml and the
+    custom templates (its post hooks run ruff), stamp every Python file with the "generated" header,
+    and ship the document inside the package, as written (`openapi.yaml`) and as JSON
+    (`openapi.json`, which the overlay's operation table, the mock server and the fuzz command
+    read with the standard library).
     """
     spec = root / SPEC
     run("openapi-spec-validator", str(spec))
@@ -84,6 +89,8 @@ def regenerate(root: Path, dest: Path, run: Runner = _subprocess_runner) -> Path
         str(spec),
         "--config",
         str(root / "generator-config.yaml"),
+        "--custom-template-path",
+        str(root / TEMPLATES),
         "--meta",
         "none",
         "--output-path",
@@ -95,8 +102,18 @@ def regenerate(root: Path, dest: Path, run: Runner = _subprocess_runner) -> Path
         if not text.startswith(HEADER):
             path.write_text(HEADER + text, encoding="utf-8")
     (out / "openapi.yaml").write_text(HEADER + spec.read_text(encoding="utf-8"), encoding="utf-8")
+    # In the generator's environment, which has PyYAML (openapi-spec-validator needs it); nox's own may not.
+    run("python", "-c", _AS_JSON, str(spec), str(out / "openapi.json"))
     (out / "py.typed").write_text("", encoding="utf-8")
     return out
+
+
+# The document as JSON (anchors resolved, keys in document order): one stable form.
+_AS_JSON = (
+    "import json, sys, yaml; "
+    "doc = yaml.safe_load(open(sys.argv[1], encoding='utf-8')); "
+    "open(sys.argv[2], 'w', encoding='utf-8').write(json.dumps(doc, indent=1, ensure_ascii=False) + '\\n')"
+)
 
 
 def _files(tree: Path) -> set[str]:

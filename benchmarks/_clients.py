@@ -110,7 +110,8 @@ class GeneratedClient:
 
     def __init__(self, base_url: str) -> None:
         from vcenter_guest_client import AuthenticatedClient
-        from vcenter_guest_client.api.vmguestprocesses import create, get
+        from vcenter_guest_client.api.vmguestprocesses import processes_create as create
+        from vcenter_guest_client.api.vmguestprocesses import processes_get as get
         from vcenter_guest_client.models import (
             CreateSpec,
             Credentials,

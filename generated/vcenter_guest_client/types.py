@@ -2,11 +2,13 @@
 # generator-config.yaml. Do not edit it by hand; regenerate with: nox -s generate
 """Contains some shared types for properties"""
 
+import datetime
 from collections.abc import Mapping, MutableMapping
 from http import HTTPStatus
 from typing import IO, BinaryIO, Generic, Literal, TypeVar
 
 from attrs import define
+from dateutil.parser import isoparse
 
 
 class Unset:
@@ -40,6 +42,15 @@ class File:
         return self.file_name, self.payload, self.mime_type
 
 
+def parse_datetime(value: str) -> datetime.datetime:
+    """An RFC 3339 date-time: `datetime.fromisoformat` where it can (fast), dateutil's `isoparse` where
+    it cannot (`Z` and some fraction lengths on Python 3.10). Both give the same value for what both read."""
+    try:
+        return datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return isoparse(value)
+
+
 T = TypeVar("T")
 
 
@@ -53,4 +64,4 @@ class Response(Generic[T]):
     parsed: T | None
 
 
-__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset"]
+__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset", "parse_datetime"]

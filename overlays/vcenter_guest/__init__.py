@@ -10,20 +10,15 @@ Example::
 
 `vcenter_guest_client` (generated from the API document) does the wire format; this package adds
 sessions, typed errors (`vcenter_guest.errors`), waiting, retries, redaction and fan-out.
+`vcenter_guest.operations` is the table of the API's operations, read from the document;
+`vcenter_guest.redaction` keeps secrets out of text.
 """
 
-# Corrects known generator bugs in vcenter_guest_client before anything parses a response, as
-# soon as its models are imported (not now: that would double the cost of this import).
-from ._patch_hook import install as _install_patches
-
-_install_patches()
-
-from . import errors  # noqa: E402
-from ._async_client import AsyncClient, AsyncProcesses, RunOutcome  # noqa: E402
-from ._client import Client, Processes  # noqa: E402
-from ._models import CreateSpec, Credentials  # noqa: E402
-from ._results import ProcessInfo, ProcessResult, ProcessSummary  # noqa: E402
-from ._retry import RetryPolicy  # noqa: E402
+from . import errors
+from ._clients import AsyncClient, Client
+from ._engine.retry import RetryPolicy
+from ._services import AsyncProcesses, Processes, RunOutcome
+from ._values import CreateSpec, Credentials, ProcessInfo, ProcessResult, ProcessSummary
 
 __all__ = [
     "AsyncClient",

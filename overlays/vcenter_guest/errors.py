@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from vcenter_guest_client.models.localizable_message import LocalizableMessage
     from vcenter_guest_client.models.process_error_details import ProcessErrorDetails
 
-    from ._results import ProcessResult
+    from ._values.results import ProcessResult
 
 __all__ = [
     "AlreadyExists",
@@ -154,12 +154,13 @@ class VapiError(VcenterGuestError):
 
     Attributes: `error_type` (e.g. "NOT_FOUND"), `status_code`, `messages` (the
     LocalizableMessages, outermost first), `data` (a FileErrorDetails or ProcessErrorDetails when it
-    is one, else the raw JSON object, or None), `operation` ("create", "get", "session_create"...),
+    is one, else the raw JSON object, or None), `operation` (the operationId: "processes.create",
+    "processes.get", "session.create"...),
     `vm` and `pid` when the operation had them. `str(error)` is the rendered message.
 
-        >>> err = NotFound("The process 7 was not found.", status_code=404, operation="get", vm="vm-1", pid=7)
+        >>> err = NotFound("The process 7 was not found.", status_code=404, operation="processes.get", vm="vm-1", pid=7)
         >>> (err.error_type, err.status_code, err.operation, str(err))
-        ('NOT_FOUND', 404, 'get', 'The process 7 was not found.')
+        ('NOT_FOUND', 404, 'processes.get', 'The process 7 was not found.')
     """
 
     error_type: str
@@ -421,7 +422,7 @@ class UnexpectedResponse(VcenterGuestError):
     wrong schema or wrong content type. `status_code`, `content_type`, `body` (truncated, secrets
     removed), `reason` and `operation` say what came back.
 
-        >>> err = UnexpectedResponse("create: HTTP 502 text/html", status_code=502, operation="create")
+        >>> err = UnexpectedResponse("processes.create: HTTP 502", status_code=502, operation="processes.create")
         >>> err.status_code
         502
     """

@@ -121,7 +121,7 @@ def test_an_error_is_one_clear_line_with_its_type_and_message_and_exit_125() -> 
     result = invoke("run", "--vm", "vm-999", "/bin/true")
     assert result.exit_code == 125
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert errors == ["error: NotFound (create on vm-999): The virtual machine vm-999 was not found."]
+    assert errors == ["error: NotFound (processes.create on vm-999): The virtual machine vm-999 was not found."]
     assert "Traceback" not in result.stderr
 
 
@@ -174,7 +174,7 @@ def test_kill_terminates_and_reports_an_unknown_pid_as_not_found() -> None:
     assert json.loads(invoke("kill", "--vm", DEMO_VM, "--json", "612").stdout)["terminated"] is True
     missing = invoke("kill", "--vm", DEMO_VM, "99999")
     assert missing.exit_code == 125
-    assert "error: NotFound (delete on vm-42)" in missing.stderr
+    assert "error: NotFound (processes.delete on vm-42)" in missing.stderr
 
 
 def test_commands_work_against_a_server_given_by_the_environment(served_env: dict[str, str]) -> None:
@@ -223,7 +223,7 @@ def test_no_secret_is_printed_even_with_debug_on_errors(served_env: dict[str, st
 def test_a_wrong_api_password_is_one_line(served_env: dict[str, str]) -> None:
     result = invoke("ps", "--vm", DEMO_VM, env=served_env | {"VCENTER_PASSWORD": "nope-nope"})
     assert result.exit_code == 125
-    assert "error: Unauthenticated (session_create)" in result.stderr
+    assert "error: Unauthenticated (session.create)" in result.stderr
     assert "nope-nope" not in result.output
 
 

@@ -149,7 +149,7 @@ def test_unknown_keys_survive_the_round_trip() -> None:
 def test_error_bodies_parse_into_the_class_their_error_type_names() -> None:
     """The generated union parser tries each member in turn; single-value error_type enums make it exact."""
     import httpx
-    from vcenter_guest_client.api.vmguestprocesses import create
+    from vcenter_guest_client.api.vmguestprocesses import processes_create as create
     from vcenter_guest_client.client import Client
     from vcenter_guest_client.models.not_allowed_in_current_state import NotAllowedInCurrentState
     from vcenter_guest_client.models.unsupported import Unsupported

@@ -6,6 +6,7 @@ type, body schema) before a test sees it, so each behaviour test is also a confo
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +16,6 @@ import anyio.from_thread
 import httpx
 import pytest
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
-from vcenter_guest._spec import load_spec
 from vcenter_guest.mock import (
     DEMO_API_PASSWORD,
     DEMO_API_USER,
@@ -25,6 +25,7 @@ from vcenter_guest.mock import (
     create_app,
     serve,
 )
+from vcenter_guest.operations import load_document, operations
 
 CREDS = {
     "type": "USERNAME_PASSWORD",
@@ -61,28 +62,26 @@ def _validator(schema: dict[str, Any]) -> Any:
 
 
 def _build_validator(schema: dict[str, Any]) -> Any:
-    spec = load_spec()
+    spec = load_document()
     return OAS30Validator({**schema, "components": spec["components"]}, format_checker=oas30_format_checker)
 
 
-def _template(path: str) -> str | None:
-    parts = path.split("?", maxsplit=1)[0].split("/")
-    if path.split("?", maxsplit=1)[0] == "/api/session":
-        return "/api/session"
-    if len(parts) == 7 and parts[:4] == ["", "api", "vcenter", "vm"] and parts[5:] == ["guest", "processes"]:
-        return PROCESSES
-    if len(parts) == 8 and parts[:4] == ["", "api", "vcenter", "vm"] and parts[5:7] == ["guest", "processes"]:
-        return PROCESSES + "/{pid}"
+def _documented(method: str, url: str) -> dict[str, Any] | None:
+    """The document's operation object for a request, found through the operation table (None: undocumented)."""
+    path, _, query = url.partition("?")
+    action = query.partition("action=")[2].partition("&")[0] or None if query else None
+    for op in operations().values():
+        pattern = "^" + re.sub(r"\\{\w+\\}", "[^/]*", re.escape(op.path)) + "$"
+        if op.method == method.upper() and re.match(pattern, path) and op.action == action:
+            operation: dict[str, Any] = load_document()["paths"][op.path_key][method.lower()]
+            return operation
     return None
 
 
 def check_conforms(method: str, url: str, response: httpx.Response) -> None:
     """Asserts the response is one the document allows for this request."""
-    spec = load_spec()
-    template = _template(url)
-    query = url.split("?", 1)[1] if "?" in url else ""
-    key = f"{template}?{query}" if template and template != "/api/session" else template
-    operation = spec["paths"].get(key or "", {}).get(method.lower())
+    operation = _documented(method, url)
+    key = f"{method} {url}"
     if operation is None:
         # Not a documented operation: still a std error in JSON (404 unknown, 405 wrong method).
         assert response.status_code in {404, 405}, response.text
@@ -96,9 +95,7 @@ def check_conforms(method: str, url: str, response: httpx.Response) -> None:
             assert response.headers["allow"]
         return
     documented = operation["responses"].get(str(response.status_code))
-    assert documented is not None, (
-        f"{method} {key} returned undocumented status {response.status_code}: {response.text}"
-    )
+    assert documented is not None, f"{key} returned undocumented status {response.status_code}: {response.text}"
     content = documented.get("content")
     if content is None:
         assert response.content == b"", response.content

@@ -17,14 +17,16 @@ def _create_statuses(api, n=30):
     for _ in range(n):
         response = api.op("create", spec={"path": "/bin/true"})
         if response.status_code == 503:
-            api.expect_error(response, 503, "SERVICE_UNAVAILABLE", FAULT, args=["SERVICE_UNAVAILABLE", "create"])
+            api.expect_error(
+                response, 503, "SERVICE_UNAVAILABLE", FAULT, args=["SERVICE_UNAVAILABLE", "processes.create"]
+            )
         statuses.append(response.status_code)
         api.op("list")  # other operations do not shift the create sequence
     return statuses
 
 
 def test_fault_rule_injects_its_error_at_its_rate_reproducibly_with_a_seed(make_api):
-    rule = {"operation": "create", "error_type": "SERVICE_UNAVAILABLE", "rate": 0.5}
+    rule = {"operation": "processes.create", "error_type": "SERVICE_UNAVAILABLE", "rate": 0.5}
     first = _create_statuses(make_api(_with_faults(seed=7, rules=[rule])))
     second = _create_statuses(make_api(_with_faults(seed=7, rules=[rule])))
     other_seed = _create_statuses(make_api(_with_faults(seed=8, rules=[rule])))
@@ -36,19 +38,20 @@ def test_fault_rule_injects_its_error_at_its_rate_reproducibly_with_a_seed(make_
 @pytest.mark.parametrize(
     ("operation", "error_type", "status"),
     [
-        ("session_create", "SERVICE_UNAVAILABLE", 503),
-        ("get", "INVALID_ARGUMENT", 400),
-        ("delete", "RESOURCE_BUSY", 500),
-        ("list", "UNAUTHENTICATED", 401),
+        ("session.create", "SERVICE_UNAVAILABLE", 503),
+        ("processes.get", "INVALID_ARGUMENT", 400),
+        ("processes.delete", "RESOURCE_BUSY", 500),
+        ("processes.list", "UNAUTHENTICATED", 401),
     ],
 )
 def test_fault_rule_with_rate_one_always_injects_with_the_documented_status(make_api, operation, error_type, status):
     api = make_api(_with_faults(rules=[{"operation": operation, "error_type": error_type}]))
-    if operation == "session_create":
+    if operation == "session.create":
         response = api.request("POST", "/api/session", auth=("administrator@vsphere.local", "Admin!23"))
     else:
         api.login()
-        response = api.op(operation, pid=1 if operation in {"get", "delete"} else None)
+        action = operation.partition(".")[2]
+        response = api.op(action, pid=1 if action in {"get", "delete"} else None)
     body = api.expect_error(response, status, error_type, FAULT)
     assert ("challenge" in body) == (error_type == "UNAUTHENTICATED")
 

@@ -37,7 +37,7 @@ README_EXAMPLE = textwrap.dedent(
       seed: 7
       latency_ms: 0
       rules:
-        - {operation: create, error_type: SERVICE_UNAVAILABLE, rate: 0.1}
+        - {operation: processes.create, error_type: SERVICE_UNAVAILABLE, rate: 0.1}
     """
 )
 
@@ -96,11 +96,11 @@ def test_the_demo_inventory_loads():
             "faults.rules[0].operation: must be one of",
         ),
         (
-            {"faults": {"rules": [{"operation": "list", "error_type": "UNABLE_TO_ALLOCATE_RESOURCE"}]}},
-            "faults.rules[0].error_type: list cannot raise UNABLE_TO_ALLOCATE_RESOURCE",
+            {"faults": {"rules": [{"operation": "processes.list", "error_type": "UNABLE_TO_ALLOCATE_RESOURCE"}]}},
+            "faults.rules[0].error_type: processes.list cannot raise UNABLE_TO_ALLOCATE_RESOURCE",
         ),
         (
-            {"faults": {"rules": [{"operation": "create", "error_type": "SERVICE_UNAVAILABLE", "rate": 2}]}},
+            {"faults": {"rules": [{"operation": "processes.create", "error_type": "SERVICE_UNAVAILABLE", "rate": 2}]}},
             "rate: must satisfy maximum 1",
         ),
     ],

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vcenter_guest._spec import load_spec
 from vcenter_guest.mock._document import Document
+from vcenter_guest.operations import load_document, operations
 
 SCALARS = st.one_of(
     st.none(),
@@ -43,16 +43,22 @@ BODIES = st.one_of(
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["create", "list", "get", "delete"]), BODIES), min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([op.id for op in operations().values() if op.body_schema]), BODIES),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_the_fast_validator_gives_the_same_verdict_as_full_validation(calls):
-    document = Document(load_spec())
+    document = Document(load_document())
     for operation, body in calls:
         full = document._validators[operation]
         assert (document.body_error(operation, body) is None) == full.is_valid(body), (operation, body)
 
 
 def test_true_and_one_are_different_credentials():
-    document = Document(load_spec())
+    document = Document(load_document())
     good = {"type": "USERNAME_PASSWORD", "interactive_session": False, "user_name": "root", "password": "x"}
-    assert document.body_error("list", {"credentials": good}) is None
-    assert document.body_error("list", {"credentials": {**good, "interactive_session": 0}}) is not None
+    assert document.body_error("processes.list", {"credentials": good}) is None
+    assert document.body_error("processes.list", {"credentials": {**good, "interactive_session": 0}}) is not None

@@ -65,7 +65,7 @@ def test_an_error_type_added_to_the_document_still_gets_its_own_class(monkeypatc
     assert errors.error_class("NOT_FOUND") is errors.NotFound
 
 
-def _client(handler: Callable[[httpx.Request], httpx.Response]) -> Client:
+def _client(handler: Callable[[httpx.Request], httpx.Response], **options: Any) -> Client:
     def route(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/api/session":
             if request.method == "GET":  # the session is alive: an UNAUTHENTICATED is about the guest
@@ -75,7 +75,12 @@ def _client(handler: Callable[[httpx.Request], httpx.Response]) -> Client:
         return handler(request)
 
     return Client(
-        "http://vc.test", user="u", password="Pa55word!", transport=httpx.MockTransport(route), retry=NO_RETRY
+        "http://vc.test",
+        user="u",
+        password="Pa55word!",
+        transport=httpx.MockTransport(route),
+        retry=NO_RETRY,
+        **options,
     )
 
 
@@ -98,7 +103,7 @@ def test_each_error_type_raises_its_class_with_all_its_fields(error_type: str) -
     assert (error.error_type, error.status_code, error.operation, error.vm, error.pid) == (
         error_type,
         400,
-        "get",
+        "processes.get",
         "vm-1",
         7,
     )
@@ -175,8 +180,7 @@ def test_file_and_process_error_details_are_typed() -> None:
 def test_unauthenticated_carries_the_challenge() -> None:
     body = _body("UNAUTHENTICATED") | {"challenge": 'Basic realm="vCenter"'}
     vc = _client(lambda request: httpx.Response(401, json=body))
-    vc._core.session_id = "s-1"
-    vc._core._validated = ("s-1", vc._core.clock())  # the session is known to be alive
+    vc.login()  # a session that GET /api/session says is alive: an UNAUTHENTICATED is about the guest
     with pytest.raises(errors.Unauthenticated) as caught:
         vc.processes.list("vm-1", GUEST)
     assert caught.value.challenge == 'Basic realm="vCenter"'
@@ -209,7 +213,7 @@ def test_a_non_conforming_response_raises_unexpected_response_with_status_and_bo
     with pytest.raises(errors.UnexpectedResponse) as caught:
         vc.processes.list("vm-1", GUEST)
     assert caught.value.status_code == canned.status_code
-    assert caught.value.operation == "list"
+    assert caught.value.operation == "processes.list"
     assert caught.value.reason
     assert str(canned.status_code) in str(caught.value)
 
@@ -264,8 +268,7 @@ def test_no_response_whatsoever_makes_a_public_method_raise_anything_but_package
     headers = {"content-type": content_type} if content_type else {}
     vc = _client(lambda _: httpx.Response(status, content=body, headers=headers))
     # A session known to be alive, so that a 401 does not make the client look it up.
-    vc._core.session_id = "s-1"
-    vc._core._validated = ("s-1", vc._core.clock())
+    vc.login()
     calls: dict[str, Callable[[], object]] = {
         "create": lambda: vc.processes.create("vm-1", GUEST, "/bin/true"),
         "list": lambda: vc.processes.list("vm-1", GUEST),
@@ -302,7 +305,7 @@ def test_create_raises_the_class_of_each_condition(
         vc.processes.create(vm, guest, program)
     assert type(caught.value) is expected
     assert caught.value.vm == vm
-    assert caught.value.operation == "create"
+    assert caught.value.operation == "processes.create"
 
 
 def test_program_not_found_carries_file_error_details(server: Any, guest: Credentials) -> None:
@@ -348,13 +351,13 @@ def test_an_api_user_without_the_execute_privilege_is_unauthorized(server: Any, 
 def test_wrong_guest_credentials_are_unauthenticated(server: Any) -> None:
     with server.client() as vc, pytest.raises(errors.Unauthenticated) as caught:
         vc.processes.list(DEMO_VM, Credentials.password("root", "wrong"))
-    assert caught.value.operation == "list"
+    assert caught.value.operation == "processes.list"
 
 
 def test_wrong_api_credentials_fail_at_login(server: Any) -> None:
     with pytest.raises(errors.Unauthenticated) as caught, server.client(password="wrong"):
         pass
-    assert caught.value.operation == "session_create"
+    assert caught.value.operation == "session.create"
 
 
 def test_retryable_errors_are_retried_before_they_are_raised(
@@ -380,10 +383,10 @@ def test_errors_survive_pickling_with_their_attributes() -> None:
 
     result = ProcessResult(7, 3, datetime_now(), None, "vm-1")
     samples: list[errors.VcenterGuestError] = [
-        errors.NotFound("gone", status_code=404, operation="get", vm="vm-1", pid=7, data={"pid": 7}),
+        errors.NotFound("gone", status_code=404, operation="processes.get", vm="vm-1", pid=7, data={"pid": 7}),
         errors.Unauthenticated("who?", challenge='Basic realm="vCenter"', status_code=401),
         errors.UnexpectedResponse("bad", status_code=502, body="<html>", reason="html"),
-        errors.RequestNotSent("refused", operation="create", vm="vm-1"),
+        errors.RequestNotSent("refused", operation="processes.create", vm="vm-1"),
         errors.ProcessTimeout("slow", vm="vm-1", pid=7, timeout=5.0, terminated=True),
         errors.ProcessVanished("gone", vm="vm-1", pid=7),
         errors.ProcessFailed("exit 3", result=result),

@@ -8,7 +8,7 @@ import anyio
 import httpx
 import pytest
 from vcenter_guest import AsyncClient
-from vcenter_guest._pool import SHARD_SIZE, ShardedTransport
+from vcenter_guest._clients.pool import SHARD_SIZE, ShardedTransport
 from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, serve
 
 

@@ -174,7 +174,7 @@ def test_create_is_not_resent_after_any_failure_once_sent_in_process(
     assert len(_started(server.simulator)) == 1
 
 
-def _sequence(*steps: httpx.Response | BaseException) -> tuple[Client, list[httpx.Request]]:
+def _sequence(*steps: httpx.Response | BaseException, **options: Any) -> tuple[Client, list[httpx.Request]]:
     """A client whose guest calls get the given answers (or raise the given errors) in order."""
     seen: list[httpx.Request] = []
     remaining = list(steps)
@@ -188,9 +188,8 @@ def _sequence(*steps: httpx.Response | BaseException) -> tuple[Client, list[http
             raise step
         return step
 
-    client = Client(
-        "http://vc.test", user="u", password="secret-pw", transport=httpx.MockTransport(handler), retry=PATIENT
-    )
+    options.setdefault("retry", PATIENT)
+    client = Client("http://vc.test", user="u", password="secret-pw", transport=httpx.MockTransport(handler), **options)
     return client, seen
 
 
@@ -245,26 +244,32 @@ def test_delete_of_an_unknown_pid_on_the_first_attempt_is_not_found() -> None:
 
 
 def test_retries_stop_after_the_configured_number_of_attempts() -> None:
-    vc, seen = _sequence(*[_error("SERVICE_UNAVAILABLE", 503)] * 10)
-    vc._core.retry = RetryPolicy(attempts=4, initial=0.001, maximum=0.001, jitter=0)
+    vc, seen = _sequence(
+        *[_error("SERVICE_UNAVAILABLE", 503)] * 10,
+        retry=RetryPolicy(attempts=4, initial=0.001, maximum=0.001, jitter=0),
+    )
     with pytest.raises(errors.ServiceUnavailable):
         vc.processes.list("vm-1", GUEST)
     assert len(seen) == 4
 
 
 def test_retries_stop_when_the_next_wait_would_pass_the_total_time() -> None:
-    vc, seen = _sequence(*[_error("RESOURCE_BUSY", 500)] * 50)
-    vc._core.retry = RetryPolicy(attempts=50, timeout=0.1, initial=0.04, maximum=0.04, jitter=0)
+    vc, seen = _sequence(
+        *[_error("RESOURCE_BUSY", 500)] * 50,
+        retry=RetryPolicy(attempts=50, timeout=0.1, initial=0.04, maximum=0.04, jitter=0),
+    )
     with pytest.raises(errors.ResourceBusy):
         vc.processes.list("vm-1", GUEST)
     assert 2 <= len(seen) <= 4, "a 0.1 s budget with 0.04 s waits allows about three attempts"
 
 
 def test_waits_grow_exponentially_with_jitter_up_to_the_maximum() -> None:
-    vc, _ = _sequence(*[_error("RESOURCE_BUSY", 500)] * 6)
-    vc._core.retry = RetryPolicy(attempts=6, timeout=1000, initial=0.1, maximum=0.35, jitter=0.05)
     waits: list[float] = []
-    vc._sleep = waits.append
+    vc, _ = _sequence(
+        *[_error("RESOURCE_BUSY", 500)] * 6,
+        retry=RetryPolicy(attempts=6, timeout=1000, initial=0.1, maximum=0.35, jitter=0.05),
+        sleep=waits.append,
+    )
     with pytest.raises(errors.ResourceBusy):
         vc.processes.list("vm-1", GUEST)
     bases = [0.1, 0.2, 0.35, 0.35, 0.35]
@@ -290,8 +295,7 @@ def test_a_certificate_that_fails_verification_is_not_retried_and_says_what_to_d
 
 
 def test_retry_policy_never_makes_one_attempt() -> None:
-    vc, seen = _sequence(_error("RESOURCE_BUSY", 500), httpx.Response(200, json=[]))
-    vc._core.retry = RetryPolicy.never()
+    vc, seen = _sequence(_error("RESOURCE_BUSY", 500), httpx.Response(200, json=[]), retry=RetryPolicy.never())
     with pytest.raises(errors.ResourceBusy):
         vc.processes.list("vm-1", GUEST)
     assert len(seen) == 1

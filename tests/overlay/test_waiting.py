@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from vcenter_guest import Credentials, errors
-from vcenter_guest._polling import poll_offsets
+from vcenter_guest._engine.polling import poll_offsets
 from vcenter_guest.mock import DEMO_VM
 
 
@@ -26,9 +26,15 @@ def virtual(in_process_server: Any, clock: Any, monkeypatch: pytest.MonkeyPatch)
 
     server = in_process_server
     server.app = create_app(clock=clock)
-    vc = server.client()
-    vc._core.clock = clock
-    vc._sleep = clock.sleep
+    clients: list[Any] = []
+
+    def client(seed: int = 0) -> Any:
+        """A client on the fake clock, its poll jitter drawn from `seed`."""
+        clients.append(server.client(clock=clock, sleep=clock.sleep, rng=random.Random(seed)))
+        return clients[-1]
+
+    server.make_client = client
+    server.vc = client()
     server.gets = 0
     get_process = server.simulator.get_process
 
@@ -37,15 +43,15 @@ def virtual(in_process_server: Any, clock: Any, monkeypatch: pytest.MonkeyPatch)
         return get_process(*args)
 
     monkeypatch.setattr(server.simulator, "get_process", counting)
-    server.vc = vc
     yield server
-    vc.close()
+    for vc in clients:
+        vc.close()
 
 
 def _run(virtual: Any, clock: Any, guest: Credentials, seconds: float, seed: int) -> float:
-    virtual.vc._core.rng = random.Random(seed)
+    vc = virtual.make_client(seed)
     start = clock.now
-    result = virtual.vc.processes.run(DEMO_VM, guest, "/bin/sleep", f"{seconds:g}")
+    result = vc.processes.run(DEMO_VM, guest, "/bin/sleep", f"{seconds:g}")
     assert result.exit_code == 0
     return clock.now - start - seconds  # how long after the end the exit was seen
 
@@ -138,8 +144,15 @@ def test_a_slow_create_does_not_push_a_2_second_programs_end_past_dense_polling(
     from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER
 
     slow = _SlowToArrive(virtual.sync_transport(), clock, delay=0.4)
-    with Client(virtual.url, user=DEMO_API_USER, password=DEMO_API_PASSWORD, transport=slow) as vc:
-        vc._core.clock, vc._sleep, vc._core.rng = clock, clock.sleep, random.Random(seed)
+    with Client(
+        virtual.url,
+        user=DEMO_API_USER,
+        password=DEMO_API_PASSWORD,
+        transport=slow,
+        clock=clock,
+        sleep=clock.sleep,
+        rng=random.Random(seed),
+    ) as vc:
         sent = clock.now
         result = vc.processes.run(DEMO_VM, guest, "/bin/sleep", "2")
     ended = sent + 0.4 + 2.0  # the server started it when the create arrived

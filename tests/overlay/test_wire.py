@@ -1,9 +1,9 @@
-"""The overlay's fast reading of `get` and `list` bodies agrees with the generated models' `from_dict`.
+"""The overlay's reading of `get` and `list` bodies agrees with the generated models' `from_dict`.
 
-`_wire` reads Processes.Info and Processes.Summary itself (datetime.fromisoformat instead of
-dateutil's isoparse, see its docstring). These tests keep it honest: for any body the schema
-allows, both readings give the same values, and what the generated reader rejects, the overlay
-rejects too (as UnexpectedResponse).
+The processes service reads Processes.Info and Processes.Summary with the generated `from_dict` and
+then checks the types and converts to its values. These tests keep the values faithful: for any
+body the schema allows, both readings give the same values, and what the generated reader rejects,
+the overlay rejects too (as UnexpectedResponse).
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vcenter_guest import _wire, errors
+from vcenter_guest import errors
+from vcenter_guest._engine import Call
+from vcenter_guest._services import processes
+from vcenter_guest.operations import operations
 from vcenter_guest_client.models import ProcessInfo, ProcessSummary
 from vcenter_guest_client.types import UNSET
 
@@ -51,6 +54,16 @@ def _response(body: Any) -> httpx.Response:
     return httpx.Response(200, json=body)
 
 
+def _read_get(body: Any, pid: int) -> Any:
+    call = Call(operations()["processes.get"], dict, processes._parse_get, vm="vm-1", pid=pid)
+    return call.read(_response(body))
+
+
+def _read_list(body: Any) -> Any:
+    call = Call(operations()["processes.list"], dict, processes._parse_list, vm="vm-1")
+    return call.read(_response(body))
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     name=texts,
@@ -69,7 +82,7 @@ def test_get_bodies_read_the_same_as_the_generated_process_info(
         body["finished"] = finished
     if exit_code is not None:
         body["exit_code"] = exit_code
-    ours = _wire._parse_get(_response(body), "vm-1", pid)
+    ours = _read_get(body, pid)
     generated = ProcessInfo.from_dict(body)
     assert (ours.name, ours.owner, ours.command, ours.pid) == (generated.name, generated.owner, generated.command, pid)
     assert ours.started == generated.started
@@ -85,7 +98,7 @@ def test_get_bodies_read_the_same_as_the_generated_process_info(
     )
 )
 def test_list_bodies_read_the_same_as_the_generated_process_summary(body: list[dict[str, Any]]) -> None:
-    ours = _wire._parse_list(_response(body), "vm-1", None)
+    ours = _read_list(body)
     generated = [ProcessSummary.from_dict(item) for item in body]
     assert [(s.pid, s.name, s.owner, s.command, s.started) for s in ours] == [
         (g.pid, g.name, g.owner, g.command, g.started) for g in generated
@@ -101,4 +114,4 @@ def test_a_date_time_both_readers_reject_is_an_unexpected_response(started: Any)
     with pytest.raises((ValueError, TypeError, KeyError, AttributeError, OverflowError)):
         ProcessInfo.from_dict(body)
     with pytest.raises(errors.UnexpectedResponse):
-        _wire._parse_get(_response(body), "vm-1", 1)
+        _read_get(body, 1)

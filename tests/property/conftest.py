@@ -16,7 +16,12 @@ SEED = 20_261_127
 
 # schemathesis (the fuzz extra) needs Python 3.11; on 3.10 the suites built on it are not collected.
 if importlib.util.find_spec("schemathesis") is None:
-    collect_ignore_glob = ["test_model_roundtrip.py", "test_mock_conformance.py", "test_fuzz_command.py"]
+    collect_ignore_glob = [
+        "test_model_roundtrip.py",
+        "test_mock_conformance.py",
+        "test_fuzz_command.py",
+        "test_fuzz_safety.py",
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -26,11 +26,11 @@ from schemathesis import GenerationMode
 
 # Importing the overlay applies its generator workarounds (vcenter_guest._patch): the round trip is
 # of the models as users get them.
-from vcenter_guest._spec import load_spec
+from vcenter_guest.operations import load_document
 from vcenter_guest_client import models
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMAS: dict[str, Any] = load_spec()["components"]["schemas"]
+SCHEMAS: dict[str, Any] = load_document()["components"]["schemas"]
 
 
 def _class_key(*parts: str) -> str:

@@ -17,13 +17,13 @@ GUEST = "/api/vcenter/vm/{vm}/guest/processes"
 
 # operationId -> (path key, method, success status)
 OPERATIONS = {
-    "create": (f"{GUEST}?action=create", "post", "201"),
-    "list": (f"{GUEST}?action=list", "post", "200"),
-    "get": (f"{GUEST}/{{pid}}?action=get", "post", "200"),
-    "delete": (f"{GUEST}/{{pid}}?action=delete", "post", "204"),
-    "session_create": ("/api/session", "post", "201"),
-    "session_get": ("/api/session", "get", "200"),
-    "session_delete": ("/api/session", "delete", "204"),
+    "processes.create": (f"{GUEST}?action=create", "post", "201"),
+    "processes.list": (f"{GUEST}?action=list", "post", "200"),
+    "processes.get": (f"{GUEST}/{{pid}}?action=get", "post", "200"),
+    "processes.delete": (f"{GUEST}/{{pid}}?action=delete", "post", "204"),
+    "session.create": ("/api/session", "post", "201"),
+    "session.get": ("/api/session", "get", "200"),
+    "session.delete": ("/api/session", "delete", "204"),
 }
 
 # The 25 values of Error.Type, in VMware's order.
@@ -65,31 +65,31 @@ STATUS_OF = {
 
 # The std errors each operation raises, from the official bindings.
 DECLARED_ERRORS = {
-    "create": {
+    "processes.create": {
         "INVALID_ARGUMENT", "NOT_ALLOWED_IN_CURRENT_STATE", "NOT_FOUND", "RESOURCE_BUSY",
         "SERVICE_UNAVAILABLE", "UNABLE_TO_ALLOCATE_RESOURCE", "UNAUTHENTICATED", "UNAUTHORIZED", "UNSUPPORTED",
     },
-    "list": {"NOT_ALLOWED_IN_CURRENT_STATE", "NOT_FOUND", "RESOURCE_BUSY", "SERVICE_UNAVAILABLE",
+    "processes.list": {"NOT_ALLOWED_IN_CURRENT_STATE", "NOT_FOUND", "RESOURCE_BUSY", "SERVICE_UNAVAILABLE",
              "UNAUTHENTICATED", "UNSUPPORTED"},
-    "get": {"NOT_ALLOWED_IN_CURRENT_STATE", "NOT_FOUND", "RESOURCE_BUSY", "SERVICE_UNAVAILABLE",
+    "processes.get": {"NOT_ALLOWED_IN_CURRENT_STATE", "NOT_FOUND", "RESOURCE_BUSY", "SERVICE_UNAVAILABLE",
             "UNAUTHENTICATED", "UNSUPPORTED"},
-    "delete": {"NOT_ALLOWED_IN_CURRENT_STATE", "NOT_FOUND", "RESOURCE_BUSY", "SERVICE_UNAVAILABLE",
+    "processes.delete": {"NOT_ALLOWED_IN_CURRENT_STATE", "NOT_FOUND", "RESOURCE_BUSY", "SERVICE_UNAVAILABLE",
                "UNAUTHENTICATED", "UNSUPPORTED", "UNAUTHORIZED"},
-    "session_create": {"UNAUTHENTICATED", "SERVICE_UNAVAILABLE"},
+    "session.create": {"UNAUTHENTICATED", "SERVICE_UNAVAILABLE"},
 }  # fmt: skip
 
 # Errors vCenter raises outside the operation's own declaration: a malformed body (runtime
 # deserialisation: INVALID_ARGUMENT) and a missing privilege (authorization layer: UNAUTHORIZED).
 RUNTIME_ERRORS = {
-    "create": set(),
-    "list": {"INVALID_ARGUMENT", "UNAUTHORIZED"},
-    "get": {"INVALID_ARGUMENT", "UNAUTHORIZED"},
-    "delete": {"INVALID_ARGUMENT"},
+    "processes.create": set(),
+    "processes.list": {"INVALID_ARGUMENT", "UNAUTHORIZED"},
+    "processes.get": {"INVALID_ARGUMENT", "UNAUTHORIZED"},
+    "processes.delete": {"INVALID_ARGUMENT"},
 }
 
 # Expected error statuses and the exact error types each carries, per operation.
 ERRORS_BY_STATUS = {
-    "create": {
+    "processes.create": {
         "400": {"INVALID_ARGUMENT", "NOT_ALLOWED_IN_CURRENT_STATE", "UNSUPPORTED"},
         "401": {"UNAUTHENTICATED"},
         "403": {"UNAUTHORIZED"},
@@ -106,11 +106,11 @@ ERRORS_BY_STATUS = {
             "500": {"RESOURCE_BUSY"},
             "503": {"SERVICE_UNAVAILABLE"},
         }
-        for operation_id in ("list", "get", "delete")
+        for operation_id in ("processes.list", "processes.get", "processes.delete")
     },
     **{
         operation_id: {"401": {"UNAUTHENTICATED"}, "503": {"SERVICE_UNAVAILABLE"}}
-        for operation_id in ("session_create", "session_get", "session_delete")
+        for operation_id in ("session.create", "session.get", "session.delete")
     },
 }
 
@@ -218,7 +218,7 @@ def test_operation_sits_at_its_path_key_and_method(doc: dict[str, Any], operatio
     assert operation(doc, operation_id)["operationId"] == operation_id
 
 
-@pytest.mark.parametrize("operation_id", ["create", "list", "get", "delete"])
+@pytest.mark.parametrize("operation_id", ["processes.create", "processes.list", "processes.get", "processes.delete"])
 def test_guest_operations_are_tagged_vm_guest_processes(doc: dict[str, Any], operation_id: str) -> None:
     assert operation(doc, operation_id)["tags"] == ["vm/guest/processes"]
 
@@ -232,11 +232,14 @@ def test_success_status_is_the_published_one(doc: dict[str, Any], operation_id: 
 @pytest.mark.parametrize(
     ("operation_id", "schema"),
     [
-        ("create", {"type": "integer", "format": "int64"}),
-        ("session_create", {"type": "string", "format": "password"}),
-        ("list", {"type": "array", "items": {"$ref": "#/components/schemas/Vcenter.Vm.Guest.Processes.Summary"}}),
-        ("get", {"$ref": "#/components/schemas/Vcenter.Vm.Guest.Processes.Info"}),
-        ("session_get", {"$ref": "#/components/schemas/Cis.Session.Info"}),
+        ("processes.create", {"type": "integer", "format": "int64"}),
+        ("session.create", {"type": "string", "format": "password"}),
+        (
+            "processes.list",
+            {"type": "array", "items": {"$ref": "#/components/schemas/Vcenter.Vm.Guest.Processes.Summary"}},
+        ),
+        ("processes.get", {"$ref": "#/components/schemas/Vcenter.Vm.Guest.Processes.Info"}),
+        ("session.get", {"$ref": "#/components/schemas/Cis.Session.Info"}),
     ],
 )
 def test_success_body_schema(doc: dict[str, Any], operation_id: str, schema: dict[str, Any]) -> None:
@@ -244,7 +247,7 @@ def test_success_body_schema(doc: dict[str, Any], operation_id: str, schema: dic
     assert response["content"]["application/json"]["schema"] == schema
 
 
-@pytest.mark.parametrize("operation_id", ["delete", "session_delete"])
+@pytest.mark.parametrize("operation_id", ["processes.delete", "session.delete"])
 def test_204_responses_have_no_body(doc: dict[str, Any], operation_id: str) -> None:
     assert "content" not in operation(doc, operation_id)["responses"]["204"]
 
@@ -252,10 +255,10 @@ def test_204_responses_have_no_body(doc: dict[str, Any], operation_id: str) -> N
 @pytest.mark.parametrize(
     ("operation_id", "params"),
     [
-        ("create", {"vm": ("string", None)}),
-        ("list", {"vm": ("string", None)}),
-        ("get", {"vm": ("string", None), "pid": ("integer", "int64")}),
-        ("delete", {"vm": ("string", None), "pid": ("integer", "int64")}),
+        ("processes.create", {"vm": ("string", None)}),
+        ("processes.list", {"vm": ("string", None)}),
+        ("processes.get", {"vm": ("string", None), "pid": ("integer", "int64")}),
+        ("processes.delete", {"vm": ("string", None), "pid": ("integer", "int64")}),
     ],
 )
 def test_path_parameters(doc: dict[str, Any], operation_id: str, params: dict[str, Any]) -> None:
@@ -273,10 +276,10 @@ def test_path_parameters(doc: dict[str, Any], operation_id: str, params: dict[st
 @pytest.mark.parametrize(
     ("operation_id", "required"),
     [
-        ("create", {"credentials", "spec"}),
-        ("list", {"credentials"}),
-        ("get", {"credentials"}),
-        ("delete", {"credentials"}),
+        ("processes.create", {"credentials", "spec"}),
+        ("processes.list", {"credentials"}),
+        ("processes.get", {"credentials"}),
+        ("processes.delete", {"credentials"}),
     ],
 )
 def test_request_body_required_members(doc: dict[str, Any], operation_id: str, required: set[str]) -> None:
@@ -308,7 +311,7 @@ def test_security_schemes(doc: dict[str, Any]) -> None:
 @pytest.mark.parametrize("operation_id", OPERATIONS)
 def test_operation_security(doc: dict[str, Any], operation_id: str) -> None:
     effective = operation(doc, operation_id).get("security", doc["security"])
-    expected = [{"basic_auth": []}] if operation_id == "session_create" else [{"session_id": []}]
+    expected = [{"basic_auth": []}] if operation_id == "session.create" else [{"session_id": []}]
     assert effective == expected
 
 
@@ -415,7 +418,7 @@ def test_error_types_per_status(doc: dict[str, Any], operation_id: str) -> None:
     assert found == ERRORS_BY_STATUS[operation_id]
 
 
-@pytest.mark.parametrize("operation_id", ["create", "list", "get", "delete"])
+@pytest.mark.parametrize("operation_id", ["processes.create", "processes.list", "processes.get", "processes.delete"])
 def test_declared_and_runtime_errors(doc: dict[str, Any], operation_id: str) -> None:
     op = operation(doc, operation_id)
     assert set(op["x-vapi-errors"]) == DECLARED_ERRORS[operation_id]
@@ -427,10 +430,10 @@ def test_declared_and_runtime_errors(doc: dict[str, Any], operation_id: str) -> 
 @pytest.mark.parametrize(
     ("operation_id", "privilege"),
     [
-        ("create", "VirtualMachine.GuestOperations.Execute"),
-        ("delete", "VirtualMachine.GuestOperations.Execute"),
-        ("list", "VirtualMachine.GuestOperations.Query"),
-        ("get", "VirtualMachine.GuestOperations.Query"),
+        ("processes.create", "VirtualMachine.GuestOperations.Execute"),
+        ("processes.delete", "VirtualMachine.GuestOperations.Execute"),
+        ("processes.list", "VirtualMachine.GuestOperations.Query"),
+        ("processes.get", "VirtualMachine.GuestOperations.Query"),
     ],
 )
 def test_privileges(doc: dict[str, Any], operation_id: str, privilege: str) -> None:
@@ -438,14 +441,42 @@ def test_privileges(doc: dict[str, Any], operation_id: str, privilege: str) -> N
 
 
 def test_create_links_its_pid_to_get_and_delete(doc: dict[str, Any]) -> None:
-    links = operation(doc, "create")["responses"]["201"]["links"]
+    links = operation(doc, "processes.create")["responses"]["201"]["links"]
     targets = {link["operationId"]: link for link in links.values()}
-    assert set(targets) == {"get", "delete"}
+    assert set(targets) == {"processes.get", "processes.delete"}
     for link in targets.values():
         assert link["parameters"] == {"vm": "$request.path.vm", "pid": "$response.body"}
         assert link["requestBody"] == {"credentials": "$request.body#/credentials"}
 
 
 def test_delete_links_back_to_get(doc: dict[str, Any]) -> None:
-    links = operation(doc, "delete")["responses"]["204"]["links"]
-    assert [link["operationId"] for link in links.values()] == ["get"]
+    links = operation(doc, "processes.delete")["responses"]["204"]["links"]
+    assert [link["operationId"] for link in links.values()] == ["processes.get"]
+
+
+# What the document says about each operation beyond OpenAPI's vocabulary: may a request that may have
+# reached the server be sent again (x-vcenter-guest-resend), and what the operation does (x-vcenter-guest-effect).
+# create is the one that must never be re-sent: a second create would start the program twice.
+RESEND_AND_EFFECT = {
+    "processes.create": ("never", "starts-program"),
+    "processes.list": ("safe", "none"),
+    "processes.get": ("safe", "none"),
+    "processes.delete": ("idempotent", "terminates-process"),
+    "session.create": ("harmless-duplicate", "creates-session"),
+    "session.get": ("safe", "none"),
+    "session.delete": ("idempotent", "ends-session"),
+}
+
+
+@pytest.mark.parametrize(("operation_id", "expected"), sorted(RESEND_AND_EFFECT.items()))
+def test_resend_rule_and_effect(doc: dict[str, Any], operation_id: str, expected: tuple[str, str]) -> None:
+    op = operation(doc, operation_id)
+    assert (op["x-vcenter-guest-resend"], op["x-vcenter-guest-effect"]) == expected
+
+
+def test_operation_ids_name_their_service_and_stay_unique(doc: dict[str, Any]) -> None:
+    """operationIds are global: `<service>.<operation>` keeps Files.create apart from Processes.create."""
+    ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))
+    assert all(op_id.count(".") == 1 and op_id.split(".")[0] in {"session", "processes"} for op_id in ids), ids
+    assert set(ids) == set(OPERATIONS)

@@ -7,7 +7,10 @@ same functions `nox -s generate` uses, on a copy of the project.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -15,7 +18,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_FILES = ("openapi", "generator-config.yaml", "generated")
+PROJECT_FILES = ("openapi", "templates", "generator-config.yaml", "generated")
 
 pytestmark = pytest.mark.slow
 
@@ -83,10 +86,18 @@ def test_a_new_optional_field_in_create_spec_reaches_the_model_and_makes_main_st
 
     model = (fresh / "models" / "create_spec.py").read_text(encoding="utf-8")
     assert "priority: int | Unset = UNSET" in model
-    assert 'd.pop("priority", UNSET)' in model
+    assert '_rest_of_src_dict.pop("priority", UNSET)' in model
     problems = noxfile.compare_trees(project / noxfile.GENERATED, fresh)
     assert "stale: models/create_spec.py" in problems
     assert "stale: openapi.yaml" in problems
+    assert "stale: openapi.json" in problems
+
+    # The overlay notices: with the regenerated package, the values' drift check names the new field
+    # (tests/overlay/test_values.py would fail with it) until CreateSpec exposes or withholds it.
+    probe = "from vcenter_guest._values import unfollowed_fields; print(unfollowed_fields())"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fresh.parent), str(ROOT / "overlays")])}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env)
+    assert done.stdout.strip() == "['CreateSpec.priority']", done.stderr
 
 
 def test_check_names_missing_and_extra_files(tmp_path: Path) -> None:

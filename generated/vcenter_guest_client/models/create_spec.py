@@ -76,21 +76,21 @@ class CreateSpec:
             CreateSpecEnvironmentVariables,
         )
 
-        d = dict(src_dict)
-        path = d.pop("path")
+        _rest_of_src_dict = dict(src_dict)
+        path = _rest_of_src_dict.pop("path")
 
-        arguments = d.pop("arguments", UNSET)
+        arguments = _rest_of_src_dict.pop("arguments", UNSET)
 
-        working_directory = d.pop("working_directory", UNSET)
+        working_directory = _rest_of_src_dict.pop("working_directory", UNSET)
 
-        _environment_variables = d.pop("environment_variables", UNSET)
+        _environment_variables = _rest_of_src_dict.pop("environment_variables", UNSET)
         environment_variables: CreateSpecEnvironmentVariables | Unset
         if isinstance(_environment_variables, Unset):
             environment_variables = UNSET
         else:
             environment_variables = CreateSpecEnvironmentVariables.from_dict(_environment_variables)
 
-        start_minimized = d.pop("start_minimized", UNSET)
+        start_minimized = _rest_of_src_dict.pop("start_minimized", UNSET)
 
         create_spec = cls(
             path=path,
@@ -100,7 +100,7 @@ class CreateSpec:
             start_minimized=start_minimized,
         )
 
-        create_spec.additional_properties = d
+        create_spec.additional_properties = _rest_of_src_dict
         return create_spec
 
     @property

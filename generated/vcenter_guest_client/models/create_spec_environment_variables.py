@@ -18,7 +18,7 @@ class CreateSpecEnvironmentVariables:
 
     """
 
-    additional_properties: dict[str, str] = _attrs_field(init=False, factory=dict)
+    additional_properties: dict[str, str] = _attrs_field(init=False, factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
 
@@ -29,10 +29,10 @@ class CreateSpecEnvironmentVariables:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        _rest_of_src_dict = dict(src_dict)
         create_spec_environment_variables = cls()
 
-        create_spec_environment_variables.additional_properties = d
+        create_spec_environment_variables.additional_properties = _rest_of_src_dict
         return create_spec_environment_variables
 
     @property

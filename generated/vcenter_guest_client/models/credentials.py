@@ -29,9 +29,9 @@ class Credentials:
     user_name: str | Unset = UNSET
     """ For SAML_BEARER_TOKEN, the guest user to be associated with the credentials (optional); for
     USERNAME_PASSWORD, the guest user name. Unset when not needed. """
-    password: str | Unset = UNSET
+    password: str | Unset = _attrs_field(default=UNSET, repr=False)
     """ The password for the guest user. Required when `type` is USERNAME_PASSWORD. """
-    saml_token: str | Unset = UNSET
+    saml_token: str | Unset = _attrs_field(default=UNSET, repr=False)
     """ A SAML bearer token the guest accepts. Required when `type` is SAML_BEARER_TOKEN. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -65,16 +65,16 @@ class Credentials:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        interactive_session = d.pop("interactive_session")
+        _rest_of_src_dict = dict(src_dict)
+        interactive_session = _rest_of_src_dict.pop("interactive_session")
 
-        type_ = CredentialsType(d.pop("type"))
+        type_ = CredentialsType(_rest_of_src_dict.pop("type"))
 
-        user_name = d.pop("user_name", UNSET)
+        user_name = _rest_of_src_dict.pop("user_name", UNSET)
 
-        password = d.pop("password", UNSET)
+        password = _rest_of_src_dict.pop("password", UNSET)
 
-        saml_token = d.pop("saml_token", UNSET)
+        saml_token = _rest_of_src_dict.pop("saml_token", UNSET)
 
         credentials = cls(
             interactive_session=interactive_session,
@@ -84,7 +84,7 @@ class Credentials:
             saml_token=saml_token,
         )
 
-        credentials.additional_properties = d
+        credentials.additional_properties = _rest_of_src_dict
         return credentials
 
     @property

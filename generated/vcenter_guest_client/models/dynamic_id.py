@@ -39,17 +39,17 @@ class DynamicID:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        type_ = d.pop("type")
+        _rest_of_src_dict = dict(src_dict)
+        type_ = _rest_of_src_dict.pop("type")
 
-        id = d.pop("id")
+        id = _rest_of_src_dict.pop("id")
 
         dynamic_id = cls(
             type_=type_,
             id=id,
         )
 
-        dynamic_id.additional_properties = d
+        dynamic_id.additional_properties = _rest_of_src_dict
         return dynamic_id
 
     @property

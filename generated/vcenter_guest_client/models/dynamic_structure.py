@@ -26,10 +26,10 @@ class DynamicStructure:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        _rest_of_src_dict = dict(src_dict)
         dynamic_structure = cls()
 
-        dynamic_structure.additional_properties = d
+        dynamic_structure.additional_properties = _rest_of_src_dict
         return dynamic_structure
 
     @property

@@ -70,22 +70,22 @@ class Error:
         from ..models.dynamic_structure import DynamicStructure
         from ..models.localizable_message import LocalizableMessage
 
-        d = dict(src_dict)
+        _rest_of_src_dict = dict(src_dict)
         messages = []
-        _messages = d.pop("messages")
+        _messages = _rest_of_src_dict.pop("messages")
         for messages_item_data in _messages:
             messages_item = LocalizableMessage.from_dict(messages_item_data)
 
             messages.append(messages_item)
 
-        _data = d.pop("data", UNSET)
+        _data = _rest_of_src_dict.pop("data", UNSET)
         data: DynamicStructure | Unset
         if isinstance(_data, Unset):
             data = UNSET
         else:
             data = DynamicStructure.from_dict(_data)
 
-        _error_type = d.pop("error_type", UNSET)
+        _error_type = _rest_of_src_dict.pop("error_type", UNSET)
         error_type: ErrorType | Unset
         if isinstance(_error_type, Unset):
             error_type = UNSET
@@ -98,7 +98,7 @@ class Error:
             error_type=error_type,
         )
 
-        error.additional_properties = d
+        error.additional_properties = _rest_of_src_dict
         return error
 
     @property

@@ -44,17 +44,17 @@ class FileErrorDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        reason = FileErrorDetailsReason(d.pop("reason"))
+        _rest_of_src_dict = dict(src_dict)
+        reason = FileErrorDetailsReason(_rest_of_src_dict.pop("reason"))
 
-        file_path = d.pop("file_path")
+        file_path = _rest_of_src_dict.pop("file_path")
 
         file_error_details = cls(
             reason=reason,
             file_path=file_path,
         )
 
-        file_error_details.additional_properties = d
+        file_error_details.additional_properties = _rest_of_src_dict
         return file_error_details
 
     @property

@@ -39,17 +39,17 @@ class FileLocations:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        primary = d.pop("primary")
+        _rest_of_src_dict = dict(src_dict)
+        primary = _rest_of_src_dict.pop("primary")
 
-        secondary = cast(list[str], d.pop("secondary"))
+        secondary = cast(list[str], _rest_of_src_dict.pop("secondary"))
 
         file_locations = cls(
             primary=primary,
             secondary=secondary,
         )
 
-        file_locations.additional_properties = d
+        file_locations.additional_properties = _rest_of_src_dict
         return file_locations
 
     @property

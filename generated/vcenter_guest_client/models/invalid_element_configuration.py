@@ -67,17 +67,17 @@ class InvalidElementConfiguration:
         from ..models.dynamic_structure import DynamicStructure
         from ..models.localizable_message import LocalizableMessage
 
-        d = dict(src_dict)
+        _rest_of_src_dict = dict(src_dict)
         messages = []
-        _messages = d.pop("messages")
+        _messages = _rest_of_src_dict.pop("messages")
         for messages_item_data in _messages:
             messages_item = LocalizableMessage.from_dict(messages_item_data)
 
             messages.append(messages_item)
 
-        error_type = InvalidElementConfigurationErrorType(d.pop("error_type"))
+        error_type = InvalidElementConfigurationErrorType(_rest_of_src_dict.pop("error_type"))
 
-        _data = d.pop("data", UNSET)
+        _data = _rest_of_src_dict.pop("data", UNSET)
         data: DynamicStructure | Unset
         if isinstance(_data, Unset):
             data = UNSET
@@ -90,7 +90,7 @@ class InvalidElementConfiguration:
             data=data,
         )
 
-        invalid_element_configuration.additional_properties = d
+        invalid_element_configuration.additional_properties = _rest_of_src_dict
         return invalid_element_configuration
 
     @property

@@ -64,17 +64,17 @@ class InvalidElementType:
         from ..models.dynamic_structure import DynamicStructure
         from ..models.localizable_message import LocalizableMessage
 
-        d = dict(src_dict)
+        _rest_of_src_dict = dict(src_dict)
         messages = []
-        _messages = d.pop("messages")
+        _messages = _rest_of_src_dict.pop("messages")
         for messages_item_data in _messages:
             messages_item = LocalizableMessage.from_dict(messages_item_data)
 
             messages.append(messages_item)
 
-        error_type = InvalidElementTypeErrorType(d.pop("error_type"))
+        error_type = InvalidElementTypeErrorType(_rest_of_src_dict.pop("error_type"))
 
-        _data = d.pop("data", UNSET)
+        _data = _rest_of_src_dict.pop("data", UNSET)
         data: DynamicStructure | Unset
         if isinstance(_data, Unset):
             data = UNSET
@@ -87,7 +87,7 @@ class InvalidElementType:
             data=data,
         )
 
-        invalid_element_type.additional_properties = d
+        invalid_element_type.additional_properties = _rest_of_src_dict
         return invalid_element_type
 
     @property

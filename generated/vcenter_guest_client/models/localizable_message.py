@@ -69,21 +69,21 @@ class LocalizableMessage:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.localizable_message_params import LocalizableMessageParams
 
-        d = dict(src_dict)
-        id = d.pop("id")
+        _rest_of_src_dict = dict(src_dict)
+        id = _rest_of_src_dict.pop("id")
 
-        default_message = d.pop("default_message")
+        default_message = _rest_of_src_dict.pop("default_message")
 
-        args = cast(list[str], d.pop("args"))
+        args = cast(list[str], _rest_of_src_dict.pop("args"))
 
-        _params = d.pop("params", UNSET)
+        _params = _rest_of_src_dict.pop("params", UNSET)
         params: LocalizableMessageParams | Unset
         if isinstance(_params, Unset):
             params = UNSET
         else:
             params = LocalizableMessageParams.from_dict(_params)
 
-        localized = d.pop("localized", UNSET)
+        localized = _rest_of_src_dict.pop("localized", UNSET)
 
         localizable_message = cls(
             id=id,
@@ -93,7 +93,7 @@ class LocalizableMessage:
             localized=localized,
         )
 
-        localizable_message.additional_properties = d
+        localizable_message.additional_properties = _rest_of_src_dict
         return localizable_message
 
     @property

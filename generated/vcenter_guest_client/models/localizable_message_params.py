@@ -33,11 +33,11 @@ class LocalizableMessageParams:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.localization_param import LocalizationParam
 
-        d = dict(src_dict)
+        _rest_of_src_dict = dict(src_dict)
         localizable_message_params = cls()
 
         additional_properties = {}
-        for prop_name, prop_dict in d.items():
+        for prop_name, prop_dict in _rest_of_src_dict.items():
             additional_property = LocalizationParam.from_dict(prop_dict)
 
             additional_properties[prop_name] = additional_property

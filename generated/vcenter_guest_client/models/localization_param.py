@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-from dateutil.parser import isoparse
 
 from ..models.localization_param_date_time_format import LocalizationParamDateTimeFormat
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_datetime
 
 if TYPE_CHECKING:
     from ..models.nested_localizable_message import NestedLocalizableMessage
@@ -85,35 +84,35 @@ class LocalizationParam:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.nested_localizable_message import NestedLocalizableMessage
 
-        d = dict(src_dict)
-        s = d.pop("s", UNSET)
+        _rest_of_src_dict = dict(src_dict)
+        s = _rest_of_src_dict.pop("s", UNSET)
 
-        _dt = d.pop("dt", UNSET)
+        _dt = _rest_of_src_dict.pop("dt", UNSET)
         dt: datetime.datetime | Unset
         if isinstance(_dt, Unset):
             dt = UNSET
         else:
-            dt = isoparse(_dt)
+            dt = parse_datetime(_dt)
 
-        i = d.pop("i", UNSET)
+        i = _rest_of_src_dict.pop("i", UNSET)
 
-        d = d.pop("d", UNSET)
+        d = _rest_of_src_dict.pop("d", UNSET)
 
-        _l = d.pop("l", UNSET)
+        _l = _rest_of_src_dict.pop("l", UNSET)
         l: NestedLocalizableMessage | Unset
         if isinstance(_l, Unset):
             l = UNSET
         else:
             l = NestedLocalizableMessage.from_dict(_l)
 
-        _format_ = d.pop("format", UNSET)
+        _format_ = _rest_of_src_dict.pop("format", UNSET)
         format_: LocalizationParamDateTimeFormat | Unset
         if isinstance(_format_, Unset):
             format_ = UNSET
         else:
             format_ = LocalizationParamDateTimeFormat(_format_)
 
-        precision = d.pop("precision", UNSET)
+        precision = _rest_of_src_dict.pop("precision", UNSET)
 
         localization_param = cls(
             s=s,
@@ -125,7 +124,7 @@ class LocalizationParam:
             precision=precision,
         )
 
-        localization_param.additional_properties = d
+        localization_param.additional_properties = _rest_of_src_dict
         return localization_param
 
     @property

@@ -52,10 +52,10 @@ class NestedLocalizableMessage:
             NestedLocalizableMessageParams,
         )
 
-        d = dict(src_dict)
-        id = d.pop("id")
+        _rest_of_src_dict = dict(src_dict)
+        id = _rest_of_src_dict.pop("id")
 
-        _params = d.pop("params", UNSET)
+        _params = _rest_of_src_dict.pop("params", UNSET)
         params: NestedLocalizableMessageParams | Unset
         if isinstance(_params, Unset):
             params = UNSET
@@ -67,7 +67,7 @@ class NestedLocalizableMessage:
             params=params,
         )
 
-        nested_localizable_message.additional_properties = d
+        nested_localizable_message.additional_properties = _rest_of_src_dict
         return nested_localizable_message
 
     @property

@@ -61,17 +61,17 @@ class NotFound:
         from ..models.dynamic_structure import DynamicStructure
         from ..models.localizable_message import LocalizableMessage
 
-        d = dict(src_dict)
+        _rest_of_src_dict = dict(src_dict)
         messages = []
-        _messages = d.pop("messages")
+        _messages = _rest_of_src_dict.pop("messages")
         for messages_item_data in _messages:
             messages_item = LocalizableMessage.from_dict(messages_item_data)
 
             messages.append(messages_item)
 
-        error_type = NotFoundErrorType(d.pop("error_type"))
+        error_type = NotFoundErrorType(_rest_of_src_dict.pop("error_type"))
 
-        _data = d.pop("data", UNSET)
+        _data = _rest_of_src_dict.pop("data", UNSET)
         data: DynamicStructure | Unset
         if isinstance(_data, Unset):
             data = UNSET
@@ -84,7 +84,7 @@ class NotFound:
             data=data,
         )
 
-        not_found.additional_properties = d
+        not_found.additional_properties = _rest_of_src_dict
         return not_found
 
     @property

@@ -34,14 +34,14 @@ class ProcessErrorDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        pid = d.pop("pid")
+        _rest_of_src_dict = dict(src_dict)
+        pid = _rest_of_src_dict.pop("pid")
 
         process_error_details = cls(
             pid=pid,
         )
 
-        process_error_details.additional_properties = d
+        process_error_details.additional_properties = _rest_of_src_dict
         return process_error_details
 
     @property

@@ -8,9 +8,8 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-from dateutil.parser import isoparse
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="ProcessInfo")
 
@@ -68,23 +67,23 @@ class ProcessInfo:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        _rest_of_src_dict = dict(src_dict)
+        name = _rest_of_src_dict.pop("name")
 
-        owner = d.pop("owner")
+        owner = _rest_of_src_dict.pop("owner")
 
-        command = d.pop("command")
+        command = _rest_of_src_dict.pop("command")
 
-        started = isoparse(d.pop("started"))
+        started = parse_datetime(_rest_of_src_dict.pop("started"))
 
-        _finished = d.pop("finished", UNSET)
+        _finished = _rest_of_src_dict.pop("finished", UNSET)
         finished: datetime.datetime | Unset
         if isinstance(_finished, Unset):
             finished = UNSET
         else:
-            finished = isoparse(_finished)
+            finished = parse_datetime(_finished)
 
-        exit_code = d.pop("exit_code", UNSET)
+        exit_code = _rest_of_src_dict.pop("exit_code", UNSET)
 
         process_info = cls(
             name=name,
@@ -95,7 +94,7 @@ class ProcessInfo:
             exit_code=exit_code,
         )
 
-        process_info.additional_properties = d
+        process_info.additional_properties = _rest_of_src_dict
         return process_info
 
     @property

@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-from dateutil.parser import isoparse
+
+from ..types import parse_datetime
 
 T = TypeVar("T", bound="ProcessSummary")
 
@@ -56,16 +57,16 @@ class ProcessSummary:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        _rest_of_src_dict = dict(src_dict)
+        name = _rest_of_src_dict.pop("name")
 
-        pid = d.pop("pid")
+        pid = _rest_of_src_dict.pop("pid")
 
-        owner = d.pop("owner")
+        owner = _rest_of_src_dict.pop("owner")
 
-        command = d.pop("command")
+        command = _rest_of_src_dict.pop("command")
 
-        started = isoparse(d.pop("started"))
+        started = parse_datetime(_rest_of_src_dict.pop("started"))
 
         process_summary = cls(
             name=name,
@@ -75,7 +76,7 @@ class ProcessSummary:
             started=started,
         )
 
-        process_summary.additional_properties = d
+        process_summary.additional_properties = _rest_of_src_dict
         return process_summary
 
     @property

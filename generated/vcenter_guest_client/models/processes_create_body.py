@@ -48,17 +48,17 @@ class ProcessesCreateBody:
         from ..models.create_spec import CreateSpec
         from ..models.credentials import Credentials
 
-        d = dict(src_dict)
-        credentials = Credentials.from_dict(d.pop("credentials"))
+        _rest_of_src_dict = dict(src_dict)
+        credentials = Credentials.from_dict(_rest_of_src_dict.pop("credentials"))
 
-        spec = CreateSpec.from_dict(d.pop("spec"))
+        spec = CreateSpec.from_dict(_rest_of_src_dict.pop("spec"))
 
         processes_create_body = cls(
             credentials=credentials,
             spec=spec,
         )
 
-        processes_create_body.additional_properties = d
+        processes_create_body.additional_properties = _rest_of_src_dict
         return processes_create_body
 
     @property

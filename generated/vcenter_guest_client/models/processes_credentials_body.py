@@ -41,14 +41,14 @@ class ProcessesCredentialsBody:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.credentials import Credentials
 
-        d = dict(src_dict)
-        credentials = Credentials.from_dict(d.pop("credentials"))
+        _rest_of_src_dict = dict(src_dict)
+        credentials = Credentials.from_dict(_rest_of_src_dict.pop("credentials"))
 
         processes_credentials_body = cls(
             credentials=credentials,
         )
 
-        processes_credentials_body.additional_properties = d
+        processes_credentials_body.additional_properties = _rest_of_src_dict
         return processes_credentials_body
 
     @property

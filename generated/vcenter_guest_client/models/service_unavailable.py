@@ -61,17 +61,17 @@ class ServiceUnavailable:
         from ..models.dynamic_structure import DynamicStructure
         from ..models.localizable_message import LocalizableMessage
 
-        d = dict(src_dict)
+        _rest_of_src_dict = dict(src_dict)
         messages = []
-        _messages = d.pop("messages")
+        _messages = _rest_of_src_dict.pop("messages")
         for messages_item_data in _messages:
             messages_item = LocalizableMessage.from_dict(messages_item_data)
 
             messages.append(messages_item)
 
-        error_type = ServiceUnavailableErrorType(d.pop("error_type"))
+        error_type = ServiceUnavailableErrorType(_rest_of_src_dict.pop("error_type"))
 
-        _data = d.pop("data", UNSET)
+        _data = _rest_of_src_dict.pop("data", UNSET)
         data: DynamicStructure | Unset
         if isinstance(_data, Unset):
             data = UNSET
@@ -84,7 +84,7 @@ class ServiceUnavailable:
             data=data,
         )
 
-        service_unavailable.additional_properties = d
+        service_unavailable.additional_properties = _rest_of_src_dict
         return service_unavailable
 
     @property

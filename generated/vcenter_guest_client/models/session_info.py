@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-from dateutil.parser import isoparse
+
+from ..types import parse_datetime
 
 T = TypeVar("T", bound="SessionInfo")
 
@@ -46,12 +47,12 @@ class SessionInfo:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        user = d.pop("user")
+        _rest_of_src_dict = dict(src_dict)
+        user = _rest_of_src_dict.pop("user")
 
-        created_time = isoparse(d.pop("created_time"))
+        created_time = parse_datetime(_rest_of_src_dict.pop("created_time"))
 
-        last_accessed_time = isoparse(d.pop("last_accessed_time"))
+        last_accessed_time = parse_datetime(_rest_of_src_dict.pop("last_accessed_time"))
 
         session_info = cls(
             user=user,
@@ -59,7 +60,7 @@ class SessionInfo:
             last_accessed_time=last_accessed_time,
         )
 
-        session_info.additional_properties = d
+        session_info.additional_properties = _rest_of_src_dict
         return session_info
 
     @property

@@ -34,14 +34,14 @@ class TransientIndication:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        is_transient = d.pop("is_transient")
+        _rest_of_src_dict = dict(src_dict)
+        is_transient = _rest_of_src_dict.pop("is_transient")
 
         transient_indication = cls(
             is_transient=is_transient,
         )
 
-        transient_indication.additional_properties = d
+        transient_indication.additional_properties = _rest_of_src_dict
         return transient_indication
 
     @property

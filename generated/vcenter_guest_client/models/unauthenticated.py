@@ -68,24 +68,24 @@ class Unauthenticated:
         from ..models.dynamic_structure import DynamicStructure
         from ..models.localizable_message import LocalizableMessage
 
-        d = dict(src_dict)
+        _rest_of_src_dict = dict(src_dict)
         messages = []
-        _messages = d.pop("messages")
+        _messages = _rest_of_src_dict.pop("messages")
         for messages_item_data in _messages:
             messages_item = LocalizableMessage.from_dict(messages_item_data)
 
             messages.append(messages_item)
 
-        error_type = UnauthenticatedErrorType(d.pop("error_type"))
+        error_type = UnauthenticatedErrorType(_rest_of_src_dict.pop("error_type"))
 
-        _data = d.pop("data", UNSET)
+        _data = _rest_of_src_dict.pop("data", UNSET)
         data: DynamicStructure | Unset
         if isinstance(_data, Unset):
             data = UNSET
         else:
             data = DynamicStructure.from_dict(_data)
 
-        challenge = d.pop("challenge", UNSET)
+        challenge = _rest_of_src_dict.pop("challenge", UNSET)
 
         unauthenticated = cls(
             messages=messages,
@@ -94,7 +94,7 @@ class Unauthenticated:
             challenge=challenge,
         )
 
-        unauthenticated.additional_properties = d
+        unauthenticated.additional_properties = _rest_of_src_dict
         return unauthenticated
 
     @property

@@ -25,14 +25,13 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from vcenter_guest import errors
-from vcenter_guest._models import Credentials
+from vcenter_guest import Credentials, errors
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from vcenter_guest._async_client import AsyncClient
-    from vcenter_guest._redact import Redactor
+    from vcenter_guest import AsyncClient
+    from vcenter_guest.redaction import Redactor
 
 __all__ = [
     "EXIT_FAILED",
@@ -107,8 +106,7 @@ class Connection:
 
     def client(self) -> AsyncClient:
         """An AsyncClient for `--server`, or for the embedded mock vCenter."""
-        from vcenter_guest._async_client import AsyncClient  # noqa: PLC0415 - keeps `--help` fast
-        from vcenter_guest._retry import RetryPolicy  # noqa: PLC0415
+        from vcenter_guest import AsyncClient, RetryPolicy  # noqa: PLC0415 - keeps `--help` fast
 
         retry = RetryPolicy(attempts=self.attempts)
 
@@ -143,7 +141,7 @@ class Connection:
                 timeout=self.http_timeout,
                 retry=retry,
             )
-        self.redactor = client._core.redactor
+        self.redactor = client.redactor
         return client
 
     def credentials(self) -> Credentials:

@@ -41,8 +41,15 @@ def mock(inventory: Path | None, host: str, port: int, log_level: str) -> None:
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
-    from vcenter_guest.mock import DEMO_API_USER, DEMO_GUEST_USER, InventoryError, create_app  # noqa: PLC0415
-    from vcenter_guest.mock._server import base_url, bind, uvicorn_config  # noqa: PLC0415
+    from vcenter_guest.mock import (  # noqa: PLC0415
+        DEMO_API_USER,
+        DEMO_GUEST_USER,
+        InventoryError,
+        base_url,
+        bind,
+        create_app,
+        uvicorn_config,
+    )
 
     try:
         app = create_app(inventory)

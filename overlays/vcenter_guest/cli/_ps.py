@@ -10,7 +10,7 @@ import click
 from ._common import Connection, connection_options, run_async
 
 if TYPE_CHECKING:
-    from vcenter_guest._results import ProcessSummary
+    from vcenter_guest import ProcessSummary
 
 __all__ = ["kill", "ps"]
 

@@ -12,8 +12,7 @@ from vcenter_guest import errors
 from ._common import EXIT_FAILED, Connection, connection_options, describe, error_json, run_async
 
 if TYPE_CHECKING:
-    from vcenter_guest._async_client import RunOutcome
-    from vcenter_guest._results import ProcessResult
+    from vcenter_guest import ProcessResult, RunOutcome
 
 __all__ = ["exit_code_of", "run"]
 

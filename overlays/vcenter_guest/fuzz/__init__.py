@@ -14,7 +14,7 @@ vCenter and `vcenter-guest fuzz` against anyone's server.
 
 from ._auth import LoginError
 from ._checks import CUSTOM_CHECKS
-from ._mock import mock_target
+from ._embedded import mock_target
 from ._runner import DEFAULT_CHECKS, FuzzFailure, FuzzResult, OperationStats, run
 from ._settings import REPORT_FORMATS, SAFETY_RULES, FuzzOptions, FuzzTarget, safety_rules
 

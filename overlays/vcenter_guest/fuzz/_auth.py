@@ -21,9 +21,10 @@ from typing import Any
 
 import httpx
 
-from vcenter_guest._redact import basic_auth_token
+from vcenter_guest.operations import Effect
+from vcenter_guest.redaction import basic_auth_token
 
-from ._state import RunState, operation_id
+from ._state import RunState, operation_of
 
 __all__ = ["LoginError", "Transport", "http_transport", "make_provider"]
 
@@ -90,10 +91,11 @@ def make_provider(state: RunState, transport: Transport) -> type[Any]:
         """Adds the run's session id; a throwaway session for the logout operation; basic auth for the login."""
 
         def get(self, case: Any, context: Any) -> str:
-            op = operation_id(case)
-            if op == "session_create":
+            op = operation_of(state, case)
+            effect = op.effect if op is not None else None
+            if effect is Effect.CREATES_SESSION:
                 return basic_authorization(target.user, target.password)
-            if op == "session_delete":
+            if effect is Effect.ENDS_SESSION:
                 throwaway = login(transport, target.user, target.password)
                 state.add_stray_session(throwaway)
                 return throwaway
@@ -105,7 +107,8 @@ def make_provider(state: RunState, transport: Transport) -> type[Any]:
                 return state.own_sessions[-1]
 
         def set(self, case: Any, data: str, context: Any) -> None:
-            header = "Authorization" if operation_id(case) == "session_create" else SESSION_HEADER
+            op = operation_of(state, case)
+            header = "Authorization" if op is not None and op.effect is Effect.CREATES_SESSION else SESSION_HEADER
             case.headers = {**(case.headers or {}), header: data}
 
     return SessionAuth

@@ -23,7 +23,9 @@ from typing import Any
 
 import schemathesis
 
-from ._state import GUEST_OPERATIONS, operation_id, state_of
+from vcenter_guest.operations import Effect
+
+from ._state import RunState, operation_of, state_of
 
 __all__ = ["CUSTOM_CHECKS", "PID_RETENTION_SECONDS", "register_checks"]
 
@@ -40,7 +42,7 @@ def _json(response: Any) -> Any:
 def create_returns_a_fresh_pid(ctx: Any, response: Any, case: Any) -> bool | None:
     """A 201 of create carries a pid no earlier create of the run returned within the retention period."""
     state = state_of(case)
-    if state is None or operation_id(case) != "create" or response.status_code != 201:
+    if state is None or not _is(state, case, Effect.STARTS_PROGRAM) or response.status_code != 201:
         return None
     pid, vm = _json(response), (case.path_parameters or {}).get("vm")
     if not isinstance(pid, int) or isinstance(pid, bool) or not isinstance(vm, str):
@@ -55,9 +57,19 @@ def create_returns_a_fresh_pid(ctx: Any, response: Any, case: Any) -> bool | Non
     return None
 
 
-def _ancestor(ctx: Any, case: Any, op: str) -> Any:
+def _is(state: RunState, case: Any, effect: Effect) -> bool:
+    op = operation_of(state, case)
+    return op is not None and op.effect is effect
+
+
+def _is_process_read(state: RunState, case: Any) -> bool:
+    op = operation_of(state, case)
+    return op is not None and op.effect is Effect.NONE and "pid" in op.path_parameters
+
+
+def _ancestor(ctx: Any, state: RunState, case: Any, effect: Effect) -> Any:
     node = ctx.internals.find_parent(case_id=case.id)
-    while node is not None and operation_id(node) != op:
+    while node is not None and not _is(state, node, effect):
         node = ctx.internals.find_parent(case_id=node.id)
     return node
 
@@ -65,10 +77,10 @@ def _ancestor(ctx: Any, case: Any, op: str) -> Any:
 def terminated_process_is_finished(ctx: Any, response: Any, case: Any) -> bool | None:
     """A get right after a 204 from delete shows the process finished, unless its program ignores termination."""
     state = state_of(case)
-    if state is None or operation_id(case) != "get" or response.status_code != 200:
+    if state is None or not _is_process_read(state, case) or response.status_code != 200:
         return None
     parent = ctx.internals.find_parent(case_id=case.id)
-    if parent is None or operation_id(parent) != "delete":
+    if parent is None or not _is(state, parent, Effect.TERMINATES_PROCESS):
         return None
     parent_response = ctx.internals.find_response(case_id=parent.id)
     if parent_response is None or parent_response.status_code != 204:
@@ -79,7 +91,7 @@ def terminated_process_is_finished(ctx: Any, response: Any, case: Any) -> bool |
     if not isinstance(info, dict) or ("finished" in info and "exit_code" in info):
         return None
     stubborn = state.target.ignores_termination
-    creator = _ancestor(ctx, parent, "create")
+    creator = _ancestor(ctx, state, parent, Effect.STARTS_PROGRAM)
     spec = creator.body.get("spec") if creator is not None and isinstance(creator.body, dict) else None
     program = spec.get("path") if isinstance(spec, dict) else None
     command = info.get("command")
@@ -105,14 +117,15 @@ def _identity(credentials: Any) -> tuple[Any, ...] | None:
 def guest_credentials_are_enforced(ctx: Any, response: Any, case: Any) -> bool | None:
     """A guest call that succeeded carried the run's known-good guest credentials."""
     state = state_of(case)
-    if state is None or operation_id(case) not in GUEST_OPERATIONS or not 200 <= response.status_code < 300:
+    op = operation_of(state, case) if state is not None else None
+    if state is None or op is None or not op.takes_guest_credentials or not 200 <= response.status_code < 300:
         return None
     sent = case.body.get("credentials") if isinstance(case.body, dict) else None
     known = state.target.guest_credentials()
     if known is not None and _identity(sent) == _identity(known):
         return None
     raise AssertionError(
-        f"{operation_id(case)} succeeded ({response.status_code}) with guest credentials that are not "
+        f"{op.id} succeeded ({response.status_code}) with guest credentials that are not "
         "the run's known-good ones (generated, or incomplete): the server must answer 401 "
         "UNAUTHENTICATED, or 400 INVALID_ARGUMENT for a credentials object missing its password or token"
     )

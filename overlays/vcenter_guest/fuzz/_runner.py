@@ -8,22 +8,26 @@ checks, counts cases per operation and failures per check, and writes schemathes
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import copy
+import sys
+import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from vcenter_guest._spec import load_spec
+from vcenter_guest.operations import Effect, OperationTable, load_document
 
 from ._auth import LoginError, Transport, http_transport, login, logout, make_provider
 from ._checks import register_checks
 from ._secrets import SecretFilter
 from ._settings import FuzzOptions, FuzzTarget
-from ._shaping import install_guard, steer
-from ._state import RunState, forget, operation_id, remember, state_of
+from ._shaping import install_guard, steer, unguarded
+from ._state import RunState, forget, operation_of, remember, state_of
 
 __all__ = ["DEFAULT_CHECKS", "FuzzFailure", "FuzzResult", "LoginError", "OperationStats", "run"]
 
@@ -156,7 +160,14 @@ def _count(result: FuzzResult, state: RunState, event: Any) -> None:
         if status is not None:
             stats.statuses[status] += 1
         meta = case.meta
-        if operation_id(case) == "create" and meta is not None and meta.generation.mode.is_positive and status:
+        op = operation_of(state, case)
+        if (
+            op is not None
+            and op.effect is Effect.STARTS_PROGRAM
+            and meta is not None
+            and meta.generation.mode.is_positive
+            and status
+        ):
             result.positive_create_statuses[status] += 1
         for check in recorder.checks.get(case_id, []):
             if check.status.name != "FAILURE" or check.failure_info is None:
@@ -221,7 +232,7 @@ def _schema(state: RunState, transport: Transport) -> Any:
     import schemathesis  # noqa: PLC0415 - schemathesis is the fuzz extra
 
     target = state.target
-    schema = schemathesis.openapi.from_dict(copy.deepcopy(load_spec()), config=_config(target, state.options))
+    schema = schemathesis.openapi.from_dict(_fuzzed_document(state), config=_config(target, state.options))
     if target.app is not None:
         schema.app = target.app
     # refresh_interval=None: the provider keeps its own session (and hands out throwaway ones).
@@ -229,6 +240,27 @@ def _schema(state: RunState, transport: Transport) -> Any:
     schema.hook("map_case")(steer)
     schema.hook("after_call")(_session_collector)
     return schema
+
+
+def _fuzzed_document(state: RunState) -> dict[str, Any]:
+    """A copy of the run's document without the operations no safety rule covers, unless the target is a
+    sandbox: default-deny, and the guard refuses them again should one come through anyway."""
+    document = copy.deepcopy(dict(state.table.document))
+    if state.target.sandbox:
+        return document
+    dropped = {op.id: op for op in unguarded(state.table)}
+    for op in dropped.values():
+        item = document["paths"][op.path_key]
+        item.pop(op.method.lower(), None)
+        if not any(key in item for key in ("get", "put", "post", "delete", "options", "head", "patch", "trace")):
+            del document["paths"][op.path_key]
+    for item in document["paths"].values():
+        for operation in item.values():
+            for response in operation.get("responses", {}).values() if isinstance(operation, dict) else ():
+                links = response.get("links", {})
+                for name in [n for n, link in links.items() if link.get("operationId") in dropped]:
+                    del links[name]
+    return document
 
 
 def _on_event(result: FuzzResult, state: RunState, event: Any, say: Callable[[str], None]) -> None:
@@ -270,7 +302,8 @@ def run(
     install_guard()
     secrets = SecretFilter(target.secrets())
     secrets.add_login(target.user, target.password)
-    state = RunState(target=target, options=options, secrets=secrets)
+    table = OperationTable(target.document) if target.document is not None else OperationTable(load_document())
+    state = RunState(target=target, options=options, secrets=secrets, table=table)
     transport = _transport(target, options)
     # Fail early, with a clear reason, if the run cannot log in at all.
     logout(transport, login(transport, target.user, target.password))
@@ -278,9 +311,12 @@ def run(
     schema = _schema(state, transport)
     result = FuzzResult()
     ctx = ExecutionContext(config=schema.config)
+    stack = contextlib.ExitStack()
     handlers = _report_handlers(options, schema.config)
     remember(schema, state)
     try:
+        if options.workers > 1:
+            stack.enter_context(_serialized_ast_parse())
         for handler, _ in handlers:
             handler.start(ctx)
         for event in from_schema(schema).execute():
@@ -289,6 +325,7 @@ def run(
                 handler.handle_event(ctx, event)
             _on_event(result, state, event, say)
     finally:
+        stack.close()
         for handler, _ in handlers:
             handler.shutdown(ctx)
         forget(schema)
@@ -301,10 +338,39 @@ def run(
     return result
 
 
+@contextlib.contextmanager
+def _serialized_ast_parse() -> Iterator[None]:
+    """Runs `ast.parse` one thread at a time while several workers generate cases.
+
+    WHY: CPython before 3.11.8 (gh-106905) raises "SystemError: AST constructor recursion depth
+    mismatch" when two threads parse at once, and hypothesis parses source (to describe strategies)
+    in each worker: a multi-worker run failed with that error about one time in three.
+    WHEN IT CAN GO: when the package requires Python >= 3.11.8 (the fix; 3.10 is supported too, and
+    had the same bug until 3.10.14). tests/property/test_fuzz_command.py's multi-worker test fails
+    without it on an affected interpreter.
+    """
+    if sys.version_info >= (3, 11, 8) or (3, 10, 14) <= sys.version_info < (3, 11):
+        yield
+        return
+    original = ast.parse
+    lock = threading.Lock()
+
+    def parse(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(*args, **kwargs)
+
+    ast.parse = parse
+    try:
+        yield
+    finally:
+        ast.parse = original
+
+
 def _session_collector(context: Any, case: Any, response: Any) -> None:
     """`after_call` hook: a session id a `POST /api/session` case got is a secret, and must be logged out."""
     state = state_of(case)
-    if state is None or operation_id(case) != "session_create" or response.status_code != 201:
+    op = operation_of(state, case) if state is not None else None
+    if state is None or op is None or op.effect is not Effect.CREATES_SESSION or response.status_code != 201:
         return
     try:
         session_id = response.json()

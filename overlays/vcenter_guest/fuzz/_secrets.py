@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from vcenter_guest._redact import REDACTED, Redactor, basic_auth_token
+from vcenter_guest.redaction import REDACTED, Redactor, basic_auth_token
 
 __all__ = ["SENSITIVE_KEYS", "SecretFilter"]
 

@@ -9,7 +9,10 @@ Two layers:
 * `guard` (a `before_call` hook, which schemathesis only offers globally): the last step before
   any request of a run leaves, including the coverage phase's and the checks' probes. It enforces
   `SAFETY_RULES` whatever generated the case (against a sandbox, only the program rule, and only
-  without `any_program`).
+  without `any_program`). It is default-deny: the rule for a case comes from its operation's
+  `x-vcenter-guest-effect` in the document (`RULES`), and a case of an operation whose effect has no
+  rule is refused (`Refused`), never sent, unless the target is a sandbox. The runner leaves such
+  operations out of the run in the first place (`unguarded`).
 
 Choices come from `stable_share` of the case's own content, so a shaped case is reproducible.
 """
@@ -23,9 +26,11 @@ from typing import Any
 import schemathesis
 from schemathesis import GenerationMode
 
-from ._state import GUEST_OPERATIONS, NO_SUCH_PID, RunState, operation_id, stable_share, state_of
+from vcenter_guest.operations import Effect, Operation, OperationTable
 
-__all__ = ["PLAUSIBLE_ARGUMENTS", "guard", "install_guard", "steer"]
+from ._state import NO_SUCH_PID, RunState, operation_of, stable_share, state_of
+
+__all__ = ["PLAUSIBLE_ARGUMENTS", "RULES", "Refused", "guard", "install_guard", "steer", "unguarded"]
 
 _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
 PLAUSIBLE_ARGUMENTS = ("", "1", "30")
@@ -43,8 +48,10 @@ def _key(case: Any) -> list[Any]:
 def steer(context: Any, case: Any) -> Any:
     """`map_case` hook: bias positive guest calls towards states where the server does real work."""
     state = state_of(case)
-    op = operation_id(case)
-    if state is None or op not in GUEST_OPERATIONS or not _is_positive(case) or not isinstance(case.body, dict):
+    op = operation_of(state, case) if state is not None else None
+    if state is None or op is None or not op.takes_guest_credentials:
+        return case
+    if not _is_positive(case) or not isinstance(case.body, dict):
         return case
     target, options = state.target, state.options
     key = _key(case)
@@ -55,7 +62,7 @@ def steer(context: Any, case: Any) -> Any:
         # (which the guard replaces unless the target is a sandbox).
         case.path_parameters = {**(case.path_parameters or {}), "vm": _allowed_vm(state, case)}
     vm = case.path_parameters.get("vm") if case.path_parameters else None
-    if op == "create":
+    if op.effect is Effect.STARTS_PROGRAM:
         spec = case.body.get("spec")
         if isinstance(spec, dict):
             if target.programs:
@@ -67,7 +74,7 @@ def steer(context: Any, case: Any) -> Any:
                 spec.pop("start_minimized", None)
                 spec.pop("working_directory", None)
                 spec["arguments"] = PLAUSIBLE_ARGUMENTS[int(stable_share("arguments", key) * len(PLAUSIBLE_ARGUMENTS))]
-    elif op in {"get", "delete"} and isinstance(vm, str):
+    elif "pid" in op.path_parameters and isinstance(vm, str):
         pids = state.created_pids(vm)
         if pids and stable_share("pid", key) < 0.5:
             case.path_parameters["pid"] = pids[int(stable_share("which", key) * len(pids))]
@@ -92,28 +99,71 @@ def _pid_is_ours(state: RunState, vm: Any, pid: Any) -> bool:
     return not any(ch.isdigit() for ch in text)
 
 
-def guard(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-    """`before_call` hook: rewrite a case of a fuzz run so that it keeps the safety rules."""
-    state = state_of(case)
-    if state is None:
-        return
-    op = operation_id(case)
-    if op not in GUEST_OPERATIONS:
-        return
-    params = case.path_parameters
-    if params is None:
-        params = case.path_parameters = {}
-    sandbox = state.target.sandbox
-    if not sandbox and params.get("vm") not in state.target.vms:
+class Refused(Exception):
+    """A case the safety rules do not cover reached the guard; it is not sent."""
+
+
+def _restrict_vm(state: RunState, case: Any, params: dict[str, Any]) -> None:
+    if "vm" in params and params.get("vm") not in state.target.vms:
         params["vm"] = _allowed_vm(state, case)
+
+
+def _reads(state: RunState, case: Any, params: dict[str, Any]) -> None:
+    if not state.target.sandbox:
+        _restrict_vm(state, case, params)
+
+
+def _starts_program(state: RunState, case: Any, params: dict[str, Any]) -> None:
+    _reads(state, case, params)
     body = case.body
-    if op == "create" and not state.target.any_program and isinstance(body, dict):
+    if not state.target.any_program and isinstance(body, dict):
         spec = body.get("spec")
         if isinstance(spec, dict) and "path" in spec and spec["path"] not in state.target.programs:
             programs = state.target.programs
             spec["path"] = programs[int(stable_share("program", _key(case)) * len(programs))]
-    if not sandbox and op == "delete" and "pid" in params and not _pid_is_ours(state, params["vm"], params["pid"]):
+
+
+def _terminates_process(state: RunState, case: Any, params: dict[str, Any]) -> None:
+    _reads(state, case, params)
+    if not state.target.sandbox and "pid" in params and not _pid_is_ours(state, params.get("vm"), params["pid"]):
         params["pid"] = NO_SUCH_PID
+
+
+def _sessions(state: RunState, case: Any, params: dict[str, Any]) -> None:
+    """The session provider (_auth) gives session_create the run's credentials and session_delete a
+    throwaway session: nothing to rewrite."""
+
+
+# x-vcenter-guest-effect -> the rule that makes a case of such an operation safe to send.
+RULES = {
+    Effect.NONE: _reads,
+    Effect.CREATES_SESSION: _sessions,
+    Effect.ENDS_SESSION: _sessions,
+    Effect.STARTS_PROGRAM: _starts_program,
+    Effect.TERMINATES_PROCESS: _terminates_process,
+}
+
+
+def unguarded(table: OperationTable) -> list[Operation]:
+    """The operations no safety rule covers: never sent to a server that is not a sandbox."""
+    return [op for op in table.values() if op.effect not in RULES]
+
+
+def guard(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    """`before_call` hook: rewrite a case of a fuzz run so that it keeps the safety rules, or refuse it."""
+    state = state_of(case)
+    if state is None:
+        return
+    op = operation_of(state, case)
+    rule = RULES.get(op.effect) if op is not None and op.effect is not None else None
+    if rule is None:
+        if state.target.sandbox:
+            return
+        raise Refused(f"no safety rule covers {getattr(op, 'id', None) or case.operation.label}: not sent")
+    params = case.path_parameters
+    if params is None:
+        params = case.path_parameters = {}
+    rule(state, case, params)
 
 
 _installed = False

@@ -15,21 +15,22 @@ from typing import Any
 
 import attrs
 
+from vcenter_guest.operations import Operation, OperationTable
+
 from ._secrets import SecretFilter
 from ._settings import FuzzOptions, FuzzTarget
 
 __all__ = [
-    "GUEST_OPERATIONS",
     "NO_SUCH_PID",
     "RunState",
     "forget",
     "operation_id",
+    "operation_of",
     "remember",
     "stable_share",
     "state_of",
 ]
 
-GUEST_OPERATIONS = frozenset({"create", "list", "get", "delete"})
 # A pid no guest can have: above Linux's pid_max (2**22) and not a multiple of 4 (Windows).
 NO_SUCH_PID = 2_147_483_647
 
@@ -41,6 +42,7 @@ class RunState:
     target: FuzzTarget
     options: FuzzOptions
     secrets: SecretFilter
+    table: OperationTable
     # (vm, pid) -> when create first returned it (monotonic seconds)
     created: dict[tuple[str, int], float] = attrs.field(factory=dict)
     # Sessions the run made besides its own (throwaway ones for session_delete, those that
@@ -91,6 +93,12 @@ def operation_id(case: Any) -> str | None:
     """The operationId of a case's operation."""
     value = case.operation.definition.raw.get("operationId")
     return value if isinstance(value, str) else None
+
+
+def operation_of(state: RunState, case: Any) -> Operation | None:
+    """The table's entry for a case's operation (None for an operation the table does not have)."""
+    op_id = operation_id(case)
+    return state.table.get(op_id) if op_id is not None else None
 
 
 def stable_share(*parts: Any) -> float:

@@ -19,9 +19,13 @@ from ._demo import (
     DEMO_VM,
 )
 from ._errors import MockError
+from ._handlers import UnhandledOperation
 from ._inventory import EXECUTE, QUERY, Inventory, InventoryError, load_inventory
-from ._server import serve
-from ._simulator import TERMINATED_EXIT_CODE, Process, Session, Simulator, VmState
+from ._processes import TERMINATED_EXIT_CODE, Process
+from ._server import base_url, bind, serve, uvicorn_config
+from ._sessions import Session
+from ._simulator import Simulator
+from ._vms import VmState
 
 __all__ = [
     "DEMO_API_PASSWORD",
@@ -39,8 +43,12 @@ __all__ = [
     "Process",
     "Session",
     "Simulator",
+    "UnhandledOperation",
     "VmState",
+    "base_url",
+    "bind",
     "create_app",
     "load_inventory",
     "serve",
+    "uvicorn_config",
 ]

@@ -7,8 +7,6 @@ path so that a VM id containing `/` or `?` is one path segment, as it is on the 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import json
 import logging
@@ -25,17 +23,21 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from vcenter_guest.operations import Operation
+
+from . import _processes, _sessions  # noqa: F401 - their modules register their operations' handlers
 from ._demo import DEMO_INVENTORY
-from ._document import Document, Operation, document
+from ._document import Document, document
 from ._errors import MockError
+from ._handlers import HANDLERS, check_handled, dumps
 from ._inventory import Inventory
+from ._sessions import SESSION_HEADER
 from ._simulator import Simulator
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("vcenter_guest.mock")
 
-SESSION_HEADER = b"vmware-api-session-id"
 _PID = re.compile(r"^[+-]?[0-9]{1,19}$")
 _INT64 = range(-(2**63), 2**63)
 _JSON_TYPES = ("application/json",)
@@ -48,10 +50,6 @@ class _TooLarge(Exception):
 
 class _Disconnected(Exception):
     pass
-
-
-def _dumps(payload: Any) -> bytes:
-    return json.dumps(payload, separators=(",", ":")).encode()
 
 
 def _segment(raw: str) -> str:
@@ -144,15 +142,8 @@ class MockApi:
         # time: remember the last valid bodies (never the invalid ones: lru_cache skips exceptions).
         # Handlers must treat bodies as read-only, since a cached one is shared between requests.
         self._valid_body = functools.lru_cache(maxsize=1024)(self._parse_and_validate)
-        self._handlers: dict[str, Callable[..., Any]] = {
-            "session_create": self._session_create,
-            "session_get": self._session_get,
-            "session_delete": self._session_delete,
-            "create": self._create,
-            "list": self._list,
-            "get": self._get,
-            "delete": self._delete,
-        }
+        check_handled(doc.operations)
+        self._handlers = {op_id: HANDLERS[op_id] for op_id in doc.operations}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -160,7 +151,7 @@ class MockApi:
         operation_id = "-"
         try:
             operation, params = self._route(scope)
-            operation_id = operation.operation_id
+            operation_id = operation.id
             response = await self._handle(operation, params, scope, receive)
         except _MethodNotAllowed as error:
             response = self._error(error, {"Allow": error.allow}, status=405)
@@ -182,7 +173,7 @@ class MockApi:
         all_headers = dict(headers or {})
         if error.challenge is not None and status == 401:
             all_headers["WWW-Authenticate"] = error.challenge
-        return Response(_dumps(error.body()), status, all_headers, media_type="application/json")
+        return Response(dumps(error.body()), status, all_headers, media_type="application/json")
 
     def _route(self, scope: Scope) -> tuple[Operation, dict[str, str]]:
         raw: bytes | None = scope.get("raw_path")
@@ -207,12 +198,12 @@ class MockApi:
         raise _operation_not_found(method, path)
 
     async def _handle(self, operation: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
-        handler = self._handlers[operation.operation_id]
+        handler = self._handlers[operation.id]
         try:
-            response: Response = await handler(operation, params, scope, receive)
+            response: Response = await handler(self, operation, params, scope, receive)
         except MockError as error:
             response = self._error(error)
-        delay = self.simulator.latency(operation.operation_id)
+        delay = self.simulator.latency(operation.id)
         if delay > 0:
             await anyio.sleep(delay)
         return response
@@ -220,7 +211,7 @@ class MockApi:
     # -- request pieces -----------------------------------------------------------------------
 
     @staticmethod
-    def _header(scope: Scope, name: bytes) -> str | None:
+    def header(scope: Scope, name: bytes) -> str | None:
         for key, value in scope["headers"]:
             if key == name:
                 return str(value.decode("latin-1"))
@@ -248,7 +239,7 @@ class MockApi:
         return b"".join(chunks)
 
     async def _json_body(self, operation: Operation, scope: Scope, receive: Receive) -> dict[str, Any]:
-        content_type = self._header(scope, b"content-type")
+        content_type = self.header(scope, b"content-type")
         try:
             raw = await self._read_body(receive)
         except _TooLarge:
@@ -265,8 +256,8 @@ class MockApi:
                 content_type or "(none)",
             )
         if len(raw) <= _CACHED_BODY_SIZE:
-            return self._valid_body(operation.operation_id, raw)
-        return self._parse_and_validate(operation.operation_id, raw)
+            return self._valid_body(operation.id, raw)
+        return self._parse_and_validate(operation.id, raw)
 
     def _parse_and_validate(self, operation_id: str, raw: bytes) -> dict[str, Any]:
         try:
@@ -291,68 +282,20 @@ class MockApi:
             )
         return pid
 
-    async def _guest_call(
+    async def guest_call(
         self, operation: Operation, params: Mapping[str, str], scope: Scope, receive: Receive
     ) -> tuple[dict[str, Any], int]:
         # vCenter's order: authenticate, parse the input, authorize, then run the operation.
         simulator = self.simulator
-        session = simulator.session(self._header(scope, SESSION_HEADER))
+        session = simulator.session(self.header(scope, SESSION_HEADER))
         pid = self._pid(params) if "pid" in params else 0
         body = await self._json_body(operation, scope, receive)
         for privilege in operation.privileges:
             simulator.authorize(session, privilege)
-        fault = simulator.fault(operation.operation_id)
+        fault = simulator.fault(operation.id)
         if fault is not None:
             raise fault
         return body, pid
-
-    # -- operations -----------------------------------------------------------------------------
-
-    async def _session_create(self, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
-        simulator = self.simulator
-        fault = simulator.fault(op.operation_id)
-        if fault is not None:
-            raise fault
-        user, password = _basic_credentials(self._header(scope, b"authorization"))
-        if user is None or password is None:
-            raise simulator.unauthenticated()
-        session_id = simulator.create_session(user, password)
-        return Response(_dumps(session_id), 201, media_type="application/json")
-
-    async def _session_get(self, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
-        session = self.simulator.session(self._header(scope, SESSION_HEADER))
-        fault = self.simulator.fault(op.operation_id)
-        if fault is not None:
-            raise fault
-        return Response(_dumps(self.simulator.session_info(session)), 200, media_type="application/json")
-
-    async def _session_delete(self, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
-        session = self.simulator.session(self._header(scope, SESSION_HEADER))
-        fault = self.simulator.fault(op.operation_id)
-        if fault is not None:
-            raise fault
-        self.simulator.delete_session(session)
-        return Response(status_code=204)
-
-    async def _create(self, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
-        body, _ = await self._guest_call(op, params, scope, receive)
-        pid = self.simulator.create_process(params["vm"], body["credentials"], body["spec"])
-        return Response(_dumps(pid), 201, media_type="application/json")
-
-    async def _list(self, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
-        body, _ = await self._guest_call(op, params, scope, receive)
-        processes = self.simulator.list_processes(params["vm"], body["credentials"])
-        return Response(_dumps(processes), 200, media_type="application/json")
-
-    async def _get(self, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
-        body, pid = await self._guest_call(op, params, scope, receive)
-        info = self.simulator.get_process(params["vm"], pid, body["credentials"])
-        return Response(_dumps(info), 200, media_type="application/json")
-
-    async def _delete(self, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
-        body, pid = await self._guest_call(op, params, scope, receive)
-        self.simulator.delete_process(params["vm"], pid, body["credentials"])
-        return Response(status_code=204)
 
 
 class _MethodNotAllowed(MockError):
@@ -368,29 +311,21 @@ class _MethodNotAllowed(MockError):
         self.allow = allow
 
 
-def _basic_credentials(header: str | None) -> tuple[str | None, str | None]:
-    if not header or header[:6].lower() != "basic ":
-        return None, None
-    try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None, None
-    user, sep, password = decoded.partition(":")
-    return (user, password) if sep else (None, None)
-
-
 def create_app(
     inventory: str | os.PathLike[str] | Mapping[str, Any] | Inventory | None = None,
     *,
     simulator_cls: type[Simulator] = Simulator,
     simulator: Simulator | None = None,
     clock: Callable[[], float] | None = None,
+    api_document: Mapping[str, Any] | None = None,
 ) -> Starlette:
     """The mock vCenter as an ASGI app; `None` serves the built-in demo inventory.
 
     `app.state.simulator` is the `Simulator` holding its state. Pass `simulator_cls` to serve a
     subclass (a deliberately broken server, for instance), `clock` to drive time from a test, or a
-    ready `simulator`.
+    ready `simulator`. `api_document` serves another version of the API document than the shipped
+    one; the app refuses to start (`UnhandledOperation`, naming it) if it has an operation the mock
+    does not simulate.
 
         >>> import httpx
         >>> app = create_app()
@@ -399,7 +334,7 @@ def create_app(
     if simulator is None:
         source = DEMO_INVENTORY if inventory is None else inventory
         simulator = simulator_cls(source) if clock is None else simulator_cls(source, clock=clock)
-    api = MockApi(simulator, document())
+    api = MockApi(simulator, document() if api_document is None else Document(api_document))
     endpoint = _Endpoint(api)
     app = Starlette(routes=[Route("/{path:path}", endpoint)])
     # Starlette's path pattern stops at a newline, so a path parameter holding %0A fell through to

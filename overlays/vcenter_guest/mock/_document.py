@@ -1,41 +1,23 @@
-"""What the mock takes from the OpenAPI document: operations, statuses, privileges, validators.
+"""What the mock takes from the OpenAPI document: the operation table, and request validators.
 
-Everything the HTTP layer needs to know about the API is derived here from the document shipped
-in `vcenter_guest_client` (the one the client is generated from), so a spec change reaches the
-mock without a hand-copied table.
+Everything the HTTP layer needs to know about the API comes from the document shipped in
+`vcenter_guest_client` (the one the client is generated from), through the overlay's operation
+table, so a spec change reaches the mock without a hand-copied table.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
 import jsonschema_rs
 from jsonschema.exceptions import ValidationError, best_match
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from vcenter_guest._spec import load_spec
+from vcenter_guest.operations import Operation, OperationTable, load_document
 
-__all__ = ["Document", "Operation", "document"]
-
-_ACTION = re.compile(r"^(?P<path>[^?]+)\?action=(?P<action>\w+)$")
-
-
-@attrs.frozen
-class Operation:
-    """One operation of the document, as the mock serves it."""
-
-    operation_id: str
-    method: str
-    path: str  # without the `?action=...` suffix
-    action: str | None
-    privileges: tuple[str, ...]
-    # error type -> status, for every error the operation documents
-    error_types: Mapping[str, int]
-    body_schema: str | None  # component name of the JSON request body
+__all__ = ["Document", "document"]
 
 
 def _component_of(ref: str) -> str:
@@ -51,46 +33,22 @@ def _vapi_name(component: str) -> str:
 
 
 class Document:
-    """The parsed document with precompiled request validators (build once per process)."""
+    """The operation table of a document with precompiled request validators (build once per process)."""
 
     def __init__(self, spec: Mapping[str, Any]) -> None:
         components = spec["components"]["schemas"]
-        self.status_by_error_type: dict[str, int] = {
-            schema["x-vapi-error-type"]: int(schema["x-vapi-http-status"])
-            for schema in components.values()
-            if "x-vapi-error-type" in schema and "x-vapi-http-status" in schema
-        }
-        self.operations: dict[str, Operation] = {}
-        for key, item in spec["paths"].items():
-            match = _ACTION.match(key)
-            path, action = (match["path"], match["action"]) if match else (key, None)
-            for method, op in item.items():
-                if method not in {"get", "put", "post", "delete", "options", "head", "patch", "trace"}:
-                    continue
-                errors: dict[str, int] = {}
-                for status, response in op.get("responses", {}).items():
-                    for media in response.get("content", {}).values():
-                        for alternative in media.get("schema", {}).get("oneOf", []):
-                            schema = components[_component_of(alternative["$ref"])]
-                            errors[schema["x-vapi-error-type"]] = int(status)
-                body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
-                self.operations[op["operationId"]] = Operation(
-                    operation_id=op["operationId"],
-                    method=method.upper(),
-                    path=path,
-                    action=action,
-                    privileges=tuple(op.get("x-vapi-privileges", ())),
-                    error_types=errors,
-                    body_schema=_component_of(body["$ref"]) if body else None,
-                )
+        table = OperationTable(spec)
+        self.table = table
+        self.status_by_error_type = table.status_by_error_type
+        self.operations: Mapping[str, Operation] = table
         # id(inlined copy of a component) -> vAPI structure name, for the wording of errors.
         self._names: dict[int, str] = {}
         self._validators = {
-            op.operation_id: OAS30Validator(
+            op.id: OAS30Validator(
                 self._inline({"$ref": f"#/components/schemas/{op.body_schema}"}, components, ()),
                 format_checker=oas30_format_checker,
             )
-            for op in self.operations.values()
+            for op in table.values()
             if op.body_schema is not None
         }
         # The same schemas compiled by jsonschema-rs, for the verdict on the common, valid body:
@@ -130,8 +88,8 @@ class Document:
         return {key: self._inline(value, components, seen) for key, value in schema.items()}
 
     def operation(self, operation_id: str) -> Operation:
-        """The operation named `operation_id` (KeyError if the document has none)."""
-        return self.operations[operation_id]
+        """The operation with this id (KeyError if the document has none)."""
+        return self.table[operation_id]
 
     def allowed_methods(self, path: str) -> tuple[str, ...]:
         """The methods the document declares for a path template, sorted (for `Allow`)."""
@@ -153,4 +111,4 @@ class Document:
 @functools.cache
 def document() -> Document:
     """The shipped document, indexed (cached: every app in the process shares it)."""
-    return Document(load_spec())
+    return Document(load_document())

@@ -17,7 +17,7 @@ from ._app import create_app
 from ._inventory import Inventory
 from ._simulator import Simulator
 
-__all__ = ["LOG_LEVELS", "base_url", "bind", "serve"]
+__all__ = ["LOG_LEVELS", "base_url", "bind", "serve", "uvicorn_config"]
 
 # No "trace": uvicorn's trace level logs raw ASGI scopes, session header included.
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")

@@ -12,7 +12,8 @@ from ...models.unauthenticated import Unauthenticated
 from ...types import Response
 
 
-def _get_kwargs() -> dict[str, Any]:
+def request_kwargs() -> dict[str, Any]:
+    """The keyword arguments of `httpx.Client.request` (or `build_request`) for this operation."""
 
     _kwargs: dict[str, Any] = {
         "method": "delete",
@@ -72,7 +73,7 @@ def sync_detailed(
         Response[Any | ServiceUnavailable | Unauthenticated]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = request_kwargs()
 
     response = client.get_httpx_client().request(
         **kwargs,
@@ -118,7 +119,7 @@ async def asyncio_detailed(
         Response[Any | ServiceUnavailable | Unauthenticated]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = request_kwargs()
 
     response = await client.get_async_httpx_client().request(**kwargs)
 

@@ -8,17 +8,20 @@ sync and the async client alike. tenacity is imported on the first retry, never 
 from __future__ import annotations
 
 import math
+import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import attrs
 
-from .errors import UsageError
+from vcenter_guest import errors
+from vcenter_guest.errors import UsageError
+from vcenter_guest.operations import Resend
 
 if TYPE_CHECKING:
     import tenacity
 
-__all__ = ["RETRYABLE_ERROR_TYPES", "RetryPolicy"]
+__all__ = ["RETRYABLE_ERROR_TYPES", "RetryPolicy", "may_retry", "tls_failure"]
 
 # The transient faults that follow a reboot or a busy host; the server did not act on the request.
 RETRYABLE_ERROR_TYPES = frozenset({"SERVICE_UNAVAILABLE", "RESOURCE_BUSY", "TIMED_OUT"})
@@ -40,10 +43,11 @@ class RetryPolicy:
     """Retries of transient faults: bounded in count and in total time, with exponential backoff and jitter.
 
     What is retried: the vAPI errors in `error_types` (by default SERVICE_UNAVAILABLE,
-    RESOURCE_BUSY, TIMED_OUT: the server did not act) and connection failures. `list`, `get` and
-    `delete` retry all of them. `create` retries only when it is certain that no program was
-    started: after a timeout or a dropped connection once the request was sent, it raises
-    `errors.ResponseNotReceived` and never sends again.
+    RESOURCE_BUSY, TIMED_OUT: the server did not act) and connection failures. Whether a request
+    that may have reached the server is sent again is the operation's `x-vcenter-guest-resend` in
+    the API document: `list`, `get` and `delete` are; `create` retries only when it is certain that
+    no program was started: after a timeout or a dropped connection once the request was sent, it
+    raises `errors.ResponseNotReceived` and never sends again.
 
     The n-th wait is `initial * 2**(n-1)` seconds, capped at `maximum`, plus a random 0..`jitter`.
     No wait starts that would end after `timeout` seconds since the first attempt.
@@ -107,3 +111,27 @@ class RetryPolicy:
         )
         retrying.begin()
         return retrying
+
+
+def tls_failure(exc: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind a transport failure, if one is behind it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def may_retry(resend: Resend | None, policy: RetryPolicy, failure: BaseException) -> bool:
+    """Whether `failure` of an operation whose document says `resend` qualifies for another attempt."""
+    if isinstance(failure, errors.VapiError):
+        return failure.error_type in policy.error_types  # the server answered, and did not act
+    if isinstance(failure, errors.RequestNotSent):
+        return tls_failure(failure) is None  # a certificate does not get better by asking again
+    if isinstance(failure, errors.ResponseNotReceived):
+        # The one rule that must never bend: a create that may have reached the server may have
+        # started the program, and sending it again could start it twice. An operation whose
+        # document says nothing is treated the same way (fail closed).
+        return resend in {Resend.SAFE, Resend.IDEMPOTENT, Resend.HARMLESS_DUPLICATE}
+    return False

@@ -11,27 +11,29 @@ from ...client import AuthenticatedClient, Client
 from ...models.invalid_argument import InvalidArgument
 from ...models.not_allowed_in_current_state import NotAllowedInCurrentState
 from ...models.not_found import NotFound
-from ...models.processes_create_body import ProcessesCreateBody
+from ...models.processes_credentials_body import ProcessesCredentialsBody
 from ...models.resource_busy import ResourceBusy
 from ...models.service_unavailable import ServiceUnavailable
-from ...models.unable_to_allocate_resource import UnableToAllocateResource
 from ...models.unauthenticated import Unauthenticated
 from ...models.unauthorized import Unauthorized
 from ...models.unsupported import Unsupported
 from ...types import Response
 
 
-def _get_kwargs(
+def request_kwargs(
     vm: str,
+    pid: int,
     *,
-    body: ProcessesCreateBody,
+    body: ProcessesCredentialsBody,
 ) -> dict[str, Any]:
+    """The keyword arguments of `httpx.Client.request` (or `build_request`) for this operation."""
     headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/api/vcenter/vm/{vm}/guest/processes?action=create".format(
+        "url": "/api/vcenter/vm/{vm}/guest/processes/{pid}?action=delete".format(
             vm=quote(str(vm), safe=""),
+            pid=quote(str(pid), safe=""),
         ),
     }
 
@@ -46,21 +48,20 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> (
-    InvalidArgument
+    Any
+    | InvalidArgument
     | NotAllowedInCurrentState
     | Unsupported
     | NotFound
     | ResourceBusy
-    | UnableToAllocateResource
     | ServiceUnavailable
     | Unauthenticated
     | Unauthorized
-    | int
     | None
 ):
-    if response.status_code == 201:
-        response_201 = cast(int, response.json())
-        return response_201
+    if response.status_code == 204:
+        response_204 = cast(Any, None)
+        return response_204
 
     if response.status_code == 400:
 
@@ -68,7 +69,7 @@ def _parse_response(
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
-                response_400_type_0 = InvalidArgument.from_dict(data)
+                response_400_type_0 = NotAllowedInCurrentState.from_dict(data)
 
                 return response_400_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
@@ -76,14 +77,14 @@ def _parse_response(
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
-                response_400_type_1 = NotAllowedInCurrentState.from_dict(data)
+                response_400_type_1 = Unsupported.from_dict(data)
 
                 return response_400_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
             if not isinstance(data, dict):
                 raise TypeError()
-            response_400_type_2 = Unsupported.from_dict(data)
+            response_400_type_2 = InvalidArgument.from_dict(data)
 
             return response_400_type_2
 
@@ -107,23 +108,7 @@ def _parse_response(
         return response_404
 
     if response.status_code == 500:
-
-        def _parse_response_500(data: object) -> ResourceBusy | UnableToAllocateResource:
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                response_500_type_0 = ResourceBusy.from_dict(data)
-
-                return response_500_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            response_500_type_1 = UnableToAllocateResource.from_dict(data)
-
-            return response_500_type_1
-
-        response_500 = _parse_response_500(response.json())
+        response_500 = ResourceBusy.from_dict(response.json())
 
         return response_500
 
@@ -141,16 +126,15 @@ def _parse_response(
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[
-    InvalidArgument
+    Any
+    | InvalidArgument
     | NotAllowedInCurrentState
     | Unsupported
     | NotFound
     | ResourceBusy
-    | UnableToAllocateResource
     | ServiceUnavailable
     | Unauthenticated
     | Unauthorized
-    | int
 ]:
     return Response(
         status_code=HTTPStatus(response.status_code),
@@ -162,42 +146,45 @@ def _build_response(
 
 def sync_detailed(
     vm: str,
+    pid: int,
     *,
     client: AuthenticatedClient | Client,
-    body: ProcessesCreateBody,
+    body: ProcessesCredentialsBody,
 ) -> Response[
-    InvalidArgument
+    Any
+    | InvalidArgument
     | NotAllowedInCurrentState
     | Unsupported
     | NotFound
     | ResourceBusy
-    | UnableToAllocateResource
     | ServiceUnavailable
     | Unauthenticated
     | Unauthorized
-    | int
 ]:
-    """Start a program in the guest operating system
+    """Terminate a process in the guest operating system
 
-     Starts a program in the guest operating system. A process started this way can have its status
-    queried with list or get. When the process completes, its exit code and end time will be available
-    for 5 minutes after completion. Requires VirtualMachine.GuestOperations.Execute on the virtual
-    machine.
+     Terminates a process in the guest OS. On POSIX guests the process is sent SIGTERM, then SIGKILL if
+    that does not end it; a process that ignores both may still be running afterwards. A terminated
+    process started by create stays visible to get and list, finished, until its retention lapses.
+    Requires VirtualMachine.GuestOperations.Execute on the virtual machine.
 
     Args:
         vm (str):
-        body (ProcessesCreateBody): Request body of Processes.create.
+        pid (int):
+        body (ProcessesCredentialsBody): Request body of Processes.list, Processes.get and
+            Processes.delete: the guest credentials only.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[InvalidArgument | NotAllowedInCurrentState | Unsupported | NotFound | ResourceBusy | UnableToAllocateResource | ServiceUnavailable | Unauthenticated | Unauthorized | int]
+        Response[Any | InvalidArgument | NotAllowedInCurrentState | Unsupported | NotFound | ResourceBusy | ServiceUnavailable | Unauthenticated | Unauthorized]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         vm=vm,
+        pid=pid,
         body=body,
     )
 
@@ -210,43 +197,46 @@ def sync_detailed(
 
 def sync(
     vm: str,
+    pid: int,
     *,
     client: AuthenticatedClient | Client,
-    body: ProcessesCreateBody,
+    body: ProcessesCredentialsBody,
 ) -> (
-    InvalidArgument
+    Any
+    | InvalidArgument
     | NotAllowedInCurrentState
     | Unsupported
     | NotFound
     | ResourceBusy
-    | UnableToAllocateResource
     | ServiceUnavailable
     | Unauthenticated
     | Unauthorized
-    | int
     | None
 ):
-    """Start a program in the guest operating system
+    """Terminate a process in the guest operating system
 
-     Starts a program in the guest operating system. A process started this way can have its status
-    queried with list or get. When the process completes, its exit code and end time will be available
-    for 5 minutes after completion. Requires VirtualMachine.GuestOperations.Execute on the virtual
-    machine.
+     Terminates a process in the guest OS. On POSIX guests the process is sent SIGTERM, then SIGKILL if
+    that does not end it; a process that ignores both may still be running afterwards. A terminated
+    process started by create stays visible to get and list, finished, until its retention lapses.
+    Requires VirtualMachine.GuestOperations.Execute on the virtual machine.
 
     Args:
         vm (str):
-        body (ProcessesCreateBody): Request body of Processes.create.
+        pid (int):
+        body (ProcessesCredentialsBody): Request body of Processes.list, Processes.get and
+            Processes.delete: the guest credentials only.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        InvalidArgument | NotAllowedInCurrentState | Unsupported | NotFound | ResourceBusy | UnableToAllocateResource | ServiceUnavailable | Unauthenticated | Unauthorized | int
+        Any | InvalidArgument | NotAllowedInCurrentState | Unsupported | NotFound | ResourceBusy | ServiceUnavailable | Unauthenticated | Unauthorized
     """
 
     return sync_detailed(
         vm=vm,
+        pid=pid,
         client=client,
         body=body,
     ).parsed
@@ -254,42 +244,45 @@ def sync(
 
 async def asyncio_detailed(
     vm: str,
+    pid: int,
     *,
     client: AuthenticatedClient | Client,
-    body: ProcessesCreateBody,
+    body: ProcessesCredentialsBody,
 ) -> Response[
-    InvalidArgument
+    Any
+    | InvalidArgument
     | NotAllowedInCurrentState
     | Unsupported
     | NotFound
     | ResourceBusy
-    | UnableToAllocateResource
     | ServiceUnavailable
     | Unauthenticated
     | Unauthorized
-    | int
 ]:
-    """Start a program in the guest operating system
+    """Terminate a process in the guest operating system
 
-     Starts a program in the guest operating system. A process started this way can have its status
-    queried with list or get. When the process completes, its exit code and end time will be available
-    for 5 minutes after completion. Requires VirtualMachine.GuestOperations.Execute on the virtual
-    machine.
+     Terminates a process in the guest OS. On POSIX guests the process is sent SIGTERM, then SIGKILL if
+    that does not end it; a process that ignores both may still be running afterwards. A terminated
+    process started by create stays visible to get and list, finished, until its retention lapses.
+    Requires VirtualMachine.GuestOperations.Execute on the virtual machine.
 
     Args:
         vm (str):
-        body (ProcessesCreateBody): Request body of Processes.create.
+        pid (int):
+        body (ProcessesCredentialsBody): Request body of Processes.list, Processes.get and
+            Processes.delete: the guest credentials only.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[InvalidArgument | NotAllowedInCurrentState | Unsupported | NotFound | ResourceBusy | UnableToAllocateResource | ServiceUnavailable | Unauthenticated | Unauthorized | int]
+        Response[Any | InvalidArgument | NotAllowedInCurrentState | Unsupported | NotFound | ResourceBusy | ServiceUnavailable | Unauthenticated | Unauthorized]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         vm=vm,
+        pid=pid,
         body=body,
     )
 
@@ -300,44 +293,47 @@ async def asyncio_detailed(
 
 async def asyncio(
     vm: str,
+    pid: int,
     *,
     client: AuthenticatedClient | Client,
-    body: ProcessesCreateBody,
+    body: ProcessesCredentialsBody,
 ) -> (
-    InvalidArgument
+    Any
+    | InvalidArgument
     | NotAllowedInCurrentState
     | Unsupported
     | NotFound
     | ResourceBusy
-    | UnableToAllocateResource
     | ServiceUnavailable
     | Unauthenticated
     | Unauthorized
-    | int
     | None
 ):
-    """Start a program in the guest operating system
+    """Terminate a process in the guest operating system
 
-     Starts a program in the guest operating system. A process started this way can have its status
-    queried with list or get. When the process completes, its exit code and end time will be available
-    for 5 minutes after completion. Requires VirtualMachine.GuestOperations.Execute on the virtual
-    machine.
+     Terminates a process in the guest OS. On POSIX guests the process is sent SIGTERM, then SIGKILL if
+    that does not end it; a process that ignores both may still be running afterwards. A terminated
+    process started by create stays visible to get and list, finished, until its retention lapses.
+    Requires VirtualMachine.GuestOperations.Execute on the virtual machine.
 
     Args:
         vm (str):
-        body (ProcessesCreateBody): Request body of Processes.create.
+        pid (int):
+        body (ProcessesCredentialsBody): Request body of Processes.list, Processes.get and
+            Processes.delete: the guest credentials only.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        InvalidArgument | NotAllowedInCurrentState | Unsupported | NotFound | ResourceBusy | UnableToAllocateResource | ServiceUnavailable | Unauthenticated | Unauthorized | int
+        Any | InvalidArgument | NotAllowedInCurrentState | Unsupported | NotFound | ResourceBusy | ServiceUnavailable | Unauthenticated | Unauthorized
     """
 
     return (
         await asyncio_detailed(
             vm=vm,
+            pid=pid,
             client=client,
             body=body,
         )

@@ -21,12 +21,13 @@ from ...models.unsupported import Unsupported
 from ...types import Response
 
 
-def _get_kwargs(
+def request_kwargs(
     vm: str,
     pid: int,
     *,
     body: ProcessesCredentialsBody,
 ) -> dict[str, Any]:
+    """The keyword arguments of `httpx.Client.request` (or `build_request`) for this operation."""
     headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
@@ -182,7 +183,7 @@ def sync_detailed(
         Response[InvalidArgument | NotAllowedInCurrentState | Unsupported | NotFound | ProcessInfo | ResourceBusy | ServiceUnavailable | Unauthenticated | Unauthorized]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         vm=vm,
         pid=pid,
         body=body,
@@ -278,7 +279,7 @@ async def asyncio_detailed(
         Response[InvalidArgument | NotAllowedInCurrentState | Unsupported | NotFound | ProcessInfo | ResourceBusy | ServiceUnavailable | Unauthenticated | Unauthorized]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         vm=vm,
         pid=pid,
         body=body,

@@ -1,4 +1,4 @@
-"""Checking what users pass to the clients, once, with messages that say what to do.
+"""Checking what users pass to the clients' constructors, once, with messages that say what to do.
 
 Every check raises `errors.UsageError` (also a ValueError) before anything is sent.
 """
@@ -8,27 +8,17 @@ from __future__ import annotations
 import logging
 import math
 import os
-import shlex
 import ssl
-from collections.abc import Mapping, Sequence
-from typing import Any
 
 import httpx
 
-from ._models import CreateSpec, Credentials
-from ._retry import RetryPolicy
-from .errors import UsageError
+from vcenter_guest._engine.retry import RetryPolicy
+from vcenter_guest.errors import UsageError
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "api_login",
-    "check_credentials",
-    "check_pid",
-    "check_run_timeout",
-    "check_spec",
-    "check_vm",
     "http_timeout",
-    "program_spec",
     "retry_policy",
     "server_url",
     "tls_verify",
@@ -122,82 +112,3 @@ def api_login(user: object, password: object, session_id: object) -> tuple[str |
     if password is not None and not isinstance(password, str):
         raise UsageError("password must be a string")
     return user, password, session_id
-
-
-def check_vm(vm: object) -> str:
-    """A VM identifier such as "vm-42"."""
-    if not isinstance(vm, str) or not vm:
-        raise UsageError(f"vm must be a VM identifier such as 'vm-42', got {vm!r}")
-    return vm
-
-
-def check_pid(pid: object) -> int:
-    """A process id: a non-negative int."""
-    if type(pid) is not int or pid < 0:
-        raise UsageError(f"pid must be a non-negative int, got {pid!r}")
-    return pid
-
-
-def check_credentials(credentials: object) -> Credentials:
-    """Guest credentials built with Credentials.password() or Credentials.saml()."""
-    if not isinstance(credentials, Credentials):
-        raise UsageError(
-            "credentials must be vcenter_guest.Credentials, e.g. Credentials.password('root', password), "
-            f"not {type(credentials).__name__}"
-        )
-    return credentials
-
-
-def check_spec(spec: object) -> CreateSpec:
-    """A CreateSpec, or a program path as shorthand for CreateSpec(path)."""
-    if isinstance(spec, CreateSpec):
-        return spec
-    if isinstance(spec, str):
-        return CreateSpec(spec)
-    raise UsageError(f"spec must be a vcenter_guest.CreateSpec or a program path, not {type(spec).__name__}")
-
-
-def check_run_timeout(timeout: object) -> float | None:
-    """Seconds `run` waits for the program (None: forever)."""
-    if timeout is None:
-        return None
-    if isinstance(timeout, int | float) and not isinstance(timeout, bool) and math.isfinite(timeout) and timeout > 0:
-        return float(timeout)
-    raise UsageError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
-
-
-def program_spec(
-    program: object,
-    args: Sequence[object],
-    *,
-    arguments: str | None = None,
-    working_directory: str | None = None,
-    environment_variables: Mapping[str, str] | None = None,
-) -> CreateSpec:
-    """The CreateSpec for `run(vm, creds, program, *args, ...)`.
-
-    Each of `args` is quoted for a POSIX shell (Linux and Solaris guests run programs through
-    one), so every arg reaches the program as one argument, spaces and quotes included. For shell
-    syntax (redirection, pipes) or Windows guests, pass `arguments=` as one string instead.
-
-    >>> program_spec("/bin/echo", ["hello world", "it's"]).arguments
-    '\\'hello world\\' \\'it\\'"\\'"\\'s\\''
-    """
-    if isinstance(program, CreateSpec):
-        if args or arguments is not None or working_directory is not None or environment_variables is not None:
-            raise UsageError("with a CreateSpec, put arguments, directory and environment in the spec itself")
-        return program
-    if not isinstance(program, str) or not program:
-        raise UsageError("program must be an absolute path (a non-empty string) or a CreateSpec")
-    if args and arguments is not None:
-        raise UsageError("pass the arguments either as separate args or as arguments=, not both")
-    for arg in args:
-        if not isinstance(arg, str):
-            raise UsageError(f"each argument must be a string, got {type(arg).__name__}")
-    text: Any = shlex.join(args) if args else arguments  # type: ignore[arg-type]
-    return CreateSpec(
-        program,
-        arguments=text,
-        working_directory=working_directory,
-        environment_variables=environment_variables,
-    )

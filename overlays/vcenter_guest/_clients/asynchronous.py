@@ -1,0 +1,144 @@
+"""`AsyncClient`: the asynchronous client (asyncio or trio, through anyio). It performs the engine's
+effects with httpx.AsyncClient and anyio.sleep."""
+
+from __future__ import annotations
+
+import os
+import random
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+from vcenter_guest import errors
+from vcenter_guest._engine import CAUGHT, Effect, Plan, RetryPolicy, Send, Sleep
+from vcenter_guest._services.processes import AsyncProcesses
+
+from .base import DEFAULT_TIMEOUT, BaseClient
+from .pool import ShardedTransport
+
+if TYPE_CHECKING:
+    import anyio
+
+__all__ = ["AsyncClient"]
+
+T = TypeVar("T")
+
+
+class AsyncClient(BaseClient):
+    """The asynchronous `Client`: same parameters, same methods, awaited; plus `processes.run_many`.
+
+    Example::
+
+        async with AsyncClient("https://vc.example.com", user=user, password=pw) as vc:
+            creds = Credentials.password("root", guest_pw)
+            results = await vc.processes.run_many(["vm-1", "vm-2"], creds, "/bin/true", concurrency=50)
+
+    `max_connections` bounds the connections to vCenter (keep it at least the `run_many`
+    concurrency); `transport` is any `httpx.AsyncBaseTransport`, e.g. `httpx.ASGITransport(app)`
+    for an in-process mock server; `sleep` is an async sleep (default `anyio.sleep`). Works under
+    asyncio and trio.
+    """
+
+    def __init__(
+        self,
+        server: str,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        session_id: str | None = None,
+        verify: bool | ssl.SSLContext = True,
+        ca_bundle: str | os.PathLike[str] | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 100,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(
+            server,
+            user=user,
+            password=password,
+            session_id=session_id,
+            verify=verify,
+            ca_bundle=ca_bundle,
+            timeout=timeout,
+            retry=retry,
+            clock=clock,
+            rng=rng,
+        )
+        if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+            raise errors.UsageError("transport must be an httpx.AsyncBaseTransport (for Client: BaseTransport)")
+        if type(max_connections) is not int or max_connections < 1:
+            raise errors.UsageError("max_connections must be a positive int")
+        # Small pools (see pool), each keeping its idle connections for the next caller.
+        pools = transport or ShardedTransport(verify=self._http_options["verify"], max_connections=max_connections)
+        self._http: httpx.AsyncClient = httpx.AsyncClient(transport=pools, **self._http_options)
+        self._lock: anyio.Lock | None = None
+        self._sleep = sleep  # None: anyio.sleep, imported on the first sleep
+        self.processes = AsyncProcesses(self)
+        """The guest processes service: create, list, get, delete, run, run_many."""
+
+    def _session_lock(self) -> anyio.Lock:
+        if self._lock is None:
+            import anyio  # noqa: PLC0415 - not needed by `import vcenter_guest`
+
+            self._lock = anyio.Lock()
+        return self._lock
+
+    async def login(self) -> None:
+        """Creates an API session now, if there is none (otherwise the first call does)."""
+        async with self._session_lock():
+            if self._engine.session_id is None:
+                await self._drive(self._engine.renew(None))
+
+    async def close(self) -> None:
+        """Deletes the session this client created (not one passed in as `session_id`) and closes connections."""
+        if not self._http.is_closed:
+            try:
+                await self._drive(self._engine.logout())
+            finally:
+                await self._http.aclose()
+
+    aclose = close
+    """Same as `close` (the name httpx.AsyncClient uses)."""
+
+    async def __aenter__(self) -> AsyncClient:
+        try:
+            await self.login()
+        except BaseException:
+            await self._http.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def _drive(self, plan: Plan[T]) -> T:
+        """Runs a plan, performing its effects (see _engine.effects)."""
+        stepper = self._stepper(plan)
+        for effect in stepper:
+            try:
+                stepper.reply(await self._perform(effect))
+            except CAUGHT as exc:
+                stepper.fail(exc)
+        return stepper.result
+
+    async def _perform(self, effect: Effect) -> Any:
+        if isinstance(effect, Send):
+            return await self._http.send(self._request(effect), auth=effect.auth)
+        if isinstance(effect, Sleep):
+            if self._sleep is None:
+                import anyio  # noqa: PLC0415 - already loaded by httpx's async machinery
+
+                self._sleep = anyio.sleep
+            return await self._sleep(effect.seconds)
+        async with self._session_lock():
+            return await self._drive(self._engine.renew(effect.stale))

@@ -1,0 +1,95 @@
+"""What `Client` and `AsyncClient` share: checking their arguments, the engine, and their state."""
+
+from __future__ import annotations
+
+import os
+import random
+import ssl
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+
+from vcenter_guest import errors
+from vcenter_guest._engine import SESSION_HEADER, Engine, Plan, RetryPolicy, Send, Stepper
+from vcenter_guest.redaction import Redactor
+
+from .options import DEFAULT_TIMEOUT, api_login, http_timeout, retry_policy, server_url, tls_verify
+
+__all__ = ["DEFAULT_TIMEOUT", "HEADERS", "BaseClient"]
+
+T = TypeVar("T")
+
+HEADERS = {"Accept": "application/json", "User-Agent": "vcenter-guest"}
+
+
+class BaseClient:
+    """The state both clients hold; subclasses add the I/O (`_http`, `_drive`, `_perform`)."""
+
+    _http: httpx.Client | httpx.AsyncClient
+
+    def __init__(
+        self,
+        server: str,
+        *,
+        user: str | None,
+        password: str | None,
+        session_id: str | None,
+        verify: bool | ssl.SSLContext,
+        ca_bundle: str | os.PathLike[str] | None,
+        timeout: float | httpx.Timeout | None,
+        retry: RetryPolicy | None,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        url = server_url(server)
+        api_user, api_password, session = api_login(user, password, session_id)
+        self._engine = Engine(
+            url,
+            user=api_user,
+            password=api_password,
+            session_id=session,
+            retry=retry_policy(retry),
+            clock=clock,
+            rng=rng,
+        )
+        # What the subclass gives its httpx client.
+        self._http_options: dict[str, Any] = {
+            "base_url": url,
+            "verify": tls_verify(verify, ca_bundle, url),
+            "timeout": http_timeout(timeout),
+            "headers": HEADERS,
+        }
+
+    def __repr__(self) -> str:
+        state = "closed" if self._http.is_closed else ("logged in" if self._engine.session_id else "not logged in")
+        return f"{type(self).__name__}({self._engine.server!r}, user={self._engine.user!r}, {state})"
+
+    @property
+    def server(self) -> str:
+        """The base URL of the vCenter."""
+        return self._engine.server
+
+    @property
+    def session_id(self) -> str | None:
+        """The current API session id (a secret: never log it), None before login and after close."""
+        return self._engine.session_id
+
+    @property
+    def redactor(self) -> Redactor:
+        """Removes the secrets this client knows (password, session ids) from a text: `redactor.scrub(text)`."""
+        return self._engine.redactor
+
+    def _request(self, send: Send) -> httpx.Request:
+        request = self._http.build_request(send.method, send.url, json=send.json)
+        if send.session is not None:
+            request.headers[SESSION_HEADER] = send.session
+        return request
+
+    def _stepper(self, plan: Plan[T]) -> Stepper[T]:
+        """A stepper for `plan`, or UsageError (and the plan closed) when the client is closed."""
+        if self._http.is_closed:
+            plan.close()
+            raise errors.UsageError("the client is closed")
+        return Stepper(plan)

@@ -1,0 +1,130 @@
+"""`Client`: the synchronous client. It performs the engine's effects with httpx.Client and time.sleep."""
+
+from __future__ import annotations
+
+import os
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from vcenter_guest import errors
+from vcenter_guest._engine import CAUGHT, Effect, Plan, RetryPolicy, Send, Sleep
+from vcenter_guest._services.processes import Processes
+
+from .base import DEFAULT_TIMEOUT, BaseClient
+
+__all__ = ["Client"]
+
+T = TypeVar("T")
+
+
+class Client(BaseClient):
+    """A vCenter connection: logs in on entry, logs out on exit, re-logs in when the session expires.
+
+    Example::
+
+        from vcenter_guest import Client, Credentials
+
+        with Client("https://vc.example.com", user="administrator@vsphere.local", password=pw) as vc:
+            creds = Credentials.password("root", guest_pw)
+            result = vc.processes.run("vm-42", creds, "/bin/ls", "-l", timeout=60)
+            print(result.pid, result.exit_code, result.duration)
+
+    Parameters: `server` (URL or host name; https:// is assumed), `user` and `password` of the
+    API (vCenter SSO) user, or an existing `session_id` (with user and password too, the client
+    can log in again when it expires). `verify` (default True) checks the server's TLS
+    certificate; `ca_bundle` is a PEM file of the CA that signed it; `verify=False` turns checking
+    off and logs a warning. `timeout` is seconds per HTTP exchange. `retry` is the RetryPolicy for
+    transient faults. `transport` is any `httpx.BaseTransport` (tests, a mock server, a proxy).
+    `clock`, `sleep` and `rng` are the monotonic clock, the sleep and the random source of waiting
+    and retries (tests pass virtual ones).
+
+    Thread-safe: threads may share one client; a session renewal happens once for all of them.
+    """
+
+    def __init__(
+        self,
+        server: str,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        session_id: str | None = None,
+        verify: bool | ssl.SSLContext = True,
+        ca_bundle: str | os.PathLike[str] | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(
+            server,
+            user=user,
+            password=password,
+            session_id=session_id,
+            verify=verify,
+            ca_bundle=ca_bundle,
+            timeout=timeout,
+            retry=retry,
+            clock=clock,
+            rng=rng,
+        )
+        if transport is not None and not isinstance(transport, httpx.BaseTransport):
+            raise errors.UsageError("transport must be an httpx.BaseTransport (for AsyncClient: AsyncBaseTransport)")
+        self._http: httpx.Client = httpx.Client(transport=transport, **self._http_options)
+        self._lock = threading.RLock()
+        self._sleep = sleep
+        self.processes = Processes(self)
+        """The guest processes service: create, list, get, delete, run."""
+
+    def login(self) -> None:
+        """Creates an API session now, if there is none (otherwise the first call does)."""
+        with self._lock:
+            if self._engine.session_id is None:
+                self._drive(self._engine.renew(None))
+
+    def close(self) -> None:
+        """Deletes the session this client created (not one passed in as `session_id`) and closes connections."""
+        if not self._http.is_closed:
+            try:
+                self._drive(self._engine.logout())
+            finally:
+                self._http.close()
+
+    def __enter__(self) -> Client:
+        try:
+            self.login()
+        except BaseException:
+            self._http.close()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _drive(self, plan: Plan[T]) -> T:
+        """Runs a plan, performing its effects (see _engine.effects)."""
+        stepper = self._stepper(plan)
+        for effect in stepper:
+            try:
+                stepper.reply(self._perform(effect))
+            except CAUGHT as exc:
+                stepper.fail(exc)
+        return stepper.result
+
+    def _perform(self, effect: Effect) -> Any:
+        if isinstance(effect, Send):
+            return self._http.send(self._request(effect), auth=effect.auth)
+        if isinstance(effect, Sleep):
+            return self._sleep(effect.seconds)
+        with self._lock:
+            return self._drive(self._engine.renew(effect.stale))

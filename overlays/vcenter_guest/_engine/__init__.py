@@ -1,0 +1,21 @@
+"""The sans-IO engine: plans that yield typed effects (`effects`), the session and retry logic
+(`core`, `retry`), and waiting for programs (`waiting`, `polling`). No I/O, no generated code."""
+
+from .calls import Call
+from .core import SESSION_HEADER, Engine
+from .effects import CAUGHT, Effect, Plan, Renew, Send, Sleep, Stepper
+from .retry import RetryPolicy
+
+__all__ = [
+    "CAUGHT",
+    "SESSION_HEADER",
+    "Call",
+    "Effect",
+    "Engine",
+    "Plan",
+    "Renew",
+    "RetryPolicy",
+    "Send",
+    "Sleep",
+    "Stepper",
+]

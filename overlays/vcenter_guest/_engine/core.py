@@ -1,0 +1,224 @@
+"""`Engine`: the client's logic, written once for the sync and the async client (sans-IO).
+
+It holds the session state and turns a `Call` into a plan (see `effects`): send, read, and on
+failure renew the session or retry as the operation's `resend` rule and the `RetryPolicy` allow.
+Clock and random source are constructor arguments, so tests run plans with no client and no HTTP.
+The fast path (one request, one parse) pays for one generator and nothing else: the retry
+machinery (tenacity) is set up only after a failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, TypeVar
+
+import httpx
+
+from vcenter_guest import errors
+from vcenter_guest.operations import Resend
+from vcenter_guest.redaction import Redactor, basic_auth_token
+
+from .calls import Call
+from .effects import Plan, Renew, Send, Sleep
+from .retry import RetryPolicy, may_retry
+
+__all__ = ["SESSION_HEADER", "Engine"]
+
+log = logging.getLogger("vcenter_guest")
+
+T = TypeVar("T")
+
+SESSION_HEADER = "vmware-api-session-id"
+
+# A session validated this recently is not checked again when another call fails with
+# UNAUTHENTICATED (many concurrent calls with wrong guest credentials would each check it).
+_VALIDATION_TTL = 2.0
+
+_wire_module: ModuleType | None = None
+
+
+def _wire() -> ModuleType:
+    # Imported on the first request: it loads the generated client, which `import vcenter_guest` must not.
+    global _wire_module  # noqa: PLW0603
+    if _wire_module is None:
+        from vcenter_guest import _wire  # noqa: PLC0415
+
+        _wire_module = _wire
+    return _wire_module
+
+
+class Engine:
+    """Session state and plans; owned by one Client or AsyncClient (or driven directly by a test)."""
+
+    def __init__(
+        self,
+        server: str,
+        *,
+        user: str | None,
+        password: str | None,
+        session_id: str | None,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.server = server
+        self.user = user
+        self._password = password
+        self.session_id = session_id
+        # A session handed in by the caller is theirs to end; one this client created is ours.
+        self.owns_session = False
+        self.retry = retry or RetryPolicy()
+        self.clock = clock
+        self.rng = rng or random.Random()  # noqa: S311 - poll jitter, not cryptography
+        self._validated: tuple[str, float] | None = None
+        secrets = [s for s in (password, session_id) if s]
+        if user and password is not None:
+            secrets.append(basic_auth_token(user, password))
+        self.redactor = Redactor(secrets)
+
+    @property
+    def can_login(self) -> bool:
+        """Whether the engine holds a user and password to create sessions with."""
+        return self.user is not None and self._password is not None
+
+    # --- one call, with session renewal and retries ------------------------------------------------
+
+    def _send(self, call: Call[Any]) -> Send:
+        if call.operation.uses_session:
+            return Send.of(call.build(), session=self.session_id, auth=None)
+        if self.user is None or self._password is None:  # login() checks can_login first
+            raise errors.UsageError("no user and password to log in with")
+        return Send.of(call.build(), session=None, auth=(self.user, self._password))
+
+    def call(self, call: Call[T]) -> Plan[T]:
+        """Sends `call` and returns its parsed result, renewing the session and retrying as allowed."""
+        if call.operation.uses_session and self.session_id is None:
+            yield Renew(None)
+        session = self.session_id
+        try:
+            response = yield self._send(call)
+            return call.read(response)
+        except httpx.HTTPError as exc:
+            failure = _wire().transport_error(exc, call, self.server)
+        except errors.VcenterGuestError as exc:
+            failure = exc
+        return (yield from self._recover(call, failure, session))
+
+    def _scrub(self, failure: errors.VcenterGuestError, call: Call[Any]) -> errors.VcenterGuestError:
+        # Servers echo input in their messages; none of it may carry a secret out of the client.
+        credentials = call.credentials
+        redactor = self.redactor if credentials is None else self.redactor.with_secrets([credentials.secret])
+        failure.args = tuple(redactor.scrub(a) if isinstance(a, str) else a for a in failure.args)
+        if isinstance(failure, errors.UnexpectedResponse):
+            failure.body = redactor.scrub(failure.body)
+        return failure
+
+    def _recover(self, call: Call[T], failure: errors.VcenterGuestError, session: str | None) -> Plan[T]:
+        op = call.operation
+        renewed = False
+        retrying: Any = None
+        state: Any = None
+        sent = 1
+        while True:
+            failure = self._scrub(failure, call)
+            if isinstance(failure, errors.Unauthenticated) and op.uses_session and call.renews_session and not renewed:
+                # A dead session is renewed once; if it is alive, the credentials in the body were wrong.
+                renewed = True
+                if not (yield Renew(session)):
+                    raise failure
+            elif (
+                op.resend is Resend.IDEMPOTENT
+                and sent > 1
+                and isinstance(failure, errors.NotFound)
+                and op.success_status == 204
+            ):
+                return None  # type: ignore[return-value] # an earlier attempt whose answer was lost did the job
+            else:
+                if retrying is None:
+                    import tenacity  # noqa: PLC0415 - only after a failure
+
+                    retrying = self.retry.retrying(functools.partial(may_retry, op.resend, self.retry))
+                    state = tenacity.RetryCallState(retrying, None, (), {})
+                state.set_exception((type(failure), failure, failure.__traceback__))
+                delay = float(retrying.iter(state))  # raises `failure` when it is not retried
+                log.warning(
+                    "%s failed (%s: %s); retrying in %.2f s (attempt %d of %d)",
+                    call.where,
+                    type(failure).__name__,
+                    failure,
+                    delay,
+                    state.attempt_number + 1,
+                    self.retry.attempts,
+                )
+                state.prepare_for_next_attempt()
+                yield Sleep(delay)
+            session = self.session_id
+            sent += 1
+            try:
+                response = yield self._send(call)
+                return call.read(response)
+            except httpx.HTTPError as exc:
+                failure = _wire().transport_error(exc, call, self.server)
+            except errors.VcenterGuestError as exc:
+                failure = exc
+
+    # --- the API session --------------------------------------------------------------------------
+
+    def login(self) -> Plan[str]:
+        """Creates a session with the user and password (HTTP basic auth)."""
+        if not self.can_login:
+            raise errors.Unauthenticated(
+                "the API session is missing or expired, and the client has no user and password to log in again",
+                operation="session.create",
+            )
+        session_id: str = yield from self.call(_wire().session_create())
+        self.redactor.add(session_id)
+        self.session_id = session_id
+        self.owns_session = True
+        self._validated = None
+        log.info("logged in to %s as %s", self.server, self.user)
+        return session_id
+
+    def renew(self, stale: str | None) -> Plan[bool]:
+        """Runs under the client's lock. True: the session changed, send again; False: `stale` is alive."""
+        if self.session_id != stale:
+            return True  # another call renewed it meanwhile
+        if stale is not None:
+            validated = self._validated
+            if validated is not None and validated[0] == stale and self.clock() - validated[1] < _VALIDATION_TTL:
+                return False
+            alive: bool = yield from self.call(_wire().session_get())
+            if alive:
+                self._validated = (stale, self.clock())
+                return False
+            log.info("the API session on %s expired; logging in again", self.server)
+        yield from self.login()
+        return True
+
+    def logout(self) -> Plan[None]:
+        """Deletes the session if this client created it, once, without retries; forgets it either way.
+
+        A failure is logged, not raised: the session expires by itself, and failing to end it early must
+        not hide the caller's own error.
+        """
+        session, owned = self.session_id, self.owns_session
+        try:
+            if session is not None and owned:
+                call = _wire().session_delete()
+                try:
+                    response = yield self._send(call)
+                    call.read(response)
+                except httpx.HTTPError as exc:
+                    log.info(
+                        "logging out of %s failed: %s", self.server, _wire().transport_error(exc, call, self.server)
+                    )
+                except errors.VcenterGuestError as exc:
+                    log.info("logging out of %s failed: %s", self.server, exc)
+        finally:
+            self.session_id = None
+            self.owns_session = False

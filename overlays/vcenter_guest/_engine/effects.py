@@ -1,0 +1,109 @@
+"""What a plan asks its driver to do: the typed seam between the logic and the I/O.
+
+A plan is a generator. It yields effects and gets back their outcome:
+
+    Send   -> one HTTP request; the driver sends back the `httpx.Response`, or throws into the plan
+              the `httpx.HTTPError` that sending raised
+    Sleep  -> wait `seconds`; the driver sends back None
+    Renew  -> "this session was refused; under the client's lock, log in again if it is really dead";
+              the driver runs `Engine.renew` and sends back True (send again with the new session) or
+              False (the session is alive), or throws the error that renewing raised
+
+`Plan[T]` is a plan that returns a T. `Stepper` runs one plan for a driver: it holds the outcome of
+the last effect and hands the next effect over, so that the sync and the async driver only perform
+effects (see `_clients`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from typing import Any, Generic, TypeVar
+
+import attrs
+import httpx
+
+from vcenter_guest import errors
+
+__all__ = ["CAUGHT", "Effect", "Plan", "Renew", "Send", "Sleep", "Stepper"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Send:
+    """Effect: send one request. `session` goes into the session header; `auth` is HTTP basic (login)."""
+
+    method: str
+    url: str
+    json: Any = None
+    session: str | None = attrs.field(default=None, repr=False)
+    auth: tuple[str, str] | None = attrs.field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, kwargs: Mapping[str, Any], *, session: str | None, auth: tuple[str, str] | None) -> Send:
+        """From a generated `request_kwargs()`: its method, URL and JSON body. Its headers are dropped: a
+        per-request header merge costs httpx time on every call, and httpx sets Content-Type for `json=`."""
+        return cls(kwargs["method"].upper(), kwargs["url"], kwargs.get("json"), session, auth)
+
+
+@attrs.frozen
+class Sleep:
+    """Effect: wait this many seconds."""
+
+    seconds: float
+
+
+@attrs.frozen
+class Renew:
+    """Effect: the session `stale` was refused (None: there is no session yet)."""
+
+    stale: str | None = attrs.field(repr=False)
+
+
+Effect = Send | Sleep | Renew
+Plan = Generator[Effect, Any, T]
+
+# What a driver throws back into a plan: the failure of sending (httpx) or of renewing (ours).
+CAUGHT = (httpx.HTTPError, errors.VcenterGuestError)
+
+
+class Stepper(Generic[T]):
+    """Runs one plan for a driver: `for effect in stepper: stepper.reply(...) or stepper.fail(...)`.
+
+    >>> def plan():
+    ...     yield Sleep(1.0)
+    ...     return "done"
+    >>> stepper = Stepper(plan())
+    >>> [effect for effect in stepper], stepper.result
+    ([Sleep(seconds=1.0)], 'done')
+    """
+
+    __slots__ = ("_error", "_plan", "_reply", "result")
+
+    def __init__(self, plan: Plan[T]) -> None:
+        self._plan = plan
+        self._reply: Any = None
+        self._error: BaseException | None = None
+
+    def __iter__(self) -> Generator[Effect, None, None]:
+        plan = self._plan
+        try:
+            while True:
+                error, self._error = self._error, None
+                reply, self._reply = self._reply, None
+                try:
+                    effect = plan.send(reply) if error is None else plan.throw(error)
+                except StopIteration as stop:
+                    self.result: T = stop.value
+                    return
+                yield effect
+        finally:
+            plan.close()
+
+    def reply(self, value: Any) -> None:
+        """The outcome of the effect just handed over."""
+        self._reply = value
+
+    def fail(self, error: BaseException) -> None:
+        """The effect just handed over failed with `error` (one of `CAUGHT`)."""
+        self._error = error

@@ -1,0 +1,340 @@
+"""The guest processes service (`vc.processes`): its calls, and the methods users call, written once.
+
+The calls build requests with the generated `request_kwargs` of each operation and read responses
+with the generated models' `from_dict` (both loaded on the first request), then check the types and
+convert to the overlay's values. The methods check their arguments and return plans; `Processes`
+(sync) and `AsyncProcesses` (async) run them (see `base`).
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from types import SimpleNamespace
+from typing import Any, cast
+
+import httpx
+
+from vcenter_guest import errors
+from vcenter_guest._engine import Call, Engine, Plan
+from vcenter_guest._engine.waiting import run_program
+from vcenter_guest._values import CreateSpec, Credentials, ProcessInfo, ProcessResult, ProcessSummary
+from vcenter_guest.operations import operations
+
+from .base import AsyncService, SyncService, driven
+from .checks import check_credentials, check_pid, check_run_timeout, check_spec, check_vm, program_spec
+
+__all__ = ["AsyncProcesses", "Processes", "ProcessesService", "RunOutcome"]
+
+RunOutcome = ProcessResult | errors.VcenterGuestError
+"""One VM's outcome in `run_many`: its ProcessResult, or the exception that VM's run raised."""
+
+
+@functools.cache
+def _generated() -> SimpleNamespace:
+    # The generated modules, loaded on the first request (`import vcenter_guest` must not load them).
+    from vcenter_guest_client.api.vmguestprocesses import (  # noqa: PLC0415
+        processes_create,
+        processes_delete,
+        processes_get,
+        processes_list,
+    )
+    from vcenter_guest_client.models import (  # noqa: PLC0415
+        ProcessesCreateBody,
+        ProcessesCredentialsBody,
+        ProcessInfo,
+        ProcessSummary,
+    )
+
+    from vcenter_guest._wire import responses  # noqa: PLC0415
+
+    return SimpleNamespace(
+        create=processes_create,
+        list=processes_list,
+        get=processes_get,
+        delete=processes_delete,
+        CreateBody=ProcessesCreateBody,
+        CredentialsBody=ProcessesCredentialsBody,
+        Info=ProcessInfo,
+        Summary=ProcessSummary,
+        wire=responses,
+    )
+
+
+# --- reading responses -------------------------------------------------------------------------------
+
+
+def _pid(raw: object) -> int:
+    pid: int = _generated().wire.integer(raw)
+    if pid < 0:
+        raise ValueError("negative")
+    return pid
+
+
+def _parse_create(response: httpx.Response, call: Call[int]) -> int:
+    return cast("int", _generated().wire.read(response, call, "a pid (a non-negative JSON integer)", _pid))
+
+
+def _summary(raw: Any) -> ProcessSummary:
+    g = _generated()
+    wire, model = g.wire, g.Summary.from_dict(raw)
+    return ProcessSummary(
+        pid=wire.integer(model.pid),
+        name=wire.text(model.name),
+        owner=wire.text(model.owner),
+        command=wire.text(model.command),
+        started=wire.aware(model.started),
+    )
+
+
+def _summaries(raw: Any) -> builtins.list[ProcessSummary]:
+    if not isinstance(raw, builtins.list):
+        raise TypeError("not an array")
+    return [_summary(item) for item in raw]
+
+
+def _parse_list(response: httpx.Response, call: Call[builtins.list[ProcessSummary]]) -> builtins.list[ProcessSummary]:
+    return cast(
+        "builtins.list[ProcessSummary]",
+        _generated().wire.read(response, call, "an array of Processes.Summary", _summaries),
+    )
+
+
+def _parse_get(response: httpx.Response, call: Call[ProcessInfo]) -> ProcessInfo:
+    g = _generated()
+    wire = g.wire
+
+    def info(raw: Any) -> ProcessInfo:
+        if not isinstance(raw, dict):
+            raise TypeError("not an object")
+        model = g.Info.from_dict(raw)
+        return ProcessInfo(
+            pid=call.pid if call.pid is not None else -1,
+            name=wire.text(model.name),
+            owner=wire.text(model.owner),
+            command=wire.text(model.command),
+            started=wire.aware(model.started),
+            finished=wire.optional(model.finished, wire.aware),
+            exit_code=wire.optional(model.exit_code, wire.integer),
+        )
+
+    return cast("ProcessInfo", wire.read(response, call, "a Processes.Info", info))
+
+
+def _parse_delete(response: httpx.Response, call: Call[None]) -> None:
+    if response.status_code != call.operation.success_status:
+        raise _generated().wire.failure(response, call)
+
+
+class ProcessesService:
+    """What the sync and the async processes service share: the calls, and the methods as plans."""
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)  # type: ignore[call-arg] # SyncService or AsyncService
+        self._engine: Engine = client._engine
+
+    # --- the calls (also what `run` makes: see _engine.waiting.ProcessCalls) -----------------------------
+
+    def create_call(self, vm: str, credentials: Credentials, spec: CreateSpec) -> Call[int]:
+        """Processes.create."""
+        g = _generated()
+        body = g.CreateBody(credentials=credentials._cached_generated(), spec=spec.to_generated())
+        build = functools.partial(g.create.request_kwargs, vm, body=body)
+        return Call(operations()["processes.create"], build, _parse_create, vm=vm, credentials=credentials)
+
+    def list_call(self, vm: str, credentials: Credentials) -> Call[builtins.list[ProcessSummary]]:
+        """Processes.list."""
+        g = _generated()
+        build = functools.partial(g.list.request_kwargs, vm, body=self._credentials_body(credentials))
+        return Call(operations()["processes.list"], build, _parse_list, vm=vm, credentials=credentials)
+
+    def get_call(self, vm: str, credentials: Credentials, pid: int) -> Call[ProcessInfo]:
+        """Processes.get."""
+        g = _generated()
+        build = functools.partial(g.get.request_kwargs, vm, pid, body=self._credentials_body(credentials))
+        return Call(operations()["processes.get"], build, _parse_get, vm=vm, pid=pid, credentials=credentials)
+
+    def delete_call(self, vm: str, credentials: Credentials, pid: int) -> Call[None]:
+        """Processes.delete."""
+        g = _generated()
+        build = functools.partial(g.delete.request_kwargs, vm, pid, body=self._credentials_body(credentials))
+        return Call(operations()["processes.delete"], build, _parse_delete, vm=vm, pid=pid, credentials=credentials)
+
+    @staticmethod
+    def _credentials_body(credentials: Credentials) -> Any:
+        return _generated().CredentialsBody(credentials=credentials._cached_generated())
+
+    # --- the methods users call --------------------------------------------------------------------------
+
+    @driven
+    def create(self, vm: str, credentials: Credentials, spec: CreateSpec | str) -> Plan[int]:
+        """Starts a program in the guest; returns its pid. Never sent twice (see RetryPolicy).
+
+        Example::
+
+            pid = vc.processes.create("vm-42", creds, CreateSpec("/bin/sleep", arguments="30"))
+        """
+        return self._engine.call(self.create_call(check_vm(vm), check_credentials(credentials), check_spec(spec)))
+
+    @driven
+    def list(self, vm: str, credentials: Credentials) -> Plan[builtins.list[ProcessSummary]]:
+        """The guest's processes, plus those started by create that ended in the last 5 minutes."""
+        return self._engine.call(self.list_call(check_vm(vm), check_credentials(credentials)))
+
+    @driven
+    def get(self, vm: str, credentials: Credentials, pid: int) -> Plan[ProcessInfo]:
+        """One process; `finished` and `exit_code` are set once a process started by create has exited."""
+        return self._engine.call(self.get_call(check_vm(vm), check_credentials(credentials), check_pid(pid)))
+
+    @driven
+    def delete(self, vm: str, credentials: Credentials, pid: int) -> Plan[None]:
+        """Terminates a process (SIGTERM, then SIGKILL, on POSIX guests)."""
+        return self._engine.call(self.delete_call(check_vm(vm), check_credentials(credentials), check_pid(pid)))
+
+    @driven
+    def run(
+        self,
+        vm: str,
+        credentials: Credentials,
+        program: str | CreateSpec,
+        *args: str,
+        arguments: str | None = None,
+        working_directory: str | None = None,
+        environment_variables: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        terminate_on_timeout: bool = False,
+        check: bool = False,
+    ) -> Plan[ProcessResult]:
+        """Starts a program, waits for it to exit and returns its exit code.
+
+        Example::
+
+            result = vc.processes.run("vm-42", creds, "/bin/ls", "-l", "/tmp", timeout=60)
+            print(result.exit_code, result.duration)
+
+        `args` are quoted for the guest's POSIX shell, one argument each; `arguments=` is passed
+        verbatim instead (shell syntax, Windows guests). A non-zero exit code is a result unless
+        `check=True` (then errors.ProcessFailed). After `timeout` seconds: errors.ProcessTimeout,
+        having terminated the process if `terminate_on_timeout=True`. If the process is forgotten
+        by the server before its exit was seen: errors.ProcessVanished.
+        """
+        spec = program_spec(
+            program,
+            args,
+            arguments=arguments,
+            working_directory=working_directory,
+            environment_variables=environment_variables,
+        )
+        return run_program(
+            self._engine,
+            self,
+            check_vm(vm),
+            check_credentials(credentials),
+            spec,
+            timeout=check_run_timeout(timeout),
+            terminate_on_timeout=bool(terminate_on_timeout),
+            check=bool(check),
+        )
+
+
+class Processes(ProcessesService, SyncService):
+    """The guest processes service (`vc.processes`), as in the official SDK, plus `run`.
+
+    Example::
+
+        pid = vc.processes.create("vm-42", creds, CreateSpec("/bin/sleep", arguments="30"))
+        assert vc.processes.get("vm-42", creds, pid).running
+        vc.processes.delete("vm-42", creds, pid)
+    """
+
+
+def _vm_list(vms: object) -> builtins.list[str]:
+    if isinstance(vms, str) or not isinstance(vms, Iterable):
+        raise errors.UsageError("vms must be a list of VM identifiers such as ['vm-1', 'vm-2'], not a single string")
+    return [check_vm(vm) for vm in vms]
+
+
+class AsyncProcesses(ProcessesService, AsyncService):
+    """The guest processes service of an AsyncClient (`vc.processes`): awaitable methods, plus `run_many`.
+
+    Example::
+
+        pid = await vc.processes.create("vm-42", creds, CreateSpec("/bin/sleep", arguments="30"))
+        info = await vc.processes.get("vm-42", creds, pid)
+        results = await vc.processes.run_many(["vm-1", "vm-2"], creds, "/bin/true")
+    """
+
+    async def run_many(
+        self,
+        vms: Iterable[str],
+        credentials: Credentials,
+        program: str | CreateSpec,
+        *args: str,
+        concurrency: int = 50,
+        arguments: str | None = None,
+        working_directory: str | None = None,
+        environment_variables: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        terminate_on_timeout: bool = False,
+        check: bool = False,
+        on_result: Callable[[str, RunOutcome], None] | None = None,
+    ) -> builtins.list[RunOutcome]:
+        """Runs one program on many VMs, at most `concurrency` at a time; one outcome per VM, in input order.
+
+        Each outcome is the VM's ProcessResult, or the `errors.VcenterGuestError` its run raised
+        (NotFound, ProcessTimeout, ...): one VM's failure never stops the others. `on_result(vm,
+        outcome)` is called as each VM finishes (for progress bars); it must not raise.
+
+        Example::
+
+            results = await vc.processes.run_many(vms, creds, "/usr/bin/uptime", timeout=30)
+            failed = {vm: r for vm, r in zip(vms, results) if isinstance(r, Exception)}
+        """
+        targets = _vm_list(vms)
+        if type(concurrency) is not int or concurrency < 1:
+            raise errors.UsageError(f"concurrency must be a positive int, got {concurrency!r}")
+        if on_result is not None and not callable(on_result):
+            raise errors.UsageError("on_result must be a function of (vm, outcome)")
+        creds = check_credentials(credentials)
+        spec = program_spec(
+            program,
+            args,
+            arguments=arguments,
+            working_directory=working_directory,
+            environment_variables=environment_variables,
+        )
+        run_timeout = check_run_timeout(timeout)
+        outcomes: builtins.list[RunOutcome | None] = [None] * len(targets)
+        pending = iter(range(len(targets)))
+        drive, engine = self._client._drive, self._engine
+
+        async def worker() -> None:
+            # Workers share one iterator: each VM is taken exactly once, in input order.
+            for index in pending:
+                vm = targets[index]
+                outcome: RunOutcome
+                try:
+                    plan = run_program(
+                        engine,
+                        self,
+                        vm,
+                        creds,
+                        spec,
+                        timeout=run_timeout,
+                        terminate_on_timeout=terminate_on_timeout,
+                        check=check,
+                    )
+                    outcome = await drive(plan)
+                except errors.VcenterGuestError as exc:
+                    outcome = exc
+                outcomes[index] = outcome
+                if on_result is not None:
+                    on_result(vm, outcome)
+
+        import anyio  # noqa: PLC0415
+
+        async with anyio.create_task_group() as group:
+            for _ in range(min(concurrency, len(targets))):
+                group.start_soon(worker)
+        return cast("builtins.list[RunOutcome]", outcomes)  # every slot was filled by a worker

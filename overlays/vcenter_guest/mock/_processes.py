@@ -1,0 +1,360 @@
+"""Programs and processes in the guests (`com.vmware.vcenter.vm.guest.processes`).
+
+Time comes from the simulator's injectable clock: a process's end is computed from its start and
+duration when someone looks (no timers, no threads per process), and tests move a fake clock.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import ntpath
+import posixpath
+import shlex
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from starlette.responses import Response
+
+from ._errors import MAX_ARG_LENGTH, MockError
+from ._handlers import handles, json_response
+from ._inventory import GuestUser, Program
+from ._vms import Vms, VmState
+
+if TYPE_CHECKING:
+    from starlette.types import Receive, Scope
+
+    from vcenter_guest.operations import Operation
+
+    from ._app import MockApi
+
+__all__ = ["MAX_PATH_LENGTH", "TERMINATED_EXIT_CODE", "Process", "Processes"]
+
+log = logging.getLogger("vcenter_guest.mock")
+
+# What a POSIX process killed by SIGTERM reports (128 + 15).
+TERMINATED_EXIT_CODE = 143
+MAX_PATH_LENGTH = 4096
+
+
+@attrs.define(eq=False)
+class Process:
+    """A process in a guest. Started by create unless `exit_code` is None (an inventory process)."""
+
+    pid: int
+    name: str
+    owner: str
+    command: str
+    started: float
+    started_text: str = ""  # formatted when first shown: most processes are never looked at
+    duration: float = math.inf
+    exit_code: int | None = None
+    ignores_term: bool = False
+    terminated_at: float | None = None
+
+    @property
+    def from_create(self) -> bool:
+        """Whether create started it (only those report `finished` and `exit_code`)."""
+        return self.exit_code is not None
+
+    def finished_at(self) -> float | None:
+        """When it ended (monotonic seconds), or None while it runs."""
+        end = self.started + self.duration if self.exit_code is not None else math.inf
+        if self.terminated_at is not None and self.terminated_at < end:
+            return self.terminated_at
+        return end if end != math.inf else None
+
+    def final_exit_code(self) -> int | None:
+        """The exit code once finished: the program's own, or 143 if delete ended it first."""
+        if self.exit_code is None:
+            return None
+        if self.terminated_at is not None and self.terminated_at < self.started + self.duration:
+            return TERMINATED_EXIT_CODE
+        return self.exit_code
+
+
+class Processes(Vms):
+    """The simulator's programs and processes."""
+
+    def _file_error(self, error_type: str, message_id: str, text: str, path: str, reason: str) -> MockError:
+        shown = path if len(path) <= MAX_ARG_LENGTH else path[: MAX_ARG_LENGTH - 3] + "..."
+        return MockError(error_type, message_id, text, path, data={"reason": reason, "file_path": shown})
+
+    def resolve_program(self, vm: VmState, path: str, user: GuestUser) -> Program:
+        """The program at `path` that `user` may run, or the documented path error."""
+        spec = vm.spec
+        if len(path) > MAX_PATH_LENGTH:
+            raise self._file_error(
+                "INVALID_ARGUMENT",
+                "com.vmware.vcenter.vm.guest.processes.path_too_long",
+                "The program path {0} is too long.",
+                path,
+                "PATH_TOO_LONG",
+            )
+        if not self.is_absolute(spec, path):
+            raise self._file_error(
+                "INVALID_ARGUMENT",
+                "com.vmware.vcenter.vm.guest.processes.invalid_path",
+                "The program path {0} is not a valid path.",
+                path,
+                "NOT_A_FILE",
+            )
+        key = self.normalize_path(spec, path)
+        program = vm.programs.get(key)
+        if program is None:
+            if key in vm.directories:
+                raise self._file_error(
+                    "INVALID_ARGUMENT",
+                    "com.vmware.vcenter.vm.guest.processes.not_a_file",
+                    "The program path {0} is a directory, not a file.",
+                    path,
+                    "NOT_A_FILE",
+                )
+            raise self._file_error(
+                "NOT_FOUND",
+                "com.vmware.vcenter.vm.guest.processes.program_not_found",
+                "The program {0} was not found.",
+                path,
+                "FILE_NOT_FOUND",
+            )
+        if program.allowed_users is not None and user.name not in program.allowed_users:
+            raise MockError(
+                "UNAUTHORIZED",
+                "com.vmware.vcenter.vm.guest.processes.access_denied",
+                "The guest user {0} may not run {1}.",
+                user.name,
+                path,
+            )
+        return program
+
+    def check_working_directory(self, vm: VmState, directory: str | None, user: GuestUser) -> str:
+        """The directory the program starts in (the user's home if unset or empty), or INVALID_ARGUMENT."""
+        if not directory:
+            return user.home
+        if not self.is_absolute(vm.spec, directory) or self.normalize_path(vm.spec, directory) not in vm.directories:
+            raise self._file_error(
+                "INVALID_ARGUMENT",
+                "com.vmware.vcenter.vm.guest.processes.invalid_working_directory",
+                "The working directory {0} is not a valid directory.",
+                directory,
+                "NOT_A_DIRECTORY",
+            )
+        return directory
+
+    def program_behaviour(self, program: Program, arguments: str) -> tuple[float, int]:
+        """(duration in seconds, exit code) of one run of `program` with `arguments`."""
+        duration, exit_code = program.duration, program.exit_code
+        if not (program.duration_from_args or program.exit_code_from_args):
+            return duration, exit_code
+        try:
+            words = shlex.split(arguments)
+        except ValueError:
+            return 0.0, 2  # the shell rejects unbalanced quotes before the program runs
+        if program.duration_from_args:
+            # Like sleep(1): a missing or bad operand makes it exit 1 at once.
+            try:
+                duration = float(words.pop(0))
+            except (IndexError, ValueError):
+                return 0.0, 1
+            if math.isnan(duration) or duration < 0:
+                return 0.0, 1
+        if program.exit_code_from_args:
+            try:
+                exit_code = int(words.pop(0)) % 256
+            except (IndexError, ValueError):
+                exit_code = 2
+        return duration, exit_code
+
+    def allocate_pid(self, vm: VmState) -> int:
+        """A pid no visible process of the VM has (pids are never reused)."""
+        pid = vm.next_pid
+        vm.next_pid += 1
+        return pid
+
+    def purge(self, vm: VmState) -> None:
+        """Forgets processes that finished longer than `process_retention` ago."""
+        now, retention = self.now(), self.inventory.process_retention
+        expiries = vm.expiries
+        while expiries and expiries[0][0] <= now:
+            _, pid = heapq.heappop(expiries)
+            process = vm.processes.get(pid)
+            if process is not None:
+                finished = process.finished_at()
+                if finished is not None and finished + retention <= now:
+                    del vm.processes[pid]
+
+    def _schedule_expiry(self, vm: VmState, process: Process) -> None:
+        finished = process.finished_at()
+        if finished is not None:
+            heapq.heappush(vm.expiries, (finished + self.inventory.process_retention, process.pid))
+
+    def _ready_vm(self, vm_id: str, credentials: Mapping[str, Any]) -> tuple[VmState, GuestUser]:
+        vm = self.find_vm(vm_id)
+        self.check_vm_ready(vm)
+        user = self.check_guest_credentials(vm, credentials)
+        self.purge(vm)
+        return vm, user
+
+    def create_process(self, vm_id: str, credentials: Mapping[str, Any], spec: Mapping[str, Any]) -> int:
+        """Starts a program (Processes.create); returns its pid."""
+        with self._lock:
+            vm, user = self._ready_vm(vm_id, credentials)
+            path: str = spec["path"]
+            program = self.resolve_program(vm, path, user)
+            if spec.get("start_minimized") and not vm.spec.windows:
+                raise MockError(
+                    "INVALID_ARGUMENT",
+                    "com.vmware.vcenter.vm.guest.processes.start_minimized_unsupported",
+                    "start_minimized is only supported on Windows guests; virtual machine {0} runs {1}.",
+                    vm.spec.id,
+                    vm.spec.guest_os_family,
+                )
+            self.check_working_directory(vm, spec.get("working_directory"), user)
+            if program.fails_to_start:
+                raise MockError(
+                    "UNABLE_TO_ALLOCATE_RESOURCE",
+                    "com.vmware.vcenter.vm.guest.processes.start_failed",
+                    "The program {0} failed to start.",
+                    path,
+                )
+            arguments: str = spec.get("arguments") or ""
+            duration, exit_code = self.program_behaviour(program, arguments)
+            pid = self.allocate_pid(vm)
+            now = self.now()
+            name = (ntpath if vm.spec.windows else posixpath).basename(path) or path
+            process = Process(
+                pid=pid,
+                name=name,
+                owner=user.name,
+                command=f'"{path}" {arguments}' if arguments else f'"{path}"',
+                started=now,
+                duration=duration,
+                exit_code=exit_code,
+                ignores_term=program.ignores_term,
+            )
+            vm.processes[pid] = process
+            self._schedule_expiry(vm, process)
+            log.debug("started %s as pid %d in %s for guest user %s", path, pid, vm_id, user.name)
+            return pid
+
+    def _started_text(self, process: Process) -> str:
+        process.started_text = self.timestamp(process.started)
+        return process.started_text
+
+    def summary(self, process: Process) -> dict[str, Any]:
+        """`Processes.Summary` of a process."""
+        return {
+            "name": process.name,
+            "pid": process.pid,
+            "owner": process.owner,
+            "command": process.command,
+            "started": process.started_text or self._started_text(process),
+        }
+
+    def info(self, process: Process) -> dict[str, Any]:
+        """`Processes.Info` of a process: `finished` and `exit_code` once a create-started one ended."""
+        info: dict[str, Any] = {
+            "name": process.name,
+            "owner": process.owner,
+            "command": process.command,
+            "started": process.started_text or self._started_text(process),
+        }
+        finished = process.finished_at()
+        if process.from_create and finished is not None and finished <= self.now():
+            info["finished"] = self.timestamp(finished)
+            info["exit_code"] = process.final_exit_code()
+        return info
+
+    def list_processes(self, vm_id: str, credentials: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Processes.list: running processes plus recently finished create-started ones."""
+        with self._lock:
+            vm, _ = self._ready_vm(vm_id, credentials)
+            return [self.summary(p) for p in vm.processes.values()]
+
+    def find_process(self, vm: VmState, pid: int) -> Process:
+        """The visible process with this pid, or NOT_FOUND with ProcessErrorDetails."""
+        process = vm.processes.get(pid)
+        if process is None:
+            raise MockError(
+                "NOT_FOUND",
+                "com.vmware.vcenter.vm.guest.processes.not_found",
+                "The process {0} was not found in virtual machine {1}.",
+                pid,
+                vm.spec.id,
+                data={"pid": pid},
+            )
+        return process
+
+    def get_process(self, vm_id: str, pid: int, credentials: Mapping[str, Any]) -> dict[str, Any]:
+        """Processes.get."""
+        with self._lock:
+            vm, _ = self._ready_vm(vm_id, credentials)
+            return self.info(self.find_process(vm, pid))
+
+    def may_terminate(self, user: GuestUser, process: Process) -> bool:
+        """Whether `user` may end `process` (its owner or a guest administrator)."""
+        return user.admin or user.name == process.owner
+
+    def terminate(self, vm: VmState, process: Process) -> None:
+        """Sends the process SIGTERM: it ends now (exit 143) unless it ignores it. Ended ones stay as they are."""
+        now = self.now()
+        finished = process.finished_at()
+        if (finished is not None and finished <= now) or process.ignores_term:
+            return
+        if not process.from_create:
+            del vm.processes[process.pid]  # nothing to report about it once gone
+            return
+        process.terminated_at = now
+        self._schedule_expiry(vm, process)
+
+    def delete_process(self, vm_id: str, pid: int, credentials: Mapping[str, Any]) -> None:
+        """Processes.delete: terminates a process."""
+        with self._lock:
+            vm, user = self._ready_vm(vm_id, credentials)
+            process = self.find_process(vm, pid)
+            if not self.may_terminate(user, process):
+                raise MockError(
+                    "UNAUTHORIZED",
+                    "com.vmware.vcenter.vm.guest.processes.terminate_denied",
+                    "The guest user {0} may not terminate the process {1}.",
+                    user.name,
+                    pid,
+                )
+            self.terminate(vm, process)
+            log.debug("terminated pid %d in %s for guest user %s", pid, vm_id, user.name)
+
+
+# --- the HTTP side: one handler per operation of the processes service --------------------------------
+
+
+@handles("processes.create")
+async def create(api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
+    """Processes.create: the new pid."""
+    body, _ = await api.guest_call(op, params, scope, receive)
+    return json_response(
+        api.simulator.create_process(params["vm"], body["credentials"], body["spec"]), op.success_status
+    )
+
+
+@handles("processes.list")
+async def list_(api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
+    """Processes.list: an array of Processes.Summary."""
+    body, _ = await api.guest_call(op, params, scope, receive)
+    return json_response(api.simulator.list_processes(params["vm"], body["credentials"]), op.success_status)
+
+
+@handles("processes.get")
+async def get(api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
+    """Processes.get: a Processes.Info."""
+    body, pid = await api.guest_call(op, params, scope, receive)
+    return json_response(api.simulator.get_process(params["vm"], pid, body["credentials"]), op.success_status)
+
+
+@handles("processes.delete")
+async def delete(api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
+    """Processes.delete: terminates the process."""
+    body, pid = await api.guest_call(op, params, scope, receive)
+    api.simulator.delete_process(params["vm"], pid, body["credentials"])
+    return Response(status_code=op.success_status)

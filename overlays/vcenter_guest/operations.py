@@ -1,0 +1,241 @@
+"""The operations of the API, read from the document the client was generated from.
+
+One table serves the client (which request to send, what success looks like, whether a call may be
+sent again), the mock vCenter (routes, statuses, privileges, which handler serves what) and the fuzz
+command (which safety rule applies): no other list of operations exists in the package.
+
+    >>> from vcenter_guest.operations import operations
+    >>> op = operations()["processes.create"]
+    >>> op.method, op.path, op.action, op.success_status, op.resend
+    ('POST', '/api/vcenter/vm/{vm}/guest/processes', 'create', 201, <Resend.NEVER: 'never'>)
+    >>> op.service, op.name, op.path_parameters
+    ('processes', 'create', ('vm',))
+
+The document is read from `vcenter_guest_client/openapi.json` (the shipped `openapi.yaml`, as JSON)
+with the standard library, on first use: `import vcenter_guest` does not pay for it.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+import re
+from collections.abc import Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "Effect",
+    "Operation",
+    "OperationTable",
+    "Resend",
+    "document_path",
+    "load_document",
+    "operations",
+]
+
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_ACTION = re.compile(r"^(?P<path>[^?]+)\?action=(?P<action>\w+)$")
+_ID = re.compile(r"^(?P<service>[a-z][a-z0-9_]*)\.(?P<name>[a-z][a-z0-9_]*)$")
+
+
+class Resend(enum.Enum):
+    """`x-vcenter-guest-resend`: may a request be sent again when the first may have reached the server?"""
+
+    SAFE = "safe"
+    """It changes nothing: send it again freely."""
+    IDEMPOTENT = "idempotent"
+    """Twice has the effect of once; NOT_FOUND after a resend means an earlier attempt did the job."""
+    HARMLESS_DUPLICATE = "harmless-duplicate"
+    """A second effect nobody minds (a spare API session, which expires by itself)."""
+    NEVER = "never"
+    """A second effect would do harm (start the program twice): never once it may have reached the server."""
+
+
+class Effect(enum.Enum):
+    """`x-vcenter-guest-effect`: what an operation does, for the fuzz command's safety rules."""
+
+    NONE = "none"
+    CREATES_SESSION = "creates-session"
+    ENDS_SESSION = "ends-session"
+    STARTS_PROGRAM = "starts-program"
+    TERMINATES_PROCESS = "terminates-process"
+
+
+class DocumentError(ValueError):
+    """The document breaks a convention the table relies on; the message names the operation."""
+
+
+@attrs.frozen
+class Operation:
+    """One operation of the document."""
+
+    id: str
+    """The operationId, `<service>.<operation>`: unique across services (e.g. "processes.create")."""
+    method: str
+    """The HTTP method, upper case."""
+    path: str
+    """The path template without VMware's `?action=...` suffix, e.g. `/api/vcenter/vm/{vm}/guest/processes`."""
+    action: str | None
+    """The `action` query value VMware writes into the path key, or None."""
+    path_parameters: tuple[str, ...]
+    """Names of the path parameters, in the order the path has them."""
+    success_status: int
+    """The one 2xx status the document gives."""
+    error_statuses: Mapping[str, int] = attrs.field(repr=False)
+    """Error type -> HTTP status, for every error the operation documents."""
+    privileges: tuple[str, ...] = attrs.field(repr=False)
+    """The vCenter privileges the API user needs (`x-vapi-privileges`)."""
+    resend: Resend | None = attrs.field(repr=False)
+    """`x-vcenter-guest-resend`, or None when the document does not say (then it is never re-sent)."""
+    effect: Effect | None = attrs.field(repr=False)
+    """`x-vcenter-guest-effect`, or None when the document does not say (then the fuzz command never sends
+    it to a server that is not a sandbox)."""
+    uses_session: bool = attrs.field(repr=False)
+    """Whether it authenticates with the session header (every operation but the login)."""
+    body_schema: str | None = attrs.field(repr=False)
+    """The component name of its JSON request body, if it has one."""
+    body_fields: tuple[str, ...] = attrs.field(repr=False)
+    """Top-level properties of that body (e.g. `credentials`, `spec`)."""
+
+    @property
+    def service(self) -> str:
+        """The service part of the id: "processes" for "processes.create"."""
+        return self.id.partition(".")[0]
+
+    @property
+    def name(self) -> str:
+        """The operation part of the id, the method users call: "create" for "processes.create"."""
+        return self.id.partition(".")[2]
+
+    @property
+    def path_key(self) -> str:
+        """The path key of the document (with `?action=...`)."""
+        return f"{self.path}?action={self.action}" if self.action else self.path
+
+    @property
+    def label(self) -> str:
+        """`METHOD path-key`, as reports show an operation."""
+        return f"{self.method} {self.path_key}"
+
+    @property
+    def takes_guest_credentials(self) -> bool:
+        """Whether its request body carries guest `credentials`."""
+        return "credentials" in self.body_fields
+
+
+def _component_of(ref: str) -> str:
+    return ref.rsplit("/", 1)[-1]
+
+
+def _enum(kind: type[enum.Enum], value: object, where: str, extension: str) -> Any:
+    if value is None:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(str(member.value) for member in kind)
+        raise DocumentError(f"{where}: {extension} {value!r} is not one of {allowed}") from None
+
+
+def _operation(key: str, method: str, op: Mapping[str, Any], schemas: Mapping[str, Any], secured: bool) -> Operation:
+    op_id = op.get("operationId")
+    where = f"{method.upper()} {key}"
+    if not isinstance(op_id, str) or not _ID.match(op_id):
+        raise DocumentError(f"{where}: operationId {op_id!r} must be <service>.<operation>, e.g. processes.create")
+    match = _ACTION.match(key)
+    path, action = (match["path"], match["action"]) if match else (key, None)
+    successes = sorted(int(s) for s in op.get("responses", {}) if s.isdigit() and 200 <= int(s) < 300)
+    if len(successes) != 1:
+        raise DocumentError(f"{op_id}: the document must give exactly one success status, not {successes}")
+    errors: dict[str, int] = {}
+    for status, response in op.get("responses", {}).items():
+        for media in response.get("content", {}).values():
+            for alternative in media.get("schema", {}).get("oneOf", []):
+                schema = schemas[_component_of(alternative["$ref"])]
+                errors[schema["x-vapi-error-type"]] = int(status)
+    body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+    body_schema = _component_of(body["$ref"]) if body else None
+    security = op.get("security")
+    return Operation(
+        id=op_id,
+        method=method.upper(),
+        path=path,
+        action=action,
+        path_parameters=tuple(re.findall(r"{(\w+)}", path)),
+        success_status=successes[0],
+        error_statuses=errors,
+        privileges=tuple(op.get("x-vapi-privileges", ())),
+        resend=_enum(Resend, op.get("x-vcenter-guest-resend"), op_id, "x-vcenter-guest-resend"),
+        effect=_enum(Effect, op.get("x-vcenter-guest-effect"), op_id, "x-vcenter-guest-effect"),
+        uses_session=any("session_id" in s for s in security) if security is not None else secured,
+        body_schema=body_schema,
+        body_fields=tuple(schemas[body_schema].get("properties", {})) if body_schema else (),
+    )
+
+
+class OperationTable(Mapping[str, Operation]):
+    """The operations of one document, by id, in document order.
+
+    `OperationTable(document)` reads any document (tests use a copy with one operation more);
+    `operations()` is the table of the shipped one.
+    """
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        schemas = document.get("components", {}).get("schemas", {})
+        secured = any("session_id" in s for s in document.get("security", ()))
+        table: dict[str, Operation] = {}
+        for key, item in document.get("paths", {}).items():
+            for method in _METHODS:
+                if method in item:
+                    op = _operation(key, method, item[method], schemas, secured)
+                    if op.id in table:
+                        raise DocumentError(f"operationId {op.id} is used twice")
+                    table[op.id] = op
+        self._table = table
+        self.document = document
+        self.status_by_error_type: dict[str, int] = {
+            schema["x-vapi-error-type"]: int(schema["x-vapi-http-status"])
+            for schema in schemas.values()
+            if "x-vapi-error-type" in schema and "x-vapi-http-status" in schema
+        }
+        """Error type -> the HTTP status its specific error schema gives (`x-vapi-http-status`)."""
+
+    def __getitem__(self, operation_id: str) -> Operation:
+        return self._table[operation_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __repr__(self) -> str:
+        return f"OperationTable({', '.join(self._table)})"
+
+    def of_service(self, service: str) -> list[Operation]:
+        """The operations of one service ("processes"), in document order."""
+        return [op for op in self._table.values() if op.service == service]
+
+
+def document_path() -> Path:
+    """Path of the shipped document as written (`vcenter_guest_client/openapi.yaml`)."""
+    return Path(str(resources.files("vcenter_guest_client") / "openapi.yaml"))
+
+
+@functools.cache
+def load_document() -> dict[str, Any]:
+    """The shipped document, parsed (from its JSON copy). Cached: treat the result as read-only."""
+    text = (resources.files("vcenter_guest_client") / "openapi.json").read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+@functools.cache
+def operations() -> OperationTable:
+    """The table of the shipped document (cached)."""
+    return OperationTable(load_document())

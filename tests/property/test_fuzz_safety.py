@@ -1,0 +1,128 @@
+"""The fuzz command's safety guard is default-deny: an operation no rule covers never reaches a real server.
+
+The document is the source of every operation the fuzz command knows; a newer document may bring
+operations (file deletes, moves...) whose effect the safety rules were not written for. Against a
+server that is not a sandbox such an operation is never sent; against a sandbox it is explored.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
+from vcenter_guest.fuzz import FuzzOptions, FuzzTarget, run
+from vcenter_guest.fuzz._shaping import Refused, guard
+from vcenter_guest.fuzz._state import RunState, forget, remember
+from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_GUEST_PASSWORD, DEMO_GUEST_USER, create_app, serve
+from vcenter_guest.operations import OperationTable, load_document
+
+pytestmark = pytest.mark.slow
+
+NEW_PATH = "/api/vcenter/vm/{vm}/guest/filesystem/wipe"
+
+
+def _with_unclassified_operation() -> dict[str, Any]:
+    """The shipped document plus a `{vm}` operation that says nothing of its effect (a guest-wiping one, say)."""
+    document = copy.deepcopy(load_document())
+    create = document["paths"]["/api/vcenter/vm/{vm}/guest/processes?action=create"]["post"]
+    wipe = copy.deepcopy(create)
+    wipe["operationId"] = "filesystem.wipe"
+    wipe.pop("x-vcenter-guest-effect")
+    wipe.pop("x-vcenter-guest-resend")
+    wipe["responses"]["201"].pop("links")
+    document["paths"][f"{NEW_PATH}?action=wipe"] = {"post": wipe}
+    return document
+
+
+def _recording(app: ASGIApp, paths: list[str]) -> ASGIApp:
+    async def record(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            paths.append(scope["path"])
+        await app(scope, receive, send)
+
+    return record
+
+
+@pytest.fixture
+def recorded() -> Iterator[tuple[str, list[str]]]:
+    """The correct mock (it does not know the new operation) on a loopback socket, recording every path."""
+    paths: list[str] = []
+    with serve(app=_recording(create_app(), paths)) as url:
+        yield url, paths
+
+
+def _target(url: str, *, sandbox: bool) -> FuzzTarget:
+    return FuzzTarget(
+        url=url,
+        user=DEMO_API_USER,
+        password=DEMO_API_PASSWORD,
+        vms=("vm-42",),
+        programs=("/bin/true",),
+        guest_user=DEMO_GUEST_USER,
+        guest_password=DEMO_GUEST_PASSWORD,
+        sandbox=sandbox,
+        any_program=False,
+        document=_with_unclassified_operation(),
+    )
+
+
+def _wipes(paths: list[str]) -> list[str]:
+    return [p for p in paths if p.endswith("/guest/filesystem/wipe")]
+
+
+def test_an_operation_without_a_safety_rule_is_never_sent_to_a_real_server(recorded: tuple[str, list[str]]) -> None:
+    url, paths = recorded
+    result = run(_target(url, sandbox=False), FuzzOptions(max_examples=5, seed=3))
+    assert [p for p in paths if "/guest/processes" in p], "the run fuzzed the operations it has rules for"
+    assert _wipes(paths) == [], "an operation no safety rule covers reached the server"
+    assert not any("filesystem.wipe" in label or "wipe" in label for label in result.operations)
+
+
+def test_against_a_sandbox_the_same_operation_is_explored(recorded: tuple[str, list[str]]) -> None:
+    """The recording does see the operation when nothing forbids it: the test above can fail."""
+    url, paths = recorded
+    run(_target(url, sandbox=True), FuzzOptions(max_examples=5, seed=3, stateful=False))
+    assert _wipes(paths), "a sandbox run explores every operation of the document"
+
+
+def test_the_guard_refuses_a_case_of_an_unclassified_operation_itself() -> None:
+    """Defense in depth: should such a case come through anyway, the last hook before sending refuses it."""
+    target = _target("http://127.0.0.1:9", sandbox=False)
+    table = OperationTable(target.document or {})
+    schema = object()
+    case = SimpleNamespace(
+        operation=SimpleNamespace(
+            schema=schema, definition=SimpleNamespace(raw={"operationId": "filesystem.wipe"}), label="POST wipe"
+        ),
+        path_parameters={"vm": "vm-7"},
+        body={},
+    )
+    state = RunState(target=target, options=FuzzOptions(), secrets=SimpleNamespace(), table=table)  # type: ignore[arg-type]
+    remember(schema, state)
+    try:
+        with pytest.raises(Refused, match=r"filesystem\.wipe"):
+            guard(None, case, {})
+        known = SimpleNamespace(
+            **{
+                **vars(case),
+                "operation": SimpleNamespace(
+                    **{**vars(case.operation), "definition": SimpleNamespace(raw={"operationId": "processes.get"})}
+                ),
+            }
+        )
+        guard(None, known, {})
+        assert known.path_parameters["vm"] == "vm-42", "a classified operation is rewritten to the named VM"
+    finally:
+        forget(schema)
+
+
+def test_printed_safety_rules_say_that_unclassified_operations_are_not_sent() -> None:
+    from vcenter_guest.fuzz import safety_rules
+
+    rules = safety_rules(_target("http://127.0.0.1:9", sandbox=False))
+    assert any("never sent" in rule and "x-vcenter-guest-effect" in rule for rule in rules), json.dumps(rules)
