@@ -7,12 +7,9 @@ type, body schema) before a test sees it, so each behaviour test is also a confo
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any
 
-import anyio
-import anyio.from_thread
 import httpx
 import pytest
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
@@ -23,7 +20,6 @@ from vcenter_guest.mock import (
     DEMO_GUEST_USER,
     DEMO_INVENTORY,
     create_app,
-    serve,
 )
 from vcenter_guest.operations import load_document, operations
 
@@ -34,21 +30,6 @@ CREDS = {
     "password": DEMO_GUEST_PASSWORD,
 }
 PROCESSES = "/api/vcenter/vm/{vm}/guest/processes"
-
-
-class FakeClock:
-    """A monotonic clock that moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
 
 
 _VALIDATORS: dict[str, Any] = {}
@@ -107,7 +88,7 @@ def check_conforms(method: str, url: str, response: httpx.Response) -> None:
 class Api:
     """Sends requests through one transport; every response is checked against the document."""
 
-    def __init__(self, name: str, app: Any, clock: FakeClock, request: Any) -> None:
+    def __init__(self, name: str, app: Any, clock: Any, request: Any) -> None:
         self.name = name
         self.app = app
         self.clock = clock
@@ -187,34 +168,6 @@ class Api:
         return pid
 
 
-class _Switch:
-    """An ASGI app forwarding to whichever app the current test set: one uvicorn for all tests."""
-
-    def __init__(self) -> None:
-        self.target: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.target(scope, receive, send)
-
-
-@pytest.fixture(scope="session")
-def _served() -> Iterator[tuple[_Switch, str]]:
-    switch = _Switch()
-    with serve(app=switch) as url:
-        yield switch, url
-
-
-@pytest.fixture(scope="session")
-def _portal() -> Iterator[Any]:
-    with anyio.from_thread.start_blocking_portal() as portal:
-        yield portal
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 @pytest.fixture(params=["asgi", "http"])
 def transport(request: pytest.FixtureRequest) -> str:
     """Each test runs in process (httpx.ASGITransport) and over loopback HTTP (uvicorn)."""
@@ -223,19 +176,18 @@ def transport(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_api(request: pytest.FixtureRequest, transport: str, clock: FakeClock) -> Iterator[Any]:
+def make_api(request: pytest.FixtureRequest, transport: str, clock: Any) -> Iterator[Any]:
     """make_api(inventory=None, **create_app_options) -> Api over the current transport, on `clock`."""
     closers: list[Any] = []
 
     def make(inventory: Any = None, **app_options: Any) -> Api:
         app = create_app(DEMO_INVENTORY if inventory is None else inventory, clock=clock, **app_options)
         if transport == "http":
-            switch, url = request.getfixturevalue("_served")
-            switch.target = app
+            url = request.getfixturevalue("loopback")(app)
             client = httpx.Client(base_url=url, timeout=30)
             closers.append(client.close)
             return Api(transport, app, clock, client.request)
-        portal = request.getfixturevalue("_portal")
+        portal = request.getfixturevalue("portal")
         aclient = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://mock")
         closers.append(lambda: portal.call(aclient.aclose))
 

@@ -1,4 +1,4 @@
-"""Fixtures of the overlay tests: the mock vCenter in process and over loopback, a fake clock.
+"""Fixtures of the overlay tests: the mock vCenter in process and over loopback (the clock: tests/conftest.py).
 
 `mock_server` is parametrized: each test that uses it runs once against the ASGI app in this
 process (through an httpx transport) and once against the same app served by uvicorn on
@@ -7,9 +7,7 @@ process (through an httpx transport) and once against the same app served by uvi
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -25,35 +23,10 @@ from vcenter_guest.mock import (
     DEMO_INVENTORY,
     Simulator,
     create_app,
-    serve,
 )
 
 # Retries that do not slow the tests down, but still go through the whole retry machinery.
 FAST_RETRY = RetryPolicy(attempts=3, timeout=10, initial=0.001, maximum=0.005, jitter=0.0)
-
-
-class FakeClock:
-    """Monotonic time that moves only when something sleeps on it (client) or a test advances it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.advance(seconds)
-
-    async def async_sleep(self, seconds: float) -> None:
-        self.sleep(seconds)
-        await anyio.lowlevel.checkpoint()
 
 
 class SyncASGITransport(httpx.BaseTransport):
@@ -109,12 +82,6 @@ class MockServer:
         return len(self.simulator._sessions)
 
 
-@pytest.fixture(scope="session")
-def portal() -> Iterator[anyio.from_thread.BlockingPortal]:
-    with anyio.from_thread.start_blocking_portal() as blocking_portal:
-        yield blocking_portal
-
-
 @pytest.fixture(params=["in-process", "loopback"])
 def mock_mode(request: pytest.FixtureRequest) -> str:
     mode: str = request.param
@@ -122,16 +89,17 @@ def mock_mode(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_server(mock_mode: str, portal: anyio.from_thread.BlockingPortal) -> Iterator[Callable[..., MockServer]]:
+def make_server(
+    mock_mode: str, portal: anyio.from_thread.BlockingPortal, loopback: Callable[[Any], str]
+) -> Callable[..., MockServer]:
     """Builds a mock vCenter (demo inventory unless told) reachable the parametrized way."""
-    with contextlib.ExitStack() as stack:
 
-        def make(inventory: Any = None, *, clock: Callable[[], float] | None = None, **app_options: Any) -> MockServer:
-            app = create_app(inventory, clock=clock, **app_options)
-            url = stack.enter_context(serve(app=app)) if mock_mode == "loopback" else "http://mock.test"
-            return MockServer(app, url, mock_mode, portal)
+    def make(inventory: Any = None, *, clock: Callable[[], float] | None = None, **app_options: Any) -> MockServer:
+        app = create_app(inventory, clock=clock, **app_options)
+        url = loopback(app) if mock_mode == "loopback" else "http://mock.test"
+        return MockServer(app, url, mock_mode, portal)
 
-        yield make
+    return make
 
 
 @pytest.fixture
@@ -153,18 +121,8 @@ def guest() -> Credentials:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def demo_inventory() -> dict[str, Any]:
     """A deep copy of the demo inventory, for tests that change it."""
     import copy
 
     return copy.deepcopy(DEMO_INVENTORY)
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"

@@ -3,10 +3,6 @@ effects with httpx.AsyncClient and anyio.sleep."""
 
 from __future__ import annotations
 
-import os
-import random
-import ssl
-import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -14,10 +10,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from vcenter_guest import errors
-from vcenter_guest._engine import CAUGHT, Effect, Plan, RetryPolicy, Send, Sleep
+from vcenter_guest._engine import CAUGHT, Effect, Plan, Send, Sleep
 from vcenter_guest._services.processes import AsyncProcesses
 
-from .base import DEFAULT_TIMEOUT, BaseClient
+from .base import BaseClient
 from .pool import ShardedTransport
 
 if TYPE_CHECKING:
@@ -28,7 +24,7 @@ __all__ = ["AsyncClient"]
 T = TypeVar("T")
 
 
-class AsyncClient(BaseClient):
+class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitable[None]]]):
     """The asynchronous `Client`: same parameters, same methods, awaited; plus `processes.run_many`.
 
     Example::
@@ -43,46 +39,24 @@ class AsyncClient(BaseClient):
     asyncio and trio.
     """
 
-    def __init__(
+    processes: AsyncProcesses
+    """The guest processes service: create, list, get, delete, run, run_many."""
+
+    def _open(
         self,
-        server: str,
-        *,
-        user: str | None = None,
-        password: str | None = None,
-        session_id: str | None = None,
-        verify: bool | ssl.SSLContext = True,
-        ca_bundle: str | os.PathLike[str] | None = None,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        max_connections: int = 100,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
-        rng: random.Random | None = None,
+        options: dict[str, Any],
+        transport: httpx.AsyncBaseTransport | None,
+        max_connections: int,
+        sleep: Callable[[float], Awaitable[None]] | None,
     ) -> None:
-        super().__init__(
-            server,
-            user=user,
-            password=password,
-            session_id=session_id,
-            verify=verify,
-            ca_bundle=ca_bundle,
-            timeout=timeout,
-            retry=retry,
-            clock=clock,
-            rng=rng,
-        )
         if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
             raise errors.UsageError("transport must be an httpx.AsyncBaseTransport (for Client: BaseTransport)")
-        if type(max_connections) is not int or max_connections < 1:
-            raise errors.UsageError("max_connections must be a positive int")
         # Small pools (see pool), each keeping its idle connections for the next caller.
-        pools = transport or ShardedTransport(verify=self._http_options["verify"], max_connections=max_connections)
-        self._http: httpx.AsyncClient = httpx.AsyncClient(transport=pools, **self._http_options)
+        pools = transport or ShardedTransport(verify=options["verify"], max_connections=max_connections)
+        self._http: httpx.AsyncClient = httpx.AsyncClient(transport=pools, **options)
         self._lock: anyio.Lock | None = None
         self._sleep = sleep  # None: anyio.sleep, imported on the first sleep
         self.processes = AsyncProcesses(self)
-        """The guest processes service: create, list, get, delete, run, run_many."""
 
     def _session_lock(self) -> anyio.Lock:
         if self._lock is None:

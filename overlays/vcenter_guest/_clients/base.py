@@ -1,4 +1,8 @@
-"""What `Client` and `AsyncClient` share: checking their arguments, the engine, and their state."""
+"""What `Client` and `AsyncClient` share: their parameters, the engine, and their state.
+
+`BaseClient` is generic in the two things that differ in type between them, the httpx transport and
+the sleep function; each subclass only opens its httpx client (`_open`) and performs effects (`_perform`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import random
 import ssl
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -20,12 +24,14 @@ from .options import DEFAULT_TIMEOUT, api_login, http_timeout, retry_policy, ser
 __all__ = ["DEFAULT_TIMEOUT", "HEADERS", "BaseClient"]
 
 T = TypeVar("T")
+TransportT = TypeVar("TransportT")
+SleepT = TypeVar("SleepT")
 
 HEADERS = {"Accept": "application/json", "User-Agent": "vcenter-guest"}
 
 
-class BaseClient:
-    """The state both clients hold; subclasses add the I/O (`_http`, `_drive`, `_perform`)."""
+class BaseClient(Generic[TransportT, SleepT]):
+    """A vCenter connection; the parameters are documented on `Client`."""
 
     _http: httpx.Client | httpx.AsyncClient
 
@@ -33,18 +39,23 @@ class BaseClient:
         self,
         server: str,
         *,
-        user: str | None,
-        password: str | None,
-        session_id: str | None,
-        verify: bool | ssl.SSLContext,
-        ca_bundle: str | os.PathLike[str] | None,
-        timeout: float | httpx.Timeout | None,
-        retry: RetryPolicy | None,
+        user: str | None = None,
+        password: str | None = None,
+        session_id: str | None = None,
+        verify: bool | ssl.SSLContext = True,
+        ca_bundle: str | os.PathLike[str] | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: TransportT | None = None,
+        max_connections: int = 100,
         clock: Callable[[], float] = time.monotonic,
+        sleep: SleepT | None = None,
         rng: random.Random | None = None,
     ) -> None:
         url = server_url(server)
         api_user, api_password, session = api_login(user, password, session_id)
+        if type(max_connections) is not int or max_connections < 1:
+            raise errors.UsageError("max_connections must be a positive int")
         self._engine = Engine(
             url,
             user=api_user,
@@ -54,13 +65,19 @@ class BaseClient:
             clock=clock,
             rng=rng,
         )
-        # What the subclass gives its httpx client.
-        self._http_options: dict[str, Any] = {
+        options: dict[str, Any] = {
             "base_url": url,
             "verify": tls_verify(verify, ca_bundle, url),
             "timeout": http_timeout(timeout),
             "headers": HEADERS,
         }
+        self._open(options, transport, max_connections, sleep)
+
+    def _open(
+        self, options: dict[str, Any], transport: TransportT | None, max_connections: int, sleep: SleepT | None
+    ) -> None:
+        """Opens the httpx client (`options` are its keyword arguments) and the services."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         state = "closed" if self._http.is_closed else ("logged in" if self._engine.session_id else "not logged in")
@@ -78,7 +95,7 @@ class BaseClient:
 
     @property
     def redactor(self) -> Redactor:
-        """Removes the secrets this client knows (password, session ids) from a text: `redactor.scrub(text)`."""
+        """Removes the secrets this client knows (passwords, session ids) from a text: `redactor.scrub(text)`."""
         return self._engine.redactor
 
     def _request(self, send: Send) -> httpx.Request:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import random
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -14,17 +11,17 @@ from typing import Any, TypeVar
 import httpx
 
 from vcenter_guest import errors
-from vcenter_guest._engine import CAUGHT, Effect, Plan, RetryPolicy, Send, Sleep
+from vcenter_guest._engine import CAUGHT, Effect, Plan, Send, Sleep
 from vcenter_guest._services.processes import Processes
 
-from .base import DEFAULT_TIMEOUT, BaseClient
+from .base import BaseClient
 
 __all__ = ["Client"]
 
 T = TypeVar("T")
 
 
-class Client(BaseClient):
+class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
     """A vCenter connection: logs in on entry, logs out on exit, re-logs in when the session expires.
 
     Example::
@@ -42,47 +39,30 @@ class Client(BaseClient):
     certificate; `ca_bundle` is a PEM file of the CA that signed it; `verify=False` turns checking
     off and logs a warning. `timeout` is seconds per HTTP exchange. `retry` is the RetryPolicy for
     transient faults. `transport` is any `httpx.BaseTransport` (tests, a mock server, a proxy).
-    `clock`, `sleep` and `rng` are the monotonic clock, the sleep and the random source of waiting
-    and retries (tests pass virtual ones).
+    `max_connections` bounds the connections to vCenter (threads share them). `clock`, `sleep` and
+    `rng` are the monotonic clock, the sleep and the random source of waiting and retries (tests
+    pass virtual ones).
 
     Thread-safe: threads may share one client; a session renewal happens once for all of them.
     """
 
-    def __init__(
+    processes: Processes
+    """The guest processes service: create, list, get, delete, run."""
+
+    def _open(
         self,
-        server: str,
-        *,
-        user: str | None = None,
-        password: str | None = None,
-        session_id: str | None = None,
-        verify: bool | ssl.SSLContext = True,
-        ca_bundle: str | os.PathLike[str] | None = None,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        transport: httpx.BaseTransport | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
+        options: dict[str, Any],
+        transport: httpx.BaseTransport | None,
+        max_connections: int,
+        sleep: Callable[[float], None] | None,
     ) -> None:
-        super().__init__(
-            server,
-            user=user,
-            password=password,
-            session_id=session_id,
-            verify=verify,
-            ca_bundle=ca_bundle,
-            timeout=timeout,
-            retry=retry,
-            clock=clock,
-            rng=rng,
-        )
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
             raise errors.UsageError("transport must be an httpx.BaseTransport (for AsyncClient: AsyncBaseTransport)")
-        self._http: httpx.Client = httpx.Client(transport=transport, **self._http_options)
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._http: httpx.Client = httpx.Client(transport=transport, limits=limits, **options)
         self._lock = threading.RLock()
-        self._sleep = sleep
+        self._sleep = sleep or time.sleep
         self.processes = Processes(self)
-        """The guest processes service: create, list, get, delete, run."""
 
     def login(self) -> None:
         """Creates an API session now, if there is none (otherwise the first call does)."""

@@ -100,14 +100,20 @@ class Engine:
         if call.operation.uses_session and self.session_id is None:
             yield Renew(None)
         session = self.session_id
+        outcome = yield from self._attempt(call)
+        if not isinstance(outcome, errors.VcenterGuestError):
+            return outcome
+        return (yield from self._recover(call, outcome, session))
+
+    def _attempt(self, call: Call[T]) -> Plan[T | errors.VcenterGuestError]:
+        """One more attempt: the result, or the package's error for its failure (returned, not raised)."""
         try:
             response = yield self._send(call)
             return call.read(response)
         except httpx.HTTPError as exc:
-            failure = _wire().transport_error(exc, call, self.server)
+            return _wire().transport_error(exc, call, self.server)  # type: ignore[no-any-return]
         except errors.VcenterGuestError as exc:
-            failure = exc
-        return (yield from self._recover(call, failure, session))
+            return exc
 
     def _scrub(self, failure: errors.VcenterGuestError, call: Call[Any]) -> errors.VcenterGuestError:
         # Servers echo input in their messages; none of it may carry a secret out of the client.
@@ -159,13 +165,10 @@ class Engine:
                 yield Sleep(delay)
             session = self.session_id
             sent += 1
-            try:
-                response = yield self._send(call)
-                return call.read(response)
-            except httpx.HTTPError as exc:
-                failure = _wire().transport_error(exc, call, self.server)
-            except errors.VcenterGuestError as exc:
-                failure = exc
+            outcome = yield from self._attempt(call)
+            if not isinstance(outcome, errors.VcenterGuestError):
+                return outcome
+            failure = outcome
 
     # --- the API session --------------------------------------------------------------------------
 

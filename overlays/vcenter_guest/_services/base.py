@@ -46,8 +46,13 @@ class _AsyncDriver(Protocol):
 
 
 def _without_self(build: Callable[..., Any], method: Callable[..., Any]) -> None:
+    # What help() shows: the plan's parameters without `self`, and what the plan returns (Plan[X] -> X).
     signature = inspect.signature(build)
-    method.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])  # type: ignore[attr-defined]
+    returns = signature.return_annotation
+    if isinstance(returns, str) and returns.startswith("Plan[") and returns.endswith("]"):
+        returns = returns[len("Plan[") : -1]
+    parameters = list(signature.parameters.values())[1:]
+    method.__signature__ = signature.replace(parameters=parameters, return_annotation=returns)  # type: ignore[attr-defined]
 
 
 class SyncService:

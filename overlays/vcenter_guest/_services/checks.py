@@ -62,7 +62,6 @@ def check_run_timeout(timeout: object) -> float | None:
 def program_spec(
     program: object,
     args: Sequence[object],
-    *,
     arguments: str | None = None,
     working_directory: str | None = None,
     environment_variables: Mapping[str, str] | None = None,

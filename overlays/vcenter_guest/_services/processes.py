@@ -219,13 +219,7 @@ class ProcessesService:
         having terminated the process if `terminate_on_timeout=True`. If the process is forgotten
         by the server before its exit was seen: errors.ProcessVanished.
         """
-        spec = program_spec(
-            program,
-            args,
-            arguments=arguments,
-            working_directory=working_directory,
-            environment_variables=environment_variables,
-        )
+        spec = program_spec(program, args, arguments, working_directory, environment_variables)
         return run_program(
             self._engine,
             self,
@@ -297,13 +291,7 @@ class AsyncProcesses(ProcessesService, AsyncService):
         if on_result is not None and not callable(on_result):
             raise errors.UsageError("on_result must be a function of (vm, outcome)")
         creds = check_credentials(credentials)
-        spec = program_spec(
-            program,
-            args,
-            arguments=arguments,
-            working_directory=working_directory,
-            environment_variables=environment_variables,
-        )
+        spec = program_spec(program, args, arguments, working_directory, environment_variables)
         run_timeout = check_run_timeout(timeout)
         outcomes: builtins.list[RunOutcome | None] = [None] * len(targets)
         pending = iter(range(len(targets)))

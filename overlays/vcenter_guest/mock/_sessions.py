@@ -139,24 +139,25 @@ async def create(api: MockApi, op: Operation, params: dict[str, str], scope: Sco
     return json_response(simulator.create_session(user, password), op.success_status)
 
 
-@handles("session.get")
-async def get(api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
-    """GET /api/session: the session's user and times."""
+def _session_of(api: MockApi, op: Operation, scope: Scope) -> Session:
+    # vCenter's order: the session header first, then (here) an injected fault.
     session = api.simulator.session(api.header(scope, SESSION_HEADER))
     fault = api.simulator.fault(op.id)
     if fault is not None:
         raise fault
-    return json_response(api.simulator.session_info(session), op.success_status)
+    return session
+
+
+@handles("session.get")
+async def get(api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
+    """GET /api/session: the session's user and times."""
+    return json_response(api.simulator.session_info(_session_of(api, op, scope)), op.success_status)
 
 
 @handles("session.delete")
 async def delete(api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
     """DELETE /api/session: logs out."""
-    session = api.simulator.session(api.header(scope, SESSION_HEADER))
-    fault = api.simulator.fault(op.id)
-    if fault is not None:
-        raise fault
-    api.simulator.delete_session(session)
+    api.simulator.delete_session(_session_of(api, op, scope))
     return Response(status_code=op.success_status)
 
 
