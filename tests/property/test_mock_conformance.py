@@ -13,19 +13,13 @@ import attrs
 import pytest
 from vcenter_guest.fuzz import CUSTOM_CHECKS, DEFAULT_CHECKS, FuzzOptions, FuzzResult, mock_target, run
 from vcenter_guest.mock import create_app, serve
+from vcenter_guest.operations import operations
 
 # Each test runs a whole fuzz suite: seconds, not milliseconds.
 pytestmark = pytest.mark.slow
 
-OPERATIONS = {
-    "POST /api/session",
-    "GET /api/session",
-    "DELETE /api/session",
-    "POST /api/vcenter/vm/{vm}/guest/processes?action=create",
-    "POST /api/vcenter/vm/{vm}/guest/processes?action=list",
-    "POST /api/vcenter/vm/{vm}/guest/processes/{pid}?action=get",
-    "POST /api/vcenter/vm/{vm}/guest/processes/{pid}?action=delete",
-}
+# Every operation of the document, as the fuzz result labels them.
+OPERATIONS = {op.label for op in operations().values()}
 
 
 def _report(name: str, result: FuzzResult) -> str:
