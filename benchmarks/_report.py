@@ -51,7 +51,8 @@ class _Targets:
 
 
 def _percall_targets(targets: _Targets, clients: dict[str, Any]) -> None:
-    for name, limit in (("overlay", 1.15), ("generated", 1.05)):
+    # The overlay's bound is the architecture issue's (1.10x), tighter than the first release's 1.15x.
+    for name, limit in (("overlay", 1.10), ("generated", 1.05)):
         if name in clients:
             targets.add(
                 f"{name} client CPU per call / raw httpx", clients[name]["both"]["cpu_ratio"], limit, at_most=True

@@ -72,6 +72,7 @@ class BaseClient(Generic[TransportT, SleepT]):
             "headers": HEADERS,
         }
         self._open(options, transport, max_connections, sleep)
+        self._joined()
 
     def _open(
         self, options: dict[str, Any], transport: TransportT | None, max_connections: int, sleep: SleepT | None
@@ -99,10 +100,33 @@ class BaseClient(Generic[TransportT, SleepT]):
         return self._engine.redactor
 
     def _request(self, send: Send) -> httpx.Request:
-        request = self._http.build_request(send.method, send.url, json=send.json)
+        """The request `httpx.Client.build_request` would build, without merging per call what never changes.
+
+        WHY: build_request re-parses and merges the base URL, the default headers, cookies and query
+        on every call: about 25 us of the ~50 it takes, 6% of a whole call's client CPU. The base URL,
+        headers and timeout of a client never change, so they are joined here directly; a client whose
+        server set cookies goes through build_request, which sends them back.
+        tests/overlay/test_requests.py checks both give the same request for any VM id and body.
+        """
+        http = self._http
+        if http.cookies:
+            request = http.build_request(send.method, send.url, json=send.json)
+        else:
+            request = httpx.Request(
+                send.method,
+                self._base_url + send.url,
+                json=send.json,
+                headers=httpx.Headers(http.headers),
+                extensions={"timeout": self._timeout},
+            )
         if send.session is not None:
             request.headers[SESSION_HEADER] = send.session
         return request
+
+    def _joined(self) -> None:
+        # What _request joins without build_request (call once the httpx client is open).
+        self._base_url = str(self._http.base_url).rstrip("/")
+        self._timeout = self._http.timeout.as_dict()
 
     def _stepper(self, plan: Plan[T]) -> Stepper[T]:
         """A stepper for `plan`, or UsageError (and the plan closed) when the client is closed."""

@@ -18,7 +18,7 @@ __all__ = ["Call"]
 T = TypeVar("T")
 
 
-@attrs.frozen
+@attrs.define(slots=True)
 class Call(Generic[T]):
     """One call of `operation`: how to build its request and how to read its response.
 

@@ -29,7 +29,7 @@ __all__ = ["CAUGHT", "Effect", "Plan", "Renew", "Send", "Sleep", "Stepper"]
 T = TypeVar("T")
 
 
-@attrs.frozen
+@attrs.define(slots=True)
 class Send:
     """Effect: send one request. `session` goes into the session header; `auth` is HTTP basic (login)."""
 
@@ -46,14 +46,14 @@ class Send:
         return cls(kwargs["method"].upper(), kwargs["url"], kwargs.get("json"), session, auth)
 
 
-@attrs.frozen
+@attrs.define(slots=True)
 class Sleep:
     """Effect: wait this many seconds."""
 
     seconds: float
 
 
-@attrs.frozen
+@attrs.define(slots=True)
 class Renew:
     """Effect: the session `stale` was refused (None: there is no session yet)."""
 

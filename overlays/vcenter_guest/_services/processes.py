@@ -46,6 +46,7 @@ def _generated() -> SimpleNamespace:
         ProcessInfo,
         ProcessSummary,
     )
+    from vcenter_guest_client.types import Unset  # noqa: PLC0415
 
     from vcenter_guest._wire import responses  # noqa: PLC0415
 
@@ -58,6 +59,7 @@ def _generated() -> SimpleNamespace:
         CredentialsBody=ProcessesCredentialsBody,
         Info=ProcessInfo,
         Summary=ProcessSummary,
+        Unset=Unset,
         wire=responses,
     )
 
@@ -102,24 +104,28 @@ def _parse_list(response: httpx.Response, call: Call[builtins.list[ProcessSummar
 
 
 def _parse_get(response: httpx.Response, call: Call[ProcessInfo]) -> ProcessInfo:
+    # The call `run` repeats: one from_dict, then plain type checks (no helper per field).
     g = _generated()
-    wire = g.wire
-
-    def info(raw: Any) -> ProcessInfo:
+    raw = g.wire.json_body(response, call, "a Processes.Info")
+    try:
         if not isinstance(raw, dict):
             raise TypeError("not an object")
         model = g.Info.from_dict(raw)
+        name, owner, command, started = model.name, model.owner, model.command, model.started
+        if not (isinstance(name, str) and isinstance(owner, str) and isinstance(command, str)):
+            raise TypeError("not a string")
+        finished, exit_code = model.finished, model.exit_code
         return ProcessInfo(
             pid=call.pid if call.pid is not None else -1,
-            name=wire.text(model.name),
-            owner=wire.text(model.owner),
-            command=wire.text(model.command),
-            started=wire.aware(model.started),
-            finished=wire.optional(model.finished, wire.aware),
-            exit_code=wire.optional(model.exit_code, wire.integer),
+            name=name,
+            owner=owner,
+            command=command,
+            started=g.wire.aware(started),
+            finished=None if isinstance(finished, g.Unset) else g.wire.aware(finished),
+            exit_code=None if isinstance(exit_code, g.Unset) else g.wire.integer(exit_code),
         )
-
-    return cast("ProcessInfo", wire.read(response, call, "a Processes.Info", info))
+    except g.wire.PARSE_FAILURES:
+        raise g.wire.unexpected(response, call, "the body is not a Processes.Info") from None
 
 
 def _parse_delete(response: httpx.Response, call: Call[None]) -> None:
@@ -139,7 +145,7 @@ class ProcessesService:
     def create_call(self, vm: str, credentials: Credentials, spec: CreateSpec) -> Call[int]:
         """Processes.create."""
         g = _generated()
-        body = g.CreateBody(credentials=credentials._cached_generated(), spec=spec.to_generated())
+        body = g.CreateBody(credentials=credentials._cached_generated(), spec=spec._cached_generated())
         build = functools.partial(g.create.request_kwargs, vm, body=body)
         return Call(operations()["processes.create"], build, _parse_create, vm=vm, credentials=credentials)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
@@ -54,6 +54,7 @@ class CreateSpec:
     environment_variables: Mapping[str, str] | None = attrs.field(default=None, converter=_environment)
     start_minimized: bool | None = None
     """Windows only: start the program's window minimized. Unset (None) on other guests."""
+    _generated: Any = attrs.field(default=None, init=False, eq=False, hash=False, repr=False)
     WITHHELD: ClassVar[dict[str, str]] = {}
 
     def __attrs_post_init__(self) -> None:
@@ -99,3 +100,12 @@ class CreateSpec:
             # The generated default is False, which would always send the field; unset means unset.
             start_minimized=UNSET if self.start_minimized is None else self.start_minimized,
         )
+
+    def _cached_generated(self) -> GeneratedCreateSpec:
+        # Built once per CreateSpec and never handed out (a run's create and a fan-out's thousand creates
+        # share one), so nobody can mutate the shared instance.
+        generated: GeneratedCreateSpec | None = self._generated
+        if generated is None:
+            generated = self.to_generated()
+            object.__setattr__(self, "_generated", generated)
+        return generated
