@@ -13,7 +13,7 @@ from vcenter_guest import errors
 from vcenter_guest._engine import CAUGHT, Effect, Plan, Send, Sleep
 from vcenter_guest._services.processes import AsyncProcesses
 
-from .base import BaseClient
+from .base import BaseClient, Setup
 from .pool import ShardedTransport
 
 if TYPE_CHECKING:
@@ -42,20 +42,15 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
     processes: AsyncProcesses
     """The guest processes service: create, list, get, delete, run, run_many."""
 
-    def _open(
-        self,
-        options: dict[str, Any],
-        transport: httpx.AsyncBaseTransport | None,
-        max_connections: int,
-        sleep: Callable[[float], Awaitable[None]] | None,
-    ) -> None:
+    def _open(self, setup: Setup[httpx.AsyncBaseTransport, Callable[[float], Awaitable[None]]]) -> None:
+        transport = setup.transport
         if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
             raise errors.UsageError("transport must be an httpx.AsyncBaseTransport (for Client: BaseTransport)")
         # Small pools (see pool), each keeping its idle connections for the next caller.
-        pools = transport or ShardedTransport(verify=options["verify"], max_connections=max_connections)
-        self._http: httpx.AsyncClient = httpx.AsyncClient(transport=pools, **options)
+        pools = transport or ShardedTransport(verify=setup.options["verify"], max_connections=setup.max_connections)
+        self._http: httpx.AsyncClient = httpx.AsyncClient(transport=pools, **setup.options)
         self._lock: anyio.Lock | None = None
-        self._sleep = sleep  # None: anyio.sleep, imported on the first sleep
+        self._sleep = setup.sleep  # None: anyio.sleep, imported on the first sleep
         self.processes = AsyncProcesses(self)
 
     def _session_lock(self) -> anyio.Lock:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+import attrs
 import httpx
 
 from vcenter_guest import errors
@@ -21,13 +22,23 @@ from vcenter_guest.redaction import Redactor
 
 from .options import DEFAULT_TIMEOUT, api_login, http_timeout, retry_policy, server_url, tls_verify
 
-__all__ = ["DEFAULT_TIMEOUT", "HEADERS", "BaseClient"]
+__all__ = ["DEFAULT_TIMEOUT", "HEADERS", "BaseClient", "Setup"]
 
 T = TypeVar("T")
 TransportT = TypeVar("TransportT")
 SleepT = TypeVar("SleepT")
 
 HEADERS = {"Accept": "application/json", "User-Agent": "vcenter-guest"}
+
+
+@attrs.define
+class Setup(Generic[TransportT, SleepT]):
+    """What a subclass's `_open` gets: the httpx client's keyword arguments and the subclass's own parameters."""
+
+    options: dict[str, Any]
+    transport: TransportT | None
+    max_connections: int
+    sleep: SleepT | None
 
 
 class BaseClient(Generic[TransportT, SleepT]):
@@ -71,13 +82,11 @@ class BaseClient(Generic[TransportT, SleepT]):
             "timeout": http_timeout(timeout),
             "headers": HEADERS,
         }
-        self._open(options, transport, max_connections, sleep)
+        self._open(Setup(options, transport, max_connections, sleep))
         self._joined()
 
-    def _open(
-        self, options: dict[str, Any], transport: TransportT | None, max_connections: int, sleep: SleepT | None
-    ) -> None:
-        """Opens the httpx client (`options` are its keyword arguments) and the services."""
+    def _open(self, setup: Setup[TransportT, SleepT]) -> None:
+        """Opens the httpx client and the services."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

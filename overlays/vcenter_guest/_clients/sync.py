@@ -14,7 +14,7 @@ from vcenter_guest import errors
 from vcenter_guest._engine import CAUGHT, Effect, Plan, Send, Sleep
 from vcenter_guest._services.processes import Processes
 
-from .base import BaseClient
+from .base import BaseClient, Setup
 
 __all__ = ["Client"]
 
@@ -49,19 +49,14 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
     processes: Processes
     """The guest processes service: create, list, get, delete, run."""
 
-    def _open(
-        self,
-        options: dict[str, Any],
-        transport: httpx.BaseTransport | None,
-        max_connections: int,
-        sleep: Callable[[float], None] | None,
-    ) -> None:
+    def _open(self, setup: Setup[httpx.BaseTransport, Callable[[float], None]]) -> None:
+        transport = setup.transport
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
             raise errors.UsageError("transport must be an httpx.BaseTransport (for AsyncClient: AsyncBaseTransport)")
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._http: httpx.Client = httpx.Client(transport=transport, limits=limits, **options)
+        limits = httpx.Limits(max_connections=setup.max_connections, max_keepalive_connections=setup.max_connections)
+        self._http: httpx.Client = httpx.Client(transport=transport, limits=limits, **setup.options)
         self._lock = threading.RLock()
-        self._sleep = sleep or time.sleep
+        self._sleep = setup.sleep or time.sleep
         self.processes = Processes(self)
 
     def login(self) -> None:

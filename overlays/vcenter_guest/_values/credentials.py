@@ -18,6 +18,8 @@ import attrs
 from vcenter_guest.errors import UsageError
 from vcenter_guest.redaction import REDACTED
 
+from .cached import CachedGenerated
+
 if TYPE_CHECKING:
     from vcenter_guest_client.models.credentials import Credentials as GeneratedCredentials
 
@@ -29,7 +31,7 @@ SAML_BEARER_TOKEN = "SAML_BEARER_TOKEN"  # noqa: S105
 
 
 @attrs.frozen(init=False, repr=False)
-class Credentials:
+class Credentials(CachedGenerated):
     """Who a program runs as in the guest: a user and password, or a SAML bearer token.
 
     Build them with `Credentials.password(...)` or `Credentials.saml(...)`. The secret is kept
@@ -145,11 +147,3 @@ class Credentials:
             password=password,
             saml_token=token,
         )
-
-    def _cached_generated(self) -> GeneratedCredentials:
-        # Built once per Credentials and never handed out, so nobody can mutate the shared instance.
-        generated: GeneratedCredentials | None = self._generated
-        if generated is None:
-            generated = self.to_generated()
-            object.__setattr__(self, "_generated", generated)
-        return generated

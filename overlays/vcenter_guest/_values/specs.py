@@ -16,6 +16,8 @@ import attrs
 from vcenter_guest.errors import UsageError
 from vcenter_guest.redaction import REDACTED
 
+from .cached import CachedGenerated
+
 if TYPE_CHECKING:
     from vcenter_guest_client.models.create_spec import CreateSpec as GeneratedCreateSpec
 
@@ -35,7 +37,7 @@ def _environment(value: Mapping[str, str] | None) -> Mapping[str, str] | None:
 
 
 @attrs.frozen(repr=False)
-class CreateSpec:
+class CreateSpec(CachedGenerated):
     """Which program to start in the guest, and how (the SDK's `Processes.CreateSpec`).
 
         >>> CreateSpec("/bin/ls", arguments="-l /tmp", environment_variables={"TOKEN": "abc"})
@@ -100,12 +102,3 @@ class CreateSpec:
             # The generated default is False, which would always send the field; unset means unset.
             start_minimized=UNSET if self.start_minimized is None else self.start_minimized,
         )
-
-    def _cached_generated(self) -> GeneratedCreateSpec:
-        # Built once per CreateSpec and never handed out (a run's create and a fan-out's thousand creates
-        # share one), so nobody can mutate the shared instance.
-        generated: GeneratedCreateSpec | None = self._generated
-        if generated is None:
-            generated = self.to_generated()
-            object.__setattr__(self, "_generated", generated)
-        return generated
