@@ -34,7 +34,6 @@ lazily, on the first error, so that `import vcenter_guest` does not load the gen
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -125,28 +124,20 @@ class UsageError(VcenterGuestError, ValueError):
 
 # --- server-reported standard errors -------------------------------------------------------------
 
-_PLACEHOLDER = re.compile(r"\{(\d+)\}")
-
-
 def render_message(message: LocalizableMessage) -> str:
-    """The text of one vAPI message: `localized` if set, else `default_message` with `{n}` filled in.
+    """The text of one vAPI message: `localized` if set, else `default_message`.
 
-    `{n}` without a matching argument is left as is (never an IndexError on a server's typo).
+    `default_message` already holds the arguments (VMware substitutes them; `args` carries them apart
+    for localization), so nothing is filled in: a VM named `{0}` stays `{0}`.
 
         >>> from vcenter_guest_client.models import LocalizableMessage
-        >>> render_message(LocalizableMessage(id="x", default_message="VM {0} is {1}.", args=["vm-7"]))
-        'VM vm-7 is {1}.'
+        >>> render_message(LocalizableMessage(id="x", default_message="VM vm-7 is off.", args=["vm-7"]))
+        'VM vm-7 is off.'
     """
     localized = message.localized
     if isinstance(localized, str) and localized:
         return localized
-    args = message.args
-
-    def fill(match: re.Match[str]) -> str:
-        index = int(match.group(1))
-        return str(args[index]) if index < len(args) else match.group(0)
-
-    return _PLACEHOLDER.sub(fill, message.default_message)
+    return message.default_message
 
 
 class VapiError(VcenterGuestError):

@@ -155,7 +155,8 @@ def _operation(key: str, method: str, op: Mapping[str, Any], schemas: Mapping[st
     errors: dict[str, int] = {}
     for status, response in op.get("responses", {}).items():
         for media in response.get("content", {}).values():
-            for alternative in media.get("schema", {}).get("oneOf", []):
+            schema_of_status = media.get("schema", {})
+            for alternative in schema_of_status.get("anyOf", []) + schema_of_status.get("oneOf", []):
                 schema = schemas[_component_of(alternative["$ref"])]
                 errors[schema["x-vapi-error-type"]] = int(status)
     body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")

@@ -54,9 +54,10 @@ def _document_examples() -> Iterator[tuple[str, str, Any]]:
                     elif schema.get("type") == "array" and _ref_name(schema["items"]):
                         for i, element in enumerate(value):
                             yield f"{where}[{i}]", _ref_name(schema["items"]), element  # type: ignore[misc]
-                    elif "oneOf" in schema:
-                        mapping = schema["discriminator"]["mapping"]
-                        yield where, mapping[value["error_type"]].removeprefix("#/components/schemas/"), value
+                    elif "anyOf" in schema:
+                        names = [alt["$ref"].removeprefix("#/components/schemas/") for alt in schema["anyOf"]]
+                        by_type = {DOC["components"]["schemas"][n]["x-vapi-error-type"]: n for n in names}
+                        yield where, by_type[value["error_type"]], value
 
 
 MESSAGE_WITH_PARAMS = {

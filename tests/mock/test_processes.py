@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from vcenter_guest.mock import TERMINATED_EXIT_CODE
+from vcenter_guest.mock import KILLED_EXIT_CODE, TERMINATED_EXIT_CODE
 
 NOT_FOUND = "com.vmware.vcenter.vm.guest.processes.not_found"
 SVC = {"type": "USERNAME_PASSWORD", "interactive_session": False, "user_name": "svc", "password": "svc-pass"}
@@ -110,8 +110,16 @@ def test_delete_terminates_a_process_with_exit_code_143(api):
     assert info["finished"] > info["started"]
 
 
-def test_delete_of_a_process_that_ignores_sigterm_leaves_it_running(api):
+def test_delete_of_a_process_that_ignores_sigterm_kills_it(api):
+    """delete sends SIGTERM, then SIGKILL if that does not end it: 128 + 9."""
     pid = api.create("/opt/app/stuck")
+    assert api.op("delete", pid=pid).status_code == 204
+    assert _get(api, pid)["exit_code"] == KILLED_EXIT_CODE == 137
+
+
+def test_delete_of_an_unkillable_process_leaves_it_running(api):
+    """Only a process SIGKILL cannot end (stuck in the kernel) survives delete."""
+    pid = api.create("/opt/app/unkillable")
     assert api.op("delete", pid=pid).status_code == 204
     api.clock.advance(1700)  # (less than the session idle timeout)
     assert "exit_code" not in _get(api, pid)

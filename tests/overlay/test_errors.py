@@ -85,7 +85,7 @@ def _client(handler: Callable[[httpx.Request], httpx.Response], **options: Any) 
 
 
 def _body(
-    error_type: str | None, text: str = "Something {0} happened.", args: list[str] | None = None
+    error_type: str | None, text: str = "Something odd happened.", args: list[str] | None = None
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"messages": [{"id": "m.id", "default_message": text, "args": args or ["odd"]}]}
     if error_type is not None:
@@ -153,13 +153,15 @@ def test_message_renders_localized_text_when_present() -> None:
         vc.processes.list("vm-1", GUEST)
 
 
-def test_message_fills_placeholders_and_keeps_ones_without_an_argument() -> None:
-    body = _body("NOT_FOUND", "VM {0} has no {1} (see {0}).", ["vm-9"])
+def test_message_is_the_substituted_default_message_as_sent() -> None:
+    """VMware substitutes the arguments into default_message itself: nothing is filled in again, so a
+    VM whose name looks like a placeholder keeps it."""
+    body = _body("NOT_FOUND", "The virtual machine {0} was not found.", ["{0}"])
     body["messages"].append({"id": "detail", "default_message": "More detail.", "args": []})
     vc = _client(lambda _: httpx.Response(404, json=body))
     with pytest.raises(errors.NotFound) as caught:
         vc.processes.list("vm-1", GUEST)
-    assert str(caught.value) == "VM vm-9 has no {1} (see vm-9).: More detail."
+    assert str(caught.value) == "The virtual machine {0} was not found.: More detail."
 
 
 def test_file_and_process_error_details_are_typed() -> None:

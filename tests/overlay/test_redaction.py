@@ -90,7 +90,7 @@ def test_a_secret_the_server_echoes_back_is_removed_from_error_texts() -> None:
             return httpx.Response(201, json="sess-abc-123") if request.method == "POST" else httpx.Response(204)
         body = request.content.decode()
         if request.url.query == b"action=list":
-            message = {"id": "x", "default_message": "Bad request {0}", "args": [body]}
+            message = {"id": "x", "default_message": f"Bad request {body}", "args": [body]}
             return httpx.Response(400, json={"error_type": "INVALID_ARGUMENT", "messages": [message]})
         return httpx.Response(502, text=f"proxy saw {body} with session sess-abc-123")
 

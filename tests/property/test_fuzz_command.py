@@ -155,7 +155,7 @@ def _not_found_as_400(status: int, body: Any) -> tuple[int, Any]:
 
 
 def _without_error_type(status: int, body: Any) -> tuple[int, Any]:
-    """Errors rendered the /rest way round: no `error_type` in the body."""
+    """Errors of an older implementation: no `error_type` in the body (VMware's specs allow it)."""
     if status >= 400 and isinstance(body, dict):
         body = {k: v for k, v in body.items() if k != "error_type"}
     return status, body
@@ -207,8 +207,6 @@ VARIANTS = [
     pytest.param({"simulator_cls": ExitCodeAsString}, {"response_schema_conformance"}, id="exit-code-as-string"),
     pytest.param({"simulator_cls": PasswordOptional}, {"guest_credentials_are_enforced"}, id="password-optional"),
     pytest.param({"simulator_cls": ReusesPids}, {"create_returns_a_fresh_pid"}, id="pid-reused-after-delete"),
-    pytest.param({"wrap": lambda app: _rewrite_responses(app, _without_error_type)},
-                 {"response_schema_conformance"}, id="missing-error-type"),
     pytest.param({"simulator_cls": DeleteLeavesProgramRunning}, {"terminated_process_is_finished"},
                  id="delete-leaves-program-running"),
 ]  # fmt: skip
@@ -381,3 +379,10 @@ def test_fuzz_command_with_several_workers_passes_the_mock_and_still_catches_a_b
     assert result.exit_code == exit_code, result.output
     if exit_code:
         assert ": not_a_server_error" in result.output
+
+
+def test_a_server_whose_errors_carry_no_error_type_passes(served: Callable[..., str]) -> None:
+    """`error_type` is optional in VMware's error structures (older implementations leave it unset): the
+    fuzz checks accept such errors at their documented statuses."""
+    result = fuzz(served(wrap=lambda app: _rewrite_responses(app, _without_error_type)))
+    assert result.exit_code == 0, result.output

@@ -56,10 +56,11 @@ STATUS_OF = {
     ),
     "SERVICE_UNAVAILABLE": 503,
     # runtime default table
-    "CANCELED": 400,
     "INVALID_REQUEST": 400,
-    "UNEXPECTED_INPUT": 400,
     "OPERATION_NOT_FOUND": 404,
+    # in neither table: the runtime's 500 fallback (facts, Corrections)
+    "CANCELED": 500,
+    "UNEXPECTED_INPUT": 500,
 }
 # fmt: on
 
@@ -372,10 +373,13 @@ def test_create_spec_details(doc: dict[str, Any]) -> None:
 @pytest.mark.parametrize("error_type", ERROR_TYPES[1:])
 def test_each_specific_error_schema(doc: dict[str, Any], error_type: str) -> None:
     schema = doc["components"]["schemas"][f"Vapi.Std.Errors.{camel(error_type)}"]
-    expected = {"messages", "data", "error_type"} | ({"challenge"} if error_type == "UNAUTHENTICATED" else set())
+    # Unauthenticated has a challenge in every source; Unauthorized in the 9.1.1 bindings.
+    with_challenge = {"UNAUTHENTICATED", "UNAUTHORIZED"}
+    expected = {"messages", "data", "error_type"} | ({"challenge"} if error_type in with_challenge else set())
     assert set(schema["properties"]) == expected
     assert schema["properties"]["error_type"]["enum"] == [error_type], "error_type is the discriminator value"
-    assert set(schema["required"]) == {"messages", "error_type"}
+    # error_type is optional ("can be unset for compatibility with preceding implementations").
+    assert set(schema["required"]) == {"messages"}
     assert schema["x-vapi-error-type"] == error_type
     assert schema["x-vapi-http-status"] == STATUS_OF[error_type]
 
@@ -404,14 +408,14 @@ def test_error_types_per_status(doc: dict[str, Any], operation_id: str) -> None:
         if status.startswith("2"):
             continue
         media = response["content"]["application/json"]
-        refs = [alt["$ref"] for alt in media["schema"]["oneOf"]]
+        # anyOf, not oneOf: an error without the (optional) error_type matches every alternative.
+        assert "oneOf" not in media["schema"]
+        refs = [alt["$ref"] for alt in media["schema"]["anyOf"]]
         type_of = {
             r: doc["components"]["schemas"][r.removeprefix("#/components/schemas/")]["x-vapi-error-type"] for r in refs
         }
-        assert media["schema"]["discriminator"] == {
-            "propertyName": "error_type",
-            "mapping": {error_type: ref for ref, error_type in type_of.items()},
-        }, f"{operation_id} {status}: the discriminator mapping must list exactly the oneOf members"
+        # No discriminator: OpenAPI validators would then require error_type, which VMware's errors may omit.
+        assert "discriminator" not in media["schema"], f"{operation_id} {status}"
         types = set(type_of.values())
         assert all(STATUS_OF[t] == int(status) for t in types), f"{operation_id} {status}: {types}"
         found[status] = types

@@ -25,10 +25,11 @@ class LocalizableMessage:
     """ Unique identifier of the localizable string or message template. It is used to retrieve the localized string
     in the caller's language. """
     default_message: str
-    """ The value of this localizable string or message template in the en_US (English) locale. If `id` refers to a
-    message template, it contains `{0}`, `{1}`... placeholders that `args` fill in. """
+    """ The English (en_US) text of the message, with its arguments already substituted. `id` names the message
+    template a localizing client can look up; no published source states a placeholder syntax. """
     args: list[str]
-    """ Positional arguments to be substituted into the message template, in order: `args[0]` replaces `{0}`. """
+    """ The arguments of the message template, in order, for a client that localizes the message (they are already
+    substituted in `default_message`). """
     params: LocalizableMessageParams | Unset = UNSET
     """ Named arguments to be substituted into the message template. Unset when the message uses positional `args`
     only. """

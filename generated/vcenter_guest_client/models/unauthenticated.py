@@ -25,10 +25,11 @@ class Unauthenticated:
 
     messages: list[LocalizableMessage]
     """ Stack of one or more localizable messages for human exception consumers; the outermost first. """
-    error_type: UnauthenticatedErrorType
-    """ Discriminator field identifying the structure type; always `UNAUTHENTICATED` for this error. """
     data: DynamicStructure | Unset = UNSET
     """ A structure whose fields are known only at run time (vAPI's DynamicStructure): any JSON object. """
+    error_type: UnauthenticatedErrorType | Unset = UNSET
+    """ Discriminator field identifying the structure type: `UNAUTHENTICATED` for this error. Optional: older
+    implementations leave it unset, and a client then takes the type from the status. """
     challenge: str | Unset = UNSET
     """ Indicates the authentication challenges applicable to the target API provider, in the syntax of the WWW-
     Authenticate header value, for example `Basic realm="vCenter"`. Unset when the provider offers none. """
@@ -40,11 +41,13 @@ class Unauthenticated:
             messages_item = messages_item_data.to_dict()
             messages.append(messages_item)
 
-        error_type = self.error_type.value
-
         data: dict[str, Any] | Unset = UNSET
         if not isinstance(self.data, Unset):
             data = self.data.to_dict()
+
+        error_type: str | Unset = UNSET
+        if not isinstance(self.error_type, Unset):
+            error_type = self.error_type.value
 
         challenge = self.challenge
 
@@ -53,11 +56,12 @@ class Unauthenticated:
         field_dict.update(
             {
                 "messages": messages,
-                "error_type": error_type,
             }
         )
         if data is not UNSET:
             field_dict["data"] = data
+        if error_type is not UNSET:
+            field_dict["error_type"] = error_type
         if challenge is not UNSET:
             field_dict["challenge"] = challenge
 
@@ -76,8 +80,6 @@ class Unauthenticated:
 
             messages.append(messages_item)
 
-        error_type = UnauthenticatedErrorType(_rest_of_src_dict.pop("error_type"))
-
         _data = _rest_of_src_dict.pop("data", UNSET)
         data: DynamicStructure | Unset
         if isinstance(_data, Unset):
@@ -85,12 +87,19 @@ class Unauthenticated:
         else:
             data = DynamicStructure.from_dict(_data)
 
+        _error_type = _rest_of_src_dict.pop("error_type", UNSET)
+        error_type: UnauthenticatedErrorType | Unset
+        if isinstance(_error_type, Unset):
+            error_type = UNSET
+        else:
+            error_type = UnauthenticatedErrorType(_error_type)
+
         challenge = _rest_of_src_dict.pop("challenge", UNSET)
 
         unauthenticated = cls(
             messages=messages,
-            error_type=error_type,
             data=data,
+            error_type=error_type,
             challenge=challenge,
         )
 

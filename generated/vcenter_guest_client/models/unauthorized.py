@@ -25,10 +25,15 @@ class Unauthorized:
 
     messages: list[LocalizableMessage]
     """ Stack of one or more localizable messages for human exception consumers; the outermost first. """
-    error_type: UnauthorizedErrorType
-    """ Discriminator field identifying the structure type; always `UNAUTHORIZED` for this error. """
     data: DynamicStructure | Unset = UNSET
     """ A structure whose fields are known only at run time (vAPI's DynamicStructure): any JSON object. """
+    error_type: UnauthorizedErrorType | Unset = UNSET
+    """ Discriminator field identifying the structure type: `UNAUTHORIZED` for this error. Optional: older
+    implementations leave it unset, and a client then takes the type from the status. """
+    challenge: str | Unset = UNSET
+    """ Indicates the authentication challenges applicable to the target API provider, in the syntax of the WWW-
+    Authenticate header value (the 9.1 bindings define it; no published spec does). Unset when the provider offers
+    none. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -37,22 +42,29 @@ class Unauthorized:
             messages_item = messages_item_data.to_dict()
             messages.append(messages_item)
 
-        error_type = self.error_type.value
-
         data: dict[str, Any] | Unset = UNSET
         if not isinstance(self.data, Unset):
             data = self.data.to_dict()
+
+        error_type: str | Unset = UNSET
+        if not isinstance(self.error_type, Unset):
+            error_type = self.error_type.value
+
+        challenge = self.challenge
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "messages": messages,
-                "error_type": error_type,
             }
         )
         if data is not UNSET:
             field_dict["data"] = data
+        if error_type is not UNSET:
+            field_dict["error_type"] = error_type
+        if challenge is not UNSET:
+            field_dict["challenge"] = challenge
 
         return field_dict
 
@@ -69,8 +81,6 @@ class Unauthorized:
 
             messages.append(messages_item)
 
-        error_type = UnauthorizedErrorType(_rest_of_src_dict.pop("error_type"))
-
         _data = _rest_of_src_dict.pop("data", UNSET)
         data: DynamicStructure | Unset
         if isinstance(_data, Unset):
@@ -78,10 +88,20 @@ class Unauthorized:
         else:
             data = DynamicStructure.from_dict(_data)
 
+        _error_type = _rest_of_src_dict.pop("error_type", UNSET)
+        error_type: UnauthorizedErrorType | Unset
+        if isinstance(_error_type, Unset):
+            error_type = UNSET
+        else:
+            error_type = UnauthorizedErrorType(_error_type)
+
+        challenge = _rest_of_src_dict.pop("challenge", UNSET)
+
         unauthorized = cls(
             messages=messages,
-            error_type=error_type,
             data=data,
+            error_type=error_type,
+            challenge=challenge,
         )
 
         unauthorized.additional_properties = _rest_of_src_dict

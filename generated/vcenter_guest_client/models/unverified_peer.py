@@ -25,10 +25,11 @@ class UnverifiedPeer:
 
     messages: list[LocalizableMessage]
     """ Stack of one or more localizable messages for human exception consumers; the outermost first. """
-    error_type: UnverifiedPeerErrorType
-    """ Discriminator field identifying the structure type; always `UNVERIFIED_PEER` for this error. """
     data: DynamicStructure | Unset = UNSET
     """ A structure whose fields are known only at run time (vAPI's DynamicStructure): any JSON object. """
+    error_type: UnverifiedPeerErrorType | Unset = UNSET
+    """ Discriminator field identifying the structure type: `UNVERIFIED_PEER` for this error. Optional: older
+    implementations leave it unset, and a client then takes the type from the status. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -37,22 +38,25 @@ class UnverifiedPeer:
             messages_item = messages_item_data.to_dict()
             messages.append(messages_item)
 
-        error_type = self.error_type.value
-
         data: dict[str, Any] | Unset = UNSET
         if not isinstance(self.data, Unset):
             data = self.data.to_dict()
+
+        error_type: str | Unset = UNSET
+        if not isinstance(self.error_type, Unset):
+            error_type = self.error_type.value
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "messages": messages,
-                "error_type": error_type,
             }
         )
         if data is not UNSET:
             field_dict["data"] = data
+        if error_type is not UNSET:
+            field_dict["error_type"] = error_type
 
         return field_dict
 
@@ -69,8 +73,6 @@ class UnverifiedPeer:
 
             messages.append(messages_item)
 
-        error_type = UnverifiedPeerErrorType(_rest_of_src_dict.pop("error_type"))
-
         _data = _rest_of_src_dict.pop("data", UNSET)
         data: DynamicStructure | Unset
         if isinstance(_data, Unset):
@@ -78,10 +80,17 @@ class UnverifiedPeer:
         else:
             data = DynamicStructure.from_dict(_data)
 
+        _error_type = _rest_of_src_dict.pop("error_type", UNSET)
+        error_type: UnverifiedPeerErrorType | Unset
+        if isinstance(_error_type, Unset):
+            error_type = UNSET
+        else:
+            error_type = UnverifiedPeerErrorType(_error_type)
+
         unverified_peer = cls(
             messages=messages,
-            error_type=error_type,
             data=data,
+            error_type=error_type,
         )
 
         unverified_peer.additional_properties = _rest_of_src_dict

@@ -4,9 +4,10 @@
   process can still be seen (its exit code stays 5 minutes after it ends, so within 5 minutes of
   the first create the old process certainly is still there).
 * `terminated_process_is_finished`: replaces schemathesis's `use_after_free`, which assumes that a
-  deleted resource is gone (404). Here delete *terminates* a process; get keeps showing it,
-  finished (exit code 143 after SIGTERM), until retention lapses. So after a 204 from delete, a get
-  of the same process must show `finished` and `exit_code`, unless its program ignores termination.
+  deleted resource is gone (404). Here delete *terminates* a process (SIGTERM, then SIGKILL); get
+  keeps showing it, finished (exit code 143 after SIGTERM, 137 after the SIGKILL), until retention
+  lapses. So after a 204 from delete, a get of the same process must show `finished` and
+  `exit_code`, unless its program is declared to survive termination (stuck in the kernel).
 * `guest_credentials_are_enforced`: a guest call that succeeded must have carried the guest
   credentials the run knows to be good. Generated credentials are random; a server that accepts
   them (or accepts a password-less USERNAME_PASSWORD object) does not check them.
@@ -75,7 +76,7 @@ def _ancestor(ctx: Any, state: RunState, case: Any, effect: Effect) -> Any:
 
 
 def terminated_process_is_finished(ctx: Any, response: Any, case: Any) -> bool | None:
-    """A get right after a 204 from delete shows the process finished, unless its program ignores termination."""
+    """A get right after a 204 from delete shows the process finished, unless its program survives termination."""
     state = state_of(case)
     if state is None or not _is_process_read(state, case) or response.status_code != 200:
         return None
@@ -101,8 +102,8 @@ def terminated_process_is_finished(ctx: Any, response: Any, case: Any) -> bool |
     pid = case.path_parameters.get("pid") if case.path_parameters else None
     raise AssertionError(
         f"delete of pid {pid} returned 204, but get still shows it running (no `finished` and "
-        "`exit_code`); a terminated process must show as finished (exit code 143 after SIGTERM) "
-        "unless its program ignores termination"
+        "`exit_code`); a terminated process must show as finished (exit code 143 after SIGTERM, 137 "
+        "after the SIGKILL that follows) unless its program is declared to survive termination"
     )
 
 

@@ -22,7 +22,7 @@ def mock_target(
     A sandbox by default: the mock is disposable, so generated VM ids, pids and program paths explore
     its error paths too. The programs steered creates use are those of the first VM's inventory that
     start (one that fails to start is a documented 500, which `not_a_server_error` would report);
-    programs that ignore termination are declared as such.
+    programs that survive termination (unkillable ones) are declared as such.
 
         >>> from vcenter_guest.mock import create_app
         >>> mock_target(create_app()).vms
@@ -40,7 +40,7 @@ def mock_target(
         for path, program in spec.programs.items()
         if not program.fails_to_start and path not in _SAME_AS_TRUE and program.allowed_users is None
     )
-    stubborn = tuple(path for path, program in spec.programs.items() if program.ignores_term)
+    stubborn = tuple(path for path, program in spec.programs.items() if program.unkillable)
     return FuzzTarget(
         url=url,
         app=None if url is not None else app,

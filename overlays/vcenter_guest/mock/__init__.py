@@ -21,7 +21,7 @@ from ._demo import (
 from ._errors import MockError
 from ._handlers import UnhandledOperation
 from ._inventory import EXECUTE, QUERY, Inventory, InventoryError, load_inventory
-from ._processes import TERMINATED_EXIT_CODE, Process
+from ._processes import KILLED_EXIT_CODE, TERMINATED_EXIT_CODE, Process
 from ._server import base_url, bind, serve, uvicorn_config
 from ._sessions import Session
 from ._simulator import Simulator
@@ -35,6 +35,7 @@ __all__ = [
     "DEMO_INVENTORY",
     "DEMO_VM",
     "EXECUTE",
+    "KILLED_EXIT_CODE",
     "QUERY",
     "TERMINATED_EXIT_CODE",
     "Inventory",

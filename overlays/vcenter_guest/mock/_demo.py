@@ -40,6 +40,7 @@ _LINUX_PROGRAMS: dict[str, dict[str, Any]] = {
     "/opt/app/exit": {"exit_code_from_args": True},
     "/opt/app/job": {"duration_from_args": True, "exit_code_from_args": True},
     "/opt/app/stuck": {"duration": float("inf"), "ignores_term": True},
+    "/opt/app/unkillable": {"duration": float("inf"), "unkillable": True},
     "/opt/app/broken": {"fails_to_start": True},
     "/root/secret.sh": {"allowed_users": [DEMO_GUEST_USER]},
 }

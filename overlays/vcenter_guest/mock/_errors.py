@@ -24,8 +24,9 @@ def _arg(value: object) -> str:
 class MockError(Exception):
     """A vAPI standard error, raised by the simulator and rendered by the HTTP layer.
 
-    `default_message` uses `{0}`, `{1}`... placeholders filled by `args`, like VMware's
-    LocalizableMessage. Never put a secret into `args` or `data`: they are sent to the client.
+    `default_message` is written with `{0}`, `{1}`... placeholders for `args`; the body sends it with
+    them substituted, as VMware's LocalizableMessage does, and `args` apart. Never put a secret into
+    `args` or `data`: they are sent to the client.
 
         >>> err = MockError("NOT_FOUND", "com.vmware.vcenter.vm.not_found",
         ...                 "The virtual machine {0} was not found.", "vm-7")
@@ -61,7 +62,9 @@ class MockError(Exception):
         """The JSON body VMware's `/api` endpoint sends for this error."""
         body: dict[str, Any] = {
             "error_type": self.error_type,
-            "messages": [{"id": self.message_id, "default_message": self.default_message, "args": list(self.args_)}],
+            # default_message is the text with the arguments substituted, as VMware sends it; `args`
+            # carries them apart for a client that localizes the message.
+            "messages": [{"id": self.message_id, "default_message": self.text, "args": list(self.args_)}],
         }
         if self.data is not None:
             body["data"] = self.data

@@ -44,6 +44,7 @@ _PROGRAM: dict[str, Any] = {
         "duration_from_args": {"type": "boolean"},
         "exit_code_from_args": {"type": "boolean"},
         "ignores_term": {"type": "boolean"},
+        "unkillable": {"type": "boolean"},
         "fails_to_start": {"type": "boolean"},
         "allowed_users": {"type": "array", "items": {"type": "string"}},
     },
@@ -192,6 +193,7 @@ class Program:
     duration_from_args: bool = False
     exit_code_from_args: bool = False
     ignores_term: bool = False
+    unkillable: bool = False
     fails_to_start: bool = False
     allowed_users: frozenset[str] | None = None
 
@@ -331,6 +333,7 @@ def _build_vm(raw: Mapping[str, Any], where: str, source: str) -> VmSpec:
             duration_from_args=p.get("duration_from_args", False),
             exit_code_from_args=p.get("exit_code_from_args", False),
             ignores_term=p.get("ignores_term", False),
+            unkillable=p.get("unkillable", False),
             fails_to_start=p.get("fails_to_start", False),
             allowed_users=frozenset(allowed) if allowed is not None else None,
         )

@@ -30,12 +30,14 @@ if TYPE_CHECKING:
 
     from ._app import MockApi
 
-__all__ = ["MAX_PATH_LENGTH", "TERMINATED_EXIT_CODE", "Process", "Processes"]
+__all__ = ["KILLED_EXIT_CODE", "MAX_PATH_LENGTH", "TERMINATED_EXIT_CODE", "Process", "Processes"]
 
 log = logging.getLogger("vcenter_guest.mock")
 
-# What a POSIX process killed by SIGTERM reports (128 + 15).
+# What a POSIX process ended by SIGTERM reports (128 + 15), and one that ignored it and got the
+# SIGKILL that delete sends next (128 + 9).
 TERMINATED_EXIT_CODE = 143
+KILLED_EXIT_CODE = 137
 MAX_PATH_LENGTH = 4096
 
 
@@ -52,6 +54,7 @@ class Process:
     duration: float = math.inf
     exit_code: int | None = None
     ignores_term: bool = False
+    unkillable: bool = False
     terminated_at: float | None = None
 
     @property
@@ -71,7 +74,7 @@ class Process:
         if self.exit_code is None:
             return None
         if self.terminated_at is not None and self.terminated_at < self.started + self.duration:
-            return TERMINATED_EXIT_CODE
+            return KILLED_EXIT_CODE if self.ignores_term else TERMINATED_EXIT_CODE
         return self.exit_code
 
 
@@ -233,6 +236,7 @@ class Processes(Vms):
                 duration=duration,
                 exit_code=exit_code,
                 ignores_term=program.ignores_term,
+                unkillable=program.unkillable,
             )
             vm.processes[pid] = process
             self._schedule_expiry(vm, process)
@@ -298,10 +302,14 @@ class Processes(Vms):
         return user.admin or user.name == process.owner
 
     def terminate(self, vm: VmState, process: Process) -> None:
-        """Sends the process SIGTERM: it ends now (exit 143) unless it ignores it. Ended ones stay as they are."""
+        """Sends SIGTERM, then SIGKILL if that does not end it (as vCenter does on POSIX guests).
+
+        The process ends now: exit 143, or 137 if it ignores SIGTERM. Only an unkillable one (stuck in
+        the kernel) keeps running. Ended ones stay as they are.
+        """
         now = self.now()
         finished = process.finished_at()
-        if (finished is not None and finished <= now) or process.ignores_term:
+        if (finished is not None and finished <= now) or process.unkillable:
             return
         if not process.from_create:
             del vm.processes[process.pid]  # nothing to report about it once gone

@@ -117,10 +117,9 @@ class Sessions(SimulatorState):
             raise MockError(
                 "UNAUTHORIZED",
                 "vapi.security.authorization.invalid",
-                "Unable to authorize user {0}: the privilege {1} is required.",
+                "Unable to authorize user {0}.",
                 session.user,
-                privilege,
-            )
+            )  # vCenter does not say which privilege is missing
 
 
 # --- the HTTP side: one handler per operation of the session service ----------------------------------
