@@ -124,6 +124,7 @@ class UsageError(VcenterGuestError, ValueError):
 
 # --- server-reported standard errors -------------------------------------------------------------
 
+
 def render_message(message: LocalizableMessage) -> str:
     """The text of one vAPI message: `localized` if set, else `default_message`.
 

@@ -111,3 +111,31 @@ def test_mock_command_reports_a_port_in_use_without_traceback():
     assert result.returncode != 0
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("level", ["info", "debug"])
+def test_mock_command_prints_its_own_log_lines_at_info_and_debug_without_secrets(level):
+    proc, url, lines = _start("--port", "0", "--log-level", level)
+    try:
+        session = httpx.post(url + "/api/session", auth=(DEMO_API_USER, DEMO_API_PASSWORD), timeout=30).json()
+        headers = {"vmware-api-session-id": session}
+        creds = {
+            "type": "USERNAME_PASSWORD",
+            "interactive_session": False,
+            "user_name": "root",
+            "password": DEMO_GUEST_PASSWORD,
+        }
+        created = httpx.post(
+            url + "/api/vcenter/vm/vm-42/guest/processes?action=create",
+            json={"credentials": creds, "spec": {"path": "/bin/true"}},
+            headers=headers,
+            timeout=30,
+        )
+        assert created.status_code == 201, created.text
+    finally:
+        rest = _stop(proc)
+    output = "".join(lines) + rest
+    assert f"vcenter_guest.mock: API session created for {DEMO_API_USER}" in output, output
+    assert ("started /bin/true as pid" in output) == (level == "debug"), output
+    for secret in [*SECRETS, session]:
+        assert secret not in output

@@ -116,7 +116,25 @@ def test_body_limit_is_configurable(make_api):
 
 @pytest.mark.parametrize("action", ["get", "delete"])
 @pytest.mark.parametrize(
-    "pid", ["abc", "1.5", "1e3", "", "%20", "9223372036854775808", "-9223372036854775809", "0x10", "\u0665"]
+    "pid",
+    # Only the canonical decimal form names a pid: a newline, a plus sign or a leading zero does not.
+    [
+        "abc",
+        "1.5",
+        "1e3",
+        "",
+        "%20",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "0x10",
+        "\u0665",
+        "1%0A",
+        "+1",
+        "001",
+        "%201",
+        "1%20",
+        "-0",
+    ],
 )
 def test_pid_that_is_not_an_int64_is_invalid_argument(api, action, pid):
     response = _post(api, f"{PATH}/{pid}?action={action}", json={"credentials": CREDS})
@@ -181,3 +199,26 @@ def test_identical_bodies_get_identical_answers_valid_or_not(api):
     assert statuses == [201, 400] * 3
     pids = [p["pid"] for p in api.op("list").json() if p["name"] == "true"]
     assert len(set(pids)) == 3
+
+
+@pytest.mark.parametrize(
+    "password",
+    # Lone surrogates: valid JSON escapes, but not text; vCenter's JSON reader rejects them as input.
+    ["\\ud800", "pre\\udfffpost", "\\udc00\\ud800"],
+)
+def test_text_that_is_not_valid_unicode_is_invalid_argument(api, password):
+    raw = (
+        '{"credentials": {"type": "USERNAME_PASSWORD", "interactive_session": false, '
+        '"user_name": "root", "password": "' + password + '"}}'
+    )
+    response = _post(api, PATH + "?action=list", content=raw.encode(), headers={"Content-Type": "application/json"})
+    api.expect_error(response, 400, "INVALID_ARGUMENT", "vapi.protocol.server.rest.invalid_unicode")
+
+
+def test_a_surrogate_pair_escape_is_valid_text(api):
+    raw = (
+        '{"credentials": {"type": "USERNAME_PASSWORD", "interactive_session": false, '
+        '"user_name": "root", "password": "\\ud83d\\ude00"}}'
+    )
+    response = _post(api, PATH + "?action=list", content=raw.encode(), headers={"Content-Type": "application/json"})
+    api.expect_error(response, 401, "UNAUTHENTICATED", "com.vmware.vcenter.vm.guest.invalid_guest_login")

@@ -34,7 +34,16 @@ def test_login_with_bad_basic_credentials_is_unauthenticated_with_challenge(api,
     assert response.headers["www-authenticate"] == 'Basic realm="vCenter"'
 
 
-@pytest.mark.parametrize("header", ["Basic !!!not-base64", "Bearer abc", "Basic " + "bm9jb2xvbg=="])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Basic !!!not-base64",
+        "Bearer abc",
+        "Basic " + "bm9jb2xvbg==",  # base64 of "nocolon"
+        "Basic \u00e9\u00e9\u00e9\u00e9".encode("latin-1"),  # non-ASCII bytes in the header (sent as bytes)
+        "Basic " + "/w==",  # base64 of the byte 0xff: not UTF-8
+    ],
+)
 def test_login_with_a_malformed_authorization_header_is_unauthenticated(api, header):
     response = api.request("POST", "/api/session", headers={"Authorization": header})
     api.expect_error(response, 401, "UNAUTHENTICATED", AUTH_REQUIRED)

@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vcenter_guest.cli import main
 from vcenter_guest.fuzz import SAFETY_RULES
+from vcenter_guest.fuzz._shaping import UNSTARTABLE_PATHS
 from vcenter_guest.fuzz._state import NO_SUCH_PID
 from vcenter_guest.mock import (
     DEMO_API_PASSWORD,
@@ -328,11 +329,13 @@ def test_requests_only_target_the_named_vm_programs_and_the_runs_own_processes(s
     guest = [r for r in requests if r[0].startswith("/api/vcenter/vm/")]
     assert guest, "no guest request was sent"
     deleted: list[str] = []
+    sent_paths: set[str] = set()
     for path, query, body in guest:
         assert path.startswith(f"/api/vcenter/vm/{DEMO_VM}/guest/processes"), path
         spec = body.get("spec") if isinstance(body, dict) else None
         if path.endswith("/processes") and isinstance(spec, dict) and isinstance(spec.get("path"), str):
-            assert spec["path"] == "/bin/sleep", spec["path"]
+            assert spec["path"] in {"/bin/sleep", *UNSTARTABLE_PATHS}, spec["path"]
+            sent_paths.add(spec["path"])
         if "action=delete" in query:
             deleted.append(path.rsplit("/", 1)[1])
     allowed = {str(pid) for pid in pids} | {str(NO_SUCH_PID)}
@@ -340,6 +343,8 @@ def test_requests_only_target_the_named_vm_programs_and_the_runs_own_processes(s
     for pid in deleted:
         assert pid in allowed or not any(ch.isdigit() for ch in pid), f"delete targeted pid {pid!r}"
     assert {str(pid) for pid in pids} & set(deleted), "no delete reached a process the run started"
+    # Without --any-program the run still probes the paths no guest can start (a server crashing on them).
+    assert set(UNSTARTABLE_PATHS) <= sent_paths, sent_paths
 
 
 def test_fuzz_command_exits_2_on_usage_and_connection_errors(served: Callable[..., str]) -> None:

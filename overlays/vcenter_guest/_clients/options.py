@@ -101,8 +101,10 @@ def retry_policy(retry: object) -> RetryPolicy:
 
 def api_login(user: object, password: object, session_id: object) -> tuple[str | None, str | None, str | None]:
     """The API user, password and session id, checked: a session id, or a user and password, or both."""
-    if session_id is not None and (not isinstance(session_id, str) or not session_id):
-        raise UsageError("session_id must be a non-empty string")
+    if session_id is not None and (
+        not isinstance(session_id, str) or not session_id or not (session_id.isascii() and session_id.isprintable())
+    ):
+        raise UsageError("session_id must be a non-empty string of printable ASCII (it is sent as a header)")
     if (user is None) != (password is None):
         raise UsageError("pass both user= and password= (or neither, with session_id=)")
     if user is None and session_id is None:

@@ -119,9 +119,7 @@ class Engine:
         # Servers echo input in their messages; none of it may carry a secret out of the client.
         credentials = call.credentials
         redactor = self.redactor if credentials is None else self.redactor.with_secrets([credentials.secret])
-        failure.args = tuple(redactor.scrub(a) if isinstance(a, str) else a for a in failure.args)
-        if isinstance(failure, errors.UnexpectedResponse):
-            failure.body = redactor.scrub(failure.body)
+        _wire().scrub_error(failure, redactor.scrub)
         return failure
 
     def _recover(self, call: Call[T], failure: errors.VcenterGuestError, session: str | None) -> Plan[T]:

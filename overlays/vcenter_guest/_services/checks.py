@@ -26,8 +26,8 @@ def check_vm(vm: object) -> str:
 
 def check_pid(pid: object) -> int:
     """A process id: a non-negative int."""
-    if type(pid) is not int or pid < 0:
-        raise UsageError(f"pid must be a non-negative int, got {pid!r}")
+    if type(pid) is not int or not 0 <= pid < 2**63:
+        raise UsageError(f"pid must be a non-negative int64, got {pid!r}")
     return pid
 
 

@@ -4,7 +4,8 @@ With the service modules' own codecs (`_services`), the only code that imports `
 loaded on the first request, never by `import vcenter_guest`.
 """
 
+from .responses import scrub_error
 from .session import session_create, session_delete, session_get
 from .transport import transport_error
 
-__all__ = ["session_create", "session_delete", "session_get", "transport_error"]
+__all__ = ["scrub_error", "session_create", "session_delete", "session_get", "transport_error"]

@@ -32,6 +32,7 @@ __all__ = [
     "json_body",
     "optional",
     "read",
+    "scrub_error",
     "status_error_type",
     "text",
     "unexpected",
@@ -54,7 +55,8 @@ _STATUS_FALLBACK = {
     504: "TIMED_OUT",
 }
 _KNOWN_TYPES = frozenset(member.value for member in ErrorType)
-PARSE_FAILURES = (KeyError, TypeError, ValueError, AttributeError, OverflowError, IndexError)
+# RecursionError: a JSON answer nested deeper than the interpreter's stack (json and from_dict recurse).
+PARSE_FAILURES = (KeyError, TypeError, ValueError, AttributeError, OverflowError, IndexError, RecursionError)
 _UTC = datetime.timezone.utc
 
 
@@ -116,8 +118,8 @@ def _standard_error_body(response: httpx.Response) -> tuple[dict[str, Any] | Non
         return None, "an error status without a JSON standard error body"
     try:
         body = response.json()
-    except ValueError:
-        return None, "the body is not valid JSON"
+    except (ValueError, RecursionError):
+        return None, "the body is not valid JSON (or nested too deeply)"
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         return None, "the body is not a vAPI standard error"
     return body, ""
@@ -161,6 +163,44 @@ def failure(response: httpx.Response, call: Call[Any]) -> errors.VcenterGuestErr
     return cls(message_text, **fields)
 
 
+def _scrubbed_json(value: Any, scrub: Callable[[str], str], *, keys: bool) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {
+            scrub(k) if keys and isinstance(k, str) else k: _scrubbed_json(v, scrub, keys=keys)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_scrubbed_json(item, scrub, keys=keys) for item in value]
+    return value
+
+
+def _scrubbed_model(model: Any, scrub: Callable[[str], str]) -> Any:
+    """A generated model with every string value in it scrubbed (through its wire form, so nested ones
+    too); its field names stay, even where a secret is short enough to occur in one."""
+    return type(model).from_dict(_scrubbed_json(model.to_dict(), scrub, keys=False))
+
+
+def scrub_error(error: errors.VcenterGuestError, scrub: Callable[[str], str]) -> None:
+    """Removes secrets from the attributes of an error as well as from its text: a server that echoes
+    the request (the guest password, a token, the session id) must not leave them in `messages`,
+    `data` or `challenge`, nor in what pickling carries."""
+    error.args = tuple(scrub(a) if isinstance(a, str) else a for a in error.args)
+    if isinstance(error, errors.UnexpectedResponse):
+        error.body = scrub(error.body)
+        error.reason = scrub(error.reason)
+    if isinstance(error, errors.VapiError):
+        error.messages = [_scrubbed_model(m, scrub) for m in error.messages]
+        data = error.data
+        if isinstance(data, dict):
+            error.data = _scrubbed_json(data, scrub, keys=True)
+        elif data is not None:
+            error.data = _scrubbed_model(data, scrub)
+    if isinstance(error, errors.Unauthenticated) and error.challenge is not None:
+        error.challenge = scrub(error.challenge)
+
+
 def json_body(response: httpx.Response, call: Call[Any], what: str) -> Any:
     """The JSON body of the operation's success (else the error it is), `what` naming it for messages."""
     if response.status_code != call.operation.success_status:
@@ -169,8 +209,8 @@ def json_body(response: httpx.Response, call: Call[Any], what: str) -> Any:
         raise unexpected(response, call, f"{what} is not sent as JSON")
     try:
         return response.json()
-    except ValueError:
-        raise unexpected(response, call, "the body is not valid JSON") from None
+    except (ValueError, RecursionError):
+        raise unexpected(response, call, "the body is not valid JSON (or nested too deeply)") from None
 
 
 def read(response: httpx.Response, call: Call[Any], what: str, convert: Callable[[Any], T]) -> T:
@@ -189,10 +229,15 @@ def text(value: object) -> str:
     return value
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
 def integer(value: object) -> int:
-    """An integer of a generated model, type-checked (a bool is not one)."""
+    """An int64 of a generated model, type-checked (a bool is not one)."""
     if type(value) is not int:
         raise TypeError("not an integer")
+    if value not in _INT64:
+        raise OverflowError("not an int64")
     return value
 
 

@@ -17,9 +17,11 @@ __all__ = ["session_create", "session_delete", "session_get"]
 
 
 def _session_id(raw: object) -> str:
+    # It goes into a header on every call: printable ASCII only (vCenter's are hex), else the next call
+    # would fail with UnicodeEncodeError or an illegal header value instead of at login, clearly.
     session_id = text(raw)
-    if not session_id:
-        raise ValueError("empty")
+    if not session_id or not session_id.isascii() or not session_id.isprintable():
+        raise ValueError("not a header value")
     return session_id
 
 
@@ -31,7 +33,7 @@ def session_create() -> Call[str]:
 
 
 def _parse_create(response: httpx.Response, call: Call[str]) -> str:
-    return read(response, call, "a session id (a non-empty JSON string)", _session_id)
+    return read(response, call, "a session id (a non-empty JSON string of printable ASCII)", _session_id)
 
 
 def session_get() -> Call[bool]:

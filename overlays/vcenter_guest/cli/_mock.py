@@ -10,6 +10,24 @@ import click
 __all__ = ["mock"]
 
 
+def _log_to_stderr(name: str, level: str) -> None:
+    """The mock's own log lines (sessions, processes, injected faults) beside uvicorn's, at `level`.
+
+    uvicorn configures only its own loggers; without a handler, `vcenter_guest.mock` printed nothing at
+    info or debug. Its records carry no secret (tests/mock/test_log_redaction.py).
+    """
+    import logging  # noqa: PLC0415
+
+    logger = logging.getLogger(name)
+    if not any(getattr(h, "_vcenter_guest_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        handler._vcenter_guest_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
+
+
 @click.command()
 @click.option(
     "--inventory",
@@ -92,6 +110,7 @@ def mock(inventory: Path | None, host: str, port: int, log_level: str) -> None:
         console.print(f"Inventory: {inventory} (passwords as in that file; they are not printed)")
     console.print(f"Mock vCenter listening on {base_url(sock)}  (Ctrl-C to stop)", soft_wrap=True)
     config = uvicorn_config(app, log_level)
+    _log_to_stderr("vcenter_guest.mock", log_level)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:

@@ -16,7 +16,8 @@ REPORT_FORMATS = ("junit", "har", "ndjson")
 SAFETY_RULES = (
     "Requests only target the VMs named with --vm.",
     "Create calls only start the programs named with --program (with generated arguments, working "
-    "directories and environments), unless --any-program is given.",
+    "directories and environments), unless --any-program is given; they also send paths that start "
+    "nothing on any guest (empty, relative, a root directory).",
     "Delete calls only terminate processes this run started; any other pid is replaced by one no "
     "guest can have (2147483647).",
     "Secrets (API password, guest password or token, session ids) are filtered from every report and printed line.",

@@ -30,10 +30,25 @@ from vcenter_guest.operations import Effect, Operation, OperationTable
 
 from ._state import NO_SUCH_PID, RunState, operation_of, stable_share, state_of
 
-__all__ = ["PLAUSIBLE_ARGUMENTS", "RULES", "Refused", "guard", "install_guard", "steer", "unguarded"]
+__all__ = [
+    "PLAUSIBLE_ARGUMENTS",
+    "RULES",
+    "UNSTARTABLE_PATHS",
+    "Refused",
+    "guard",
+    "install_guard",
+    "steer",
+    "unguarded",
+]
 
 _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
 PLAUSIBLE_ARGUMENTS = ("", "1", "30")
+# Program paths that start nothing on any guest, so even a run on real VMs may send them: empty,
+# relative (Linux and Windows alike), and a root directory of each family. A server that crashes on
+# them is caught without --any-program.
+UNSTARTABLE_PATHS = ("", "bin/true", "/", "C:\\")
+# Share of steered creates that send one of them instead of a named program.
+UNSTARTABLE_SHARE = 0.1
 
 
 def _is_positive(case: Any) -> bool:
@@ -65,7 +80,9 @@ def steer(context: Any, case: Any) -> Any:
     if op.effect is Effect.STARTS_PROGRAM:
         spec = case.body.get("spec")
         if isinstance(spec, dict):
-            if target.programs:
+            if stable_share("unstartable", key) < UNSTARTABLE_SHARE:
+                spec["path"] = UNSTARTABLE_PATHS[int(stable_share("which path", key) * len(UNSTARTABLE_PATHS))]
+            elif target.programs:
                 spec["path"] = target.programs[int(stable_share("program", key) * len(target.programs))]
             if stable_share("spec", key) < options.plausible_spec_share:
                 # Windows-only flag and generated directories make most creates fail validation;
@@ -116,9 +133,21 @@ def _reads(state: RunState, case: Any, params: dict[str, Any]) -> None:
 def _starts_program(state: RunState, case: Any, params: dict[str, Any]) -> None:
     _reads(state, case, params)
     body = case.body
+    spec = body.get("spec") if isinstance(body, dict) else None
+    if isinstance(spec, dict) and _is_positive(case):
+        # The first creates a run sends probe each path that starts nothing, whatever the budget.
+        unstartable = state.next_unstartable(UNSTARTABLE_PATHS)
+        if unstartable is not None:
+            spec["path"] = unstartable
     if not state.target.any_program and isinstance(body, dict):
         spec = body.get("spec")
-        if isinstance(spec, dict) and "path" in spec and spec["path"] not in state.target.programs:
+        path = spec.get("path") if isinstance(spec, dict) else None
+        if (
+            isinstance(spec, dict)
+            and "path" in spec
+            and path not in state.target.programs
+            and path not in UNSTARTABLE_PATHS
+        ):
             programs = state.target.programs
             spec["path"] = programs[int(stable_share("program", _key(case)) * len(programs))]
 

@@ -51,6 +51,16 @@ class RunState:
     # The run's own session (one; a list so that a re-login could add another).
     own_sessions: list[str] = attrs.field(factory=list)
     lock: threading.Lock = attrs.field(factory=threading.Lock)
+    # How many of the unstartable create paths the run has steered a case to, so far.
+    unstartable_sent: int = 0
+
+    def next_unstartable(self, paths: tuple[str, ...]) -> str | None:
+        """The next of `paths` no case has been steered to yet, or None once each has been."""
+        with self.lock:
+            if self.unstartable_sent >= len(paths):
+                return None
+            self.unstartable_sent += 1
+            return paths[self.unstartable_sent - 1]
 
     def record_pid(self, vm: str, pid: int) -> float | None:
         """Remembers a pid create returned; returns when it was returned before, if it was."""

@@ -38,7 +38,9 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("vcenter_guest.mock")
 
-_PID = re.compile(r"^[+-]?[0-9]{1,19}$")
+# The canonical decimal form only: no sign but a minus, no leading zero, no whitespace or newline
+# (`1%0A`, `+1` and `001` are not pid 1). fullmatch: `$` would accept a trailing newline.
+_PID = re.compile(r"0|-?[1-9][0-9]{0,18}")
 _INT64 = range(-(2**63), 2**63)
 _JSON_TYPES = ("application/json",)
 _CACHED_BODY_SIZE = 4096
@@ -50,6 +52,21 @@ class _TooLarge(Exception):
 
 class _Disconnected(Exception):
     pass
+
+
+def _is_text(value: Any) -> bool:
+    """Whether every string in a JSON value (keys included) is valid Unicode (no lone surrogate)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_is_text(k) and _is_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_text(item) for item in value)
+    return True
 
 
 def _segment(raw: str) -> str:
@@ -264,6 +281,11 @@ class MockApi:
             body = json.loads(raw)
         except (ValueError, RecursionError):
             raise _invalid("vapi.protocol.server.rest.invalid_json", "The request body is not valid JSON.") from None
+        # A \uD800-style escape can put a lone surrogate into a string: valid JSON, but not text.
+        if b"\\u" in raw and not _is_text(body):
+            raise _invalid(
+                "vapi.protocol.server.rest.invalid_unicode", "The request body holds text that is not valid Unicode."
+            )
         error = self.doc.body_error(operation_id, body)
         if error is not None:
             raise invalid_body(self.doc, error)
@@ -273,7 +295,7 @@ class MockApi:
     @staticmethod
     def _pid(params: Mapping[str, str]) -> int:
         text = params["pid"]
-        pid = int(text) if _PID.match(text) else None
+        pid = int(text) if _PID.fullmatch(text) else None
         if pid is None or pid not in _INT64:
             raise _invalid(
                 "vapi.bindings.typeconverter.invalid.path_parameter",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 import logging
 import secrets
@@ -166,7 +165,7 @@ def basic_credentials(header: str | None) -> tuple[str | None, str | None]:
         return None, None
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # bad base64 (binascii.Error), non-ASCII header text, undecodable bytes
         return None, None
     user, sep, password = decoded.partition(":")
     return (user, password) if sep else (None, None)
