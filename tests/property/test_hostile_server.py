@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import socket
 import threading
@@ -238,3 +239,86 @@ def test_client_gives_up_with_its_own_error_on_slow_or_dropped_connections(
         if caught.value.may_have_reached_server:
             assert isinstance(caught.value, errors.ResponseNotReceived)
             assert len([r for r in received if b"action=create" in r]) == 1
+
+
+# -- bodies no client should hold: huge, decompression bombs, endless -----------------------------------
+
+CAP = 4 * 1024 * 1024  # the clients' max_response_bytes in these tests
+
+
+def _huge(conn: socket.socket, done: threading.Event) -> None:
+    """100 MB of JSON-ish bytes with a Content-Length."""
+    size = 100 * 1024 * 1024
+    conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n".encode())
+    chunk = b"[" + b" " * (1024 * 1024 - 1)
+    with contextlib.suppress(OSError):
+        for _ in range(100):
+            conn.sendall(chunk)
+
+
+def _bomb(encoding: str) -> Callable[[socket.socket, threading.Event], None]:
+    """About a megabyte of gzip (or deflate) that expands to a GiB of zeros."""
+
+    def send(conn: socket.socket, done: threading.Event) -> None:
+        import zlib
+
+        packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
+        zeros = b"\0" * (1024 * 1024)
+        body = b"".join(packer.compress(zeros) for _ in range(1024)) + packer.flush()
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: {encoding}\r\n"
+        conn.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode())
+        with contextlib.suppress(OSError):
+            conn.sendall(body)
+
+    return send
+
+
+def _endless(conn: socket.socket, done: threading.Event) -> None:
+    """A chunked body that never ends (until the client hangs up)."""
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    chunk = b"10000\r\n" + b" " * 0x10000 + b"\r\n"
+    with contextlib.suppress(OSError):
+        while not done.is_set():
+            conn.sendall(chunk)
+
+
+BEHAVIOURS.update(
+    {
+        "sends-100-MB": _huge,
+        "sends-a-gzip-bomb": _bomb("gzip"),
+        "sends-a-deflate-bomb": _bomb("deflate"),
+        "streams-forever": _endless,
+    }
+)
+_TOO_LARGE = ("sends-100-MB", "sends-a-gzip-bomb", "sends-a-deflate-bomb", "streams-forever")
+
+
+def _list_sync(vc: Client) -> Any:
+    return vc.processes.list(VM, CREDS)
+
+
+def _list_async(vc: AsyncClient) -> Any:
+    return asyncio.run(vc.processes.list(VM, CREDS))
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("behaviour", _TOO_LARGE)
+def test_an_answer_past_the_cap_is_abandoned_with_memory_bounded(
+    peer: Callable[[str], tuple[str, list[bytes]]], behaviour: str
+) -> None:
+    """The body is read as a stream and decoded with a cap: past it the call fails, naming the cap, and the
+    client never held much more than the cap (tracemalloc's peak), whatever the server sends."""
+    import tracemalloc
+
+    url, _ = peer(behaviour)
+    for make in (Client, AsyncClient):
+        vc: Any = make(url, session_id="existing-session", timeout=30, retry=NEVER, max_response_bytes=CAP)
+        call = functools.partial(_list_sync if make is Client else _list_async, vc)
+        tracemalloc.start()
+        try:
+            with pytest.raises(errors.UnexpectedResponse, match="max_response_bytes"):
+                call()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < 3 * CAP + 8 * 1024 * 1024, f"{make.__name__} peaked at {peak / 2**20:.0f} MiB"

@@ -3,6 +3,7 @@ effects with httpx.AsyncClient and anyio.sleep."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -14,6 +15,7 @@ from vcenter_guest._engine import CAUGHT, Effect, Plan, Send, Sleep
 from vcenter_guest._services.processes import AsyncProcesses
 
 from .base import BaseClient, Setup
+from .bounded import Body
 from .pool import ShardedTransport
 
 if TYPE_CHECKING:
@@ -100,9 +102,13 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
                 stepper.fail(exc)
         return stepper.result
 
+    async def _read(self, response: httpx.Response) -> httpx.Response:
+        async with contextlib.aclosing(response):
+            return await Body(response, self._max_bytes).aconsume(response.aiter_raw())
+
     async def _perform(self, effect: Effect) -> Any:
         if isinstance(effect, Send):
-            return await self._http.send(self._request(effect), auth=effect.auth)
+            return await self._read(await self._http.send(self._request(effect), auth=effect.auth, stream=True))
         if isinstance(effect, Sleep):
             if self._sleep is None:
                 import anyio  # noqa: PLC0415 - already loaded by httpx's async machinery

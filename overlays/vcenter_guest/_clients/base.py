@@ -20,15 +20,17 @@ from vcenter_guest import errors
 from vcenter_guest._engine import SESSION_HEADER, Engine, Plan, RetryPolicy, Send, Stepper
 from vcenter_guest.redaction import Redactor
 
+from .bounded import DEFAULT_MAX_RESPONSE_BYTES
 from .options import DEFAULT_TIMEOUT, api_login, http_timeout, retry_policy, server_url, tls_verify
 
-__all__ = ["DEFAULT_TIMEOUT", "HEADERS", "BaseClient", "Setup"]
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "HEADERS", "BaseClient", "Setup"]
 
 T = TypeVar("T")
 TransportT = TypeVar("TransportT")
 SleepT = TypeVar("SleepT")
 
-HEADERS = {"Accept": "application/json", "User-Agent": "vcenter-guest"}
+# Accept-Encoding: the encodings `bounded` decodes with a cap (httpx would add br or zstd when installed).
+HEADERS = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate", "User-Agent": "vcenter-guest"}
 
 
 @attrs.define
@@ -59,6 +61,7 @@ class BaseClient(Generic[TransportT, SleepT]):
         retry: RetryPolicy | None = None,
         transport: TransportT | None = None,
         max_connections: int = 100,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         clock: Callable[[], float] = time.monotonic,
         sleep: SleepT | None = None,
         rng: random.Random | None = None,
@@ -67,6 +70,9 @@ class BaseClient(Generic[TransportT, SleepT]):
         api_user, api_password, session = api_login(user, password, session_id)
         if type(max_connections) is not int or max_connections < 1:
             raise errors.UsageError("max_connections must be a positive int")
+        if type(max_response_bytes) is not int or max_response_bytes < 1:
+            raise errors.UsageError("max_response_bytes must be a positive int (bytes of one answer's body)")
+        self._max_bytes = max_response_bytes
         self._engine = Engine(
             url,
             user=api_user,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from vcenter_guest._engine import CAUGHT, Effect, Plan, Send, Sleep
 from vcenter_guest._services.processes import Processes
 
 from .base import BaseClient, Setup
+from .bounded import Body
 
 __all__ = ["Client"]
 
@@ -96,9 +98,13 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
                 stepper.fail(exc)
         return stepper.result
 
+    def _read(self, response: httpx.Response) -> httpx.Response:
+        with contextlib.closing(response):
+            return Body(response, self._max_bytes).consume(response.iter_raw())
+
     def _perform(self, effect: Effect) -> Any:
         if isinstance(effect, Send):
-            return self._http.send(self._request(effect), auth=effect.auth)
+            return self._read(self._http.send(self._request(effect), auth=effect.auth, stream=True))
         if isinstance(effect, Sleep):
             return self._sleep(effect.seconds)
         with self._lock:
