@@ -104,7 +104,11 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
 
     async def _read(self, response: httpx.Response) -> httpx.Response:
         async with contextlib.aclosing(response):
-            return await Body(response, self._max_bytes).aconsume(response.aiter_raw())
+            body = Body(response, self._max_bytes)
+            if not body.plain:
+                return await body.aconsume(response.aiter_raw())
+            await response.aread()
+            return response
 
     async def _perform(self, effect: Effect) -> Any:
         if isinstance(effect, Send):

@@ -30,14 +30,21 @@ class BodyTooLarge(httpx.DecodingError):
 class Body:
     """Collects one streamed response's decoded body, up to `limit` bytes (`consume` or `aconsume` its raw chunks)."""
 
-    __slots__ = ("_chunks", "_decoder", "_limit", "_size", "_streamed")
+    __slots__ = ("_chunks", "_decoder", "_limit", "_size", "_streamed", "plain")
 
     def __init__(self, response: httpx.Response, limit: int) -> None:
         self._streamed = response
         self._limit = limit
         self._size = 0
         self._chunks: list[bytes] = []
-        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        headers = response.headers
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            raise BodyTooLarge(f"the answer's body is larger than {limit} bytes (max_response_bytes)")
+        encoding = headers.get("content-encoding", "identity").strip().lower()
+        self.plain = length.isdigit() and encoding in {"", "identity"}
+        """Whether httpx may read it as usual: not encoded, and a Content-Length within the cap (httpcore
+        reads no more than that). The common case, and the fast one: no second Response is built."""
         if encoding in _WBITS:
             self._decoder: zlib._Decompress | None = zlib.decompressobj(_WBITS[encoding])
         elif encoding in {"", "identity"}:
@@ -66,7 +73,7 @@ class Body:
             raise httpx.DecodingError(f"the answer's body cannot be decoded ({exc})") from None
 
     def consume(self, chunks: Iterator[bytes]) -> httpx.Response:
-        """Feeds every raw chunk; returns the response with its body read."""
+        """Feeds every raw chunk; returns the response with its body read (for a body that is not `plain`)."""
         if self._streamed.is_stream_consumed:
             return self._in_memory()
         for raw in chunks:

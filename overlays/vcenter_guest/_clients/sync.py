@@ -99,8 +99,13 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
         return stepper.result
 
     def _read(self, response: httpx.Response) -> httpx.Response:
+        # The body within max_response_bytes, or BodyTooLarge (see bounded).
         with contextlib.closing(response):
-            return Body(response, self._max_bytes).consume(response.iter_raw())
+            body = Body(response, self._max_bytes)
+            if body.plain:
+                response.read()
+                return response
+            return body.consume(response.iter_raw())
 
     def _perform(self, effect: Effect) -> Any:
         if isinstance(effect, Send):
