@@ -96,6 +96,15 @@ class Body:
 
     def response(self) -> httpx.Response:
         """A response with the decoded body read (and no Content-Encoding left to decode)."""
+        if self._decoder is not None:
+            try:
+                # What zlib still holds once all input is in (nothing, when max_length never cut an
+                # output short: then the input left over would be in unconsumed_tail, already drained).
+                self._keep(self._decoder.flush(self._limit - self._size + 1))
+            except zlib.error as exc:
+                raise httpx.DecodingError(f"the answer's body cannot be decoded ({exc})") from None
+            if not self._decoder.eof:
+                raise httpx.DecodingError("the answer's compressed body ends before its end (truncated or corrupt)")
         streamed = self._streamed
         headers = [(k, v) for k, v in streamed.headers.multi_items() if k.lower() != "content-encoding"]
         return httpx.Response(
