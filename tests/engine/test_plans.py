@@ -138,6 +138,66 @@ def test_a_get_whose_answer_was_lost_is_sent_again() -> None:
     assert (info.pid, info.name, info.running) == (7, "n", True)
 
 
+def _times_out(clock: Clock, sent: list[Send]) -> Callable[[Send], httpx.Response]:
+    """A server whose every exchange runs out its whole limit (the clock moves by it), then times out."""
+
+    def answer(send: Send) -> httpx.Response:
+        sent.append(send)
+        assert send.limit is not None, "every exchange of a client with a timeout has a limit"
+        clock.now += send.limit
+        raise httpx.ReadTimeout("the deadline passed")
+
+    return answer
+
+
+def test_retries_end_when_the_retry_policys_time_is_up_the_one_in_flight_included() -> None:
+    """RetryPolicy.timeout bounds all attempts together: the retry in flight when it runs out is cut
+    short, and no attempt starts after it. Each exchange is bounded by the client's timeout."""
+    clock = Clock()
+    retry = RetryPolicy(attempts=10, timeout=10, initial=1, maximum=1, jitter=0)
+    engine = _engine(session_id="s", retry=retry, exchange_timeout=4.0, clock=clock)
+    sent: list[Send] = []
+    started = clock.now
+    with pytest.raises(errors.ResponseNotReceived):
+        drive(engine, engine.call(Calls(engine).get_call("vm-1", GUEST, 7)), _times_out(clock, sent), clock)
+    # 0-4 first attempt, sleep 1, 5-9 second; a third would start after a 1 s sleep at 10: none.
+    assert [s.limit for s in sent] == [4.0, 4.0]
+    assert clock.now - started <= retry.timeout
+    clock.now, sent[:] = started, []
+    retry = RetryPolicy(attempts=10, timeout=6, initial=1, maximum=1, jitter=0)
+    engine = _engine(session_id="s", retry=retry, exchange_timeout=4.0, clock=clock)
+    with pytest.raises(errors.ResponseNotReceived):
+        drive(engine, engine.call(Calls(engine).get_call("vm-1", GUEST, 7)), _times_out(clock, sent), clock)
+    assert [s.limit for s in sent] == [4.0, 1.0]  # the retry gets what is left of the 6 s, not its own 4
+    assert clock.now - started == pytest.approx(retry.timeout)
+
+
+def test_the_first_attempt_has_the_clients_whole_timeout_even_past_the_retry_policys() -> None:
+    """A client with a long timeout and a short retry policy: one attempt, with the long timeout."""
+    clock = Clock()
+    retry = RetryPolicy(attempts=5, timeout=2, initial=0.5, jitter=0)
+    engine = _engine(session_id="s", retry=retry, exchange_timeout=60.0, clock=clock)
+    sent: list[Send] = []
+    with pytest.raises(errors.ResponseNotReceived):
+        drive(engine, engine.call(Calls(engine).get_call("vm-1", GUEST, 7)), _times_out(clock, sent), clock)
+    assert [s.limit for s in sent] == [60.0]
+
+
+def test_a_create_cut_off_by_its_deadline_is_never_sent_again() -> None:
+    clock = Clock()
+    engine = _engine(session_id="s", exchange_timeout=2.0, clock=clock)
+    sent: list[Send] = []
+    with pytest.raises(errors.ResponseNotReceived) as caught:
+        drive(
+            engine,
+            engine.call(Calls(engine).create_call("vm-1", GUEST, CreateSpec("/bin/true"))),
+            _times_out(clock, sent),
+            clock,
+        )
+    assert len(sent) == 1
+    assert caught.value.may_have_reached_server
+
+
 def test_delete_not_found_after_a_lost_answer_means_it_was_done() -> None:
     """processes.delete is idempotent: NOT_FOUND after a resend means the first attempt terminated it."""
     engine = _engine(session_id="s")

@@ -241,6 +241,80 @@ def test_client_gives_up_with_its_own_error_on_slow_or_dropped_connections(
             assert len([r for r in received if b"action=create" in r]) == 1
 
 
+# -- servers that keep a call alive byte by byte ---------------------------------------------------------
+
+
+def _drip(pieces: Callable[[], Iterator[bytes]]) -> Callable[[socket.socket, threading.Event], None]:
+    """Sends `pieces` 50 ms apart until the client hangs up (or the test ends)."""
+
+    def send(conn: socket.socket, done: threading.Event) -> None:
+        with contextlib.suppress(OSError):
+            for piece in pieces():
+                if done.wait(0.05):
+                    return
+                conn.sendall(piece)
+
+    return send
+
+
+def _header_bytes() -> Iterator[bytes]:
+    yield from (bytes([b]) for b in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+    while True:
+        yield b"X"  # one endless header line, a byte at a time
+
+
+def _body_bytes() -> Iterator[bytes]:
+    yield b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n["
+    while True:
+        yield b" "
+
+
+def _processing() -> Iterator[bytes]:
+    while True:
+        yield b"HTTP/1.1 102 Processing\r\n\r\n"
+
+
+SLOW = {
+    "trickles-the-headers": _drip(_header_bytes),
+    "trickles-the-body": _drip(_body_bytes),
+    "floods-102-processing": _drip(_processing),
+}
+BEHAVIOURS.update(SLOW)
+TIMEOUT = 0.5  # the clients' timeout in these tests: seconds one whole exchange may take
+RETRY = RetryPolicy(attempts=5, timeout=1.0, initial=0.01, jitter=0)  # all attempts of a get: 1 s
+# What "ends within its bound" allows on a shared, noisy machine: the bound is max(TIMEOUT,
+# RETRY.timeout) = 1 s; without the deadline these servers keep a call alive until the test ends.
+SLACK = 5.0
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("behaviour", sorted(SLOW))
+@pytest.mark.parametrize("make", [Client, AsyncClient], ids=["sync", "async"])
+def test_a_call_ends_within_its_bound_however_slowly_the_server_answers(
+    peer: Callable[[str], tuple[str, list[bytes]]], behaviour: str, make: type[Client] | type[AsyncClient]
+) -> None:
+    """`timeout` bounds a whole exchange (each read and write alone is short here), the retry policy's
+    timeout bounds the retries, the one in flight included; a create is sent once and never again."""
+    import time
+
+    url, received = peer(behaviour)
+    for operation in ("get", "create"):
+        vc: Any = make(url, session_id="existing-session", timeout=TIMEOUT, retry=RETRY)
+        if make is Client:
+            call = functools.partial(SYNC_CALLS[operation], vc)
+        else:
+            call = functools.partial(asyncio.run, _async_call(vc, operation))  # type: ignore[arg-type]
+        started = time.monotonic()
+        with pytest.raises(errors.ResponseNotReceived) as caught:
+            call()
+        took = time.monotonic() - started
+        assert took < max(TIMEOUT, RETRY.timeout) + SLACK, f"{operation} took {took:.1f} s"
+        assert "timeout" in str(caught.value)
+    creates = [r for r in received if b"action=create" in r]
+    assert len(creates) == 1, "a create that may have reached the server is never sent again"
+    assert len(received) >= 3, "the get was retried within the policy's time"
+
+
 # -- bodies no client should hold: huge, decompression bombs, endless -----------------------------------
 
 CAP = 4 * 1024 * 1024  # the clients' max_response_bytes in these tests

@@ -4,6 +4,7 @@ effects with httpx.AsyncClient and anyio.sleep."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,6 +17,7 @@ from vcenter_guest._services.processes import AsyncProcesses
 
 from .base import BaseClient, Setup
 from .bounded import Body
+from .deadline import DEADLINE, bound
 from .pool import ShardedTransport
 
 if TYPE_CHECKING:
@@ -50,7 +52,8 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
             raise errors.UsageError("transport must be an httpx.AsyncBaseTransport (for Client: BaseTransport)")
         # Small pools (see pool), each keeping its idle connections for the next caller.
         pools = transport or ShardedTransport(verify=setup.options["verify"], max_connections=setup.max_connections)
-        self._http: httpx.AsyncClient = httpx.AsyncClient(transport=pools, **setup.options)
+        # Every exchange ends within `timeout`, whatever the server trickles (see deadline).
+        self._http: httpx.AsyncClient = httpx.AsyncClient(transport=bound(pools), **setup.options)
         self._lock: anyio.Lock | None = None
         self._sleep = setup.sleep  # None: anyio.sleep, imported on the first sleep
         self.processes = AsyncProcesses(self)
@@ -112,7 +115,13 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
 
     async def _perform(self, effect: Effect) -> Any:
         if isinstance(effect, Send):
-            return await self._read(await self._http.send(self._request(effect), auth=effect.auth, stream=True))
+            if effect.limit is None:
+                return await self._read(await self._http.send(self._request(effect), auth=effect.auth, stream=True))
+            token = DEADLINE.set(time.monotonic() + effect.limit)
+            try:
+                return await self._read(await self._http.send(self._request(effect), auth=effect.auth, stream=True))
+            finally:
+                DEADLINE.reset(token)
         if isinstance(effect, Sleep):
             if self._sleep is None:
                 import anyio  # noqa: PLC0415 - already loaded by httpx's async machinery

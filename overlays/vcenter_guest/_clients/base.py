@@ -21,7 +21,7 @@ from vcenter_guest._engine import SESSION_HEADER, Engine, Plan, RetryPolicy, Sen
 from vcenter_guest.redaction import Redactor
 
 from .bounded import DEFAULT_MAX_RESPONSE_BYTES
-from .options import DEFAULT_TIMEOUT, api_login, http_timeout, retry_policy, server_url, tls_verify
+from .options import DEFAULT_TIMEOUT, api_login, exchange_bound, http_timeout, retry_policy, server_url, tls_verify
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "HEADERS", "BaseClient", "Setup"]
 
@@ -73,19 +73,21 @@ class BaseClient(Generic[TransportT, SleepT]):
         if type(max_response_bytes) is not int or max_response_bytes < 1:
             raise errors.UsageError("max_response_bytes must be a positive int (bytes of one answer's body)")
         self._max_bytes = max_response_bytes
+        timeouts = http_timeout(timeout)
         self._engine = Engine(
             url,
             user=api_user,
             password=api_password,
             session_id=session,
             retry=retry_policy(retry),
+            exchange_timeout=exchange_bound(timeouts),
             clock=clock,
             rng=rng,
         )
         options: dict[str, Any] = {
             "base_url": url,
             "verify": tls_verify(verify, ca_bundle, url),
-            "timeout": http_timeout(timeout),
+            "timeout": timeouts,
             "headers": HEADERS,
         }
         self._open(Setup(options, transport, max_connections, sleep))
@@ -134,6 +136,10 @@ class BaseClient(Generic[TransportT, SleepT]):
                 headers=httpx.Headers(http.headers),
                 extensions={"timeout": self._timeout},
             )
+        limit = send.limit
+        if limit is not None and limit != self._engine.exchange_timeout:
+            # A retry with less time left: no phase (the wait for a pooled connection included) may take longer.
+            request.extensions["timeout"] = {k: limit if v is None else min(v, limit) for k, v in self._timeout.items()}
         if send.session is not None:
             request.headers[SESSION_HEADER] = send.session
         return request

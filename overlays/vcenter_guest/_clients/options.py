@@ -18,6 +18,7 @@ from vcenter_guest.errors import UsageError
 __all__ = [
     "DEFAULT_TIMEOUT",
     "api_login",
+    "exchange_bound",
     "http_timeout",
     "retry_policy",
     "server_url",
@@ -27,7 +28,7 @@ __all__ = [
 log = logging.getLogger("vcenter_guest")
 
 DEFAULT_TIMEOUT = 30.0
-"""Seconds to wait for one HTTP response (not for a program: that is `run(timeout=...)`)."""
+"""Seconds one whole HTTP exchange may take (not a program: that is `run(timeout=...)`)."""
 
 
 def server_url(server: object) -> str:
@@ -88,6 +89,17 @@ def http_timeout(timeout: object) -> httpx.Timeout:
     if isinstance(timeout, int | float) and not isinstance(timeout, bool) and math.isfinite(timeout) and timeout > 0:
         return httpx.Timeout(float(timeout))
     raise UsageError("timeout must be a positive number of seconds, an httpx.Timeout or None")
+
+
+def exchange_bound(timeout: httpx.Timeout) -> float | None:
+    """Seconds one whole exchange may take: the largest of the connect, write and read time-outs (None if
+    one of them is None: that phase may take forever).
+
+    >>> exchange_bound(httpx.Timeout(30.0)), exchange_bound(httpx.Timeout(5.0, read=60.0))
+    (30.0, 60.0)
+    """
+    phases = (timeout.connect, timeout.write, timeout.read)
+    return None if None in phases else max(phases)  # type: ignore[type-var] # None is excluded
 
 
 def retry_policy(retry: object) -> RetryPolicy:

@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 
+from .deadline import bound
+
 __all__ = ["SHARD_SIZE", "ShardedTransport"]
 
 SHARD_SIZE = 8
@@ -59,7 +61,7 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         count = max(1, math.ceil(max_connections / SHARD_SIZE))
         size = math.ceil(max_connections / count)
         limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-        self.pools = [httpx.AsyncHTTPTransport(verify=verify, limits=limits) for _ in range(count)]
+        self.pools = [bound(httpx.AsyncHTTPTransport(verify=verify, limits=limits)) for _ in range(count)]
         self.busy = [0] * count
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

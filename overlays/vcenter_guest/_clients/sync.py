@@ -17,6 +17,7 @@ from vcenter_guest._services.processes import Processes
 
 from .base import BaseClient, Setup
 from .bounded import Body
+from .deadline import DEADLINE, bound
 
 __all__ = ["Client"]
 
@@ -39,11 +40,14 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
     API (vCenter SSO) user, or an existing `session_id` (with user and password too, the client
     can log in again when it expires). `verify` (default True) checks the server's TLS
     certificate; `ca_bundle` is a PEM file of the CA that signed it; `verify=False` turns checking
-    off and logs a warning. `timeout` is seconds per HTTP exchange. `retry` is the RetryPolicy for
-    transient faults. `transport` is any `httpx.BaseTransport` (tests, a mock server, a proxy).
-    `max_connections` bounds the connections to vCenter (threads share them). `clock`, `sleep` and
-    `rng` are the monotonic clock, the sleep and the random source of waiting and retries (tests
-    pass virtual ones).
+    off and logs a warning. `timeout` is the seconds one HTTP exchange may take in all (connect,
+    send, headers, body, however slowly the server sends them), or an httpx.Timeout (then the
+    largest of its connect, write and read values). `retry` is the RetryPolicy for transient
+    faults; no retry runs past its `timeout`. `transport` is any `httpx.BaseTransport` (tests, a
+    mock server, `httpx.HTTPTransport(proxy=...)` for a proxy: the environment's proxy settings
+    are not read). `max_connections` bounds the connections to vCenter (threads share them).
+    `max_response_bytes` caps the decoded body of one answer. `clock`, `sleep` and `rng` are the
+    monotonic clock, the sleep and the random source of waiting and retries (tests pass virtual ones).
 
     Thread-safe: threads may share one client; a session renewal happens once for all of them.
     """
@@ -55,8 +59,13 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
         transport = setup.transport
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
             raise errors.UsageError("transport must be an httpx.BaseTransport (for AsyncClient: AsyncBaseTransport)")
-        limits = httpx.Limits(max_connections=setup.max_connections, max_keepalive_connections=setup.max_connections)
-        self._http: httpx.Client = httpx.Client(transport=transport, limits=limits, **setup.options)
+        if transport is None:
+            limits = httpx.Limits(
+                max_connections=setup.max_connections, max_keepalive_connections=setup.max_connections
+            )
+            transport = httpx.HTTPTransport(verify=setup.options["verify"], limits=limits)
+        # Every exchange ends within `timeout`, whatever the server trickles (see deadline).
+        self._http: httpx.Client = httpx.Client(transport=bound(transport), **setup.options)
         self._lock = threading.RLock()
         self._sleep = setup.sleep or time.sleep
         self.processes = Processes(self)
@@ -109,7 +118,13 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
 
     def _perform(self, effect: Effect) -> Any:
         if isinstance(effect, Send):
-            return self._read(self._http.send(self._request(effect), auth=effect.auth, stream=True))
+            if effect.limit is None:
+                return self._read(self._http.send(self._request(effect), auth=effect.auth, stream=True))
+            token = DEADLINE.set(time.monotonic() + effect.limit)
+            try:
+                return self._read(self._http.send(self._request(effect), auth=effect.auth, stream=True))
+            finally:
+                DEADLINE.reset(token)
         if isinstance(effect, Sleep):
             return self._sleep(effect.seconds)
         with self._lock:

@@ -63,10 +63,13 @@ class Engine:
         password: str | None,
         session_id: str | None,
         retry: RetryPolicy | None = None,
+        exchange_timeout: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
         self.server = server
+        # Seconds one whole HTTP exchange may take (None: unbounded); see `_limit`.
+        self.exchange_timeout = exchange_timeout
         self.user = user
         self._password = password
         self.session_id = session_id
@@ -88,27 +91,40 @@ class Engine:
 
     # --- one call, with session renewal and retries ------------------------------------------------
 
-    def _send(self, call: Call[Any]) -> Send:
+    def _send(self, call: Call[Any], limit: float | None) -> Send:
         if call.operation.uses_session:
-            return Send.of(call.build(), session=self.session_id, auth=None)
+            return Send.of(call.build(), session=self.session_id, auth=None, limit=limit)
         if self.user is None or self._password is None:  # login() checks can_login first
             raise errors.UsageError("no user and password to log in with")
-        return Send.of(call.build(), session=None, auth=(self.user, self._password))
+        return Send.of(call.build(), session=None, auth=(self.user, self._password), limit=limit)
 
     def call(self, call: Call[T]) -> Plan[T]:
-        """Sends `call` and returns its parsed result, renewing the session and retrying as allowed."""
+        """Sends `call` and returns its parsed result, renewing the session and retrying as allowed.
+
+        Time: the first attempt may take the whole `exchange_timeout`; retries happen only within the
+        retry policy's `timeout` since the first attempt started, and the retry in flight when that
+        time is up is cut off. So a call ends within max(exchange_timeout, retry.timeout) seconds
+        (plus the login it may need, itself such a call).
+        """
         if call.operation.uses_session and self.session_id is None:
             yield Renew(None)
         session = self.session_id
-        outcome = yield from self._attempt(call)
+        started = self.clock()
+        outcome = yield from self._attempt(call, self.exchange_timeout)
         if not isinstance(outcome, errors.VcenterGuestError):
             return outcome
-        return (yield from self._recover(call, outcome, session))
+        return (yield from self._recover(call, outcome, session, started + self.retry.timeout))
 
-    def _attempt(self, call: Call[T]) -> Plan[T | errors.VcenterGuestError]:
+    def _limit(self, ends: float) -> float:
+        """Seconds a retry's exchange may take: its own bound, cut to what is left until `ends`."""
+        left = ends - self.clock()
+        bound = self.exchange_timeout
+        return left if bound is None or left < bound else bound
+
+    def _attempt(self, call: Call[T], limit: float | None) -> Plan[T | errors.VcenterGuestError]:
         """One more attempt: the result, or the package's error for its failure (returned, not raised)."""
         try:
-            response = yield self._send(call)
+            response = yield self._send(call, limit)
             return call.read(response)
         except httpx.HTTPError as exc:
             return _wire().transport_error(exc, call, self.server)  # type: ignore[no-any-return]
@@ -122,7 +138,9 @@ class Engine:
         _wire().scrub_error(failure, redactor.scrub)
         return failure
 
-    def _recover(self, call: Call[T], failure: errors.VcenterGuestError, session: str | None) -> Plan[T]:
+    def _recover(
+        self, call: Call[T], failure: errors.VcenterGuestError, session: str | None, ends: float
+    ) -> Plan[T]:
         op = call.operation
         renewed = False
         retrying: Any = None
@@ -135,6 +153,7 @@ class Engine:
                 renewed = True
                 if not (yield Renew(session)):
                     raise failure
+                limit = self.exchange_timeout  # the same attempt again, with the new session: not a retry
             elif (
                 op.resend is Resend.IDEMPOTENT
                 and sent > 1
@@ -150,6 +169,8 @@ class Engine:
                     state = tenacity.RetryCallState(retrying, None, (), {})
                 state.set_exception((type(failure), failure, failure.__traceback__))
                 delay = float(retrying.iter(state))  # raises `failure` when it is not retried
+                if delay >= ends - self.clock():
+                    raise failure  # the retry policy's time would be up before the next attempt starts
                 log.warning(
                     "%s failed (%s: %s); retrying in %.2f s (attempt %d of %d)",
                     call.where,
@@ -161,9 +182,12 @@ class Engine:
                 )
                 state.prepare_for_next_attempt()
                 yield Sleep(delay)
+                limit = self._limit(ends)
+                if limit <= 0:
+                    raise failure  # the wait overslept the retry policy's time
             session = self.session_id
             sent += 1
-            outcome = yield from self._attempt(call)
+            outcome = yield from self._attempt(call, limit)
             if not isinstance(outcome, errors.VcenterGuestError):
                 return outcome
             failure = outcome
@@ -212,7 +236,7 @@ class Engine:
             if session is not None and owned:
                 call = _wire().session_delete()
                 try:
-                    response = yield self._send(call)
+                    response = yield self._send(call, self.exchange_timeout)
                     call.read(response)
                 except httpx.HTTPError as exc:
                     log.info(

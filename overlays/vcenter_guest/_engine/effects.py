@@ -2,8 +2,9 @@
 
 A plan is a generator. It yields effects and gets back their outcome:
 
-    Send   -> one HTTP request; the driver sends back the `httpx.Response`, or throws into the plan
-              the `httpx.HTTPError` that sending raised
+    Send   -> one HTTP request, whose whole exchange must end within `limit` seconds (None: no limit);
+              the driver sends back the `httpx.Response`, or throws into the plan the
+              `httpx.HTTPError` that sending raised (an `httpx.TimeoutException` past the limit)
     Sleep  -> wait `seconds`; the driver sends back None
     Renew  -> "this session was refused; under the client's lock, log in again if it is really dead";
               the driver runs `Engine.renew` and sends back True (send again with the new session) or
@@ -31,19 +32,28 @@ T = TypeVar("T")
 
 @attrs.define(slots=True)
 class Send:
-    """Effect: send one request. `session` goes into the session header; `auth` is HTTP basic (login)."""
+    """Effect: send one request. `session` goes into the session header; `auth` is HTTP basic (login);
+    `limit` is the seconds the whole exchange (connect, send, headers, body) may take."""
 
     method: str
     url: str
     json: Any = None
     session: str | None = attrs.field(default=None, repr=False)
     auth: tuple[str, str] | None = attrs.field(default=None, repr=False)
+    limit: float | None = None
 
     @classmethod
-    def of(cls, kwargs: Mapping[str, Any], *, session: str | None, auth: tuple[str, str] | None) -> Send:
+    def of(
+        cls,
+        kwargs: Mapping[str, Any],
+        *,
+        session: str | None,
+        auth: tuple[str, str] | None,
+        limit: float | None = None,
+    ) -> Send:
         """From a generated `request_kwargs()`: its method, URL and JSON body. Its headers are dropped: a
         per-request header merge costs httpx time on every call, and httpx sets Content-Type for `json=`."""
-        return cls(kwargs["method"].upper(), kwargs["url"], kwargs.get("json"), session, auth)
+        return cls(kwargs["method"].upper(), kwargs["url"], kwargs.get("json"), session, auth, limit)
 
 
 @attrs.define(slots=True)

@@ -1,0 +1,171 @@
+"""Deadlines for whole HTTP exchanges, kept at the socket: the client's `timeout` bounds connect, send,
+headers and body together, whatever the server trickles.
+
+WHY: httpx's time-outs apply to each network operation: a server that sends one byte a second, or a
+`102 Processing` every second, resets them with every byte and keeps a call alive for as long as it
+likes (a create with timeout=2 took 12 s, a get 24 s). httpcore reads and writes through a
+"network backend" object; wrapping it lets every read, write, connect and TLS handshake of an
+exchange wait no longer than what is left of that exchange's deadline, and fail with httpcore's own
+time-out errors (which httpx turns into `httpx.ReadTimeout` and so on) once it has passed.
+
+The deadline of the exchange in progress is a context variable, set by the client around one
+`send` and the reading of its body: a thread (sync client) or a task (async client) has its own,
+and a connection serves one exchange at a time. With no deadline set, the wrappers do nothing.
+
+httpx has no parameter for the network backend of its transports (httpcore's pools have one:
+`network_backend=`); `bound` replaces the backend of an `httpx.HTTPTransport` or
+`httpx.AsyncHTTPTransport` pool in place. WHEN IT CAN GO: when httpx lets a transport take a
+network backend, or bounds a whole exchange itself. tests/property/test_hostile_server.py (trickles,
+1xx floods) fails if the wrapping stops working.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+import time
+from typing import Any, TypeVar
+
+__all__ = ["DEADLINE", "bound", "bounds_exchanges"]
+
+DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("vcenter_guest_deadline", default=None)
+"""`time.monotonic()` by which the exchange in progress must end, or None."""
+
+TransportT = TypeVar("TransportT")
+
+
+def _left(timeout: float | None, phase: str) -> float | None:
+    """The time-out for one network operation: httpcore's own, cut to what is left of the deadline."""
+    deadline = DEADLINE.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        import httpcore  # noqa: PLC0415 - loaded already: its pool is what calls us
+
+        error = {"read": httpcore.ReadTimeout, "write": httpcore.WriteTimeout}.get(phase, httpcore.ConnectTimeout)
+        raise error(f"the exchange did not end within the client's timeout (while {phase}ing)")
+    return left if timeout is None or left < timeout else timeout
+
+
+class _Stream:
+    """An httpcore NetworkStream whose operations end by the deadline."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data: bytes = self._inner.read(max_bytes, _left(timeout, "read"))
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _left(timeout, "write"))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> _Stream:
+        return _Stream(self._inner.start_tls(ssl_context, server_hostname, _left(timeout, "connect")))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _AsyncStream:
+    """An httpcore AsyncNetworkStream whose operations end by the deadline."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data: bytes = await self._inner.read(max_bytes, _left(timeout, "read"))
+        return data
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, _left(timeout, "write"))
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> _AsyncStream:
+        return _AsyncStream(await self._inner.start_tls(ssl_context, server_hostname, _left(timeout, "connect")))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _Backend:
+    """An httpcore NetworkBackend whose streams end by the deadline."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> _Stream:
+        return _Stream(self.inner.connect_tcp(host, port, _left(timeout, "connect"), local_address, socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> _Stream:
+        return _Stream(self.inner.connect_unix_socket(path, _left(timeout, "connect"), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+
+class _AsyncBackend:
+    """An httpcore AsyncNetworkBackend whose streams end by the deadline."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> _AsyncStream:
+        stream = await self.inner.connect_tcp(host, port, _left(timeout, "connect"), local_address, socket_options)
+        return _AsyncStream(stream)
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> _AsyncStream:
+        return _AsyncStream(await self.inner.connect_unix_socket(path, _left(timeout, "connect"), socket_options))
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+def bound(transport: TransportT) -> TransportT:
+    """`transport` with its connection pool's network backend wrapped (in place), if it has one.
+
+    An `httpx.HTTPTransport` or `httpx.AsyncHTTPTransport` (direct or through a proxy) has one;
+    other transports (`httpx.MockTransport`, `httpx.ASGITransport`, a user's own) are returned as
+    they are and keep their own time-outs.
+    """
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if backend is None or isinstance(backend, _Backend | _AsyncBackend):
+        return transport
+    wrapper = _AsyncBackend if inspect.iscoroutinefunction(backend.connect_tcp) else _Backend
+    pool._network_backend = wrapper(backend)  # type: ignore[union-attr] # see the module's WHY
+    return transport
+
+
+def bounds_exchanges(transport: object) -> bool:
+    """Whether `transport`'s exchanges end by the deadline (what `bound` made of it)."""
+    pool = getattr(transport, "_pool", None)
+    return isinstance(getattr(pool, "_network_backend", None), _Backend | _AsyncBackend)
