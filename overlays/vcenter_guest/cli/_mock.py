@@ -44,7 +44,36 @@ def _log_to_stderr(name: str, level: str) -> None:
     show_default=True,
     help="Log level of the server (access log at info).",
 )
-def mock(inventory: Path | None, host: str, port: int, log_level: str) -> None:
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds a client has to send a request's headers; slower connections are closed.",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds a client has to send a request's body after its headers.",
+)
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=5.0,
+    show_default=True,
+    help="Seconds an idle keep-alive connection stays open.",
+)
+def mock(  # noqa: PLR0917 - click passes one argument per option
+    inventory: Path | None,
+    host: str,
+    port: int,
+    log_level: str,
+    header_timeout: float,
+    body_timeout: float,
+    idle_timeout: float,
+) -> None:
     """Serve a mock vCenter (sessions and guest processes API) until interrupted.
 
     Without --inventory it serves the built-in demo inventory: log in as
@@ -62,6 +91,7 @@ def mock(inventory: Path | None, host: str, port: int, log_level: str) -> None:
     from vcenter_guest.mock import (  # noqa: PLC0415
         DEMO_API_USER,
         DEMO_GUEST_USER,
+        ConnectionTimeouts,
         InventoryError,
         base_url,
         bind,
@@ -109,7 +139,8 @@ def mock(inventory: Path | None, host: str, port: int, log_level: str) -> None:
     else:
         console.print(f"Inventory: {inventory} (passwords as in that file; they are not printed)")
     console.print(f"Mock vCenter listening on {base_url(sock)}  (Ctrl-C to stop)", soft_wrap=True)
-    config = uvicorn_config(app, log_level)
+    timeouts = ConnectionTimeouts(headers=header_timeout, body=body_timeout, idle=idle_timeout)
+    config = uvicorn_config(app, log_level, timeouts=timeouts)
     _log_to_stderr("vcenter_guest.mock", log_level)
     try:
         uvicorn.Server(config).run(sockets=[sock])

@@ -22,7 +22,7 @@ from ._errors import MockError
 from ._handlers import UnhandledOperation
 from ._inventory import EXECUTE, QUERY, Inventory, InventoryError, load_inventory
 from ._processes import KILLED_EXIT_CODE, TERMINATED_EXIT_CODE, Process
-from ._server import base_url, bind, serve, uvicorn_config
+from ._server import ConnectionTimeouts, base_url, bind, serve, uvicorn_config
 from ._sessions import Session
 from ._simulator import Simulator
 from ._vms import VmState
@@ -38,6 +38,7 @@ __all__ = [
     "KILLED_EXIT_CODE",
     "QUERY",
     "TERMINATED_EXIT_CODE",
+    "ConnectionTimeouts",
     "Inventory",
     "InventoryError",
     "MockError",

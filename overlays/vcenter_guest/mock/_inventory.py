@@ -121,6 +121,8 @@ INVENTORY_SCHEMA: dict[str, Any] = {
         "session_idle_timeout": {"type": "number", "exclusiveMinimum": 0},
         "process_retention": {"type": "number", "minimum": 0},
         "max_body_bytes": {"type": "integer", "minimum": 1024},
+        "max_processes": {"type": "integer", "minimum": 1},
+        "max_running_processes": {"type": "integer", "minimum": 1},
         "faults": {
             "type": "object",
             "additionalProperties": False,
@@ -248,6 +250,10 @@ class Faults:
     rules: tuple[FaultRule, ...] = ()
 
 
+MAX_PROCESSES = 1024
+MAX_RUNNING_PROCESSES = 1024
+
+
 @attrs.frozen
 class Inventory:
     """Everything the mock serves. Build one with `load_inventory`.
@@ -262,6 +268,12 @@ class Inventory:
     session_idle_timeout: float = 1800.0
     process_retention: float = 300.0
     max_body_bytes: int = 1 << 20
+    max_processes: int = MAX_PROCESSES
+    """Processes a VM keeps (running, and finished within `process_retention`); past it, the oldest
+    finished ones are forgotten first: the mock's memory stays bounded whatever clients send."""
+    max_running_processes: int = MAX_RUNNING_PROCESSES
+    """Processes started by create that may run at once in a VM; one more fails to start
+    (UNABLE_TO_ALLOCATE_RESOURCE, as when a guest cannot start a program)."""
     faults: Faults = Faults()
 
 
@@ -399,12 +411,18 @@ def _build(raw: Mapping[str, Any], source: str) -> Inventory:
     timeout = float(raw.get("session_idle_timeout", 1800))
     if math.isnan(retention) or math.isnan(timeout):
         raise _fail("process_retention and session_idle_timeout must be numbers", source)
+    max_processes = raw.get("max_processes", MAX_PROCESSES)
+    max_running = raw.get("max_running_processes", MAX_RUNNING_PROCESSES)
+    if max_running > max_processes:
+        raise _fail(f"max_running_processes ({max_running}) exceeds max_processes ({max_processes})", source)
     return Inventory(
         users=users,
         vms=vms,
         session_idle_timeout=timeout,
         process_retention=retention,
         max_body_bytes=raw.get("max_body_bytes", 1 << 20),
+        max_processes=max_processes,
+        max_running_processes=max_running,
         faults=faults,
     )
 

@@ -39,6 +39,40 @@ log = logging.getLogger("vcenter_guest.mock")
 TERMINATED_EXIT_CODE = 143
 KILLED_EXIT_CODE = 137
 MAX_PATH_LENGTH = 4096
+# Characters of `arguments` read for the words a simulated program takes (a duration, an exit
+# code): the shell's word splitting (shlex) is pure Python, and a megabyte of arguments took it 4 s
+# of the event loop. Longer lines are split only this far (see _leading_words).
+WORDS_SCAN = 1024
+
+
+def _leading_words(arguments: str, count: int) -> list[str] | None:
+    """The first `count` words of `arguments` as the guest's shell splits them (fewer if it has fewer);
+    None if the shell rejects the line (an unbalanced quote).
+
+    A line longer than WORDS_SCAN is split only that far: a word not complete by then is left out
+    (no duration or exit code is that long), and a quote that is unbalanced past it goes unseen.
+
+    >>> _leading_words("5 'a b' c", 2), _leading_words("'5", 1), _leading_words("5 " + "x" * 5000, 2)
+    (['5', 'a b'], None, ['5'])
+    """
+    if len(arguments) <= WORDS_SCAN:
+        try:
+            return shlex.split(arguments)[:count]
+        except ValueError:
+            return None
+    lexer = shlex.shlex(arguments[:WORDS_SCAN], posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    words: list[str] = []
+    try:
+        while len(words) <= count:  # one word more: then the first `count` surely ended before the cut
+            word = lexer.get_token()
+            if word is None:  # the cut: the last word read may have been cut short
+                return words[: min(count, len(words) - 1)] if words else []
+            words.append(word)
+    except ValueError:  # a quote still open at the cut: that word is not complete
+        return words[:count]
+    return words[:count]
 
 
 @attrs.define(eq=False)
@@ -151,9 +185,8 @@ class Processes(Vms):
         duration, exit_code = program.duration, program.exit_code
         if not (program.duration_from_args or program.exit_code_from_args):
             return duration, exit_code
-        try:
-            words = shlex.split(arguments)
-        except ValueError:
+        words = _leading_words(arguments, int(program.duration_from_args) + int(program.exit_code_from_args))
+        if words is None:
             return 0.0, 2  # the shell rejects unbalanced quotes before the program runs
         if program.duration_from_args:
             # Like sleep(1): a missing or bad operand makes it exit 1 at once.
@@ -188,6 +221,23 @@ class Processes(Vms):
                 if finished is not None and finished + retention <= now:
                     del vm.processes[pid]
 
+    def _forget_oldest_finished(self, vm: VmState) -> None:
+        """Forgets finished processes, oldest first, until the VM keeps at most `max_processes`."""
+        now, retention, expiries = self.now(), self.inventory.process_retention, vm.expiries
+        while len(vm.processes) > self.inventory.max_processes and expiries:
+            expires, pid = expiries[0]
+            process = vm.processes.get(pid)
+            finished = None if process is None else process.finished_at()
+            if finished is not None and finished + retention == expires and finished > now:
+                return  # the earliest to finish still runs: none has finished
+            heapq.heappop(expiries)
+            if finished is not None and finished + retention == expires:
+                del vm.processes[pid]
+
+    def _running_started(self, vm: VmState) -> int:
+        now = self.now()
+        return sum(1 for p in vm.processes.values() if p.from_create and ((f := p.finished_at()) is None or f > now))
+
     def _schedule_expiry(self, vm: VmState, process: Process) -> None:
         finished = process.finished_at()
         if finished is not None:
@@ -215,7 +265,7 @@ class Processes(Vms):
                     vm.spec.guest_os_family,
                 )
             self.check_working_directory(vm, spec.get("working_directory"), user)
-            if program.fails_to_start:
+            if program.fails_to_start or self._running_started(vm) >= self.inventory.max_running_processes:
                 raise MockError(
                     "UNABLE_TO_ALLOCATE_RESOURCE",
                     "com.vmware.vcenter.vm.guest.processes.start_failed",
@@ -240,6 +290,7 @@ class Processes(Vms):
             )
             vm.processes[pid] = process
             self._schedule_expiry(vm, process)
+            self._forget_oldest_finished(vm)
             log.debug("started %s as pid %d in %s for guest user %s", path, pid, vm_id, user.name)
             return pid
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import os
 import socket
 import threading
@@ -10,17 +12,98 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import attrs
+import h11
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ._app import create_app
 from ._inventory import Inventory
 from ._simulator import Simulator
 
-__all__ = ["LOG_LEVELS", "base_url", "bind", "serve", "uvicorn_config"]
+__all__ = ["LOG_LEVELS", "ConnectionTimeouts", "base_url", "bind", "serve", "uvicorn_config"]
+
+log = logging.getLogger("vcenter_guest.mock")
 
 # No "trace": uvicorn's trace level logs raw ASGI scopes, session header included.
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < float("inf")):
+        raise ValueError(f"{attribute.name} must be a positive number of seconds")
+
+
+@attrs.frozen
+class ConnectionTimeouts:
+    """How long the mock waits for a slow or idle client before closing its connection.
+
+    WHY: uvicorn closes a keep-alive connection that stays idle after a response, and nothing else:
+    a client that connects and sends nothing, or sends its headers a byte at a time (slowloris),
+    or promises a body it never sends, holds its socket for as long as it likes.
+    """
+
+    headers: float = attrs.field(default=10.0, validator=_positive)
+    """Seconds from the connection (or the end of the previous response) to the end of the request's headers."""
+    body: float = attrs.field(default=30.0, validator=_positive)
+    """Seconds from the end of the headers to the end of the body."""
+    idle: float = attrs.field(default=5.0, validator=_positive)
+    """Seconds a keep-alive connection may stay idle after a response (uvicorn's timeout_keep_alive)."""
+
+
+def _bounded_protocol(timeouts: ConnectionTimeouts) -> type[asyncio.Protocol]:
+    """uvicorn's h11 protocol, closing connections whose request does not arrive in time."""
+
+    class Bounded(H11Protocol):
+        _timer: asyncio.TimerHandle | None = None
+        _waiting_for = ""
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._track()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            self._track()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._track()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._expect("", None)
+            super().connection_lost(exc)
+
+        def _track(self) -> None:
+            # h11's view of the client: IDLE until the headers are in, SEND_BODY until the body is.
+            state = self.conn.their_state
+            if self.transport.is_closing():
+                self._expect("", None)
+            elif state is h11.IDLE:
+                if self._waiting_for != "headers":
+                    self._expect("headers", timeouts.headers)
+            elif state is h11.SEND_BODY:
+                if self._waiting_for != "body":
+                    self._expect("body", timeouts.body)
+            else:
+                self._expect("", None)
+
+        def _expect(self, what: str, seconds: float | None) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._waiting_for = what
+            if seconds is not None:
+                self._timer = self.loop.call_later(seconds, self._too_slow, what, seconds)
+
+        def _too_slow(self, what: str, seconds: float) -> None:
+            self._timer = None
+            if not self.transport.is_closing():
+                log.info("closed a connection whose request %s did not arrive within %g s", what, seconds)
+                self.transport.close()
+
+    return Bounded
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -46,11 +129,27 @@ def base_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def uvicorn_config(app: ASGIApp, log_level: str, **options: Any) -> uvicorn.Config:
-    """The uvicorn settings every way of serving the mock shares."""
+def uvicorn_config(
+    app: ASGIApp, log_level: str, *, timeouts: ConnectionTimeouts | None = None, **options: Any
+) -> uvicorn.Config:
+    """The uvicorn settings every way of serving the mock shares.
+
+    Always uvicorn's h11 implementation (never httptools, even when installed), so that what the
+    mock answers at the protocol level does not depend on what else is installed; with the
+    connection time-outs of `timeouts`.
+    """
     if log_level not in LOG_LEVELS:
         raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
-    return uvicorn.Config(app, log_level=log_level, lifespan="off", server_header=False, **options)
+    timeouts = timeouts or ConnectionTimeouts()
+    return uvicorn.Config(
+        app,
+        log_level=log_level,
+        lifespan="off",
+        server_header=False,
+        http=_bounded_protocol(timeouts),
+        timeout_keep_alive=timeouts.idle,  # type: ignore[arg-type] # a float works: it goes to call_later
+        **options,
+    )
 
 
 @contextlib.contextmanager
@@ -63,9 +162,11 @@ def serve(
     app: ASGIApp | None = None,
     simulator_cls: type[Simulator] = Simulator,
     clock: Callable[[], float] | None = None,
+    timeouts: ConnectionTimeouts | None = None,
 ) -> Iterator[str]:
     """Serves the mock on a loopback port in a background thread; yields its base URL.
 
+    `timeouts` says when slow or idle clients are cut off (`ConnectionTimeouts`).
     Logs go to the standard `logging` loggers (`uvicorn.*`, `vcenter_guest.mock`) without
     uvicorn's own handlers, so the caller's logging setup (and pytest's caplog) sees them.
 
@@ -75,7 +176,7 @@ def serve(
     """
     if app is None:
         app = create_app(inventory, simulator_cls=simulator_cls, clock=clock)
-    config = uvicorn_config(app, log_level, log_config=None)
+    config = uvicorn_config(app, log_level, timeouts=timeouts, log_config=None)
     server = uvicorn.Server(config)
     sock = bind(host, port)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="vcenter-guest-mock", daemon=True)
