@@ -134,9 +134,9 @@ def uvicorn_config(
 ) -> uvicorn.Config:
     """The uvicorn settings every way of serving the mock shares.
 
-    Always uvicorn's h11 implementation (never httptools, even when installed), so that what the
-    mock answers at the protocol level does not depend on what else is installed; with the
-    connection time-outs of `timeouts`.
+    Always uvicorn's h11 implementation (never httptools, even when installed) and no WebSocket
+    support, so that what the mock answers at the protocol level (README: "Protocol level") does not
+    depend on what else is installed; with the connection time-outs of `timeouts`.
     """
     if log_level not in LOG_LEVELS:
         raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
@@ -147,6 +147,7 @@ def uvicorn_config(
         lifespan="off",
         server_header=False,
         http=_bounded_protocol(timeouts),
+        ws="none",  # an Upgrade: websocket request is served as plain HTTP, whatever is installed
         timeout_keep_alive=timeouts.idle,  # type: ignore[arg-type] # a float works: it goes to call_later
         **options,
     )
