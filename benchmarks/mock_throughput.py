@@ -12,6 +12,11 @@ not the client, must be the bottleneck for the ratio to mean anything). Every re
 
 The machine is shared: compare the ratios of one run, not absolute numbers across runs. The target
 is a ratio of at least 0.5 for every row. Loopback only, bounded in time.
+
+Then the stall row: the latency of a get (one keep-alive connection, one request at a time) alone,
+and while 20 other connections send creates with 1 MB of arguments to `/bin/sleep` (the case that
+once stalled every request for seconds: the shell's word splitting in the event loop). The target
+is a median under 100 ms with the load.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ CREDS = {"type": "USERNAME_PASSWORD", "interactive_session": False, "user_name":
 CONCURRENCIES = (1, 64)
 ROUNDS = 4
 TARGET = 0.5
+STALL_LOADERS = 20
+STALL_TARGET_MS = 100.0
 
 
 # -- the two servers (child processes) ---------------------------------------------------------
@@ -55,19 +62,31 @@ def _bare_app() -> Any:
 
 def _serve(kind: str) -> None:
     import uvicorn
-    from vcenter_guest.mock import create_app
+    from vcenter_guest.mock import create_app, load_inventory
+    from vcenter_guest.mock._demo import DEMO_INVENTORY
 
-    app = create_app() if kind == "mock" else _bare_app()
+    # Room for every process the runs create (each create row makes thousands).
+    inventory = load_inventory({**DEMO_INVENTORY, "max_processes": 100_000, "max_running_processes": 100_000})
+    app = create_app(inventory) if kind == "mock" else _bare_app()
     # IPPROTO_TCP so that asyncio sets TCP_NODELAY on accepted sockets (else ~40 ms per response).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((HOST, 0))
     sock.listen(1024)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", server_header=False)
+    from vcenter_guest.mock import uvicorn_config
+
+    # The mock's own uvicorn settings for both servers (its protocol with time-outs included).
+    config = uvicorn_config(app, "warning", access_log=False)
     server = uvicorn.Server(config)
-    sys.stdout.write(json.dumps({"port": sock.getsockname()[1], "http": config.http, "loop": config.loop}) + "\n")
+    started = {"port": sock.getsockname()[1], "http": _name(config.http), "loop": config.loop}
+    sys.stdout.write(json.dumps(started) + "\n")
     sys.stdout.flush()
     server.run(sockets=[sock])
+
+
+def _name(setting: object) -> str:
+    # uvicorn's `http` is a name, or (the mock's) a protocol class: h11's, with time-outs.
+    return setting if isinstance(setting, str) else f"h11 ({getattr(setting, '__qualname__', setting)})"
 
 
 class _Server:
@@ -154,6 +173,55 @@ async def _load(
     return [sum(counts), time.perf_counter() - start, server.cpu() - cpu0]
 
 
+async def _latencies(port: int, events: list[Any], expect: int, stop_at: float) -> list[float]:
+    """Seconds each request took, one at a time on one keep-alive connection, until `stop_at`."""
+    reader, writer = await asyncio.open_connection(HOST, port)
+    writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    conn = h11.Connection(h11.CLIENT)
+    took: list[float] = []
+    try:
+        while time.perf_counter() < stop_at:
+            start = time.perf_counter()
+            writer.write(b"".join(conn.send(e) or b"" for e in events))
+            status = 0
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    data = await reader.read(65536)
+                    if not data:
+                        raise RuntimeError("the server closed the connection")
+                    conn.receive_data(data)
+                elif isinstance(event, h11.Response):
+                    status = event.status_code
+                elif isinstance(event, h11.EndOfMessage):
+                    break
+            took.append(time.perf_counter() - start)
+            if status != expect:
+                raise RuntimeError(f"wrong answer: status {status} (expected {expect})")
+            conn.start_next_cycle()
+            await asyncio.sleep(0.01)  # a poller, not a load
+    finally:
+        writer.close()
+    return took
+
+
+async def _stall(server: _Server, get: list[Any], big_create: Callable[[int], list[Any]], seconds: float) -> Any:
+    """Get latencies (ms) alone, then while STALL_LOADERS connections send big creates; creates done."""
+    import statistics
+
+    quiet = await _latencies(server.port, get, 200, time.perf_counter() + seconds / 2)
+    counts: list[int] = []
+    stop = time.perf_counter() + seconds
+    loaders = [_connection(server.port, big_create, 201, stop, counts) for _ in range(STALL_LOADERS)]
+    _, loaded = await asyncio.gather(asyncio.gather(*loaders), _latencies(server.port, get, 200, stop))
+
+    def summary(took: list[float]) -> dict[str, float]:
+        ms = sorted(1000 * t for t in took)
+        return {"median_ms": statistics.median(ms), "p95_ms": ms[int(0.95 * (len(ms) - 1))], "gets": len(ms)}
+
+    return {"alone": summary(quiet), "loaded": summary(loaded), "big_creates": sum(counts)}
+
+
 def _http(port: int, method: str, target: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
     import httpx
 
@@ -190,7 +258,9 @@ def _prepare(mock_port: int) -> dict[str, tuple[Callable[[int], list[Any]], int]
         body = {"credentials": CREDS, "spec": {"path": "/bin/true", "arguments": f"--run {next(serial)}"}}
         return _request("POST", create, json.dumps(body).encode(), headers)
 
-    return {"create": (create_request, 201), "get": (lambda _: get, 200)}
+    big = {"credentials": CREDS, "spec": {"path": "/bin/sleep", "arguments": "0 " + "x" * 1_000_000}}
+    big_create = _request("POST", create, json.dumps(big).encode(), headers)
+    return {"create": (create_request, 201), "get": (lambda _: get, 200), "big create": (lambda _: big_create, 201)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     mock, bare = _Server("mock"), _Server("bare")
     try:
         requests = _prepare(mock.port)
+        big_create, _ = requests.pop("big create")
         rows: dict[str, dict[str, float]] = {}
         for operation, (events, expect) in requests.items():
             for clients in CONCURRENCIES:
@@ -227,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
                     "bare_cpu_us": 1e6 * bc / bn,
                     "cpu_ratio": (bc / bn) / (mc / mn),
                 }
+        stall = asyncio.run(_stall(mock, requests["get"][0](0), big_create, max(2.0, 2 * seconds)))
     finally:
         mock.stop()
         bare.stop()
@@ -243,6 +315,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{label:{width}}  {row['mock_rps']:10.0f}  {row['bare_rps']:10.0f}  {row['ratio']:5.2f}  "
             f"{row['mock_cpu_us']:11.0f}  {row['bare_cpu_us']:11.0f}  {row['cpu_ratio']:9.2f}  {verdict}"
         )
+    alone, loaded = stall["alone"], stall["loaded"]
+    verdict = "ok" if loaded["median_ms"] < STALL_TARGET_MS else "MISSED"
+    print(
+        f"get latency alone: median {alone['median_ms']:.1f} ms, p95 {alone['p95_ms']:.1f} ms; while "
+        f"{STALL_LOADERS} clients sent {stall['big_creates']} creates of 1 MB: median {loaded['median_ms']:.1f} ms, "
+        f"p95 {loaded['p95_ms']:.1f} ms ({loaded['median_ms'] / alone['median_ms']:.1f}x; target median "
+        f"< {STALL_TARGET_MS:.0f} ms) {verdict}"
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         report: dict[str, object] = {
@@ -252,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
             "ratios": {label: round(row["ratio"], 3) for label, row in rows.items()},
             "cpu_ratios": {label: round(row["cpu_ratio"], 3) for label, row in rows.items()},
             "target": TARGET,
+            "stall": stall,
+            "stall_target_ms": STALL_TARGET_MS,
         }
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -138,9 +138,7 @@ class Engine:
         _wire().scrub_error(failure, redactor.scrub)
         return failure
 
-    def _recover(
-        self, call: Call[T], failure: errors.VcenterGuestError, session: str | None, ends: float
-    ) -> Plan[T]:
+    def _recover(self, call: Call[T], failure: errors.VcenterGuestError, session: str | None, ends: float) -> Plan[T]:
         op = call.operation
         renewed = False
         retrying: Any = None

@@ -235,8 +235,13 @@ class Processes(Vms):
                 del vm.processes[pid]
 
     def _running_started(self, vm: VmState) -> int:
-        now = self.now()
-        return sum(1 for p in vm.processes.values() if p.from_create and ((f := p.finished_at()) is None or f > now))
+        """How many processes started by create run now (those that ended are dropped from the count)."""
+        now, started = self.now(), vm.started
+        for pid, process in list(started.items()):
+            finished = process.finished_at()
+            if (finished is not None and finished <= now) or vm.processes.get(pid) is not process:
+                del started[pid]
+        return len(started)
 
     def _schedule_expiry(self, vm: VmState, process: Process) -> None:
         finished = process.finished_at()
@@ -289,6 +294,7 @@ class Processes(Vms):
                 unkillable=program.unkillable,
             )
             vm.processes[pid] = process
+            vm.started[pid] = process
             self._schedule_expiry(vm, process)
             self._forget_oldest_finished(vm)
             log.debug("started %s as pid %d in %s for guest user %s", path, pid, vm_id, user.name)

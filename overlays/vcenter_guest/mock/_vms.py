@@ -32,6 +32,8 @@ class VmState:
     processes: dict[int, Process] = attrs.field(factory=dict)
     # (time the process may be forgotten, pid), earliest first: purging is O(log n) per process.
     expiries: list[tuple[float, int]] = attrs.field(factory=list)
+    # Processes started by create that were running when last looked at (max_running_processes).
+    started: dict[int, Process] = attrs.field(factory=dict)
     users: dict[str, GuestUser] = attrs.field(factory=dict)
     tokens: dict[str, GuestUser] = attrs.field(factory=dict)
     programs: dict[str, Program] = attrs.field(factory=dict)
