@@ -131,10 +131,11 @@ class Vms(SimulatorState):
                 spec.id,
             )
         if spec.tools != "RUNNING":
+            # vCenter's own id and wording, as seen in a vCenter answer (ansible-collections/vmware.vmware_rest#179).
             raise MockError(
                 "SERVICE_UNAVAILABLE",
-                "com.vmware.vcenter.vm.guest.tools_not_running",
-                "VMware Tools are not running in the guest of virtual machine {0}.",
+                "com.vmware.api.vcenter.vm.guest.tools_not_running",
+                "VMware Tools are not running in Virtual machine with identifier '{0}'.",
                 spec.id,
             )
         if spec.busy:
