@@ -198,6 +198,48 @@ def test_a_create_cut_off_by_its_deadline_is_never_sent_again() -> None:
     assert caught.value.may_have_reached_server
 
 
+def test_no_retry_starts_with_only_a_sliver_of_the_retry_policys_time_left() -> None:
+    """A create refused as busy 1.7 s into a 2 s policy is not retried with 0.05 s left: that retry
+    would be cut off at once and leave "may have started" where "did not start" was certain."""
+    clock = Clock()
+    engine = _engine(
+        session_id="s",
+        retry=RetryPolicy(attempts=5, timeout=2, initial=0.25, jitter=0),
+        exchange_timeout=30.0,
+        clock=clock,
+    )
+    sent: list[Send] = []
+
+    def answer(send: Send) -> httpx.Response:
+        sent.append(send)
+        clock.now += 1.7
+        return _error("RESOURCE_BUSY", 500)
+
+    with pytest.raises(errors.ResourceBusy):
+        drive(engine, engine.call(Calls(engine).create_call("vm-1", GUEST, CreateSpec("/bin/true"))), answer, clock)
+    assert len(sent) == 1
+
+
+def test_the_resend_after_a_renewal_keeps_within_the_retry_policys_time() -> None:
+    clock = Clock()
+    retry = RetryPolicy(attempts=5, timeout=10, initial=0.5, maximum=0.5, jitter=0)
+    engine = _engine(session_id="old", retry=retry, exchange_timeout=30.0, clock=clock)
+    answers = iter([_error("SERVICE_UNAVAILABLE", 503), _error("UNAUTHENTICATED", 401)])
+    limits: list[float | None] = []
+
+    def answer(send: Send) -> httpx.Response:
+        if send.url == "/api/session":
+            return _error("UNAUTHENTICATED", 401) if send.method == "GET" else _json(201, "new")
+        limits.append(send.limit)
+        clock.now += 3
+        return next(answers, None) or _json(200, [])
+
+    result, _ = drive(engine, engine.call(Calls(engine).list_call("vm-1", GUEST)), answer, clock)
+    assert result == []
+    # 0-3 first attempt, sleep 0.5, 3.5-6.5 retry (401), renewal, resend with 10 - 6.5 s left.
+    assert limits == [30.0, pytest.approx(6.5), pytest.approx(3.5)]
+
+
 def test_delete_not_found_after_a_lost_answer_means_it_was_done() -> None:
     """processes.delete is idempotent: NOT_FOUND after a resend means the first attempt terminated it."""
     engine = _engine(session_id="s")

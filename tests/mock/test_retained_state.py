@@ -48,18 +48,35 @@ def test_finished_processes_past_the_limit_are_forgotten_oldest_first(make_api):
     always = {p["pid"] for p in api.op("list").json()}  # the inventory's own processes (they never end)
     pids = _finished(api, 12)
     listed = {p["pid"] for p in api.op("list").json()}
-    assert listed == always | set(pids[-(8 - len(always)) :])
+    assert listed == always | set(pids[-8:])
     assert api.op("get", pid=pids[0]).status_code == 404
     assert api.op("get", pid=pids[-1]).json()["exit_code"] == 0
 
 
 def test_running_processes_are_never_forgotten_for_finished_ones(make_api):
     api = make_api(_inventory(max_processes=8, max_running_processes=3))
+    always = {p["pid"] for p in api.op("list").json()}  # the inventory's own processes
     long = [api.create("/bin/sleep", arguments="1000") for _ in range(2)]
     _finished(api, 10)
     listed = {p["pid"] for p in api.op("list").json()}
     assert set(long) <= listed
-    assert len(listed) == 8
+    assert len(listed - always) == 8
+
+
+def test_the_process_a_create_just_started_is_never_the_one_forgotten(make_api):
+    """The inventory's own processes (they never end) do not count towards max_processes."""
+    api = make_api(_inventory(max_processes=1, max_running_processes=1))
+    api.create("/bin/sleep", arguments="0")
+    api.clock.advance(1)
+    pid = api.create("/bin/true")
+    assert api.op("get", pid=pid).status_code == 200
+
+
+def test_terminating_many_processes_does_not_pile_up_bookkeeping(api):
+    for _ in range(500):
+        api.op("delete", pid=api.create("/bin/sleep", arguments="100000000"))
+    vm = api.simulator.find_vm("vm-42")
+    assert len(vm.expiries) <= 2 * len(vm.processes) + 64
 
 
 def test_limits_are_checked_when_the_inventory_is_loaded():
@@ -102,6 +119,8 @@ def test_the_leading_words_are_the_shells_for_any_quoted_line(words, count):
 
 def test_a_word_cut_at_the_scan_limit_is_left_out_and_an_unbalanced_quote_within_it_is_rejected():
     assert _leading_words("x" * (WORDS_SCAN + 10), 1) == []
+    assert _leading_words("5" + " " * 2000 + "7", 1) == ["5"]  # a word followed by blanks up to the cut
+    assert _leading_words("5 3" + "\t" * 1500 + "t", 2) == ["5", "3"]
     assert _leading_words("5 '" + "x" * (WORDS_SCAN + 10), 2) == ["5"]
     assert _leading_words("5 'oops", 2) is None
 

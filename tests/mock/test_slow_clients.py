@@ -46,6 +46,18 @@ def _closed_by_server(sock: socket.socket) -> bool:
         sock.close()
 
 
+def _response(sock: socket.socket) -> bytes:
+    """One whole response (head and a Content-Length body) read from a kept-alive connection."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return data
+
+
 def _drip(sock: socket.socket, data: bytes, stop: threading.Event) -> None:
     """Sends `data` a byte every 50 ms (a slowloris client) until the server hangs up."""
     try:
@@ -109,3 +121,17 @@ def test_connection_timeouts_must_be_positive_seconds() -> None:
         ConnectionTimeouts(headers=0)
     with pytest.raises(ValueError, match="idle must be a positive number of seconds"):
         ConnectionTimeouts(idle=float("inf"))
+
+
+@pytest.mark.timeout(60)
+def test_a_keep_alive_connection_idle_for_longer_than_the_header_timeout_is_still_served() -> None:
+    """The header time-out runs from a request's first byte: between requests only `idle` counts."""
+    with serve(timeouts=ConnectionTimeouts(headers=0.5, body=0.5, idle=5.0)) as base:
+        sock = _connect(base)
+        try:
+            for _ in range(2):
+                sock.sendall(b"GET /api/session HTTP/1.1\r\nHost: mock\r\n\r\n")
+                assert _response(sock).startswith(b"HTTP/1.1 401 ")
+                threading.Event().wait(1.5)  # idle three times the header time-out
+        finally:
+            sock.close()

@@ -41,9 +41,8 @@ def test_busy_vm_is_resource_busy(api, action, pid):
 
 @pytest.mark.parametrize(("action", "pid"), OPERATIONS)
 def test_tools_not_running_is_service_unavailable(api, action, pid):
-    api.expect_error(
-        _call(api, action, pid, "vm-46"), 503, "SERVICE_UNAVAILABLE", "com.vmware.api.vcenter.vm.guest.tools_not_running"
-    )
+    response = _call(api, action, pid, "vm-46")
+    api.expect_error(response, 503, "SERVICE_UNAVAILABLE", "com.vmware.api.vcenter.vm.guest.tools_not_running")
 
 
 @pytest.mark.parametrize(("action", "pid"), OPERATIONS)

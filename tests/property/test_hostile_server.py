@@ -21,7 +21,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from vcenter_guest import AsyncClient, Client, Credentials, RetryPolicy, errors
+from vcenter_guest import AsyncClient, Client, CreateSpec, Credentials, RetryPolicy, errors
 from vcenter_guest_client.models import ErrorType
 
 VM = "vm-42"
@@ -313,6 +313,60 @@ def test_a_call_ends_within_its_bound_however_slowly_the_server_answers(
     creates = [r for r in received if b"action=create" in r]
     assert len(creates) == 1, "a create that may have reached the server is never sent again"
     assert len(received) >= 3, "the get was retried within the policy's time"
+
+
+@pytest.mark.timeout(120)
+def test_a_request_body_written_to_a_server_that_drains_slowly_ends_within_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """httpcore's sync write restarts its time-out with every partial send; the client's deadline does not.
+
+    Small socket buffers on both sides (a congested link) and a server that takes 64 KiB every 0.3 s:
+    each send makes progress within the per-operation time-out, so only a deadline ends the call.
+    """
+    import time
+
+    done = threading.Event()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)  # inherited by accepted sockets
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            while not done.is_set():
+                conn, _ = listener.accept()
+                with conn:
+                    while conn.recv(65536) and not done.wait(0.3):
+                        pass
+
+    connect = socket.create_connection
+
+    def small_send_buffer(*args: Any, **kwargs: Any) -> socket.socket:
+        sock = connect(*args, **kwargs)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        return sock
+
+    monkeypatch.setattr(socket, "create_connection", small_send_buffer)  # what httpcore's sync backend calls
+    threading.Thread(target=drain, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    spec = CreateSpec("/bin/echo", arguments="x" * 1_000_000)
+    try:
+        for make in (Client, AsyncClient):
+            vc: Any = make(url, session_id="existing-session", timeout=1.0, retry=NEVER)
+            call = (
+                functools.partial(vc.processes.create, VM, CREDS, spec)
+                if make is Client
+                else functools.partial(asyncio.run, vc.processes.create(VM, CREDS, spec))
+            )
+            started = time.monotonic()
+            with pytest.raises(errors.TransportError):
+                call()
+            took = time.monotonic() - started
+            assert took < 1.0 + SLACK, f"{make.__name__}: {took:.1f} s"
+    finally:
+        done.set()
+        listener.close()
 
 
 # -- bodies no client should hold: huge, decompression bombs, endless -----------------------------------

@@ -33,6 +33,10 @@ DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("vcenter
 
 TransportT = TypeVar("TransportT")
 
+# Bytes written per call to a sync stream (see _Stream.write): Linux wakes a blocked sender once a
+# third of the send buffer is free, far more than this, so each piece goes in one send.
+_PIECE = 4096
+
 
 def _left(timeout: float | None, phase: str) -> float | None:
     """The time-out for one network operation: httpcore's own, cut to what is left of the deadline."""
@@ -44,7 +48,7 @@ def _left(timeout: float | None, phase: str) -> float | None:
         import httpcore  # noqa: PLC0415 - loaded already: its pool is what calls us
 
         error = {"read": httpcore.ReadTimeout, "write": httpcore.WriteTimeout}.get(phase, httpcore.ConnectTimeout)
-        raise error(f"the exchange did not end within the client's timeout (while {phase}ing)")
+        raise error(f"the exchange did not end within the client's timeout ({phase} cut off)")
     return left if timeout is None or left < timeout else timeout
 
 
@@ -61,7 +65,15 @@ class _Stream:
         return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _left(timeout, "write"))
+        # httpcore's sync write loops over partial sends with the same time-out each: a server that
+        # drains slowly restarts it with every one. Written in pieces small enough to go in one send
+        # once the socket can take more, each piece gets only what is left of the deadline.
+        if len(buffer) <= _PIECE:
+            self._inner.write(buffer, _left(timeout, "write"))
+            return
+        view = memoryview(buffer)
+        for start in range(0, len(view), _PIECE):
+            self._inner.write(view[start : start + _PIECE], _left(timeout, "write"))
 
     def close(self) -> None:
         self._inner.close()

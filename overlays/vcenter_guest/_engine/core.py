@@ -39,6 +39,11 @@ SESSION_HEADER = "vmware-api-session-id"
 # UNAUTHENTICATED (many concurrent calls with wrong guest credentials would each check it).
 _VALIDATION_TTL = 2.0
 
+# A retry starts only with at least this long left of the retry policy's time (or the whole
+# exchange timeout, if shorter): a retry cut off at once would only turn a failure that certainly
+# did not act (a create refused as busy) into one that may have (a create whose answer was lost).
+_MIN_RETRY_SECONDS = 1.0
+
 _wire_module: ModuleType | None = None
 
 
@@ -115,6 +120,10 @@ class Engine:
             return outcome
         return (yield from self._recover(call, outcome, session, started + self.retry.timeout))
 
+    def _min_retry(self) -> float:
+        bound = self.exchange_timeout
+        return _MIN_RETRY_SECONDS if bound is None or bound > _MIN_RETRY_SECONDS else bound
+
     def _limit(self, ends: float) -> float:
         """Seconds a retry's exchange may take: its own bound, cut to what is left until `ends`."""
         left = ends - self.clock()
@@ -151,7 +160,11 @@ class Engine:
                 renewed = True
                 if not (yield Renew(session)):
                     raise failure
-                limit = self.exchange_timeout  # the same attempt again, with the new session: not a retry
+                # The same attempt again with the new session: the whole timeout for a first attempt,
+                # what is left of the retry policy's time for a retry.
+                limit = self.exchange_timeout if sent == 1 else self._limit(ends)
+                if limit is not None and limit < self._min_retry():
+                    raise failure
             elif (
                 op.resend is Resend.IDEMPOTENT
                 and sent > 1
@@ -167,8 +180,8 @@ class Engine:
                     state = tenacity.RetryCallState(retrying, None, (), {})
                 state.set_exception((type(failure), failure, failure.__traceback__))
                 delay = float(retrying.iter(state))  # raises `failure` when it is not retried
-                if delay >= ends - self.clock():
-                    raise failure  # the retry policy's time would be up before the next attempt starts
+                if ends - self.clock() - delay < self._min_retry():
+                    raise failure  # the retry policy's time would be (nearly) up when the next attempt starts
                 log.warning(
                     "%s failed (%s: %s); retrying in %.2f s (attempt %d of %d)",
                     call.where,
@@ -181,7 +194,7 @@ class Engine:
                 state.prepare_for_next_attempt()
                 yield Sleep(delay)
                 limit = self._limit(ends)
-                if limit <= 0:
+                if limit < self._min_retry():
                     raise failure  # the wait overslept the retry policy's time
             session = self.session_id
             sent += 1

@@ -7,6 +7,7 @@ duration when someone looks (no timers, no threads per process), and tests move 
 from __future__ import annotations
 
 import heapq
+import io
 import logging
 import math
 import ntpath
@@ -60,19 +61,25 @@ def _leading_words(arguments: str, count: int) -> list[str] | None:
             return shlex.split(arguments)[:count]
         except ValueError:
             return None
-    lexer = shlex.shlex(arguments[:WORDS_SCAN], posix=True)
+    prefix = arguments[:WORDS_SCAN]
+    stream = io.StringIO(prefix)
+    lexer = shlex.shlex(stream, posix=True)
     lexer.whitespace_split = True
     lexer.commenters = ""
     words: list[str] = []
     try:
-        while len(words) <= count:  # one word more: then the first `count` surely ended before the cut
+        while len(words) < count:
             word = lexer.get_token()
-            if word is None:  # the cut: the last word read may have been cut short
-                return words[: min(count, len(words) - 1)] if words else []
+            if word is None:
+                break  # nothing but blanks up to the cut
+            # A word ends on the blank after it (which the lexer has read); one that ran into the cut
+            # may go on past it, so it is not taken.
+            if stream.tell() == len(prefix) and prefix[-1] not in lexer.whitespace:
+                break
             words.append(word)
     except ValueError:  # a quote still open at the cut: that word is not complete
-        return words[:count]
-    return words[:count]
+        pass
+    return words
 
 
 @attrs.define(eq=False)
@@ -221,18 +228,25 @@ class Processes(Vms):
                 if finished is not None and finished + retention <= now:
                     del vm.processes[pid]
 
-    def _forget_oldest_finished(self, vm: VmState) -> None:
-        """Forgets finished processes, oldest first, until the VM keeps at most `max_processes`."""
+    def _forget_oldest_finished(self, vm: VmState, keep: int) -> None:
+        """Forgets finished processes, oldest first, until the VM keeps at most `max_processes` started
+        by create (the inventory's own do not count); never `keep`, the one just started."""
+        limit = self.inventory.max_processes
+        if len(vm.processes) <= limit:
+            return
+        own = sum(1 for p in vm.processes.values() if p.from_create)
         now, retention, expiries = self.now(), self.inventory.process_retention, vm.expiries
-        while len(vm.processes) > self.inventory.max_processes and expiries:
+        while own > limit and expiries:
             expires, pid = expiries[0]
             process = vm.processes.get(pid)
             finished = None if process is None else process.finished_at()
-            if finished is not None and finished + retention == expires and finished > now:
-                return  # the earliest to finish still runs: none has finished
+            current = finished is not None and finished + retention == expires
+            if (current and finished is not None and finished > now) or pid == keep:
+                return  # the earliest to finish still runs (or is the new one): none other has finished
             heapq.heappop(expiries)
-            if finished is not None and finished + retention == expires:
+            if current:
                 del vm.processes[pid]
+                own -= 1
 
     def _running_started(self, vm: VmState) -> int:
         """How many processes started by create run now (those that ended are dropped from the count)."""
@@ -247,6 +261,14 @@ class Processes(Vms):
         finished = process.finished_at()
         if finished is not None:
             heapq.heappush(vm.expiries, (finished + self.inventory.process_retention, process.pid))
+        if len(vm.expiries) > 2 * len(vm.processes) + 64:
+            # Entries of forgotten processes, and the first ones of terminated processes (rescheduled
+            # earlier), are dropped only when they reach the top: rebuild before they pile up.
+            retention = self.inventory.process_retention
+            vm.expiries = [
+                (end + retention, pid) for pid, p in vm.processes.items() if (end := p.finished_at()) is not None
+            ]
+            heapq.heapify(vm.expiries)
 
     def _ready_vm(self, vm_id: str, credentials: Mapping[str, Any]) -> tuple[VmState, GuestUser]:
         vm = self.find_vm(vm_id)
@@ -296,7 +318,7 @@ class Processes(Vms):
             vm.processes[pid] = process
             vm.started[pid] = process
             self._schedule_expiry(vm, process)
-            self._forget_oldest_finished(vm)
+            self._forget_oldest_finished(vm, keep=pid)
             log.debug("started %s as pid %d in %s for guest user %s", path, pid, vm_id, user.name)
             return pid
 

@@ -45,7 +45,7 @@ class ConnectionTimeouts:
     """
 
     headers: float = attrs.field(default=10.0, validator=_positive)
-    """Seconds from the connection (or the end of the previous response) to the end of the request's headers."""
+    """Seconds from the connection, or from the first byte of a later request, to the end of its headers."""
     body: float = attrs.field(default=30.0, validator=_positive)
     """Seconds from the end of the headers to the end of the body."""
     idle: float = attrs.field(default=5.0, validator=_positive)
@@ -69,7 +69,10 @@ def _bounded_protocol(timeouts: ConnectionTimeouts) -> type[asyncio.Protocol]:
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            self._track()
+            if self.conn.their_state is h11.IDLE:
+                self._expect("", None)  # idle between requests: uvicorn's keep-alive timer is in charge
+            else:
+                self._track()  # a pipelined request is already under way
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._expect("", None)
@@ -81,6 +84,7 @@ def _bounded_protocol(timeouts: ConnectionTimeouts) -> type[asyncio.Protocol]:
             if self.transport.is_closing():
                 self._expect("", None)
             elif state is h11.IDLE:
+                # A new connection, or the first bytes of the next request on a kept-alive one.
                 if self._waiting_for != "headers":
                     self._expect("headers", timeouts.headers)
             elif state is h11.SEND_BODY:
@@ -99,6 +103,11 @@ def _bounded_protocol(timeouts: ConnectionTimeouts) -> type[asyncio.Protocol]:
 
         def _too_slow(self, what: str, seconds: float) -> None:
             self._timer = None
+            cycle = self.cycle
+            if what == "body" and (self.flow.read_paused or (cycle is not None and cycle.response_started)):
+                # Not the client's doing: the mock stopped reading (its buffer is full) or is answering.
+                self._expect("body", seconds)
+                return
             if not self.transport.is_closing():
                 log.info("closed a connection whose request %s did not arrive within %g s", what, seconds)
                 self.transport.close()
