@@ -19,6 +19,7 @@ from ._clients import AsyncClient, Client
 from ._engine.retry import RetryPolicy
 from ._services import AsyncProcesses, Processes, RunOutcome
 from ._values import CreateSpec, Credentials, ProcessInfo, ProcessResult, ProcessSummary
+from ._version import __version__
 
 __all__ = [
     "AsyncClient",
@@ -32,5 +33,6 @@ __all__ = [
     "Processes",
     "RetryPolicy",
     "RunOutcome",
+    "__version__",
     "errors",
 ]

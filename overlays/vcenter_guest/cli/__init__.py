@@ -12,6 +12,9 @@ from typing import Any
 
 import click
 
+from vcenter_guest._extras import MissingExtra
+from vcenter_guest._version import __version__
+
 __all__ = ["main"]
 
 # name -> (module, attribute, one-line help shown by --help without importing the module)
@@ -36,6 +39,13 @@ class _LazyGroup(click.Group):
             return command
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        # A subcommand whose extra is missing (mock, fuzz) says so in one line, not a traceback.
+        try:
+            return super().invoke(ctx)
+        except MissingExtra as exc:
+            raise click.ClickException(str(exc)) from None
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, _COMMANDS[name][2]) for name in sorted(_COMMANDS)]
         if rows:
@@ -44,6 +54,6 @@ class _LazyGroup(click.Group):
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="vcenter-guest")
+@click.version_option(version=__version__, prog_name="vcenter-guest")
 def main(**_: Any) -> None:
     """Start and manage programs inside vSphere VMs (vSphere Automation REST API)."""

@@ -189,7 +189,8 @@ def fuzz(
     try:
         from vcenter_guest.fuzz import FuzzOptions, LoginError, mock_target, run, safety_rules  # noqa: PLC0415
     except ImportError as exc:  # schemathesis needs Python 3.11; the extra skips it on 3.10
-        raise _CannotRun(f"the fuzz command needs the 'fuzz' extra on Python 3.11 or later ({exc})") from None
+        # MissingExtra says which extra; schemathesis, in it, needs Python 3.11 or later.
+        raise _CannotRun(f"{exc}; the fuzz extra needs Python 3.11 or later") from None
 
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
     options = FuzzOptions(

@@ -12,11 +12,14 @@ vCenter and `vcenter-guest fuzz` against anyone's server.
     True
 """
 
-from ._auth import LoginError
-from ._checks import CUSTOM_CHECKS
-from ._embedded import mock_target
-from ._runner import DEFAULT_CHECKS, FuzzFailure, FuzzResult, OperationStats, run
-from ._settings import REPORT_FORMATS, SAFETY_RULES, FuzzOptions, FuzzTarget, safety_rules
+from vcenter_guest._extras import needs
+
+with needs("fuzz", "vcenter_guest.fuzz"):
+    from ._auth import LoginError
+    from ._checks import CUSTOM_CHECKS
+    from ._embedded import mock_target
+    from ._runner import DEFAULT_CHECKS, FuzzFailure, FuzzResult, OperationStats, run
+    from ._settings import REPORT_FORMATS, SAFETY_RULES, FuzzOptions, FuzzTarget, safety_rules
 
 __all__ = [
     "CUSTOM_CHECKS",

@@ -9,23 +9,26 @@
 `Simulator` holds the state and rules (subclass it to build a deliberately broken server).
 """
 
-from ._app import create_app
-from ._demo import (
-    DEMO_API_PASSWORD,
-    DEMO_API_USER,
-    DEMO_GUEST_PASSWORD,
-    DEMO_GUEST_USER,
-    DEMO_INVENTORY,
-    DEMO_VM,
-)
-from ._errors import MockError
-from ._handlers import UnhandledOperation
-from ._inventory import EXECUTE, QUERY, Inventory, InventoryError, load_inventory
-from ._processes import KILLED_EXIT_CODE, TERMINATED_EXIT_CODE, Process
-from ._server import ConnectionTimeouts, base_url, bind, serve, uvicorn_config
-from ._sessions import Session
-from ._simulator import Simulator
-from ._vms import VmState
+from vcenter_guest._extras import needs
+
+with needs("mock", "vcenter_guest.mock"):
+    from ._app import create_app
+    from ._demo import (
+        DEMO_API_PASSWORD,
+        DEMO_API_USER,
+        DEMO_GUEST_PASSWORD,
+        DEMO_GUEST_USER,
+        DEMO_INVENTORY,
+        DEMO_VM,
+    )
+    from ._errors import MockError
+    from ._handlers import UnhandledOperation
+    from ._inventory import EXECUTE, QUERY, Inventory, InventoryError, load_inventory
+    from ._processes import KILLED_EXIT_CODE, TERMINATED_EXIT_CODE, Process
+    from ._server import ConnectionTimeouts, base_url, bind, serve, uvicorn_config
+    from ._sessions import Session
+    from ._simulator import Simulator
+    from ._vms import VmState
 
 __all__ = [
     "DEMO_API_PASSWORD",
