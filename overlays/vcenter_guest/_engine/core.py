@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import httpx
 
 from vcenter_guest import errors
-from vcenter_guest.operations import Resend
+from vcenter_guest.operations import Operation, Resend
 from vcenter_guest.redaction import Redactor, basic_auth_token
 
 from .calls import Call
@@ -39,10 +39,12 @@ SESSION_HEADER = "vmware-api-session-id"
 # UNAUTHENTICATED (many concurrent calls with wrong guest credentials would each check it).
 _VALIDATION_TTL = 2.0
 
-# A retry starts only with at least this long left of the retry policy's time (or the whole
-# exchange timeout, if shorter): a retry cut off at once would only turn a failure that certainly
-# did not act (a create refused as busy) into one that may have (a create whose answer was lost).
+# A retry of an operation that is never re-sent after a lost answer (create) starts only with at
+# least this long left of the retry policy's time (or the whole exchange timeout, if shorter): cut
+# off at once, it would turn a failure that certainly did not act (a create refused as busy) into
+# one that may have (a create whose answer was lost). Other operations retry while time is left.
 _MIN_RETRY_SECONDS = 1.0
+_RESENT = frozenset({Resend.SAFE, Resend.IDEMPOTENT, Resend.HARMLESS_DUPLICATE})
 
 _wire_module: ModuleType | None = None
 
@@ -120,9 +122,12 @@ class Engine:
             return outcome
         return (yield from self._recover(call, outcome, session, started + self.retry.timeout))
 
-    def _min_retry(self) -> float:
+    def _enough(self, op: Operation, seconds: float) -> bool:
+        """Whether an attempt of `op` with `seconds` left is worth starting (see _MIN_RETRY_SECONDS)."""
+        if op.resend in _RESENT:
+            return seconds > 0
         bound = self.exchange_timeout
-        return _MIN_RETRY_SECONDS if bound is None or bound > _MIN_RETRY_SECONDS else bound
+        return seconds >= (_MIN_RETRY_SECONDS if bound is None or bound > _MIN_RETRY_SECONDS else bound)
 
     def _limit(self, ends: float) -> float:
         """Seconds a retry's exchange may take: its own bound, cut to what is left until `ends`."""
@@ -163,7 +168,7 @@ class Engine:
                 # The same attempt again with the new session: the whole timeout for a first attempt,
                 # what is left of the retry policy's time for a retry.
                 limit = self.exchange_timeout if sent == 1 else self._limit(ends)
-                if limit is not None and limit < self._min_retry():
+                if limit is not None and not self._enough(op, limit):
                     raise failure
             elif (
                 op.resend is Resend.IDEMPOTENT
@@ -180,7 +185,7 @@ class Engine:
                     state = tenacity.RetryCallState(retrying, None, (), {})
                 state.set_exception((type(failure), failure, failure.__traceback__))
                 delay = float(retrying.iter(state))  # raises `failure` when it is not retried
-                if ends - self.clock() - delay < self._min_retry():
+                if not self._enough(op, ends - self.clock() - delay):
                     raise failure  # the retry policy's time would be (nearly) up when the next attempt starts
                 log.warning(
                     "%s failed (%s: %s); retrying in %.2f s (attempt %d of %d)",
@@ -194,7 +199,7 @@ class Engine:
                 state.prepare_for_next_attempt()
                 yield Sleep(delay)
                 limit = self._limit(ends)
-                if limit < self._min_retry():
+                if not self._enough(op, limit):
                     raise failure  # the wait overslept the retry policy's time
             session = self.session_id
             sent += 1
