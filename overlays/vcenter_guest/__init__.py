@@ -19,7 +19,7 @@ from ._clients import AsyncClient, Client
 from ._engine.retry import RetryPolicy
 from ._services import AsyncProcesses, Processes, RunOutcome
 from ._values import CreateSpec, Credentials, ProcessInfo, ProcessResult, ProcessSummary
-from ._version import __version__
+from ._version import __version__ as __version__
 
 __all__ = [
     "AsyncClient",
@@ -33,6 +33,5 @@ __all__ = [
     "Processes",
     "RetryPolicy",
     "RunOutcome",
-    "__version__",
     "errors",
 ]
