@@ -4,7 +4,6 @@ effects with httpx.AsyncClient and anyio.sleep."""
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,7 +16,7 @@ from vcenter_guest._services.processes import AsyncProcesses
 
 from .base import BaseClient, Setup
 from .bounded import Body
-from .deadline import DEADLINE, bound
+from .deadline import DEADLINE, begin, bound
 from .pool import ShardedTransport
 
 if TYPE_CHECKING:
@@ -115,9 +114,7 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
 
     async def _perform(self, effect: Effect) -> Any:
         if isinstance(effect, Send):
-            if effect.limit is None:
-                return await self._read(await self._http.send(self._request(effect), auth=effect.auth, stream=True))
-            token = DEADLINE.set(time.monotonic() + effect.limit)
+            token = begin(effect.limit)
             try:
                 return await self._read(await self._http.send(self._request(effect), auth=effect.auth, stream=True))
             finally:

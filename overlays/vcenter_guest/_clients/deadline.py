@@ -26,7 +26,7 @@ import inspect
 import time
 from typing import Any, TypeVar
 
-__all__ = ["DEADLINE", "bound", "bounds_exchanges"]
+__all__ = ["DEADLINE", "begin", "bound"]
 
 DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("vcenter_guest_deadline", default=None)
 """`time.monotonic()` by which the exchange in progress must end, or None."""
@@ -36,6 +36,12 @@ TransportT = TypeVar("TransportT")
 # Bytes written per call to a sync stream (see _Stream.write): Linux wakes a blocked sender once a
 # third of the send buffer is free, far more than this, so each piece goes in one send.
 _PIECE = 4096
+
+
+def begin(limit: float | None) -> contextvars.Token[float | None]:
+    """Starts the deadline of one exchange, `limit` seconds from now (None: no deadline); the caller
+    ends it with `DEADLINE.reset(token)`."""
+    return DEADLINE.set(None if limit is None else time.monotonic() + limit)
 
 
 def _left(timeout: float | None, phase: str) -> float | None:
@@ -175,9 +181,3 @@ def bound(transport: TransportT) -> TransportT:
     wrapper = _AsyncBackend if inspect.iscoroutinefunction(backend.connect_tcp) else _Backend
     pool._network_backend = wrapper(backend)  # type: ignore[union-attr] # see the module's WHY
     return transport
-
-
-def bounds_exchanges(transport: object) -> bool:
-    """Whether `transport`'s exchanges end by the deadline (what `bound` made of it)."""
-    pool = getattr(transport, "_pool", None)
-    return isinstance(getattr(pool, "_network_backend", None), _Backend | _AsyncBackend)

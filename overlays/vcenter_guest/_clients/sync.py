@@ -17,7 +17,7 @@ from vcenter_guest._services.processes import Processes
 
 from .base import BaseClient, Setup
 from .bounded import Body
-from .deadline import DEADLINE, bound
+from .deadline import DEADLINE, begin, bound
 
 __all__ = ["Client"]
 
@@ -118,9 +118,7 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
 
     def _perform(self, effect: Effect) -> Any:
         if isinstance(effect, Send):
-            if effect.limit is None:
-                return self._read(self._http.send(self._request(effect), auth=effect.auth, stream=True))
-            token = DEADLINE.set(time.monotonic() + effect.limit)
+            token = begin(effect.limit)
             try:
                 return self._read(self._http.send(self._request(effect), auth=effect.auth, stream=True))
             finally:
