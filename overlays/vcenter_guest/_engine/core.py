@@ -25,7 +25,7 @@ from vcenter_guest.redaction import Redactor, basic_auth_token
 
 from .calls import Call
 from .effects import Plan, Renew, Send, Sleep
-from .retry import RetryPolicy, may_retry
+from .retry import RESENT_AFTER_LOST_ANSWER, RetryPolicy, may_retry
 
 __all__ = ["SESSION_HEADER", "Engine"]
 
@@ -44,7 +44,6 @@ _VALIDATION_TTL = 2.0
 # off at once, it would turn a failure that certainly did not act (a create refused as busy) into
 # one that may have (a create whose answer was lost). Other operations retry while time is left.
 _MIN_RETRY_SECONDS = 1.0
-_RESENT = frozenset({Resend.SAFE, Resend.IDEMPOTENT, Resend.HARMLESS_DUPLICATE})
 
 _wire_module: ModuleType | None = None
 
@@ -124,7 +123,7 @@ class Engine:
 
     def _enough(self, op: Operation, seconds: float) -> bool:
         """Whether an attempt of `op` with `seconds` left is worth starting (see _MIN_RETRY_SECONDS)."""
-        if op.resend in _RESENT:
+        if op.resend in RESENT_AFTER_LOST_ANSWER:
             return seconds > 0
         bound = self.exchange_timeout
         return seconds >= (_MIN_RETRY_SECONDS if bound is None or bound > _MIN_RETRY_SECONDS else bound)

@@ -21,10 +21,14 @@ from vcenter_guest.operations import Resend
 if TYPE_CHECKING:
     import tenacity
 
-__all__ = ["RETRYABLE_ERROR_TYPES", "RetryPolicy", "may_retry", "tls_failure"]
+__all__ = ["RESENT_AFTER_LOST_ANSWER", "RETRYABLE_ERROR_TYPES", "RetryPolicy", "may_retry", "tls_failure"]
 
 # The transient faults that follow a reboot or a busy host; the server did not act on the request.
 RETRYABLE_ERROR_TYPES = frozenset({"SERVICE_UNAVAILABLE", "RESOURCE_BUSY", "TIMED_OUT"})
+
+# The operations sent again when their answer was lost (the document's x-vcenter-guest-resend);
+# any other, and one whose document says nothing, is not (fail closed).
+RESENT_AFTER_LOST_ANSWER = frozenset({Resend.SAFE, Resend.IDEMPOTENT, Resend.HARMLESS_DUPLICATE})
 
 
 def _positive(name: str, value: object, *, allow_zero: bool = False) -> None:
@@ -133,5 +137,5 @@ def may_retry(resend: Resend | None, policy: RetryPolicy, failure: BaseException
         # The one rule that must never bend: a create that may have reached the server may have
         # started the program, and sending it again could start it twice. An operation whose
         # document says nothing is treated the same way (fail closed).
-        return resend in {Resend.SAFE, Resend.IDEMPOTENT, Resend.HARMLESS_DUPLICATE}
+        return resend in RESENT_AFTER_LOST_ANSWER
     return False
