@@ -127,33 +127,44 @@ def _request(method: str, target: str, body: bytes | None, headers: dict[str, st
     return events
 
 
+async def _open(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, h11.Connection]:
+    reader, writer = await asyncio.open_connection(HOST, port)
+    writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return reader, writer, h11.Connection(h11.CLIENT)
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: h11.Connection, events: list[Any]
+) -> tuple[int, int]:
+    """Sends one request on a kept-alive connection and reads its response: (status, body bytes)."""
+    writer.write(b"".join(conn.send(e) or b"" for e in events))
+    status, size = 0, 0
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            data = await reader.read(65536)
+            if not data:
+                raise RuntimeError("the server closed the connection")
+            conn.receive_data(data)
+        elif isinstance(event, h11.Response):
+            status = event.status_code
+        elif isinstance(event, h11.Data):
+            size += len(event.data)
+        elif isinstance(event, h11.EndOfMessage):
+            conn.start_next_cycle()
+            return status, size
+
+
 async def _connection(
     port: int, requests: Callable[[int], list[Any]], expect: int, stop_at: float, counts: list[int]
 ) -> None:
-    reader, writer = await asyncio.open_connection(HOST, port)
-    writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    conn = h11.Connection(h11.CLIENT)
+    reader, writer, conn = await _open(port)
     done = 0
     try:
         while time.perf_counter() < stop_at:
-            writer.write(b"".join(conn.send(e) or b"" for e in requests(done)))
-            status, size = 0, 0
-            while True:
-                event = conn.next_event()
-                if event is h11.NEED_DATA:
-                    data = await reader.read(65536)
-                    if not data:
-                        raise RuntimeError("the server closed the connection")
-                    conn.receive_data(data)
-                elif isinstance(event, h11.Response):
-                    status = event.status_code
-                elif isinstance(event, h11.Data):
-                    size += len(event.data)
-                elif isinstance(event, h11.EndOfMessage):
-                    break
+            status, size = await _exchange(reader, writer, conn, requests(done))
             if status != expect or size == 0:
                 raise RuntimeError(f"wrong answer: status {status}, {size} body bytes (expected {expect})")
-            conn.start_next_cycle()
             done += 1
     finally:
         counts.append(done)
@@ -175,30 +186,15 @@ async def _load(
 
 async def _latencies(port: int, events: list[Any], expect: int, stop_at: float) -> list[float]:
     """Seconds each request took, one at a time on one keep-alive connection, until `stop_at`."""
-    reader, writer = await asyncio.open_connection(HOST, port)
-    writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    conn = h11.Connection(h11.CLIENT)
+    reader, writer, conn = await _open(port)
     took: list[float] = []
     try:
         while time.perf_counter() < stop_at:
             start = time.perf_counter()
-            writer.write(b"".join(conn.send(e) or b"" for e in events))
-            status = 0
-            while True:
-                event = conn.next_event()
-                if event is h11.NEED_DATA:
-                    data = await reader.read(65536)
-                    if not data:
-                        raise RuntimeError("the server closed the connection")
-                    conn.receive_data(data)
-                elif isinstance(event, h11.Response):
-                    status = event.status_code
-                elif isinstance(event, h11.EndOfMessage):
-                    break
+            status, _ = await _exchange(reader, writer, conn, events)
             took.append(time.perf_counter() - start)
             if status != expect:
                 raise RuntimeError(f"wrong answer: status {status} (expected {expect})")
-            conn.start_next_cycle()
             await asyncio.sleep(0.01)  # a poller, not a load
     finally:
         writer.close()
