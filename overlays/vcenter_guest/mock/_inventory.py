@@ -269,8 +269,9 @@ class Inventory:
     process_retention: float = 300.0
     max_body_bytes: int = 1 << 20
     max_processes: int = MAX_PROCESSES
-    """Processes a VM keeps (running, and finished within `process_retention`); past it, the oldest
-    finished ones are forgotten first: the mock's memory stays bounded whatever clients send."""
+    """Processes started by create that a VM keeps (running, and finished within `process_retention`;
+    the inventory's own do not count); past it, the oldest finished ones are forgotten first, never the
+    one just started: the mock's memory stays bounded whatever clients send."""
     max_running_processes: int = MAX_RUNNING_PROCESSES
     """Processes started by create that may run at once in a VM; one more fails to start
     (UNABLE_TO_ALLOCATE_RESOURCE, as when a guest cannot start a program)."""
