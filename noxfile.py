@@ -173,7 +173,8 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the generated and the handwritten package, and on the benchmarks."""
     _install_project(session)
-    session.install("mypy>=1.11", "types-PyYAML", "types-python-dateutil", "types-jsonschema", *TEST_REQUIREMENTS)
+    stubs = ("types-PyYAML", "types-python-dateutil", "types-jsonschema", "types-regex")
+    session.install("mypy>=1.11", *stubs, *TEST_REQUIREMENTS)
     session.run("mypy", "--strict", "generated/vcenter_guest_client")
     session.run("mypy", "--strict", "overlays/vcenter_guest")
     session.run("mypy", "--strict", "benchmarks")

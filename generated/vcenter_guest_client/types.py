@@ -6,6 +6,7 @@ import datetime
 from collections.abc import Mapping, MutableMapping
 from http import HTTPStatus
 from typing import IO, BinaryIO, Generic, Literal, TypeVar
+from urllib.parse import quote
 
 from attrs import define
 from dateutil.parser import isoparse
@@ -51,6 +52,13 @@ def parse_datetime(value: str) -> datetime.datetime:
         return isoparse(value)
 
 
+def raw_path(value: str) -> str:
+    """A whole guest path as one URL path parameter, as VMware's bindings send it: `/` and `:` kept, every
+    other reserved character percent-encoded (`/tmp/a b` -> `/tmp/a%20b`, `C:\\x` -> `C:%5Cx`). A `.` or
+    `..` segment is encoded too (`%2E`), so that no URL normaliser folds it into the segment before it."""
+    return "/".join("%2E" * len(part) if part in {".", ".."} else quote(part, safe=":") for part in value.split("/"))
+
+
 T = TypeVar("T")
 
 
@@ -64,4 +72,4 @@ class Response(Generic[T]):
     parsed: T | None
 
 
-__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset", "parse_datetime"]
+__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset", "parse_datetime", "raw_path"]

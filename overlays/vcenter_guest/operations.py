@@ -64,6 +64,11 @@ class Effect(enum.Enum):
     ENDS_SESSION = "ends-session"
     STARTS_PROGRAM = "starts-program"
     TERMINATES_PROCESS = "terminates-process"
+    READS_GUEST_FILES = "reads-guest-files"
+    CREATES_GUEST_FILES = "creates-guest-files"
+    OPENS_TRANSFER = "opens-transfer"
+    WRITES_GUEST_FILES = "writes-guest-files"
+    DELETES_GUEST_FILES = "deletes-guest-files"
 
 
 class DocumentError(ValueError):
@@ -101,6 +106,8 @@ class Operation:
     """The component name of its JSON request body, if it has one."""
     body_fields: tuple[str, ...] = attrs.field(repr=False)
     """Top-level properties of that body (e.g. `credentials`, `spec`)."""
+    raw_path_parameters: tuple[str, ...] = attrs.field(default=(), repr=False)
+    """Path parameters marked `x-vcenter-guest-raw-path`: a whole guest path, sent with its slashes."""
 
     @property
     def service(self) -> str:
@@ -142,7 +149,8 @@ def _enum(kind: type[enum.Enum], value: object, where: str, extension: str) -> A
         raise DocumentError(f"{where}: {extension} {value!r} is not one of {allowed}") from None
 
 
-def _operation(key: str, method: str, op: Mapping[str, Any], schemas: Mapping[str, Any], secured: bool) -> Operation:
+def _operation(key: str, method: str, item: Mapping[str, Any], schemas: Mapping[str, Any], secured: bool) -> Operation:
+    op: Mapping[str, Any] = item[method]
     op_id = op.get("operationId")
     where = f"{method.upper()} {key}"
     if not isinstance(op_id, str) or not _ID.match(op_id):
@@ -162,6 +170,8 @@ def _operation(key: str, method: str, op: Mapping[str, Any], schemas: Mapping[st
     body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
     body_schema = _component_of(body["$ref"]) if body else None
     security = op.get("security")
+    parameters = [*item.get("parameters", ()), *op.get("parameters", ())]
+    raw = tuple(p["name"] for p in parameters if p.get("in") == "path" and p.get("x-vcenter-guest-raw-path"))
     return Operation(
         id=op_id,
         method=method.upper(),
@@ -176,6 +186,7 @@ def _operation(key: str, method: str, op: Mapping[str, Any], schemas: Mapping[st
         uses_session=any("session_id" in s for s in security) if security is not None else secured,
         body_schema=body_schema,
         body_fields=tuple(schemas[body_schema].get("properties", {})) if body_schema else (),
+        raw_path_parameters=raw,
     )
 
 
@@ -193,7 +204,7 @@ class OperationTable(Mapping[str, Operation]):
         for key, item in document.get("paths", {}).items():
             for method in _METHODS:
                 if method in item:
-                    op = _operation(key, method, item[method], schemas, secured)
+                    op = _operation(key, method, item, schemas, secured)
                     if op.id in table:
                         raise DocumentError(f"operationId {op.id} is used twice")
                     table[op.id] = op

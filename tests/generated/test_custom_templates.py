@@ -40,7 +40,9 @@ def test_every_example_of_the_document_parses_with_the_generated_models_alone() 
     doc = json.loads((r.files("vcenter_guest_client") / "openapi.json").read_text())
     seen = 0
     for item in doc["paths"].values():
-        for op in item.values():
+        for key, op in item.items():
+            if key in ("servers", "parameters"):
+                continue
             for status, response in op["responses"].items():
                 for media in response.get("content", {}).values():
                     for example in media.get("examples", {}).values():

@@ -41,9 +41,13 @@ def _document_examples() -> Iterator[tuple[str, str, Any]]:
     """(id, schema name, value): each example whose schema is a model, one item per array element."""
     for path, item in DOC["paths"].items():
         for method, op in item.items():
+            if method in {"servers", "parameters"}:
+                continue
             contents = [("request", op["requestBody"]["content"])] if "requestBody" in op else []
             contents += [(s, r["content"]) for s, r in op["responses"].items() if "content" in r]
             for label, content in contents:
+                if "application/json" not in content:
+                    continue  # the data plane's bytes and texts
                 media = content["application/json"]
                 schema = media["schema"]
                 for name, example in media.get("examples", {}).items():

@@ -57,6 +57,56 @@ def test_the_fast_validator_gives_the_same_verdict_as_full_validation(calls):
         assert (document.body_error(operation, body) is None) == full.is_valid(body), (operation, body)
 
 
+INT64_EDGES = st.sampled_from([0, 1, -1, 2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**64])
+TIMES = st.sampled_from(
+    ["2020-01-02T03:04:05Z", "2020-01-02T03:04:05.123+01:00", "2020-13-01T00:00:00Z", "yesterday", ""]
+)
+FILE_VALUES = st.one_of(SCALARS, INT64_EDGES, TIMES)
+ATTRIBUTES = st.fixed_dictionaries(
+    {},
+    optional={
+        "size": FILE_VALUES,
+        "overwrite": FILE_VALUES,
+        "last_modified": FILE_VALUES,
+        "last_accessed": FILE_VALUES,
+        "posix": st.fixed_dictionaries({}, optional={"owner_id": FILE_VALUES, "permissions": FILE_VALUES}),
+        "windows": st.fixed_dictionaries({}, optional={"hidden": FILE_VALUES}),
+    },
+)
+FILE_BODIES = st.fixed_dictionaries(
+    {"credentials": CREDENTIALS},
+    optional={
+        "path": FILE_VALUES,
+        "new_path": FILE_VALUES,
+        "prefix": FILE_VALUES,
+        "suffix": FILE_VALUES,
+        "iteration": st.fixed_dictionaries({}, optional={"size": FILE_VALUES, "index": FILE_VALUES}),
+        "filter": st.fixed_dictionaries({}, optional={"match_pattern": FILE_VALUES}),
+        "file_attributes": ATTRIBUTES,
+        "spec": st.fixed_dictionaries({"path": FILE_VALUES}, optional={"attributes": ATTRIBUTES}),
+    },
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from([op.id for op in operations().values() if op.body_schema]), FILE_BODIES)
+def test_the_fast_validator_agrees_on_int64_bounds_and_date_times(operation, body):
+    """Property: on bodies with integers at the int64 edges and date-times, both validators agree."""
+    document = _DOCUMENT
+    full = document._validators[operation]
+    assert (document.body_error(operation, body) is None) == full.is_valid(body), (operation, body)
+
+
+def test_an_integer_beyond_int64_is_invalid():
+    creds = {"type": "USERNAME_PASSWORD", "interactive_session": False, "user_name": "root", "password": "x"}
+    body = {"credentials": creds, "path": "/tmp", "iteration": {"size": 2**63}}
+    assert _DOCUMENT.body_error("files.list", body) is not None
+    assert _DOCUMENT.body_error("files.list", {**body, "iteration": {"size": 2**63 - 1}}) is None
+
+
+_DOCUMENT = Document(load_document())
+
+
 def test_true_and_one_are_different_credentials():
     document = Document(load_document())
     good = {"type": "USERNAME_PASSWORD", "interactive_session": False, "user_name": "root", "password": "x"}

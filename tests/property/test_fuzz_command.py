@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from click.testing import CliRunner, Result
@@ -135,7 +136,8 @@ def _rewrite_responses(app: ASGIApp, rewrite: Callable[[int, Any], tuple[int, An
                 return
             body = b"".join(chunks)
             status = start["status"]
-            if body:
+            media = dict(start.get("headers", [])).get(b"content-type", b"")
+            if body and media.startswith(b"application/json"):  # the data plane's bytes and texts pass as they are
                 status, payload = rewrite(status, json.loads(body))
                 body = json.dumps(payload).encode()
             headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
@@ -202,7 +204,8 @@ def test_fuzz_command_without_url_fuzzes_the_embedded_mock() -> None:
 
 
 VARIANTS = [
-    pytest.param({"simulator_cls": CrashesOnEmptyArguments}, {"not_a_server_error"}, id="500-on-empty-arguments"),
+    pytest.param({"simulator_cls": CrashesOnEmptyArguments}, {"no_undocumented_server_error"},
+                 id="500-on-empty-arguments"),
     pytest.param({"wrap": lambda app: _rewrite_responses(app, _not_found_as_400)},
                  {"response_schema_conformance"}, id="not-found-answered-400"),
     pytest.param({"simulator_cls": ExitCodeAsString}, {"response_schema_conformance"}, id="exit-code-as-string"),
@@ -240,6 +243,7 @@ def test_no_secret_reaches_reports_or_printed_curl_lines(served: Callable[..., s
     )
     demo = next(vm for vm in inventory["vms"] if vm["id"] == DEMO_VM)
     demo["guest_users"] = [{"name": DEMO_GUEST_USER, "password": guest_password, "saml_token": token}]
+    demo["files"] = {path: f for path, f in demo["files"].items() if f.get("owner") in {None, DEMO_GUEST_USER}}
     sessions: list[str] = []
 
     class RecordingSessions(ExitCodeAsString):  # a failure, so that curl lines are printed too
@@ -317,6 +321,8 @@ def test_requests_only_target_the_named_vm_programs_and_the_runs_own_processes(s
         return recording
 
     pids: list[int] = []
+    transfers: set[tuple[str, str]] = set()
+    temporary_directories: list[str] = []
 
     class RecordingPids(Simulator):
         def allocate_pid(self, vm: Any) -> int:
@@ -324,14 +330,46 @@ def test_requests_only_target_the_named_vm_programs_and_the_runs_own_processes(s
             pids.append(pid)
             return pid
 
+        def create_transfer(self, *args: Any) -> str:
+            url: str = super().create_transfer(*args)
+            query = parse_qs(urlsplit(url).query)
+            transfers.add((query["id"][0], query["token"][0]))
+            return url
+
+        def create_temporary_directory(self, *args: Any) -> str:
+            path: str = super().create_temporary_directory(*args)
+            temporary_directories.append(path)
+            return path
+
     result = fuzz(served(simulator_cls=RecordingPids, wrap=record), "--program", "/bin/sleep", examples=10)
     assert result.exit_code == 0, result.output
     guest = [r for r in requests if r[0].startswith("/api/vcenter/vm/")]
     assert guest, "no guest request was sent"
     deleted: list[str] = []
     sent_paths: set[str] = set()
+    # The first temporary directory is the run's own: every file operation stays inside it.
+    run_directory = temporary_directories[0]
+    assert run_directory.startswith("/tmp/vcenter-guest-fuzz-"), run_directory
+    file_requests = [r for r in guest if "/guest/filesystem" in r[0]]
+    assert file_requests, "no file operation was sent"
+    for path, query, body in file_requests:
+        for guest_path in _guest_paths(path, body):
+            # Checked here with plain string rules, not with the harness's own RunDirectory.inside.
+            parts = guest_path.removeprefix(run_directory + "/").split("/")
+            inside = guest_path.startswith(run_directory + "/") and not {"", ".", ".."} & set(parts)
+            assert guest_path == run_directory or (inside and "\x00" not in guest_path), (path, query, guest_path)
+    teardown = [r for r in file_requests if isinstance(r[2], dict) and r[2].get("path") == run_directory]
+    assert [r[1] for r in teardown if "directories" in r[0]] == ["action=delete"], "the run removes its directory once"
+    assert file_requests[-1] == teardown[-1], "and last"
+    for path, query, _ in requests:
+        if path == "/guestFile":
+            sent = parse_qs(query)
+            key = (sent.get("id", [""])[0], sent.get("token", [""])[0])
+            assert key in transfers or key == ("0", "not-a-transfer-of-this-run"), key
     for path, query, body in guest:
-        assert path.startswith(f"/api/vcenter/vm/{DEMO_VM}/guest/processes"), path
+        assert path.startswith(f"/api/vcenter/vm/{DEMO_VM}/guest/"), path
+        if "/guest/filesystem" in path:
+            continue
         spec = body.get("spec") if isinstance(body, dict) else None
         if path.endswith("/processes") and isinstance(spec, dict) and isinstance(spec.get("path"), str):
             assert spec["path"] in {"/bin/sleep", *UNSTARTABLE_PATHS}, spec["path"]
@@ -345,6 +383,17 @@ def test_requests_only_target_the_named_vm_programs_and_the_runs_own_processes(s
     assert {str(pid) for pid in pids} & set(deleted), "no delete reached a process the run started"
     # Without --any-program the run still probes the paths no guest can start (a server crashing on them).
     assert set(UNSTARTABLE_PATHS) <= sent_paths, sent_paths
+
+
+def _guest_paths(path: str, body: Any) -> list[str]:
+    """The guest paths a file operation's request names: in its URL and in its body."""
+    found = [unquote(path.split("/files/", 1)[1])] if "/files/" in path else []
+    if isinstance(body, dict):
+        found += [body[f] for f in ("path", "new_path", "parent_path") if isinstance(body.get(f), str)]
+        spec = body.get("spec")
+        if isinstance(spec, dict) and isinstance(spec.get("path"), str):
+            found.append(spec["path"])
+    return found
 
 
 def test_fuzz_command_exits_2_on_usage_and_connection_errors(served: Callable[..., str]) -> None:
@@ -383,7 +432,7 @@ def test_fuzz_command_with_several_workers_passes_the_mock_and_still_catches_a_b
     result = fuzz(served(**server), "--workers", "2")
     assert result.exit_code == exit_code, result.output
     if exit_code:
-        assert ": not_a_server_error" in result.output
+        assert ": no_undocumented_server_error" in result.output
 
 
 def test_a_server_whose_errors_carry_no_error_type_passes(served: Callable[..., str]) -> None:

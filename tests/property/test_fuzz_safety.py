@@ -12,10 +12,12 @@ import json
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import quote, unquote
 
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 from vcenter_guest.fuzz import FuzzOptions, FuzzTarget, run
+from vcenter_guest.fuzz._guestfiles import RunDirectory
 from vcenter_guest.fuzz._shaping import Refused, guard
 from vcenter_guest.fuzz._state import RunState, forget, remember
 from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_GUEST_PASSWORD, DEMO_GUEST_USER, create_app, serve
@@ -126,3 +128,104 @@ def test_printed_safety_rules_say_that_unclassified_operations_are_not_sent() ->
 
     rules = safety_rules(_target("http://127.0.0.1:9", sandbox=False))
     assert any("never sent" in rule and "x-vcenter-guest-effect" in rule for rule in rules), json.dumps(rules)
+
+
+# -- file operations against a real server: confined to the run's own guest directory -------------------
+
+RUN = "/tmp/vcenter-guest-fuzz-0123abcd"
+
+
+def _file_case(operation_id: str, *, path: str | None = None, body: Any = None, query: Any = None) -> Any:
+    schema = object()
+    return SimpleNamespace(
+        operation=SimpleNamespace(
+            schema=schema, definition=SimpleNamespace(raw={"operationId": operation_id}), label=operation_id
+        ),
+        path_parameters={"vm": "vm-7", **({"path": path} if path is not None else {})},
+        body=body if body is not None else {},
+        query=query,
+        method="POST",
+    )
+
+
+def _guarded(case: Any, run_directory: Any) -> Any:
+    target = FuzzTarget(
+        url="http://127.0.0.1:9", user=DEMO_API_USER, password=DEMO_API_PASSWORD, vms=("vm-42", "vm-43"),
+        programs=("/bin/true",), guest_user=DEMO_GUEST_USER, guest_password=DEMO_GUEST_PASSWORD,
+    )  # fmt: skip
+    state = RunState(
+        target=target,
+        options=FuzzOptions(),
+        secrets=SimpleNamespace(add=lambda *_: None),
+        table=OperationTable(load_document()),
+    )  # type: ignore[arg-type]
+    state.run_directory = RunDirectory("vm-42", run_directory) if run_directory else None
+    remember(case.operation.schema, state)
+    try:
+        guard(None, case, {})
+    finally:
+        forget(case.operation.schema)
+    return case
+
+
+HOSTILE = [
+    "/etc/passwd",
+    f"{RUN}/../etc",
+    f"{RUN}",
+    f"{RUN}x/a",
+    f"{RUN}//a",
+    f"{RUN}/./a",
+    f"{RUN}/a\x00/../../b",
+    "relative",
+    "",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_every_guest_path_of_a_file_operation_is_put_inside_the_run_directory(hostile: str) -> None:
+    move = _guarded(_file_case("files.move", body={"path": hostile, "new_path": hostile, "overwrite": True}), RUN)
+    assert move.path_parameters["vm"] == "vm-42", "file operations go to the run directory's VM"
+    for field in ("path", "new_path"):
+        assert move.body[field].startswith(RUN + "/"), move.body[field]
+        assert ".." not in move.body[field].split("/")
+    get = _guarded(_file_case("files.delete", path=quote(hostile, safe="")), RUN)
+    assert unquote(get.path_parameters["path"]).startswith(RUN + "/")
+    upload = _guarded(_file_case("transfers.create", body={"spec": {"path": hostile, "attributes": {"size": 1}}}), RUN)
+    assert upload.body["spec"]["path"].startswith(RUN + "/")
+
+
+def test_a_path_inside_the_run_directory_is_left_as_it_is() -> None:
+    case = _guarded(_file_case("directories.move", body={"path": f"{RUN}/dir", "new_path": f"{RUN}/dir2"}), RUN)
+    assert (case.body["path"], case.body["new_path"]) == (f"{RUN}/dir", f"{RUN}/dir2")
+
+
+def test_a_temporary_name_without_a_parent_is_made_in_the_run_directory() -> None:
+    case = _guarded(_file_case("files.create_temporary", body={"prefix": "a", "suffix": "b"}), RUN)
+    assert case.body["parent_path"] == RUN
+
+
+def test_the_data_plane_only_gets_the_runs_own_transfers() -> None:
+    case = _file_case("guest_file.download", query={"id": "7", "token": "someone-elses"})
+    case.path_parameters = {}
+    assert _guarded(case, RUN).query == {"id": "0", "token": "not-a-transfer-of-this-run"}
+
+
+def test_without_a_run_directory_no_file_operation_is_sent() -> None:
+    with pytest.raises(Refused, match="guest directory"):
+        _guarded(_file_case("files.get", path="%2Fetc%2Fshadow"), None)
+
+
+@pytest.mark.parametrize(
+    ("path", "inside"),
+    [
+        ("C:\\Temp\\vcenter-guest-fuzz-1\\a", True),
+        ("c:/temp/VCENTER-GUEST-FUZZ-1/a", True),  # Windows compares without case, takes / too
+        ("C:\\Temp\\vcenter-guest-fuzz-1\\..\\x", False),
+        ("C:\\Temp\\vcenter-guest-fuzz-1\\.. \\x", False),  # Windows drops trailing dots and spaces
+        ("C:\\Temp\\vcenter-guest-fuzz-1\\...\\x", False),
+        ("C:\\Temp\\vcenter-guest-fuzz-1", False),
+        ("D:\\Temp\\vcenter-guest-fuzz-1\\a", False),
+    ],
+)
+def test_a_windows_run_directory_knows_what_is_inside_it(path: str, inside: bool) -> None:
+    assert RunDirectory("vm-43", "C:\\Temp\\vcenter-guest-fuzz-1").inside(path) is inside

@@ -52,7 +52,7 @@ def options(budget: Callable[[int], int], seed: int, tmp_path: Any) -> FuzzOptio
 
 def test_the_checks_that_run_include_every_default_check_and_the_api_contract() -> None:
     assert {
-        "not_a_server_error",
+        "no_undocumented_server_error",
         "status_code_conformance",
         "content_type_conformance",
         "response_headers_conformance",
@@ -65,7 +65,10 @@ def test_the_checks_that_run_include_every_default_check_and_the_api_contract() 
         "ensure_resource_availability",
     } <= set(DEFAULT_CHECKS)
     assert "use_after_free" not in DEFAULT_CHECKS
+    assert "not_a_server_error" not in DEFAULT_CHECKS
     assert set(CUSTOM_CHECKS) == {
+        "no_undocumented_server_error",
+        "transfer_urls_serve_once",
         "create_returns_a_fresh_pid",
         "terminated_process_is_finished",
         "guest_credentials_are_enforced",

@@ -1,7 +1,8 @@
 """Raw bytes at the mock over a real socket: path, query, headers and body drawn by hypothesis.
 
 The property: whatever a client sends, the mock answers with a success or a vAPI standard error in
-JSON, never a 5xx, except where uvicorn itself answers at the protocol level, before the request
+JSON (on the data plane, `/guestFile`, bytes or a plain-text error, as the document says), never a
+5xx, except where uvicorn itself answers at the protocol level, before the request
 reaches the mock: `400 Bad Request`, `text/plain`, "Invalid HTTP request received." for bytes
 that are not an HTTP/1.1 request (h11 rejects them; the README lists when). The inventory here
 has no fault rules and no VM in a failing state, so no 5xx is ever meant; programs that fail to
@@ -87,7 +88,7 @@ _header_values = _mostly(
 def _targets(draw: st.DrawFn) -> bytes:
     op = draw(st.sampled_from(_OPERATIONS))
     path = op.path.encode()
-    for name in ("vm", "pid"):
+    for name in ("vm", "pid", "path"):
         path = path.replace(b"{" + name.encode() + b"}", draw(_segments))
     if draw(st.integers(0, 9)) == 0:
         path = draw(_any_bytes) + path if draw(st.booleans()) else path + draw(_any_bytes)
@@ -210,8 +211,15 @@ def _exchange(host: str, port: int, request: bytes, method: bytes) -> tuple[h11.
             return response, body
 
 
-def _check(method: bytes, response: h11.Response | None, body: bytes) -> str:
-    """Asserts the property for one answer; returns what kind of answer it was."""
+_DATA_PLANE_TYPES = {b"text/plain; charset=utf-8", b"application/octet-stream"}
+
+
+def _check(method: bytes, response: h11.Response | None, body: bytes, *, data_plane: bool = False) -> str:
+    """Asserts the property for one answer; returns what kind of answer it was.
+
+    The data plane (`/guestFile`, ESXi's plain HTTP) answers bytes, or an error as text, as the
+    document says; everything else of the API answers JSON.
+    """
     assert response is not None, "the mock closed the connection without answering"
     status = response.status_code
     headers = dict(response.headers)
@@ -224,6 +232,8 @@ def _check(method: bytes, response: h11.Response | None, body: bytes) -> str:
     if status == 204:
         assert body == b""
         return str(status)
+    if data_plane and content_type in _DATA_PLANE_TYPES:
+        return f"{status} (data plane)"
     assert content_type == b"application/json", f"{status} with {content_type!r}: {body[:200]!r}"
     if method == b"HEAD":
         assert body == b""
@@ -256,7 +266,8 @@ def test_the_mock_answers_raw_bytes_with_json_or_uvicorns_own_400_never_a_5xx(
     def check(method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
         headers = [(name, login() if value is SESSION else value) for name, value in headers]
         response, content = _exchange(host, int(port), _request(method, target, headers, body), method)
-        answers[_check(method, response, content)] += 1
+        data_plane = target.split(b"?", 1)[0] == b"/guestFile"
+        answers[_check(method, response, content, data_plane=data_plane)] += 1
 
     check()
     report = ", ".join(f"{kind}: {count}" for kind, count in sorted(answers.items()))

@@ -211,7 +211,10 @@ def test_document_is_openapi_3_0_3(doc: dict[str, Any]) -> None:
 
 
 def test_paths_are_exactly_the_published_path_keys(doc: dict[str, Any]) -> None:
-    assert set(doc["paths"]) == {path for path, _, _ in OPERATIONS.values()}
+    from .test_filesystem_document import FS_OPERATIONS
+
+    published = {path for path, _, _ in OPERATIONS.values()} | {fact[0] for fact in FS_OPERATIONS.values()}
+    assert set(doc["paths"]) == published
 
 
 @pytest.mark.parametrize("operation_id", OPERATIONS)
@@ -480,7 +483,10 @@ def test_resend_rule_and_effect(doc: dict[str, Any], operation_id: str, expected
 
 def test_operation_ids_name_their_service_and_stay_unique(doc: dict[str, Any]) -> None:
     """operationIds are global: `<service>.<operation>` keeps Files.create apart from Processes.create."""
-    ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
+    from .test_filesystem_document import FS_OPERATIONS
+
+    ids = [op["operationId"] for item in doc["paths"].values() for key, op in item.items() if key != "servers"]
     assert len(ids) == len(set(ids))
-    assert all(op_id.count(".") == 1 and op_id.split(".")[0] in {"session", "processes"} for op_id in ids), ids
-    assert set(ids) == set(OPERATIONS)
+    services = {"session", "processes", "transfers", "files", "directories", "operations", "vm", "guest_file"}
+    assert all(op_id.count(".") == 1 and op_id.split(".")[0] in services for op_id in ids), ids
+    assert set(ids) == set(OPERATIONS) | set(FS_OPERATIONS)

@@ -12,12 +12,15 @@ import yaml
 from .conftest import DOCUMENT
 
 Validate = Callable[[Any, dict[str, Any]], None]
+METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
 def _examples(doc: dict[str, Any]) -> Iterator[tuple[str, Any, dict[str, Any]]]:
     """(where, example value, schema) for every example of every parameter, body and response."""
     for path, item in doc["paths"].items():
         for method, op in item.items():
+            if method not in METHODS:
+                continue  # `servers` or `parameters` of the path item
             where = f"{method.upper()} {path}"
             for param in op.get("parameters", []):
                 if "example" in param:
@@ -25,7 +28,7 @@ def _examples(doc: dict[str, Any]) -> Iterator[tuple[str, Any, dict[str, Any]]]:
             media_types = [("request", op["requestBody"]["content"])] if "requestBody" in op else []
             media_types += [(status, r["content"]) for status, r in op["responses"].items() if "content" in r]
             for label, content in media_types:
-                media = content["application/json"]
+                media = content.get("application/json", {})
                 for name, example in media.get("examples", {}).items():
                     yield f"{where} {label} example {name}", example["value"], media["schema"]
 
@@ -55,10 +58,23 @@ def test_session_operations_have_success_and_error_examples(doc: dict[str, Any],
         _assert_success_and_error_examples(f"{method} {path}", op)
 
 
-def test_guest_operations_have_success_and_error_examples(doc: dict[str, Any]) -> None:
+def test_vcenter_operations_have_success_and_error_examples(doc: dict[str, Any]) -> None:
     for path, item in doc["paths"].items():
         if path.startswith("/api/vcenter/"):
-            _assert_success_and_error_examples(path, item["post"])
+            for method in METHODS & set(item):
+                _assert_success_and_error_examples(f"{method} {path}", item[method])
+
+
+def test_the_data_plane_has_no_json_and_no_vapi_errors(doc: dict[str, Any]) -> None:
+    """/guestFile is ESXi's plain HTTP: bytes in and out, errors as text; no session."""
+    item = doc["paths"]["/guestFile"]
+    assert item["servers"][0]["url"] == "https://{esxi_host}"
+    for method in ("get", "put"):
+        op = item[method]
+        assert op["security"] == []
+        for status, response in op["responses"].items():
+            media = set(response.get("content", {}))
+            assert media <= ({"application/octet-stream"} if status.startswith("2") else {"text/plain"}), status
 
 
 def _assert_success_and_error_examples(where: str, op: dict[str, Any]) -> None:

@@ -15,15 +15,34 @@ from .create_spec import CreateSpec
 from .create_spec_environment_variables import CreateSpecEnvironmentVariables
 from .credentials import Credentials
 from .credentials_type import CredentialsType
+from .directories_create_body import DirectoriesCreateBody
+from .directories_create_temporary_body import DirectoriesCreateTemporaryBody
+from .directories_delete_body import DirectoriesDeleteBody
+from .directories_move_body import DirectoriesMoveBody
 from .dynamic_id import DynamicID
 from .dynamic_structure import DynamicStructure
 from .error import Error
 from .error_type import ErrorType
 from .feature_in_use import FeatureInUse
 from .feature_in_use_error_type import FeatureInUseErrorType
+from .file_attributes_info import FileAttributesInfo
+from .file_attributes_update_spec import FileAttributesUpdateSpec
+from .file_creation_attributes import FileCreationAttributes
 from .file_error_details import FileErrorDetails
 from .file_error_details_reason import FileErrorDetailsReason
+from .file_filter_spec import FileFilterSpec
+from .file_info import FileInfo
+from .file_list_result import FileListResult
 from .file_locations import FileLocations
+from .file_summary import FileSummary
+from .file_type import FileType
+from .files_create_temporary_body import FilesCreateTemporaryBody
+from .files_credentials_body import FilesCredentialsBody
+from .files_list_body import FilesListBody
+from .files_move_body import FilesMoveBody
+from .files_update_body import FilesUpdateBody
+from .filesystem_family import FilesystemFamily
+from .guest_operations_info import GuestOperationsInfo
 from .internal_server_error import InternalServerError
 from .internal_server_error_error_type import InternalServerErrorErrorType
 from .invalid_argument import InvalidArgument
@@ -36,6 +55,8 @@ from .invalid_element_type import InvalidElementType
 from .invalid_element_type_error_type import InvalidElementTypeErrorType
 from .invalid_request import InvalidRequest
 from .invalid_request_error_type import InvalidRequestErrorType
+from .iteration_spec import IterationSpec
+from .last_iteration_status import LastIterationStatus
 from .localizable_message import LocalizableMessage
 from .localizable_message_params import LocalizableMessageParams
 from .localization_param import LocalizationParam
@@ -48,6 +69,10 @@ from .not_found import NotFound
 from .not_found_error_type import NotFoundErrorType
 from .operation_not_found import OperationNotFound
 from .operation_not_found_error_type import OperationNotFoundErrorType
+from .posix_file_attributes_create_spec import PosixFileAttributesCreateSpec
+from .posix_file_attributes_info import PosixFileAttributesInfo
+from .posix_file_attributes_update_spec import PosixFileAttributesUpdateSpec
+from .power_state import PowerState
 from .process_error_details import ProcessErrorDetails
 from .process_info import ProcessInfo
 from .process_summary import ProcessSummary
@@ -64,6 +89,8 @@ from .service_unavailable_error_type import ServiceUnavailableErrorType
 from .session_info import SessionInfo
 from .timed_out import TimedOut
 from .timed_out_error_type import TimedOutErrorType
+from .transfer_create_spec import TransferCreateSpec
+from .transfers_create_body import TransfersCreateBody
 from .transient_indication import TransientIndication
 from .unable_to_allocate_resource import UnableToAllocateResource
 from .unable_to_allocate_resource_error_type import UnableToAllocateResourceErrorType
@@ -77,6 +104,10 @@ from .unsupported import Unsupported
 from .unsupported_error_type import UnsupportedErrorType
 from .unverified_peer import UnverifiedPeer
 from .unverified_peer_error_type import UnverifiedPeerErrorType
+from .vm_summary import VMSummary
+from .windows_file_attributes_create_spec import WindowsFileAttributesCreateSpec
+from .windows_file_attributes_info import WindowsFileAttributesInfo
+from .windows_file_attributes_update_spec import WindowsFileAttributesUpdateSpec
 
 __all__ = (
     "AlreadyExists",
@@ -92,15 +123,34 @@ __all__ = (
     "CreateSpecEnvironmentVariables",
     "Credentials",
     "CredentialsType",
+    "DirectoriesCreateBody",
+    "DirectoriesCreateTemporaryBody",
+    "DirectoriesDeleteBody",
+    "DirectoriesMoveBody",
     "DynamicID",
     "DynamicStructure",
     "Error",
     "ErrorType",
     "FeatureInUse",
     "FeatureInUseErrorType",
+    "FileAttributesInfo",
+    "FileAttributesUpdateSpec",
+    "FileCreationAttributes",
     "FileErrorDetails",
     "FileErrorDetailsReason",
+    "FileFilterSpec",
+    "FileInfo",
+    "FileListResult",
     "FileLocations",
+    "FilesCreateTemporaryBody",
+    "FilesCredentialsBody",
+    "FilesListBody",
+    "FilesMoveBody",
+    "FileSummary",
+    "FilesUpdateBody",
+    "FilesystemFamily",
+    "FileType",
+    "GuestOperationsInfo",
     "InternalServerError",
     "InternalServerErrorErrorType",
     "InvalidArgument",
@@ -111,6 +161,8 @@ __all__ = (
     "InvalidElementTypeErrorType",
     "InvalidRequest",
     "InvalidRequestErrorType",
+    "IterationSpec",
+    "LastIterationStatus",
     "LocalizableMessage",
     "LocalizableMessageParams",
     "LocalizationParam",
@@ -123,6 +175,10 @@ __all__ = (
     "NotFoundErrorType",
     "OperationNotFound",
     "OperationNotFoundErrorType",
+    "PosixFileAttributesCreateSpec",
+    "PosixFileAttributesInfo",
+    "PosixFileAttributesUpdateSpec",
+    "PowerState",
     "ProcessErrorDetails",
     "ProcessesCreateBody",
     "ProcessesCredentialsBody",
@@ -139,6 +195,8 @@ __all__ = (
     "SessionInfo",
     "TimedOut",
     "TimedOutErrorType",
+    "TransferCreateSpec",
+    "TransfersCreateBody",
     "TransientIndication",
     "UnableToAllocateResource",
     "UnableToAllocateResourceErrorType",
@@ -152,4 +210,8 @@ __all__ = (
     "UnsupportedErrorType",
     "UnverifiedPeer",
     "UnverifiedPeerErrorType",
+    "VMSummary",
+    "WindowsFileAttributesCreateSpec",
+    "WindowsFileAttributesInfo",
+    "WindowsFileAttributesUpdateSpec",
 )

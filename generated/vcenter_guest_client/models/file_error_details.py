@@ -15,8 +15,8 @@ T = TypeVar("T", bound="FileErrorDetails")
 
 @_attrs_define
 class FileErrorDetails:
-    """Additional information about a file error; carried in `Error.data` for a bad or missing program path or working
-    directory.
+    """Additional information about a file error; carried in `Error.data` for a bad or missing guest path: a program path
+    or working directory, or the path of a filesystem operation.
 
     """
 

@@ -50,6 +50,7 @@ def _target(
     ignores_termination: tuple[str, ...],
     insecure: bool,
     sandbox: bool,
+    guest_dir: str | None,
 ) -> FuzzTarget:
     from vcenter_guest.fuzz import FuzzTarget  # noqa: PLC0415
 
@@ -76,6 +77,7 @@ def _target(
         ignores_termination=ignores_termination,
         tls_verify=not insecure,
         sandbox=sandbox,
+        guest_dir=guest_dir,
     )
 
 
@@ -151,6 +153,12 @@ def _print_failures(console: Console, result: FuzzResult) -> None:
 @click.option("--request-timeout", type=click.FloatRange(0.1), default=10.0, show_default=True, help="Seconds.")
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
 @click.option(
+    "--guest-dir",
+    default=None,
+    help="Guest directory under which the run makes the only directory its file operations touch "
+    "(default: the guest's temporary directory). The run removes its directory at the end.",
+)
+@click.option(
     "--sandbox",
     is_flag=True,
     help="The server is a disposable test double: requests may target any VM id and pid (never a real vCenter).",
@@ -172,8 +180,9 @@ def fuzz(
     request_timeout: float,
     insecure: bool,
     sandbox: bool,
+    guest_dir: str | None,
 ) -> None:
-    """Fuzz-test a server of the guest processes API with schemathesis (stateless and stateful).
+    """Fuzz-test a server of the guest operations API with schemathesis (stateless and stateful).
 
     Without --url it tests the embedded mock vCenter (demo inventory). Guest credentials come
     from VCENTER_GUEST_USER / VCENTER_GUEST_PASSWORD; nothing secret goes on the command line.
@@ -218,6 +227,7 @@ def fuzz(
                     ignores_termination=ignores_termination,
                     insecure=insecure,
                     sandbox=sandbox,
+                    guest_dir=guest_dir,
                 )
             except ValueError as exc:
                 raise click.UsageError(str(exc)) from None

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -30,8 +29,13 @@ __all__ = ["LoginError", "Transport", "http_transport", "make_provider"]
 
 SESSION_HEADER = "vmware-api-session-id"
 
-# (method, path, headers) -> (status, body): how the harness itself talks to the server.
-Transport = Callable[[str, str, dict[str, str]], tuple[int, bytes]]
+
+class Transport(Protocol):
+    """How the harness itself talks to the server: (method, path, headers, body) -> (status, body)."""
+
+    def __call__(
+        self, method: str, path: str, headers: dict[str, str], content: bytes | None = None
+    ) -> tuple[int, bytes]: ...
 
 
 class LoginError(Exception):
@@ -41,8 +45,10 @@ class LoginError(Exception):
 def http_transport(base_url: str, *, verify: bool, timeout: float) -> Transport:
     """A Transport over HTTP(S)."""
 
-    def send(method: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
-        response = httpx.request(method, base_url + path, headers=headers, verify=verify, timeout=timeout)
+    def send(method: str, path: str, headers: dict[str, str], content: bytes | None = None) -> tuple[int, bytes]:
+        response = httpx.request(
+            method, base_url + path, headers=headers, content=content, verify=verify, timeout=timeout
+        )
         return response.status_code, response.content
 
     return send

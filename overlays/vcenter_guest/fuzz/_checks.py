@@ -8,6 +8,15 @@
   keeps showing it, finished (exit code 143 after SIGTERM, 137 after the SIGKILL), until retention
   lapses. So after a 204 from delete, a get of the same process must show `finished` and
   `exit_code`, unless its program is declared to survive termination (stuck in the kernel).
+* `no_undocumented_server_error`: replaces schemathesis's `not_a_server_error`, which fails every 5xx.
+  vAPI puts conditions of the VM at 5xx (RESOURCE_BUSY at 500, SERVICE_UNAVAILABLE at 503 when the
+  VMware Tools are not running): a 5xx passes when its body is a vAPI error whose `error_type` the
+  operation documents at exactly that status (or, `error_type` being optional, a vAPI error without
+  it at such a status); any other 5xx (INTERNAL_SERVER_ERROR, an undocumented type or status, a body
+  that is not a vAPI error) is a server error.
+* `transfer_urls_serve_once`: a transfer URL (Transfers.create) serves one successful GET or PUT of
+  `/guestFile`; a second 2xx for the same id and token fails. It also gives the run the URLs, which
+  steering points data-plane cases at.
 * `guest_credentials_are_enforced`: a guest call that succeeded must have carried the guest
   credentials the run knows to be good. Generated credentials are random; a server that accepts
   them (or accepts a password-less USERNAME_PASSWORD object) does not check them.
@@ -75,24 +84,46 @@ def _ancestor(ctx: Any, state: RunState, case: Any, effect: Effect) -> Any:
     return node
 
 
+def _process_key(case: Any) -> tuple[str, str] | None:
+    params = case.path_parameters or {}
+    vm, pid = params.get("vm"), params.get("pid")
+    return (vm, str(pid)) if isinstance(vm, str) and pid is not None else None
+
+
 def terminated_process_is_finished(ctx: Any, response: Any, case: Any) -> bool | None:
-    """A get right after a 204 from delete shows the process finished, unless its program survives termination."""
+    """A get after a 204 from delete shows the process finished, unless its program survives termination.
+
+    "After" is a stateful chain (delete -> get of the same process) or any later get in the run of a
+    process a delete of the run terminated (steering points gets and deletes at the run's own pids).
+    """
     state = state_of(case)
-    if state is None or not _is_process_read(state, case) or response.status_code != 200:
+    if state is None:
+        return None
+    if _is(state, case, Effect.TERMINATES_PROCESS) and response.status_code == 204:
+        key = _process_key(case)
+        if key is not None:
+            with state.lock:
+                state.terminated.add(key)
+        return None
+    if not _is_process_read(state, case) or response.status_code != 200:
         return None
     parent = ctx.internals.find_parent(case_id=case.id)
-    if parent is None or not _is(state, parent, Effect.TERMINATES_PROCESS):
-        return None
-    parent_response = ctx.internals.find_response(case_id=parent.id)
-    if parent_response is None or parent_response.status_code != 204:
-        return None
-    if parent.path_parameters != case.path_parameters:
+    chained = (
+        parent is not None
+        and _is(state, parent, Effect.TERMINATES_PROCESS)
+        and getattr(ctx.internals.find_response(case_id=parent.id), "status_code", None) == 204
+        and parent.path_parameters == case.path_parameters
+    )
+    key = _process_key(case)
+    with state.lock:
+        earlier = key is not None and key in state.terminated
+    if not chained and not earlier:
         return None
     info = _json(response)
     if not isinstance(info, dict) or ("finished" in info and "exit_code" in info):
         return None
     stubborn = state.target.ignores_termination
-    creator = _ancestor(ctx, state, parent, Effect.STARTS_PROGRAM)
+    creator = _ancestor(ctx, state, parent, Effect.STARTS_PROGRAM) if chained else None
     spec = creator.body.get("spec") if creator is not None and isinstance(creator.body, dict) else None
     program = spec.get("path") if isinstance(spec, dict) else None
     command = info.get("command")
@@ -132,7 +163,65 @@ def guest_credentials_are_enforced(ctx: Any, response: Any, case: Any) -> bool |
     )
 
 
+# Error types that say "the server failed", never a documented condition, at whatever status.
+_GENERIC_ERRORS = frozenset({"ERROR", "INTERNAL_SERVER_ERROR"})
+
+
+def no_undocumented_server_error(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A 5xx is a documented vAPI error of the operation at that status, or a server error."""
+    status = response.status_code
+    if status < 500:
+        return None
+    state = state_of(case)
+    op = operation_of(state, case) if state is not None else None
+    body = _json(response)
+    error_type = body.get("error_type") if isinstance(body, dict) else None
+    if op is not None and isinstance(error_type, str):
+        if error_type not in _GENERIC_ERRORS and op.error_statuses.get(error_type) == status:
+            return None
+    elif op is not None and isinstance(body, dict) and isinstance(body.get("messages"), list):
+        # error_type is optional (older vAPI implementations leave it unset): a vAPI error at a status
+        # where the operation documents a condition passes.
+        documented = {s for t, s in op.error_statuses.items() if t not in _GENERIC_ERRORS}
+        if status in documented:
+            return None
+    shown = f" {error_type}" if isinstance(error_type, str) else ""
+    raise AssertionError(
+        f"Server error: {status}{shown} is not an error the API document gives this operation at that status"
+    )
+
+
+def transfer_urls_serve_once(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A transfer URL serves one successful request; records the URLs Transfers.create returns."""
+    state = state_of(case)
+    op = operation_of(state, case) if state is not None else None
+    if state is None or op is None or not 200 <= response.status_code < 300:
+        return None
+    if op.effect is Effect.OPENS_TRANSFER:
+        spec = case.body.get("spec") if isinstance(case.body, dict) else None
+        attributes = spec.get("attributes") if isinstance(spec, dict) else None
+        size = attributes.get("size") if isinstance(attributes, dict) else None
+        upload = isinstance(size, int) and not isinstance(size, bool)
+        state.record_transfer(_json(response), size if upload else None)
+        return None
+    if op.effect in {Effect.READS_GUEST_FILES, Effect.WRITES_GUEST_FILES} and "vm" not in op.path_parameters:
+        query = case.query if isinstance(case.query, dict) else {}
+        key = (query.get("id"), query.get("token"))
+        transfer = state.transfer(key) if all(isinstance(k, str) for k in key) else None  # type: ignore[arg-type]
+        if transfer is None:
+            return None  # not a URL of this run: nothing to compare with
+        if transfer.used:
+            raise AssertionError(
+                f"{case.method} /guestFile succeeded ({response.status_code}) with a transfer URL that had "
+                "already served a successful request: a transfer URL is single-use"
+            )
+        transfer.used = True
+    return None
+
+
 CUSTOM_CHECKS = {
+    "no_undocumented_server_error": no_undocumented_server_error,
+    "transfer_urls_serve_once": transfer_urls_serve_once,
     "create_returns_a_fresh_pid": create_returns_a_fresh_pid,
     "terminated_process_is_finished": terminated_process_is_finished,
     "guest_credentials_are_enforced": guest_credentials_are_enforced,

@@ -11,7 +11,7 @@ from ._settings import FuzzTarget
 __all__ = ["mock_target"]
 
 # Programs of the demo inventory that behave like /bin/true: fuzzing them as well adds nothing.
-_SAME_AS_TRUE = frozenset({"/bin/echo", "/bin/ls", "/bin/sh", "/bin/bash"})
+_SAME_AS_TRUE = frozenset({"/usr/bin/echo", "/usr/bin/ls", "/usr/bin/sh", "/usr/bin/bash"})
 
 
 def mock_target(

@@ -24,16 +24,18 @@ from vcenter_guest.operations import Effect, OperationTable, load_document
 
 from ._auth import LoginError, Transport, http_transport, login, logout, make_provider
 from ._checks import register_checks
+from ._guestfiles import make_run_directory, open_transfer, remove_run_directory
 from ._secrets import SecretFilter
 from ._settings import FuzzOptions, FuzzTarget
-from ._shaping import install_guard, steer, unguarded
+from ._shaping import FILE_EFFECTS, install_guard, steer, unguarded
 from ._state import RunState, forget, operation_of, remember, state_of
 
 __all__ = ["DEFAULT_CHECKS", "FuzzFailure", "FuzzResult", "LoginError", "OperationStats", "run"]
 
-# The default checks the issue names, all on; `use_after_free` is off (see _checks).
+# The default checks the issue names, all on; `use_after_free` and schemathesis's `not_a_server_error`
+# are replaced by contract-aware ones (see _checks).
 DEFAULT_CHECKS = (
-    "not_a_server_error",
+    "no_undocumented_server_error",
     "status_code_conformance",
     "content_type_conformance",
     "response_headers_conformance",
@@ -109,13 +111,13 @@ def _asgi_transport(app: Any, base_url: str) -> Transport:
     import anyio  # noqa: PLC0415 - only for in-process targets
     import httpx  # noqa: PLC0415
 
-    async def call(method: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    async def call(method: str, path: str, headers: dict[str, str], content: bytes | None) -> tuple[int, bytes]:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=base_url) as client:
-            response = await client.request(method, path, headers=headers)
+            response = await client.request(method, path, headers=headers, content=content)
             return response.status_code, response.content
 
-    def send(method: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
-        return anyio.run(call, method, path, headers)
+    def send(method: str, path: str, headers: dict[str, str], content: bytes | None = None) -> tuple[int, bytes]:
+        return anyio.run(call, method, path, headers, content)
 
     return send
 
@@ -135,6 +137,9 @@ def _config(target: FuzzTarget, options: FuzzOptions) -> Any:
             # until retention lapses, so a 200 after delete is the contract, not a use after free.
             # terminated_process_is_finished checks the real contract instead.
             "use_after_free": {"enabled": False},
+            # vAPI documents conditions of a VM at 5xx (RESOURCE_BUSY 500, SERVICE_UNAVAILABLE 503):
+            # no_undocumented_server_error fails only the 5xx the document does not give.
+            "not_a_server_error": {"enabled": False},
             # This API answers schema-valid input with 400 for reasons no schema can state: a
             # relative program path, start_minimized on Linux, a USERNAME_PASSWORD object without a
             # password, a VM that is not running. The document declares each of them.
@@ -249,6 +254,9 @@ def _fuzzed_document(state: RunState) -> dict[str, Any]:
     if state.target.sandbox:
         return document
     dropped = {op.id: op for op in unguarded(state.table)}
+    if state.run_directory is None:
+        # No directory of its own in a guest: no file operation may be sent at all.
+        dropped |= {op.id: op for op in state.table.values() if op.effect in FILE_EFFECTS}
     for op in dropped.values():
         item = document["paths"][op.path_key]
         item.pop(op.method.lower(), None)
@@ -306,8 +314,21 @@ def run(
     state = RunState(target=target, options=options, secrets=secrets, table=table)
     transport = _transport(target, options)
     # Fail early, with a clear reason, if the run cannot log in at all.
-    logout(transport, login(transport, target.user, target.password))
+    setup_session = login(transport, target.user, target.password)
+    secrets.add(setup_session)
+    credentials = target.guest_credentials()
+    if credentials is not None and any(op.effect in FILE_EFFECTS for op in table.values()):
+        say("making the run's own guest directory")
+        run_directory = state.run_directory = make_run_directory(
+            transport, setup_session, table, vm=target.vms[0], credentials=credentials, parent=target.guest_dir
+        )
+        if run_directory is not None:
+            guest = credentials
 
+            def opener(upload: bool) -> tuple[str, int | None] | None:
+                return open_transfer(transport, setup_session, table, run_directory, guest, upload=upload)
+
+            state.opener = opener
     schema = _schema(state, transport)
     result = FuzzResult()
     ctx = ExecutionContext(config=schema.config)
@@ -329,7 +350,9 @@ def run(
         for handler, _ in handlers:
             handler.shutdown(ctx)
         forget(schema)
-        for session_id in [*state.stray_sessions, *state.own_sessions]:
+        if state.run_directory is not None and credentials is not None:
+            remove_run_directory(transport, setup_session, table, state.run_directory, credentials)
+        for session_id in [*state.stray_sessions, *state.own_sessions, setup_session]:
             logout(transport, session_id)
     for _, path in handlers:
         if path.exists():

@@ -21,6 +21,9 @@ SAFETY_RULES = (
     "Delete calls only terminate processes this run started; any other pid is replaced by one no "
     "guest can have (2147483647).",
     "Secrets (API password, guest password or token, session ids) are filtered from every report and printed line.",
+    "File and directory operations only touch paths inside a directory the run makes in the first VM "
+    "named with --vm (under --guest-dir, or the guest's temporary directory) and deletes at the end; "
+    "any other path is replaced by one inside it, and /guestFile only gets the run's own transfer URLs.",
     "Operations whose effect (x-vcenter-guest-effect in the API document) no rule covers are never sent.",
 )
 
@@ -57,6 +60,8 @@ class FuzzTarget:
     sandbox: bool = False
     # The API document to fuzz with (None: the one shipped with the client), e.g. a newer version.
     document: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
+    # Where in the guest the run makes its own directory (None: the guest's temporary directory).
+    guest_dir: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if (self.url is None) == (self.app is None):

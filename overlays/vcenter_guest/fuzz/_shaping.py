@@ -22,15 +22,18 @@ from __future__ import annotations
 import copy
 import re
 from typing import Any
+from urllib.parse import quote, unquote
 
 import schemathesis
 from schemathesis import GenerationMode
 
 from vcenter_guest.operations import Effect, Operation, OperationTable
 
+from ._guestfiles import FRESH_NAMES, GUEST_PATH_FIELDS, NAMES, SEED_FILE, RunDirectory
 from ._state import NO_SUCH_PID, RunState, operation_of, stable_share, state_of
 
 __all__ = [
+    "FILE_EFFECTS",
     "PLAUSIBLE_ARGUMENTS",
     "RULES",
     "UNSTARTABLE_PATHS",
@@ -49,6 +52,18 @@ PLAUSIBLE_ARGUMENTS = ("", "1", "30")
 UNSTARTABLE_PATHS = ("", "bin/true", "/", "C:\\")
 # Share of steered creates that send one of them instead of a named program.
 UNSTARTABLE_SHARE = 0.1
+FILE_EFFECTS = frozenset(
+    {
+        Effect.READS_GUEST_FILES,
+        Effect.CREATES_GUEST_FILES,
+        Effect.OPENS_TRANSFER,
+        Effect.WRITES_GUEST_FILES,
+        Effect.DELETES_GUEST_FILES,
+    }
+)
+# The query a data-plane case gets when its id and token are not a transfer of this run.
+NO_SUCH_TRANSFER = {"id": "0", "token": "not-a-transfer-of-this-run"}
+STEERED_UPLOAD_MAX = 1 << 16
 
 
 def _is_positive(case: Any) -> bool:
@@ -57,13 +72,16 @@ def _is_positive(case: Any) -> bool:
 
 
 def _key(case: Any) -> list[Any]:
-    return [case.path_parameters, case.body if isinstance(case.body, (dict, list, str, int)) else None]
+    body = case.body if isinstance(case.body, (dict, list, str, int)) else None
+    return [case.path_parameters, body, getattr(case, "query", None)]
 
 
 def steer(context: Any, case: Any) -> Any:
     """`map_case` hook: bias positive guest calls towards states where the server does real work."""
     state = state_of(case)
     op = operation_of(state, case) if state is not None else None
+    if state is not None and op is not None and _is_data_plane(op) and _is_positive(case):
+        return _steer_data_plane(state, case)
     if state is None or op is None or not op.takes_guest_credentials:
         return case
     if not _is_positive(case) or not isinstance(case.body, dict):
@@ -95,6 +113,62 @@ def steer(context: Any, case: Any) -> Any:
         pids = state.created_pids(vm)
         if pids and stable_share("pid", key) < 0.5:
             case.path_parameters["pid"] = pids[int(stable_share("which", key) * len(pids))]
+    elif (
+        op.effect in FILE_EFFECTS
+        and state.run_directory is not None
+        and stable_share("guest paths", key) < options.plausible_spec_share
+    ):
+        _steer_guest_paths(state.run_directory, op, case, key)
+    return case
+
+
+def _is_data_plane(op: Operation) -> bool:
+    # The data plane names no VM: the transfer's id and token are its only handle.
+    return op.effect in FILE_EFFECTS and "vm" not in op.path_parameters
+
+
+def _steer_guest_paths(run: RunDirectory, op: Operation, case: Any, key: list[Any]) -> None:
+    """Paths in the run's directory, so that file operations find their files: the seeds or fresh
+    names, but only fresh names for moves and deletes (the seeds stay for the others), a new path a
+    name of its own; a transfer downloads the seed file or uploads a few bytes."""
+    body = case.body
+    consumes = op.effect is Effect.DELETES_GUEST_FILES or "new_path" in op.body_fields
+    names = FRESH_NAMES if consumes else NAMES
+    case.path_parameters = {**(case.path_parameters or {}), "vm": run.vm}
+    if "path" in case.path_parameters:
+        # Path parameters of a case are percent-encoded already (schemathesis quotes them, `/` too).
+        case.path_parameters["path"] = quote(run.child(names[int(stable_share("path", key) * len(names))]), safe="")
+    for field in GUEST_PATH_FIELDS:
+        if field in body:
+            body[field] = run.child(names[int(stable_share(field, key) * len(names))])
+    if "new_path" in body:
+        body["new_path"] = run.child(f"moved-{int(stable_share('new', key) * 1e9)}")
+    if "parent_path" in body:
+        body["parent_path"] = run.path
+    if isinstance(body.get("spec"), dict):
+        if stable_share("download", key) < 0.5:
+            body["spec"] = {"path": run.child(SEED_FILE)}
+        else:  # a small upload the data plane's steered PUT can complete
+            size = int(stable_share("size", key) * 64)
+            body["spec"] = {"path": run.child(FRESH_NAMES[0]), "attributes": {"size": size, "overwrite": True}}
+
+
+def _steer_data_plane(state: RunState, case: Any) -> Any:
+    """Points a positive GET/PUT of /guestFile at a transfer the run opened and has not used."""
+    upload = case.method.upper() == "PUT"
+    choices = state.unused_transfers(upload)
+    if not choices and state.opener is not None:
+        # Operations run one after the other: a transfer opened earlier may be used up, or of the other kind.
+        opened = state.opener(upload)
+        if opened is not None:
+            state.record_transfer(*opened)
+            choices = state.unused_transfers(upload)
+    if choices and stable_share("transfer", _key(case)) < 0.75:
+        (transfer_id, token), transfer = choices[0]
+        case.query = {"id": transfer_id, "token": token}
+        size = transfer.upload_size
+        if upload and size is not None and size <= STEERED_UPLOAD_MAX:
+            case.body = b"x" * size
     return case
 
 
@@ -158,6 +232,40 @@ def _terminates_process(state: RunState, case: Any, params: dict[str, Any]) -> N
         params["pid"] = NO_SUCH_PID
 
 
+def _guest_files(state: RunState, case: Any, params: dict[str, Any]) -> None:
+    """File operations: against a sandbox anything; otherwise every guest path is confined to the run's
+    own directory (in its VM), and the data plane gets only the run's own transfer URLs."""
+    if state.target.sandbox:
+        return
+    op = operation_of(state, case)
+    if op is not None and _is_data_plane(op):
+        query = case.query if isinstance(case.query, dict) else {}
+        ident, token = query.get("id"), query.get("token")
+        ours = isinstance(ident, str) and isinstance(token, str) and state.transfer((ident, token)) is not None
+        if not ours or set(query) != {"id", "token"}:
+            case.query = dict(NO_SUCH_TRANSFER)
+        return
+    run = state.run_directory
+    if run is None:
+        raise Refused("the run has no guest directory of its own: file operations are not sent")
+    params["vm"] = run.vm
+    key = _key(case)
+    if isinstance(params.get("path"), str):
+        # Percent-encoded, as the server receives it; checked as the server decodes it (once).
+        params["path"] = quote(run.confine(unquote(params["path"]), stable_share("path", key)), safe="")
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    for field in GUEST_PATH_FIELDS:
+        if field in body:
+            body[field] = run.confine(body[field], stable_share(field, key))
+    spec = body.get("spec")
+    if isinstance(spec, dict) and "path" in spec:
+        spec["path"] = run.confine(spec["path"], stable_share("spec", key))
+    if op is not None and "parent_path" in op.body_fields and "parent_path" not in body:
+        body["parent_path"] = run.path  # unset: the guest's temporary directory, outside the run's
+
+
 def _sessions(state: RunState, case: Any, params: dict[str, Any]) -> None:
     """The session provider (_auth) gives session_create the run's credentials and session_delete a
     throwaway session: nothing to rewrite."""
@@ -170,6 +278,7 @@ RULES = {
     Effect.ENDS_SESSION: _sessions,
     Effect.STARTS_PROGRAM: _starts_program,
     Effect.TERMINATES_PROCESS: _terminates_process,
+    **dict.fromkeys(FILE_EFFECTS, _guest_files),
 }
 
 

@@ -11,12 +11,14 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 
 from vcenter_guest.operations import Operation, OperationTable
 
+from ._guestfiles import RunDirectory, Transfer, transfer_of
 from ._secrets import SecretFilter
 from ._settings import FuzzOptions, FuzzTarget
 
@@ -45,6 +47,8 @@ class RunState:
     table: OperationTable
     # (vm, pid) -> when create first returned it (monotonic seconds)
     created: dict[tuple[str, int], float] = attrs.field(factory=dict)
+    # (vm, pid) of processes a delete of this run terminated (204)
+    terminated: set[tuple[str, str]] = attrs.field(factory=set)
     # Sessions the run made besides its own (throwaway ones for session_delete, those that
     # session_create cases got): logged out at the end so that a real vCenter keeps none.
     stray_sessions: list[str] = attrs.field(factory=list)
@@ -53,6 +57,31 @@ class RunState:
     lock: threading.Lock = attrs.field(factory=threading.Lock)
     # How many of the unstartable create paths the run has steered a case to, so far.
     unstartable_sent: int = 0
+    # The run's own guest directory (file operations are confined to it), if it could be made.
+    run_directory: RunDirectory | None = None
+    # (id, token) -> the transfer URLs Transfers.create returned to this run.
+    transfers: dict[tuple[str, str], Transfer] = attrs.field(factory=dict)
+    # Opens a transfer of the run's directory (upload: bool) -> (URL, declared size), when one is needed.
+    opener: Callable[[bool], tuple[str, int | None] | None] | None = None
+
+    def record_transfer(self, url: Any, upload_size: int | None) -> None:
+        """Remembers a transfer URL the run got (its token is a secret of the run)."""
+        key = transfer_of(url)
+        if key is None:
+            return
+        self.secrets.add(key[1])
+        with self.lock:
+            self.transfers.setdefault(key, Transfer(upload_size))
+
+    def transfer(self, key: tuple[str, str] | None) -> Transfer | None:
+        """The run's transfer with this (id, token), if it has one."""
+        with self.lock:
+            return self.transfers.get(key) if key is not None else None
+
+    def unused_transfers(self, upload: bool) -> list[tuple[tuple[str, str], Transfer]]:
+        """The run's transfers not used yet, uploads or downloads, oldest first."""
+        with self.lock:
+            return [(k, t) for k, t in self.transfers.items() if not t.used and (t.upload_size is not None) == upload]
 
     def next_unstartable(self, paths: tuple[str, ...]) -> str | None:
         """The next of `paths` no case has been steered to yet, or None once each has been."""

@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from vcenter_guest.operations import Operation
 
-from . import _processes, _sessions  # noqa: F401 - their modules register their operations' handlers
+from . import _files, _processes, _sessions, _vms  # noqa: F401 - their modules register their operations' handlers
 from ._demo import DEMO_INVENTORY
 from ._document import Document, document
 from ._errors import MockError
@@ -132,10 +132,13 @@ class _Route:
     def __init__(self, template: str, operations: list[Operation]) -> None:
         self.template = template
         names = re.findall(r"{(\w+)}", template)
+        # A whole guest path (`x-vcenter-guest-raw-path`) comes with its slashes: `files//tmp/a.txt`.
+        raw = {name for op in operations for name in op.raw_path_parameters}
         pattern = re.escape(template)
         for name in names:
-            pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>[^/]*)")
-        self.regex = re.compile(f"^{pattern}$")
+            group = f"(?P<{name}>.+)" if name in raw else f"(?P<{name}>[^/]*)"
+            pattern = pattern.replace(re.escape("{" + name + "}"), group)
+        self.regex = re.compile(f"^{pattern}$", re.DOTALL)
         self.allow = ", ".join(sorted({op.method for op in operations}))
         # method -> action (None when the path key has no ?action=) -> operation
         self.operations: dict[str, dict[str | None, Operation]] = {}

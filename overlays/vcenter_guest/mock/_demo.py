@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._inventory import EXECUTE, QUERY
+from ._inventory import EXECUTE, MODIFY, QUERY
 
 __all__ = [
     "DEMO_API_PASSWORD",
@@ -29,20 +29,40 @@ _GUEST_USERS: list[dict[str, Any]] = [
     {"name": "svc", "password": "svc-pass", "saml_token": "token-svc"},
 ]
 
+# A current Debian guest: /bin, /sbin and /lib are links into /usr ("merged /usr"), so every program
+# answers at both /bin/... and /usr/bin/....
 _LINUX_PROGRAMS: dict[str, dict[str, Any]] = {
-    "/bin/true": {},
-    "/bin/false": {"exit_code": 1},
-    "/bin/echo": {},
-    "/bin/ls": {},
-    "/bin/sh": {},
-    "/bin/bash": {},
-    "/bin/sleep": {"duration_from_args": True},
+    "/usr/bin/true": {},
+    "/usr/bin/false": {"exit_code": 1},
+    "/usr/bin/echo": {},
+    "/usr/bin/ls": {},
+    "/usr/bin/sh": {},
+    "/usr/bin/bash": {},
+    "/usr/bin/sleep": {"duration_from_args": True},
     "/opt/app/exit": {"exit_code_from_args": True},
     "/opt/app/job": {"duration_from_args": True, "exit_code_from_args": True},
     "/opt/app/stuck": {"duration": float("inf"), "ignores_term": True},
     "/opt/app/unkillable": {"duration": float("inf"), "unkillable": True},
     "/opt/app/broken": {"fails_to_start": True},
     "/root/secret.sh": {"allowed_users": [DEMO_GUEST_USER]},
+}
+
+
+_LINUX_SYMLINKS = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib"}
+
+_OS_RELEASE = """PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+NAME="Debian GNU/Linux"
+VERSION_ID="12"
+VERSION="12 (bookworm)"
+VERSION_CODENAME=bookworm
+ID=debian
+"""
+
+_LINUX_FILES: dict[str, dict[str, Any]] = {
+    "/etc/os-release": {"content": _OS_RELEASE},
+    "/root/secret": {"content": "only root may read this\n", "mode": "600"},
+    "/home/svc/notes.txt": {"content": "svc's notes\n", "owner": "svc"},
+    "/var/log/app.log": {"size": 256 * 1024},
 }
 
 
@@ -55,8 +75,11 @@ def _linux(vm_id: str, name: str, **state: Any) -> dict[str, Any]:
         "guest_os_family": "LINUX",
         "busy": False,
         "guest_users": _GUEST_USERS,
-        "directories": ["/root", "/tmp", "/home/svc", "/var/log"],  # noqa: S108 - guest paths, not ours
+        "directories": ["/root", "/tmp", "/home/svc", "/var/log", "/usr/sbin", "/usr/lib"],  # noqa: S108 - guest paths
+        "symlinks": _LINUX_SYMLINKS,
+        "files": {**_LINUX_FILES, "/etc/hostname": {"content": f"{name}\n"}},
         "programs": _LINUX_PROGRAMS,
+        "disk_bytes": 512 << 20,
         "processes": [
             {"pid": 1, "name": "systemd", "owner": "root", "command": "/sbin/init"},
             {"pid": 612, "name": "vmtoolsd", "owner": "root", "command": "/usr/bin/vmtoolsd"},
@@ -67,7 +90,7 @@ def _linux(vm_id: str, name: str, **state: Any) -> dict[str, Any]:
 
 DEMO_INVENTORY: dict[str, Any] = {
     "users": [
-        {"name": DEMO_API_USER, "password": DEMO_API_PASSWORD, "privileges": [EXECUTE, QUERY]},
+        {"name": DEMO_API_USER, "password": DEMO_API_PASSWORD, "privileges": [EXECUTE, QUERY, MODIFY]},
         {"name": "auditor@vsphere.local", "password": "Audit!23", "privileges": [QUERY]},
         {"name": "operator@vsphere.local", "password": "Oper!23", "privileges": [EXECUTE]},
     ],
@@ -85,6 +108,14 @@ DEMO_INVENTORY: dict[str, Any] = {
                 {"name": DEMO_GUEST_USER, "password": DEMO_GUEST_PASSWORD},
             ],
             "directories": ["C:\\Windows", "C:\\Temp"],
+            "files": {
+                "C:\\Windows\\System32\\drivers\\etc\\hosts": {"content": "127.0.0.1 localhost\r\n"},
+                "C:\\Users\\Administrator\\Desktop\\readme.txt": {
+                    "content": "demo-windows\r\n",
+                    "owner": "Administrator",
+                },
+            },
+            "disk_bytes": 512 << 20,
             "programs": {
                 "C:\\Windows\\System32\\cmd.exe": {},
                 "C:\\Windows\\System32\\ping.exe": {"duration": 3},

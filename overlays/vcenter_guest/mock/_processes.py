@@ -20,9 +20,10 @@ import attrs
 from starlette.responses import Response
 
 from ._errors import MAX_ARG_LENGTH, MockError
+from ._filesystem import Kind
 from ._handlers import handles, json_response
 from ._inventory import GuestUser, Program
-from ._vms import Vms, VmState
+from ._vms import Vms, VmState, account
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope
@@ -40,6 +41,9 @@ log = logging.getLogger("vcenter_guest.mock")
 TERMINATED_EXIT_CODE = 143
 KILLED_EXIT_CODE = 137
 MAX_PATH_LENGTH = 4096
+# A file the guest cannot execute (no execute permission for the user, or not a program the mock
+# knows): bash reports it and exits 126 at once.
+NOT_EXECUTABLE = Program(exit_code=126)
 # Characters of `arguments` read for the words a simulated program takes (a duration, an exit
 # code): the shell's word splitting (shlex) is pure Python, and a megabyte of arguments took it 4 s
 # of the event loop. Longer lines are split only this far (see _leading_words).
@@ -145,17 +149,14 @@ class Processes(Vms):
                 path,
                 "NOT_A_FILE",
             )
-        key = self.normalize_path(spec, path)
-        program = vm.programs.get(key)
-        if program is None:
-            if key in vm.directories:
-                raise self._file_error(
-                    "INVALID_ARGUMENT",
-                    "com.vmware.vcenter.vm.guest.processes.not_a_file",
-                    "The program path {0} is a directory, not a file.",
-                    path,
-                    "NOT_A_FILE",
-                )
+        fs, who = self.filesystem(vm), account(user)
+        try:
+            node, _ = fs.lookup(path, who)
+        except MockError as error:
+            if error.error_type == "UNAUTHORIZED":
+                raise self._may_not_run(user, path) from None
+            node = None
+        if node is None or node.kind is Kind.SYMLINK:
             raise self._file_error(
                 "NOT_FOUND",
                 "com.vmware.vcenter.vm.guest.processes.program_not_found",
@@ -163,28 +164,45 @@ class Processes(Vms):
                 path,
                 "FILE_NOT_FOUND",
             )
-        if program.allowed_users is not None and user.name not in program.allowed_users:
-            raise MockError(
-                "UNAUTHORIZED",
-                "com.vmware.vcenter.vm.guest.processes.access_denied",
-                "The guest user {0} may not run {1}.",
-                user.name,
+        if node.kind is Kind.DIRECTORY:
+            raise self._file_error(
+                "INVALID_ARGUMENT",
+                "com.vmware.vcenter.vm.guest.processes.not_a_file",
+                "The program path {0} is a directory, not a file.",
                 path,
+                "NOT_A_FILE",
             )
+        program = node.program
+        if program is None or not fs.may(node, who, 1, path):
+            # bash starts it and refuses: "Permission denied" (not executable) or "cannot execute" (no program).
+            return NOT_EXECUTABLE
+        if program.allowed_users is not None and user.name not in program.allowed_users:
+            raise self._may_not_run(user, path)
         return program
+
+    def _may_not_run(self, user: GuestUser, path: str) -> MockError:
+        return MockError(
+            "UNAUTHORIZED",
+            "com.vmware.vcenter.vm.guest.processes.access_denied",
+            "The guest user {0} may not run {1}.",
+            user.name,
+            path,
+        )
 
     def check_working_directory(self, vm: VmState, directory: str | None, user: GuestUser) -> str:
         """The directory the program starts in (the user's home if unset or empty), or INVALID_ARGUMENT."""
         if not directory:
             return user.home
-        if not self.is_absolute(vm.spec, directory) or self.normalize_path(vm.spec, directory) not in vm.directories:
+        try:
+            self.filesystem(vm).directory(directory, account(user))
+        except MockError:
             raise self._file_error(
                 "INVALID_ARGUMENT",
                 "com.vmware.vcenter.vm.guest.processes.invalid_working_directory",
                 "The working directory {0} is not a valid directory.",
                 directory,
                 "NOT_A_DIRECTORY",
-            )
+            ) from None
         return directory
 
     def program_behaviour(self, program: Program, arguments: str) -> tuple[float, int]:

@@ -110,7 +110,9 @@ class Sessions(SimulatorState):
             log.info("API session of %s deleted", session.user)
 
     def authorize(self, session: Session, privilege: str) -> None:
-        """UNAUTHORIZED unless the session's user holds `privilege`."""
+        """UNAUTHORIZED unless the session's user holds `privilege` (every user holds the `System.*` ones)."""
+        if privilege.startswith("System."):
+            return  # System.Anonymous, System.View and System.Read: vCenter grants them to every role
         user = self.inventory.users.get(session.user)
         if user is None or privilege not in user.privileges:
             raise MockError(

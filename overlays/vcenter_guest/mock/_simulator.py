@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._faults import Faults
+from ._files import Filesystems
 from ._inventory import Inventory, load_inventory
 from ._processes import Processes
 from ._sessions import Sessions
@@ -15,7 +16,7 @@ from ._sessions import Sessions
 __all__ = ["Simulator"]
 
 
-class Simulator(Sessions, Faults, Processes):
+class Simulator(Sessions, Faults, Processes, Filesystems):
     """The mock vCenter's state and rules; `create_app(simulator_cls=...)` accepts subclasses.
 
     >>> from vcenter_guest.mock import DEMO_INVENTORY, DEMO_VM
@@ -43,5 +44,6 @@ class Simulator(Sessions, Faults, Processes):
         self._session_creations = 0
         self._vms = {}
         self._fault_rngs = {}
+        self.check_layouts()
         for spec in self.inventory.vms.values():
             self._vms[spec.id] = self._new_vm_state(spec)

@@ -2,7 +2,8 @@
 
 `Simulator` (in `_simulator`) is made of one part per concern, each a class of its own module:
 `_sessions.Sessions` (API sessions and privileges), `_vms.Vms` (VMs, their state and guest users),
-`_faults.Faults` (injected errors and latency), `_processes.Processes` (programs and processes).
+`_faults.Faults` (injected errors and latency), `_processes.Processes` (programs and processes),
+`_files.Filesystems` (the guest filesystem API and its transfers, over `_filesystem.GuestFilesystem`).
 Each rule of the API is a small method so that a subclass can break exactly one of them (the fuzz
 tests build deliberately wrong servers this way).
 """
@@ -42,6 +43,9 @@ class SimulatorState:
 
     def timestamp(self, t: float) -> str:
         """An ISO 8601 UTC date-time for monotonic time `t`, e.g. `2026-11-27T10:15:30.000Z`."""
-        wall = self._wall0 + (t - self._mono0)
+        return self.wall_timestamp(self._wall0 + (t - self._mono0))
+
+    def wall_timestamp(self, wall: float) -> str:
+        """An ISO 8601 UTC date-time for wall-clock seconds (file times)."""
         text = datetime.datetime.fromtimestamp(wall, datetime.timezone.utc).isoformat(timespec="milliseconds")
         return text.replace("+00:00", "Z")

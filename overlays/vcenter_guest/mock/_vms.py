@@ -3,24 +3,47 @@
 from __future__ import annotations
 
 import hmac
-import ntpath
-import posixpath
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import attrs
 
 from ._errors import MockError
-from ._inventory import GuestUser, Program, VmSpec
+from ._filesystem import Account, GuestFilesystem, Kind
+from ._handlers import handles, json_response
+from ._inventory import GuestUser, InventoryError, VmSpec
+from ._sessions import SESSION_HEADER
 from ._state import SimulatorState
 
 if TYPE_CHECKING:
+    from starlette.responses import Response
+    from starlette.types import Receive, Scope
+
+    from vcenter_guest.operations import Operation
+
+    from ._app import MockApi
+    from ._files import Transfer
     from ._processes import Process
 
-__all__ = ["VmState", "Vms"]
+__all__ = ["VmState", "Vms", "build_filesystem"]
 
 _WINDOWS_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
+MAX_LISTED_VMS = 4000
+_POWER_STATES = ("POWERED_OFF", "POWERED_ON", "SUSPENDED")
+# VM.list's filter: query parameter -> the VmSpec field it constrains.
+_FILTERS = {
+    "vms": "id",
+    "names": "name",
+    "folders": "folder",
+    "datacenters": "datacenter",
+    "hosts": "host",
+    "clusters": "cluster",
+    "resource_pools": "resource_pool",
+    "power_states": "power_state",
+}
+_PROGRAM_BYTES = b"\x7fELF vcenter-guest mock program\n"
 
 
 @attrs.define(eq=False)
@@ -36,34 +59,111 @@ class VmState:
     started: dict[int, Process] = attrs.field(factory=dict)
     users: dict[str, GuestUser] = attrs.field(factory=dict)
     tokens: dict[str, GuestUser] = attrs.field(factory=dict)
-    programs: dict[str, Program] = attrs.field(factory=dict)
-    directories: frozenset[str] = frozenset()
+    fs: GuestFilesystem | None = None
+    """Built on first use: an inventory of 10,000 VMs pays only for the guests it touches."""
+    ready_at: float = 0.0
+    """When guest operations start to work (`ready_after` past the start or the last power change)."""
+    transfers: dict[int, Transfer] = attrs.field(factory=dict)
+
+
+def account(user: GuestUser) -> Account:
+    """The file system's view of a guest user."""
+    return Account(user.name, user.uid, user.admin, user.home)
+
+
+def build_filesystem(spec: VmSpec, clock: Any = None) -> GuestFilesystem:
+    """A VM's file system as the inventory describes it; InventoryError if the description contradicts itself."""
+    fs = GuestFilesystem(windows=spec.windows, capacity=2**63, clock=clock)
+    root = Account("(inventory)", 0, True, "/")
+    owners = {u.name: u for u in spec.guest_users}
+
+    def directory(path: str, mode: int = 0o755) -> None:
+        if not fs.exists(path, root):
+            fs.make_directory(path, root, mode=mode, parents=True)
+        elif fs.lookup(path, root)[0].kind is not Kind.DIRECTORY:
+            raise InventoryError(f"{spec.id}: {path} is both a directory and a file")
+
+    def parent_of(path: str) -> None:
+        parent = fs.parent_path(path)
+        if not fs.exists(parent, root):
+            directory(parent)
+
+    try:
+        if spec.windows:
+            for path in ("C:\\Windows", "C:\\Windows\\Temp", "C:\\Users"):
+                directory(path)
+        else:
+            directory("/tmp", 0o1777)  # noqa: S108 - a guest path
+            directory("/root", 0o700)
+        for user in spec.guest_users:
+            if not fs.exists(user.home, root):
+                parent_of(user.home)
+                home = fs.make_directory(user.home, root, mode=0o750 if not spec.windows else 0o777)
+                home.owner = home.group = account(user).uid
+            if spec.windows:
+                fs.make_directory(fs.join([*fs.split(user.home), "AppData", "Local", "Temp"]), root, parents=True)
+        for path in sorted(spec.directories):
+            directory(path)
+        for path, target in spec.symlinks.items():
+            parent_of(path)
+            fs.symlink(path, target, root)
+        for path, program in spec.programs.items():
+            parent_of(path)
+            node = fs.write_file(path, _PROGRAM_BYTES, root, overwrite=False, mode=0o755)
+            node.program = program
+        for path, guest_file in spec.files.items():
+            parent_of(path)
+            node = fs.write_file(path, guest_file.data(), root, overwrite=False, mode=guest_file.mode or 0o644)
+            if guest_file.owner is not None:
+                node.owner = node.group = account(owners[guest_file.owner]).uid
+            node.hidden, node.read_only = guest_file.hidden, guest_file.read_only
+    except MockError as error:
+        raise InventoryError(f"{spec.id}: the guest's files cannot be laid out: {error.text}") from None
+    fs.capacity = fs.used + spec.disk_bytes
+    return fs
+
+
+def _layout(spec: VmSpec) -> tuple[Any, ...]:
+    # What build_filesystem reads: VMs with the same layout need to be checked once.
+    return (
+        spec.windows,
+        tuple(sorted(spec.directories)),
+        tuple(spec.programs),
+        tuple(spec.files),
+        tuple(spec.symlinks.items()),
+        tuple((u.name, u.home) for u in spec.guest_users),
+    )
 
 
 class Vms(SimulatorState):
     """The simulator's VMs and the guest users who log in to them."""
 
+    def check_layouts(self) -> None:
+        """Builds one file system per distinct layout of the inventory, so that a bad one fails at start."""
+        seen: set[tuple[Any, ...]] = set()
+        for spec in self.inventory.vms.values():
+            key = _layout(spec)
+            if key not in seen:
+                seen.add(key)
+                build_filesystem(spec)
+
+    def wall(self) -> float:
+        """Wall-clock seconds now, from the injected clock (file times)."""
+        return self._wall0 + (self.now() - self._mono0)
+
+    def filesystem(self, vm: VmState) -> GuestFilesystem:
+        """The VM's file system (built on first use)."""
+        if vm.fs is None:
+            vm.fs = build_filesystem(vm.spec, self.wall)
+        return vm.fs
+
     def _new_vm_state(self, spec: VmSpec) -> VmState:
-        norm = self.normalize_path
-        users = {u.name: u for u in spec.guest_users}
-        directories = {norm(spec, d) for d in spec.directories}
-        directories |= {norm(spec, u.home) for u in spec.guest_users}
-        for path in spec.programs:
-            parent = norm(spec, path)
-            while True:
-                parent = (ntpath if spec.windows else posixpath).dirname(parent)
-                if parent in directories or not parent:
-                    break
-                directories.add(parent)
-                if parent in {"/", "c:\\"} or parent.endswith(("/", "\\")):
-                    break
         state = VmState(
             spec=spec,
             next_pid=spec.first_pid,
-            users=users,
+            users={u.name: u for u in spec.guest_users},
             tokens={u.saml_token: u for u in spec.guest_users if u.saml_token},
-            programs={norm(spec, path): program for path, program in spec.programs.items()},
-            directories=frozenset(directories),
+            ready_at=self.now() + spec.ready_after,
         )
         from ._processes import Process  # noqa: PLC0415 - processes build on VMs, not the other way round
 
@@ -80,18 +180,18 @@ class Vms(SimulatorState):
         """
         with self._lock:
             vm = self._vms[vm_id]
-            vm.spec = attrs.evolve(vm.spec, **changes)
+            old = vm.spec
+            vm.spec = attrs.evolve(old, **changes)
+            if (old.power_state, old.tools) != (vm.spec.power_state, vm.spec.tools):
+                vm.ready_at = self.now() + vm.spec.ready_after
+            if old.power_state != vm.spec.power_state:
+                for transfer in vm.transfers.values():
+                    transfer.aborted = True  # a power change ends every transfer, running ones too
+                vm.transfers.clear()
 
     def vm_ids(self) -> list[str]:
         """The ids of the VMs in the inventory."""
         return list(self._vms)
-
-    @staticmethod
-    def normalize_path(vm: VmSpec, path: str) -> str:
-        """A guest path as the guest's file system compares it (Windows: case-insensitive)."""
-        if vm.windows:
-            return ntpath.normcase(ntpath.normpath(path)) if path else path
-        return posixpath.normpath(path) if path else path
 
     def is_absolute(self, vm: VmSpec, path: str) -> bool:
         """Whether `path` is an absolute path in the guest's OS."""
@@ -142,6 +242,28 @@ class Vms(SimulatorState):
             raise MockError(
                 "RESOURCE_BUSY", "com.vmware.vcenter.vm.guest.vm_busy", "The virtual machine {0} is busy.", spec.id
             )
+        if self.now() < vm.ready_at:
+            # What vCenter answers while the guest boots and vmtoolsd has not started its guest operations.
+            raise MockError(
+                "SERVICE_UNAVAILABLE",
+                "com.vmware.vcenter.vm.guest.agent_unreachable",
+                "The guest operations agent could not be contacted.",
+            )
+
+    def guest_operations_info(self, vm_id: str) -> dict[str, bool]:
+        """`Operations.Info`: whether guest operations (and interactive ones) would work now."""
+        with self._lock:
+            vm = self.find_vm(vm_id)
+            try:
+                self.check_vm_ready(vm)
+            except MockError:
+                ready = False
+            else:
+                ready = True
+            return {
+                "guest_operations_ready": ready,
+                "interactive_guest_operations_ready": ready and vm.spec.interactive_ready,
+            }
 
     def _invalid_credentials(self, kind: str, field: str) -> MockError:
         return MockError(
@@ -195,3 +317,72 @@ class Vms(SimulatorState):
                 raise self.invalid_guest_login(vm)
             return user
         raise self._invalid_credentials(str(kind), "type")
+
+    def list_vms(self, filters: Mapping[str, list[str]]) -> list[dict[str, Any]]:
+        """VM.list: the VMs matching every given filter (an empty or absent one does not constrain)."""
+        for state in filters.get("power_states", ()):
+            if state not in _POWER_STATES:
+                raise MockError(
+                    "INVALID_ARGUMENT",
+                    "com.vmware.vcenter.vm.list.invalid_power_state",
+                    "The power state {0} is not one of {1}.",
+                    state,
+                    ", ".join(_POWER_STATES),
+                )
+        wanted = {_FILTERS[key]: set(values) for key, values in filters.items() if key in _FILTERS and values}
+        with self._lock:
+            matches = [
+                vm.spec
+                for vm in self._vms.values()
+                if all(getattr(vm.spec, field) in values for field, values in wanted.items())
+            ]
+        if len(matches) > MAX_LISTED_VMS:
+            raise MockError(
+                "UNABLE_TO_ALLOCATE_RESOURCE",
+                "com.vmware.vcenter.vm.list.limit_exceeded",
+                "More than {0} virtual machines match the filter ({1}); narrow it.",
+                MAX_LISTED_VMS,
+                len(matches),
+            )
+        summaries = []
+        for spec in matches:
+            summary: dict[str, Any] = {"vm": spec.id, "name": spec.name or spec.id, "power_state": spec.power_state}
+            if spec.cpu_count is not None:
+                summary["cpu_count"] = spec.cpu_count
+            if spec.memory_size_MiB is not None:
+                summary["memory_size_MiB"] = spec.memory_size_MiB
+            summaries.append(summary)
+        return summaries
+
+
+# --- the HTTP side: VM lookup and guest readiness ------------------------------------------------------
+
+
+def _session_call(api: MockApi, op: Operation, scope: Scope) -> None:
+    simulator = api.simulator
+    session = simulator.session(api.header(scope, SESSION_HEADER))
+    for privilege in op.privileges:
+        simulator.authorize(session, privilege)
+    fault = simulator.fault(op.id)
+    if fault is not None:
+        raise fault
+
+
+@handles("operations.get")
+async def operations_get(
+    api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive
+) -> Response:
+    """Operations.get: whether the guest takes operations now."""
+    _session_call(api, op, scope)
+    return json_response(api.simulator.guest_operations_info(params["vm"]), op.success_status)
+
+
+@handles("vm.list")
+async def vm_list(api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
+    """VM.list: an array of VM.Summary, filtered by the query's arrays (`?names=a&names=b`)."""
+    _session_call(api, op, scope)
+    query = scope.get("query_string", b"").decode("latin-1")
+    filters: dict[str, list[str]] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        filters.setdefault(key, []).append(value)
+    return json_response(api.simulator.list_vms(filters), op.success_status)

@@ -1,0 +1,584 @@
+"""A guest's file system, in memory: POSIX or Windows, with owners, permissions, a quota and path limits.
+
+No HTTP and no vAPI operation here: `GuestFilesystem` walks paths and changes the tree, and raises
+the `MockError` a guest's refusal becomes (`_files` maps the operations of the API onto it, the
+processes and the simulated shell read and write through it).
+
+POSIX rules are the kernel's, reduced to what a guest-operations user meets: paths are walked
+component by component (symbolic links followed, `..` taken after them), permission bits are checked
+for the owner, the group (a user's group id is its uid) and others, `/tmp`'s sticky bit keeps users
+from removing each other's files, and the guest administrator (uid 0) may do anything. Windows rules:
+names compare case-insensitively (the spelling given at creation is kept), paths start with a drive
+letter, `/` separates like `\\`, a read-only file cannot be written or deleted, and a user who is not
+an administrator may write only under its own profile directory and read anything but the other
+users' profiles.
+
+File bytes are never changed in place: every write gives the file a new `bytes` (or `bytearray`)
+object, so a download that is streaming the old one keeps a consistent view without a copy.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import attrs
+
+from ._errors import MAX_ARG_LENGTH, MockError
+
+if TYPE_CHECKING:
+    from ._inventory import Program
+
+__all__ = [
+    "POSIX_NAME_MAX",
+    "POSIX_PATH_MAX",
+    "WINDOWS_MAX_PATH",
+    "Account",
+    "GuestFilesystem",
+    "Kind",
+    "Node",
+]
+
+POSIX_PATH_MAX = 4096
+POSIX_NAME_MAX = 255
+WINDOWS_MAX_PATH = 260
+_SYMLINK_HOPS = 40  # Linux's MAXSYMLINKS
+_PREFIX = "com.vmware.vcenter.vm.guest.filesystem."
+
+
+class Kind(enum.Enum):
+    """`Files.Type`."""
+
+    FILE = "FILE"
+    DIRECTORY = "DIRECTORY"
+    SYMLINK = "SYMLINK"
+
+
+@attrs.frozen
+class Account:
+    """Who acts on the file system: a guest user as the guest knows it."""
+
+    name: str
+    uid: int
+    admin: bool
+    home: str
+
+    @property
+    def gid(self) -> int:
+        """The user's primary group (a group of its own, as Debian's adduser makes it)."""
+        return self.uid
+
+
+@attrs.define(eq=False)
+class Node:
+    """A file, directory or symbolic link. `name` is the spelling it was created with."""
+
+    kind: Kind
+    name: str
+    owner: int = 0
+    group: int = 0
+    mode: int = 0o644
+    modified: float = 0.0
+    accessed: float = 0.0
+    created: float = 0.0
+    hidden: bool = False
+    read_only: bool = False
+    data: bytes | bytearray = b""
+    target: str = ""
+    program: Program | None = None
+    children: dict[str, Node] = attrs.field(factory=dict)
+    """Directory entries by the name the file system compares (case-folded on Windows), in creation order."""
+
+    @property
+    def size(self) -> int:
+        """Bytes of a file, of a link's target text; 4096 for a directory, as ext4 reports it."""
+        if self.kind is Kind.FILE:
+            return len(self.data)
+        if self.kind is Kind.SYMLINK:
+            return len(self.target.encode())
+        return 4096
+
+
+def _shown(path: str) -> str:
+    return path if len(path) <= MAX_ARG_LENGTH else path[: MAX_ARG_LENGTH - 3] + "..."
+
+
+def file_error(error_type: str, message: str, text: str, path: str, reason: str | None) -> MockError:
+    """A filesystem error; `reason` (an ErrorReason) puts FileErrorDetails into `data`."""
+    data = {"reason": reason, "file_path": _shown(path)} if reason is not None else None
+    return MockError(error_type, _PREFIX + message, text, path, data=data)
+
+
+def not_found(path: str) -> MockError:
+    """NOT_FOUND, FILE_NOT_FOUND."""
+    return file_error("NOT_FOUND", "file_not_found", "The file {0} was not found.", path, "FILE_NOT_FOUND")
+
+
+def not_a_file(path: str) -> MockError:
+    """INVALID_ARGUMENT, NOT_A_FILE."""
+    return file_error("INVALID_ARGUMENT", "not_a_file", "The path {0} is not a file.", path, "NOT_A_FILE")
+
+
+def not_a_directory(path: str) -> MockError:
+    """INVALID_ARGUMENT, NOT_A_DIRECTORY."""
+    return file_error(
+        "INVALID_ARGUMENT", "not_a_directory", "The path {0} is not a directory.", path, "NOT_A_DIRECTORY"
+    )
+
+
+def already_exists(path: str) -> MockError:
+    """ALREADY_EXISTS (no data: the bindings give FileErrorDetails only to INVALID_ARGUMENT and NOT_FOUND)."""
+    return file_error("ALREADY_EXISTS", "already_exists", "The file {0} already exists.", path, None)
+
+
+def access_denied(path: str) -> MockError:
+    """UNAUTHORIZED: the guest refuses the user access to the path."""
+    return file_error("UNAUTHORIZED", "access_denied", "Access to the path {0} is denied.", path, None)
+
+
+def too_long(path: str) -> MockError:
+    """INVALID_ARGUMENT, PATH_TOO_LONG."""
+    return file_error("INVALID_ARGUMENT", "path_too_long", "The path {0} is too long.", path, "PATH_TOO_LONG")
+
+
+def no_disk_space(path: str) -> MockError:
+    """UNABLE_TO_ALLOCATE_RESOURCE: the quota cannot take the bytes."""
+    return file_error(
+        "UNABLE_TO_ALLOCATE_RESOURCE", "no_disk_space", "There is not enough space in the guest for {0}.", path, None
+    )
+
+
+def not_absolute(path: str) -> MockError:
+    """INVALID_ARGUMENT: guest operations take absolute paths only."""
+    return file_error("INVALID_ARGUMENT", "not_absolute", "The path {0} is not an absolute path.", path, None)
+
+
+@attrs.define(eq=False)
+class Located:
+    """Where a path leads: the directory holding its last component, that component, and what is there."""
+
+    parent: Node
+    key: str
+    name: str
+    node: Node | None
+    path: str
+    """The path with its links resolved (as the guest would print it)."""
+
+
+class GuestFilesystem:
+    """The file system of one guest.
+
+    >>> fs = GuestFilesystem(windows=False, capacity=1 << 20)
+    >>> root = Account("root", 0, True, "/root")
+    >>> _ = fs.make_directory("/tmp", root, mode=0o1777)
+    >>> fs.write_file("/tmp/a.txt", b"hi", root).size, fs.read_file("/tmp/a.txt", root)
+    (2, b'hi')
+    """
+
+    def __init__(self, *, windows: bool, capacity: int, clock: Callable[[], float] | None = None) -> None:
+        self.windows = windows
+        self.capacity = capacity
+        self.used = 0
+        self._now = clock or (lambda: 0.0)
+        self.profiles = "c:\\users" if windows else ""
+        # POSIX: the root directory; Windows: a directory per drive ("c:"), under a nameless root.
+        self.root = Node(Kind.DIRECTORY, "/" if not windows else "", mode=0o755)
+        if windows:
+            self.root.children["c:"] = Node(Kind.DIRECTORY, "C:", mode=0o777)
+
+    # -- paths ---------------------------------------------------------------------------------
+
+    def key(self, name: str) -> str:
+        """The name as the file system compares it."""
+        return name.casefold() if self.windows else name
+
+    def now(self) -> float:
+        """Wall-clock seconds, for file times."""
+        return self._now()
+
+    def sep(self) -> str:
+        """The separator the guest prints."""
+        return "\\" if self.windows else "/"
+
+    def split(self, path: str) -> list[str]:
+        """The components of an absolute path (the drive first on Windows); errors for others."""
+        if "\x00" in path:
+            raise file_error("INVALID_ARGUMENT", "invalid_path", "The path {0} is not a valid path.", path, None)
+        if self.windows:
+            if len(path) > WINDOWS_MAX_PATH:
+                raise too_long(path)
+            text = path.replace("/", "\\")
+            if len(text) < 3 or not text[0].isalpha() or text[1] != ":" or text[2] != "\\":
+                raise not_absolute(path)
+            return [text[:2]] + [p for p in text[3:].split("\\") if p]
+        if len(path.encode()) > POSIX_PATH_MAX:
+            raise too_long(path)
+        if not path.startswith("/"):
+            raise not_absolute(path)
+        parts = [p for p in path.split("/") if p]
+        if any(len(p.encode()) > POSIX_NAME_MAX for p in parts):
+            raise too_long(path)
+        return parts
+
+    def join(self, parts: list[str]) -> str:
+        """The absolute path of components (as `split` gives them)."""
+        if self.windows:
+            return parts[0] + "\\" + "\\".join(parts[1:])
+        return "/" + "/".join(parts)
+
+    def parent_path(self, path: str) -> str:
+        """The directory that holds `path`."""
+        parts = self.split(path)
+        return self.join(parts[:-1]) if len(parts) > 1 else self.join(parts[:1] if self.windows else [])
+
+    def basename(self, path: str) -> str:
+        """The last component of a path."""
+        parts = self.split(path)
+        return parts[-1] if parts else "/"
+
+    # -- permissions ---------------------------------------------------------------------------
+
+    def _bits(self, node: Node, who: Account) -> int:
+        if who.uid == node.owner:
+            return (node.mode >> 6) & 7
+        if who.gid == node.group:
+            return (node.mode >> 3) & 7
+        return node.mode & 7
+
+    def _windows_allowed(self, resolved: str, who: Account, write: bool) -> bool:
+        if who.admin:
+            return True
+        folded = self.key(resolved)
+        home = self.key(who.home.replace("/", "\\")).rstrip("\\")
+        inside_home = folded == home or folded.startswith(home + "\\")
+        if write:
+            return inside_home
+        profiles = self.profiles + "\\"
+        return inside_home or not folded.startswith(profiles) or folded.count("\\") < profiles.count("\\") + 1
+
+    def may(self, node: Node, who: Account, want: int, resolved: str) -> bool:
+        """Whether `who` has the access `want` (4 read, 2 write, 1 execute/search) to `node`."""
+        if self.windows:
+            if want & 2 and node.read_only and node.kind is Kind.FILE and not who.admin:
+                return False
+            return self._windows_allowed(resolved, who, write=bool(want & 2))
+        if who.admin:
+            return not (want & 1 and node.kind is Kind.FILE and not node.mode & 0o111)
+        return self._bits(node, who) & want == want
+
+    def _check(self, node: Node, who: Account, want: int, resolved: str, shown: str) -> None:
+        if not self.may(node, who, want, resolved):
+            raise access_denied(shown)
+
+    def _may_unlink(self, parent: Node, child: Node, who: Account, resolved: str, shown: str) -> None:
+        """Removing or renaming an entry: write to its directory, and the sticky bit's rule."""
+        if self.windows:
+            if child.read_only and child.kind is Kind.FILE and not who.admin:
+                raise access_denied(shown)
+            self._check(parent, who, 2, resolved, shown)
+            return
+        self._check(parent, who, 3, resolved, shown)
+        if parent.mode & 0o1000 and not who.admin and who.uid not in {child.owner, parent.owner}:
+            raise access_denied(shown)
+
+    # -- walking -------------------------------------------------------------------------------
+
+    def locate(self, path: str, who: Account, *, follow: bool = True) -> Located:
+        """Where `path` leads; NOT_FOUND if a directory on the way is missing, access errors on the way.
+
+        `follow`: whether a symbolic link as the last component is followed.
+        """
+        parts = self.split(path)
+        return self._walk(parts, who, follow, path, 0)
+
+    def _walk(self, parts: list[str], who: Account, follow: bool, shown: str, hops: int) -> Located:  # noqa: PLR0912 - the kernel's walk, one case per component kind
+        stack: list[tuple[Node, str]] = []  # (directory, its component) from the top
+        current = self.root
+        pending = list(parts)
+        if self.windows:
+            drive = pending.pop(0)
+            node = self.root.children.get(self.key(drive))
+            if node is None:
+                raise not_found(shown)
+            stack.append((node, drive.upper()))
+            current = node
+        resolved_parts = [name for _, name in stack]
+        while pending:
+            name = pending.pop(0)
+            if name == ".":
+                continue
+            if name == "..":
+                if len(stack) > (1 if self.windows else 0):
+                    stack.pop()
+                    current = stack[-1][0] if stack else self.root
+                continue
+            here = self.join([n for _, n in stack])
+            if current.kind is not Kind.DIRECTORY:
+                raise not_a_directory(shown)
+            self._check(current, who, 1, here, shown)
+            key = self.key(name)
+            child = current.children.get(key)
+            last = not pending
+            if child is not None and child.kind is Kind.SYMLINK and (follow or not last):
+                hops += 1
+                if hops > _SYMLINK_HOPS:
+                    raise file_error("INVALID_ARGUMENT", "symlink_loop", "Too many symbolic links in {0}.", shown, None)
+                target = child.target
+                base = [n for _, n in stack]
+                if self.windows or not target.startswith("/"):
+                    target_parts = base + [p for p in target.replace("\\", "/").split("/") if p]
+                else:
+                    target_parts = [p for p in target.split("/") if p]
+                return self._walk(target_parts + pending, who, follow, shown, hops)
+            if last:
+                resolved_parts = [n for _, n in stack] + [child.name if child is not None else name]
+                return Located(current, key, name, child, self.join(resolved_parts))
+            if child is None:
+                raise not_found(shown)
+            if child.kind is not Kind.DIRECTORY:
+                raise not_a_directory(shown)
+            stack.append((child, child.name))
+            current = child
+        # The path names a directory reached through `..` or is the root (or a drive).
+        names = [n for _, n in stack]
+        if not names:
+            return Located(self.root, "", "/", self.root, "/")
+        holder = stack[-2][0] if len(stack) > 1 else self.root
+        return Located(holder, self.key(names[-1]), names[-1], stack[-1][0], self.join(names))
+
+    def lookup(self, path: str, who: Account, *, follow: bool = True) -> tuple[Node, str]:
+        """The node at `path` and its resolved path, or NOT_FOUND."""
+        where = self.locate(path, who, follow=follow)
+        if where.node is None:
+            raise not_found(path)
+        return where.node, where.path
+
+    def exists(self, path: str, who: Account) -> bool:
+        """Whether `path` names anything `who` can see (no error for a missing one)."""
+        try:
+            self.lookup(path, who, follow=False)
+        except MockError as error:
+            if error.error_type == "NOT_FOUND":
+                return False
+            raise
+        return True
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def directory(self, path: str, who: Account) -> tuple[Node, str]:
+        """The directory at `path` (followed), or NOT_FOUND / NOT_A_DIRECTORY."""
+        node, resolved = self.lookup(path, who)
+        if node.kind is not Kind.DIRECTORY:
+            raise not_a_directory(path)
+        return node, resolved
+
+    def open_file(self, path: str, who: Account) -> Node:
+        """The regular file at `path` (followed) if `who` may read it."""
+        node, resolved = self.lookup(path, who)
+        if node.kind is not Kind.FILE:
+            raise not_a_file(path)
+        self._check(node, who, 4, resolved, path)
+        node.accessed = self.now()
+        return node
+
+    def read_file(self, path: str, who: Account) -> bytes | bytearray:
+        """The bytes of the file at `path`."""
+        return self.open_file(path, who).data
+
+    def list_directory(self, path: str, who: Account) -> list[Node]:
+        """The entries of a directory in creation order; a file lists as itself."""
+        node, resolved = self.lookup(path, who)
+        if node.kind is not Kind.DIRECTORY:
+            return [node]
+        self._check(node, who, 4, resolved, path)
+        return list(node.children.values())
+
+    def walk(self, node: Node | None = None) -> Iterator[Node]:
+        """Every node under `node` (the root by default), depth first."""
+        for child in (node or self.root).children.values():
+            yield child
+            if child.kind is Kind.DIRECTORY:
+                yield from self.walk(child)
+
+    # -- changing ------------------------------------------------------------------------------
+
+    def _fits(self, extra: int, path: str) -> None:
+        if extra > 0 and self.used + extra > self.capacity:
+            raise no_disk_space(path)
+
+    def free(self) -> int:
+        """Bytes the quota still has."""
+        return max(0, self.capacity - self.used)
+
+    def _new_entry(self, path: str, who: Account) -> Located:
+        where = self.locate(path, who, follow=False)
+        if where.node is not None:
+            raise already_exists(path)
+        self._check(where.parent, who, 3 if not self.windows else 2, self.parent_path(where.path), path)
+        return where
+
+    def make_directory(self, path: str, who: Account, *, mode: int = 0o755, parents: bool = False) -> Node:
+        """mkdir (with `parents`, mkdir -p); ALREADY_EXISTS if the last one exists."""
+        if parents:
+            parts = self.split(path)
+            first = 1 if self.windows else 0
+            for depth in range(first + 1, len(parts)):
+                prefix = self.join(parts[:depth])
+                where = self.locate(prefix, who)
+                if where.node is None:
+                    self.make_directory(prefix, who, mode=mode)
+                elif where.node.kind is not Kind.DIRECTORY:
+                    raise not_a_directory(prefix)
+        where = self._new_entry(path, who)
+        now = self.now()
+        node = Node(Kind.DIRECTORY, where.name, who.uid, who.gid, mode, now, now, now)
+        where.parent.children[where.key] = node
+        where.parent.modified = now
+        return node
+
+    def write_file(
+        self,
+        path: str,
+        data: bytes | bytearray,
+        who: Account,
+        *,
+        overwrite: bool = True,
+        append: bool = False,
+        mode: int = 0o644,
+    ) -> Node:
+        """Creates or replaces (or appends to) the file at `path`, following a link at the end.
+
+        A new file gets `who` as owner and `mode`; an existing one keeps its owner and mode unless
+        `overwrite` replaces it (then its old attributes are dropped, as Transfers says).
+        """
+        where = self.locate(path, who)
+        existing = where.node
+        now = self.now()
+        if existing is not None:
+            if existing.kind is not Kind.FILE:
+                raise not_a_file(path)
+            if not overwrite:
+                raise already_exists(path)
+            self._check(existing, who, 2, where.path, path)
+            new = bytes(existing.data) + bytes(data) if append else data
+            self._fits(len(new) - len(existing.data), path)
+            self.used += len(new) - len(existing.data)
+            existing.data = new
+            existing.modified = existing.accessed = now
+            return existing
+        self._check(where.parent, who, 3 if not self.windows else 2, self.parent_path(where.path), path)
+        self._fits(len(data), path)
+        node = Node(Kind.FILE, where.name, who.uid, who.gid, mode, now, now, now, data=data)
+        self.used += len(data)
+        where.parent.children[where.key] = node
+        where.parent.modified = now
+        return node
+
+    def replace_file(self, path: str, data: bytes | bytearray, who: Account, node: Node) -> Node:
+        """Puts `node` (a new file holding `data`) at `path`, replacing a file there: an upload."""
+        where = self.locate(path, who)
+        existing = where.node
+        old = 0
+        if existing is not None:
+            if existing.kind is not Kind.FILE:
+                raise not_a_file(path)
+            self._check(existing, who, 2, where.path, path)
+            old = len(existing.data)
+        else:
+            self._check(where.parent, who, 3 if not self.windows else 2, self.parent_path(where.path), path)
+        self._fits(len(data) - old, path)
+        self.used += len(data) - old
+        node.name = where.name
+        node.data = data
+        where.parent.children[where.key] = node
+        where.parent.modified = self.now()
+        return node
+
+    def symlink(self, path: str, target: str, who: Account) -> Node:
+        """ln -s target path."""
+        where = self._new_entry(path, who)
+        now = self.now()
+        node = Node(Kind.SYMLINK, where.name, who.uid, who.gid, 0o777, now, now, now, target=target)
+        where.parent.children[where.key] = node
+        return node
+
+    def remove_file(self, path: str, who: Account) -> None:
+        """Deletes a file or symbolic link (never a directory)."""
+        where = self.locate(path, who, follow=False)
+        node = where.node
+        if node is None:
+            raise not_found(path)
+        if node.kind is Kind.DIRECTORY:
+            raise not_a_file(path)
+        self._may_unlink(where.parent, node, who, self.parent_path(where.path), path)
+        del where.parent.children[where.key]
+        where.parent.modified = self.now()
+        if node.kind is Kind.FILE:
+            self.used -= len(node.data)
+
+    def remove_directory(self, path: str, who: Account, *, recursive: bool) -> None:
+        """Deletes a directory; RESOURCE_IN_USE if it has content and `recursive` is not set."""
+        where = self.locate(path, who, follow=False)
+        node = where.node
+        if node is None:
+            raise not_found(path)
+        if node.kind is not Kind.DIRECTORY:
+            raise not_a_directory(path)
+        if node is self.root or (where.parent is self.root and self.windows):
+            raise access_denied(path)
+        if node.children and not recursive:
+            raise file_error("RESOURCE_IN_USE", "directory_not_empty", "The directory {0} is not empty.", path, None)
+        self._may_unlink(where.parent, node, who, self.parent_path(where.path), path)
+        if recursive:
+            self._check_tree_removable(node, who, where.path, path)
+        freed = sum(len(n.data) for n in self.walk(node) if n.kind is Kind.FILE)
+        del where.parent.children[where.key]
+        where.parent.modified = self.now()
+        self.used -= freed
+
+    def _check_tree_removable(self, node: Node, who: Account, resolved: str, shown: str) -> None:
+        """rm -r needs to list and empty every directory of the tree: refuse before removing anything."""
+        if not node.children:
+            return
+        self._check(node, who, 4, resolved, shown)
+        for child in node.children.values():
+            self._may_unlink(node, child, who, resolved, shown)
+            if child.kind is Kind.DIRECTORY:
+                self._check_tree_removable(child, who, resolved + self.sep() + child.name, shown)
+
+    def move(self, path: str, new_path: str, who: Account, *, directory: bool, overwrite: bool = False) -> None:
+        """Renames a file or link (`directory` False) or a directory (True) to `new_path`."""
+        source = self.locate(path, who, follow=False)
+        node = source.node
+        if node is None:
+            raise not_found(path)
+        if directory and node.kind is not Kind.DIRECTORY:
+            raise not_a_directory(path)
+        if not directory and node.kind is Kind.DIRECTORY:
+            raise not_a_file(path)
+        target = self.locate(new_path, who, follow=False)
+        if target.node is node:
+            node.name = target.name  # a rename to itself, or a change of case only (Windows)
+            return
+        if directory and (target.parent is node or any(n is target.parent for n in self.walk(node))):
+            raise file_error(
+                "INVALID_ARGUMENT", "move_into_itself", "The directory {0} cannot move into itself.", path, None
+            )
+        if target.node is not None and (directory or target.node.kind is Kind.DIRECTORY or not overwrite):
+            raise already_exists(new_path)
+        self._may_unlink(source.parent, node, who, self.parent_path(source.path), path)
+        self._check(target.parent, who, 3 if not self.windows else 2, self.parent_path(target.path), new_path)
+        if target.node is not None:
+            self._may_unlink(target.parent, target.node, who, self.parent_path(target.path), new_path)
+            self.used -= len(target.node.data)
+        del source.parent.children[source.key]
+        node.name = target.name
+        target.parent.children[target.key] = node
+        now = self.now()
+        source.parent.modified = target.parent.modified = now
+
+    def temporary_name(self, prefix: str, suffix: str) -> str:
+        """A name nobody can predict, made like the guest's tools make them: prefix, random part, suffix."""
+        return f"{prefix}{secrets.token_hex(6)}{suffix}"
