@@ -26,12 +26,14 @@ __all__ = [
     "FRESH_NAMES",
     "GUEST_PATH_FIELDS",
     "NAMES",
+    "NEW_FILE",
     "RUN_DIRECTORY_PREFIX",
     "SEED_DIRECTORY",
     "SEED_FILE",
     "RunDirectory",
     "Transfer",
     "make_run_directory",
+    "names_for",
     "open_transfer",
     "remove_run_directory",
     "transfer_of",
@@ -48,8 +50,21 @@ SEED_CONTENT = b"vcenter-guest fuzz seed\n"
 SPARE_FILES = tuple(f"spare-{i}.txt" for i in range(4))
 SPARE_DIRECTORIES = tuple(f"spare-dir-{i}" for i in range(4))
 # Names a confined path is given: the seeds (so that reads find something), spares, and fresh ones.
-FRESH_NAMES = (*SPARE_FILES, *SPARE_DIRECTORIES, "new.txt", "new-dir", f"{SEED_DIRECTORY}/inner.txt")
+NEW_FILE = "new.txt"
+FRESH_FILES = (*SPARE_FILES, NEW_FILE, f"{SEED_DIRECTORY}/inner.txt")
+FRESH_DIRECTORIES = (*SPARE_DIRECTORIES, "new-dir")
+FRESH_NAMES = (*FRESH_FILES, *FRESH_DIRECTORIES)
 NAMES = (SEED_FILE, SEED_DIRECTORY, *FRESH_NAMES)
+
+
+def names_for(*, directories: bool | None, consumes: bool) -> tuple[str, ...]:
+    """The names steering gives a path: of directories, of files, or either (None); without the
+    seeds when the operation uses its path up (a move, a delete)."""
+    if directories is None:
+        return FRESH_NAMES if consumes else NAMES
+    fresh = FRESH_DIRECTORIES if directories else FRESH_FILES
+    return fresh if consumes else ((SEED_DIRECTORY if directories else SEED_FILE), *fresh)
+
 
 # (method, path, headers, body) -> (status, body): how the harness talks to the server itself.
 Send = Callable[[str, str, dict[str, str], bytes | None], tuple[int, bytes]]
@@ -188,7 +203,7 @@ def open_transfer(
         return None
     if upload:
         size = len(SEED_CONTENT)
-        spec: dict[str, Any] = {"path": run.child(FRESH_NAMES[0]), "attributes": {"size": size, "overwrite": True}}
+        spec: dict[str, Any] = {"path": run.child(NEW_FILE), "attributes": {"size": size, "overwrite": True}}
     else:
         spec = {"path": run.child(SEED_FILE)}
     status, url = _post(send, session, transfer, run.vm, {"credentials": credentials, "spec": spec})

@@ -29,7 +29,7 @@ from schemathesis import GenerationMode
 
 from vcenter_guest.operations import Effect, Operation, OperationTable
 
-from ._guestfiles import FRESH_NAMES, GUEST_PATH_FIELDS, NAMES, SEED_FILE, RunDirectory
+from ._guestfiles import GUEST_PATH_FIELDS, NEW_FILE, SEED_FILE, RunDirectory, names_for
 from ._state import NO_SUCH_PID, RunState, operation_of, stable_share, state_of
 
 __all__ = [
@@ -133,7 +133,9 @@ def _steer_guest_paths(run: RunDirectory, op: Operation, case: Any, key: list[An
     name of its own; a transfer downloads the seed file or uploads a few bytes."""
     body = case.body
     consumes = op.effect is Effect.DELETES_GUEST_FILES or "new_path" in op.body_fields
-    names = FRESH_NAMES if consumes else NAMES
+    # Files and Directories are services of their own in the API: each gets paths of its kind.
+    kind = {"files": False, "directories": True}.get(op.service) if op.effect is not Effect.READS_GUEST_FILES else None
+    names = names_for(directories=kind, consumes=consumes)
     case.path_parameters = {**(case.path_parameters or {}), "vm": run.vm}
     if "path" in case.path_parameters:
         # Path parameters of a case are percent-encoded already (schemathesis quotes them, `/` too).
@@ -150,7 +152,7 @@ def _steer_guest_paths(run: RunDirectory, op: Operation, case: Any, key: list[An
             body["spec"] = {"path": run.child(SEED_FILE)}
         else:  # a small upload the data plane's steered PUT can complete
             size = int(stable_share("size", key) * 64)
-            body["spec"] = {"path": run.child(FRESH_NAMES[0]), "attributes": {"size": size, "overwrite": True}}
+            body["spec"] = {"path": run.child(NEW_FILE), "attributes": {"size": size, "overwrite": True}}
 
 
 def _steer_data_plane(state: RunState, case: Any) -> Any:

@@ -32,13 +32,12 @@ _GUEST_USERS: list[dict[str, Any]] = [
 # A current Debian guest: /bin, /sbin and /lib are links into /usr ("merged /usr"), so every program
 # answers at both /bin/... and /usr/bin/....
 _LINUX_PROGRAMS: dict[str, dict[str, Any]] = {
-    "/usr/bin/true": {},
-    "/usr/bin/false": {"exit_code": 1},
-    "/usr/bin/echo": {},
-    "/usr/bin/ls": {},
-    "/usr/bin/sh": {},
-    "/usr/bin/bash": {},
-    "/usr/bin/sleep": {"duration_from_args": True},
+    "/usr/bin/true": {"utility": "true"},
+    "/usr/bin/false": {"utility": "false"},
+    **{
+        f"/usr/bin/{name}": {"utility": name}
+        for name in ("echo", "printf", "cat", "env", "ls", "head", "base64", "sh", "bash", "sleep")
+    },
     "/opt/app/exit": {"exit_code_from_args": True},
     "/opt/app/job": {"duration_from_args": True, "exit_code_from_args": True},
     "/opt/app/stuck": {"duration": float("inf"), "ignores_term": True},

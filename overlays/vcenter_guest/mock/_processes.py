@@ -23,6 +23,7 @@ from ._errors import MAX_ARG_LENGTH, MockError
 from ._filesystem import Kind
 from ._handlers import handles, json_response
 from ._inventory import GuestUser, Program
+from ._shell import DEFAULT_PATH, Outcome, run_line
 from ._vms import Vms, VmState, account
 
 if TYPE_CHECKING:
@@ -205,6 +206,24 @@ class Processes(Vms):
             ) from None
         return directory
 
+    def default_environment(self, vm: VmState, user: GuestUser) -> dict[str, str]:
+        """The environment a program gets when create sets none (a login's, as vmtoolsd gives it)."""
+        return {
+            "PATH": DEFAULT_PATH,
+            "HOME": user.home,
+            "USER": user.name,
+            "LOGNAME": user.name,
+            "SHELL": "/bin/bash",
+        }
+
+    def run_in_shell(self, vm: VmState, user: GuestUser, spec: Mapping[str, Any], *, pid: int) -> Outcome:
+        """Runs `path arguments` through the guest's simulated /bin/bash (Linux and Solaris guests)."""
+        env = spec.get("environment_variables")
+        environment = dict(env) if env is not None else self.default_environment(vm, user)
+        cwd = spec.get("working_directory") or user.home
+        path, arguments = spec["path"], spec.get("arguments") or ""
+        return run_line(self.filesystem(vm), account(user), path, arguments, env=environment, cwd=cwd, pid=pid)
+
     def program_behaviour(self, program: Program, arguments: str) -> tuple[float, int]:
         """(duration in seconds, exit code) of one run of `program` with `arguments`."""
         duration, exit_code = program.duration, program.exit_code
@@ -318,8 +337,14 @@ class Processes(Vms):
                     path,
                 )
             arguments: str = spec.get("arguments") or ""
-            duration, exit_code = self.program_behaviour(program, arguments)
             pid = self.allocate_pid(vm)
+            ignores_term, unkillable = program.ignores_term, program.unkillable
+            if vm.spec.windows:
+                duration, exit_code = self.program_behaviour(program, arguments)
+            else:
+                outcome = self.run_in_shell(vm, user, spec, pid=pid)
+                duration, exit_code = outcome.duration, outcome.status
+                ignores_term, unkillable = outcome.ignores_term, outcome.unkillable
             now = self.now()
             name = (ntpath if vm.spec.windows else posixpath).basename(path) or path
             process = Process(
@@ -330,8 +355,8 @@ class Processes(Vms):
                 started=now,
                 duration=duration,
                 exit_code=exit_code,
-                ignores_term=program.ignores_term,
-                unkillable=program.unkillable,
+                ignores_term=ignores_term,
+                unkillable=unkillable,
             )
             vm.processes[pid] = process
             vm.started[pid] = process

@@ -1,0 +1,117 @@
+"""Programs in the mock's guests read and write the guest's files, as the capture in `run` will need.
+
+Through the API only: create a process whose command line redirects its output, wait for it, read
+the files back through a transfer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from vcenter_guest.mock import DEMO_INVENTORY
+
+from .conftest import SVC_CREDS, Api
+
+
+def _run(api: Api, path: str, arguments: str = "", vm: str = "vm-42", creds: Any = None, **spec: Any) -> dict[str, Any]:
+    created = api.op("create", vm, creds=creds, spec={"path": path, "arguments": arguments, **spec})
+    assert created.status_code == 201, created.text
+    api.clock.advance(60)
+    info: dict[str, Any] = api.op("get", vm=vm, pid=created.json(), creds=creds).json()
+    return info
+
+
+def test_output_redirected_to_files_can_be_downloaded(api: Api) -> None:
+    info = _run(api, "/bin/echo", "hello world > /tmp/out 2> /tmp/err; cat /nope 2>> /tmp/err")
+    assert info["exit_code"] == 1
+    assert api.download("/tmp/out") == b"hello world\n"
+    assert api.download("/tmp/err") == b"cat: /nope: No such file or directory\n"
+
+
+def test_the_exit_code_of_the_line_is_its_last_commands(api: Api) -> None:
+    assert _run(api, "/bin/true", "&& false || exit 7")["exit_code"] == 7
+    assert _run(api, "/bin/false", "; exit")["exit_code"] == 1
+
+
+@pytest.mark.parametrize("interpreter", ["/bin/sh", "/bin/bash", "/usr/bin/bash"])
+def test_an_uploaded_script_runs_with_its_arguments(api: Api, interpreter: str) -> None:
+    api.upload("/tmp/s.sh", b'echo "$0:$#:$1:$2" > /tmp/args\nexit 3\n')
+    info = _run(api, interpreter, "/tmp/s.sh 'one two' three")
+    assert info["exit_code"] == 3
+    assert api.download("/tmp/args") == b"/tmp/s.sh:2:one two:three\n"
+
+
+def test_an_executable_script_with_a_shebang_runs_directly(api: Api) -> None:
+    api.upload("/tmp/run.sh", b"#!/bin/sh\nprintf '%s|' \"$@\" > /tmp/printed\n", posix={"permissions": "755"})
+    assert _run(api, "/tmp/run.sh", "a 'b c'")["exit_code"] == 0
+    assert api.download("/tmp/printed") == b"a|b c|"
+
+
+def test_a_script_that_is_not_executable_is_refused_with_126(api: Api) -> None:
+    api.upload("/tmp/plain.sh", b"echo hi\n")
+    assert _run(api, "/tmp/plain.sh")["exit_code"] == 126
+
+
+def test_environment_variables_are_the_whole_environment(api: Api) -> None:
+    _run(api, "/usr/bin/env", "> /tmp/env", environment_variables={"A": "1", "PATH": "/usr/bin"})
+    assert api.download("/tmp/env") == b"A=1\nPATH=/usr/bin\n"
+    _run(api, "/usr/bin/env", "> /tmp/env2")
+    env = api.download("/tmp/env2").decode()
+    assert "HOME=/root\n" in env
+    assert "USER=root\n" in env
+
+
+def test_the_working_directory_is_where_relative_paths_go(api: Api) -> None:
+    api.fs("/directories?action=create", path="/tmp/wd")
+    _run(api, "/bin/echo", "here > rel.txt", working_directory="/tmp/wd")
+    assert api.download("/tmp/wd/rel.txt") == b"here\n"
+    _run(api, "/bin/echo", "home > at-home.txt")  # unset: the user's home
+    assert api.download("/root/at-home.txt") == b"home\n"
+
+
+def test_a_guest_user_writes_only_where_it_may(api: Api) -> None:
+    info = _run(api, "/bin/echo", "x > /root/nope.txt", creds=SVC_CREDS)
+    assert info["exit_code"] == 1  # bash: /root/nope.txt: Permission denied
+    assert _run(api, "/bin/echo", "x > /tmp/svc.txt", creds=SVC_CREDS)["exit_code"] == 0
+    assert api.fs("/files//tmp/svc.txt?action=get").json()["attributes"]["posix_attributes"]["owner"] == 1000
+
+
+def test_a_construct_outside_the_subset_exits_2(api: Api) -> None:
+    assert _run(api, "/bin/echo", "$(id) > /tmp/x")["exit_code"] == 2
+    gone = api.fs("/files//tmp/x?action=get")
+    assert gone.status_code == 404, "nothing of the line ran"
+
+
+def test_sleep_in_a_line_decides_when_the_process_ends(api: Api) -> None:
+    pid = api.create("/bin/sleep", arguments="2; echo done > /tmp/slept")
+    api.clock.advance(1)
+    assert "exit_code" not in api.op("get", pid=pid).json()
+    api.clock.advance(1.5)
+    assert api.op("get", pid=pid).json()["exit_code"] == 0
+
+
+def test_a_program_with_declared_output_writes_it(make_api: Any) -> None:
+    vm = {**DEMO_INVENTORY["vms"][0]}
+    vm["programs"] = {
+        **vm["programs"],
+        "/opt/app/report": {"stdout": "report:\n", "output_bytes": 100, "stderr": "warn\n", "exit_code": 4},
+    }
+    api: Api = make_api({**DEMO_INVENTORY, "vms": [vm]})
+    info = _run(api, "/opt/app/report", "> /tmp/r.out 2> /tmp/r.err")
+    assert info["exit_code"] == 4
+    out = api.download("/tmp/r.out")
+    assert out.startswith(b"report:\n")
+    assert len(out) == len("report:\n") + 100
+    assert api.download("/tmp/r.err") == b"warn\n"
+
+
+def test_base64_and_head_round_trip_through_pipes(api: Api) -> None:
+    api.upload("/tmp/bin", bytes(range(256)))
+    _run(api, "/usr/bin/base64", "/tmp/bin | base64 -d | head -c 10 > /tmp/head")
+    assert api.download("/tmp/head") == bytes(range(10))
+
+
+def test_the_solaris_guest_runs_lines_through_its_shell_too(api: Api) -> None:
+    assert _run(api, "/bin/echo", "s > /tmp/sol", vm="vm-50")["exit_code"] == 0
+    assert api.download("/tmp/sol", vm="vm-50") == b"s\n"
