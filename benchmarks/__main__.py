@@ -29,7 +29,7 @@ from ._server import ROOT, MockServer
 
 __all__ = ["main"]
 
-SECTIONS = ("percall", "fanout", "waiting", "imports", "regen", "mock")
+SECTIONS = ("interop", "percall", "fanout", "waiting", "imports", "regen", "mock")
 
 # Full run (the issue's figures) and --quick (a smoke run of every part with tiny counts).
 FULL: dict[str, Any] = {
@@ -146,6 +146,15 @@ class _Plan:
         self.fanout_clients = ["raw httpx", "overlay"] + (["official SDK"] if sdk else [])
         self.fanout_clients.append("raw httpx, a client per worker")
         self.sdk = sdk
+
+    def interop(self) -> dict[str, Any]:
+        """The official SDK against the mock's guest filesystem (a failure fails the session)."""
+        if not self.sdk:
+            return {"skipped": "the official SDK is not installed"}
+        from .interop import run as run_interop
+
+        with MockServer(build_inventory(1)) as server:
+            return run_interop(server)
 
     def percall(self) -> dict[str, Any]:
         from .percall import run_percall

@@ -59,6 +59,7 @@ def build_inventory(vm_count: int, *, process_retention: float = 300) -> dict[st
                 "privileges": [
                     "VirtualMachine.GuestOperations.Execute",
                     "VirtualMachine.GuestOperations.Query",
+                    "VirtualMachine.GuestOperations.Modify",
                 ],
             }
         ],

@@ -98,6 +98,18 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     for label, value in (mock.get("ratios") or {}).items():
         if isinstance(value, (int, float)):
             targets.add(f"mock throughput / bare Starlette: {label}", float(value), 0.5, at_most=False)
+    if isinstance(mock.get("redirect_cost"), (int, float)):
+        targets.add(
+            "mock: a create redirecting output / a plain create (cost)", float(mock["redirect_cost"]), 2.0, at_most=True
+        )
+    for method, row in ((mock.get("transfers") or {}).get("rows") or {}).items():
+        targets.add(
+            f"mock {method} of a 100 MB file / bare Starlette streaming", float(row["ratio"]), 0.5, at_most=False
+        )
+    transfers = mock.get("transfers") or {}
+    if "peak_memory_growth" in transfers:
+        growth = transfers["peak_memory_growth"] / transfers["bytes"]
+        targets.add("mock peak memory growth over a PUT and a GET / the file's size", growth, 1.0, at_most=True)
     return targets.rows
 
 
@@ -162,6 +174,13 @@ def _mock_rows(table: Table, mock: dict[str, Any]) -> None:
         table.add_row("mock server req/s (vs bare Starlette)", f"ratio, {label}", "", "", _x(row["ratio"]))
 
 
+def _interop_rows(table: Table, interop: dict[str, Any]) -> None:
+    if "skipped" in interop:
+        table.add_row("SDK interop", "guest filesystem", "skipped", "", interop["skipped"])
+        return
+    table.add_row("SDK interop", "guest filesystem", "ok", "", " -> ".join(interop["steps"]))
+
+
 def print_table(results: dict[str, Any], console: Console | None = None) -> None:
     """Prints every benchmark that ran, then the targets, as one table."""
     console = console or Console()
@@ -169,6 +188,7 @@ def print_table(results: dict[str, Any], console: Console | None = None) -> None
     for column in ("benchmark", "subject", "median", "min - max", "vs floor"):
         table.add_column(column, justify="left" if column in ("benchmark", "subject") else "right")
     sections = (
+        ("interop", _interop_rows),
         ("percall", _percall_rows),
         ("fanout", _fanout_rows),
         ("waiting", _waiting_rows),

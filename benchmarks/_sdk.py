@@ -36,10 +36,10 @@ from vmware.vapi.security.user_password import create_user_password_security_con
 
 from ._server import BenchError
 
-__all__ = ["SdkProcesses"]
+__all__ = ["SdkProcesses", "sdk_session", "use_api_format"]
 
 
-def _use_api_format(service: Any) -> Any:
+def use_api_format(service: Any) -> Any:
     """Switches one SDK service object from the `/rest` to the `/api` JSON format."""
     stub = service._api_interface
     stub._is_vapi_rest = False
@@ -50,6 +50,18 @@ def _use_api_format(service: Any) -> Any:
         provider = provider.get_api_provider()
     provider.set_rest_format(False)
     return service
+
+
+def sdk_session(base_url: str, user: str, password: str) -> tuple[requests.Session, str]:
+    """A `requests` session carrying a session id the SDK's own `Session.create` got (the `/api` way)."""
+    http = requests.Session()
+    login = get_requests_connector(session=http, msg_protocol="rest", url=base_url + "/api")
+    login.set_security_context(create_user_password_security_context(user, password))
+    session_id = use_api_format(Session(StubConfiguration(login))).create()
+    if not isinstance(session_id, str) or not session_id:
+        raise BenchError(f"the official SDK's Session.create returned {type(session_id).__name__}")
+    http.headers["vmware-api-session-id"] = session_id
+    return http, session_id
 
 
 class SdkProcesses:
@@ -75,17 +87,11 @@ class SdkProcesses:
         *,
         pool_size: int = 8,
     ) -> None:
-        self._http = requests.Session()
-        login = get_requests_connector(session=self._http, msg_protocol="rest", url=base_url + "/api")
-        login.set_security_context(create_user_password_security_context(user, password))
-        session_id = _use_api_format(Session(StubConfiguration(login))).create()
-        if not isinstance(session_id, str) or not session_id:
-            raise BenchError(f"the official SDK's Session.create returned {type(session_id).__name__}")
-        self._http.headers["vmware-api-session-id"] = session_id
+        self._http, _ = sdk_session(base_url, user, password)
         connector = get_requests_connector(
             session=self._http, msg_protocol="rest", url=base_url + "/api", pool_size=pool_size
         )
-        self._processes = _use_api_format(Processes(StubConfiguration(connector)))
+        self._processes = use_api_format(Processes(StubConfiguration(connector)))
         self._credentials = Credentials(
             interactive_session=False,
             type=Credentials.Type.USERNAME_PASSWORD,

@@ -13,6 +13,17 @@ not the client, must be the bottleneck for the ratio to mean anything). Every re
 The machine is shared: compare the ratios of one run, not absolute numbers across runs. The target
 is a ratio of at least 0.5 for every row. Loopback only, bounded in time.
 
+A "create, redirecting output" row drives creates whose arguments redirect the output into a guest
+file (`--run N > /tmp/bench.out 2>&1`): the command line goes through the mock's shell and file
+system; the target is that such a create costs at most 2x a plain one (the ratio of the two rows'
+throughputs).
+
+Then transfers: a 100 MB PUT and GET of /guestFile, one at a time, against the mock (a fresh
+transfer URL each, from Transfers.create) and against a bare Starlette endpoint that reads the body
+in chunks and discards it, or streams 100 MB from memory, same uvicorn settings. Target: the mock
+moves at least 0.5x the bare endpoint's bytes per second, and its peak memory (VmHWM) grows by no
+more than the file's size over the upload and the download.
+
 Then the stall row: the latency of a get (one keep-alive connection, one request at a time) alone,
 and while 20 other connections send creates with 1 MB of arguments to `/bin/sleep` (the case that
 once stalled every request for seconds: the shell's word splitting in the event loop). The target
@@ -44,6 +55,10 @@ ROUNDS = 4
 TARGET = 0.5
 STALL_LOADERS = 20
 STALL_TARGET_MS = 100.0
+TRANSFER_BYTES = int(os.environ.get("VCENTER_GUEST_BENCH_TRANSFER_BYTES", str(100 * 1000 * 1000)))
+TRANSFER_TARGET = 0.5
+REDIRECT_TARGET = 2.0
+REDIRECTING = "create, redirecting output"
 
 
 # -- the two servers (child processes) ---------------------------------------------------------
@@ -51,13 +66,35 @@ STALL_TARGET_MS = 100.0
 
 def _bare_app() -> Any:
     from starlette.applications import Starlette
-    from starlette.responses import Response
+    from starlette.responses import Response, StreamingResponse
     from starlette.routing import Route
 
     async def constant(request: Any) -> Response:
         return Response(b"42", 200, media_type="application/json")
 
-    return Starlette(routes=[Route("/{path:path}", constant, methods=["GET", "POST", "DELETE"])])
+    async def upload(request: Any) -> Response:
+        async for _ in request.stream():  # read and drop: the floor of receiving the bytes
+            pass
+        return Response(status_code=200)
+
+    payload = memoryview(bytes(TRANSFER_BYTES))
+
+    async def download(request: Any) -> Response:
+        async def chunks() -> Any:
+            for start in range(0, len(payload), 1 << 20):
+                yield bytes(payload[start : start + (1 << 20)])
+
+        return StreamingResponse(
+            chunks(), 200, {"Content-Length": str(len(payload))}, media_type="application/octet-stream"
+        )
+
+    return Starlette(
+        routes=[
+            Route("/guestFile", download, methods=["GET"]),
+            Route("/guestFile", upload, methods=["PUT"]),
+            Route("/{path:path}", constant, methods=["GET", "POST", "DELETE"]),
+        ]
+    )
 
 
 def _serve(kind: str) -> None:
@@ -102,6 +139,13 @@ class _Server:
         info = json.loads(line)
         self.port: int = info["port"]
         self.settings = {"http": info["http"], "loop": info["loop"]}
+
+    def peak_memory(self) -> int:
+        """The server process's peak resident memory so far (VmHWM), in bytes."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        return 0
 
     def cpu(self) -> float:
         """CPU seconds the server process has used so far (user + system), from /proc."""
@@ -226,7 +270,7 @@ def _http(port: int, method: str, target: str, body: Any = None, headers: dict[s
     return response.json()
 
 
-def _prepare(mock_port: int) -> dict[str, tuple[Callable[[int], list[Any]], int]]:
+def _prepare(mock_port: int) -> tuple[dict[str, tuple[Callable[[int], list[Any]], int]], dict[str, str]]:
     """How to build the n-th request of each operation, on a logged-in session; the expected status.
 
     Every create differs (its arguments count up), as the creates of a real workload do, so the
@@ -254,9 +298,117 @@ def _prepare(mock_port: int) -> dict[str, tuple[Callable[[int], list[Any]], int]
         body = {"credentials": CREDS, "spec": {"path": "/bin/true", "arguments": f"--run {next(serial)}"}}
         return _request("POST", create, json.dumps(body).encode(), headers)
 
+    def redirect_request(_: int) -> list[Any]:
+        arguments = f"--run {next(serial)} > /tmp/bench.out 2>&1"
+        body = {"credentials": CREDS, "spec": {"path": "/bin/true", "arguments": arguments}}
+        return _request("POST", create, json.dumps(body).encode(), headers)
+
     big = {"credentials": CREDS, "spec": {"path": "/bin/sleep", "arguments": "0 " + "x" * 1_000_000}}
     big_create = _request("POST", create, json.dumps(big).encode(), headers)
-    return {"create": (create_request, 201), "get": (lambda _: get, 200), "big create": (lambda _: big_create, 201)}
+    return {
+        "create": (create_request, 201),
+        "create, redirecting output": (redirect_request, 201),
+        "get": (lambda _: get, 200),
+        "big create": (lambda _: big_create, 201),
+    }, headers
+
+
+def _transfer_url(port: int, headers: dict[str, str], upload: bool) -> str:
+    """A fresh transfer URL of the mock (its path and query: `*` is the server called)."""
+    spec: dict[str, Any] = {"path": "/tmp/bench.bin"}  # noqa: S108 - a path in the mock's guest
+    if upload:
+        spec["attributes"] = {"size": TRANSFER_BYTES, "overwrite": True}
+    url: str = _http(
+        port,
+        "POST",
+        "/api/vcenter/vm/vm-42/guest/filesystem?action=create",
+        {"credentials": CREDS, "spec": spec},
+        headers,
+    )
+    return url.split("*", 1)[1]
+
+
+async def _move(port: int, method: str, target: str, data: memoryview | None) -> tuple[float, int]:
+    """(seconds, bytes) of one PUT of `data` or one GET, on a fresh connection."""
+    reader, writer, conn = await _open(port)
+    start = time.perf_counter()
+    headers = [("Host", HOST)]
+    if data is not None:
+        headers += [("Content-Type", "application/octet-stream"), ("Content-Length", str(len(data)))]
+    writer.write(conn.send(h11.Request(method=method, target=target, headers=headers)) or b"")
+    if data is not None:
+        for offset in range(0, len(data), 1 << 20):
+            writer.write(conn.send(h11.Data(data=bytes(data[offset : offset + (1 << 20)]))) or b"")
+            await writer.drain()
+        writer.write(conn.send(h11.EndOfMessage()) or b"")
+    await writer.drain()
+    status, size = 0, 0
+    try:
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                chunk = await reader.read(1 << 20)
+                if not chunk:
+                    raise RuntimeError("the server closed the connection")
+                conn.receive_data(chunk)
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                size += len(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                break
+    finally:
+        writer.close()
+    if status != 200:
+        raise RuntimeError(f"{method} /guestFile answered {status}")
+    return time.perf_counter() - start, size if data is None else len(data)
+
+
+def _transfers(mock: _Server, bare: _Server, headers: dict[str, str], rounds: int) -> dict[str, Any]:
+    """MB/s of PUT and GET of TRANSFER_BYTES, mock vs bare, alternating; the mock's peak memory growth."""
+    data = memoryview(bytes(range(256)) * (TRANSFER_BYTES // 256) + bytes(TRANSFER_BYTES % 256))
+    before = mock.peak_memory()
+    seconds: dict[str, dict[str, float]] = {k: {"PUT": 0.0, "GET": 0.0} for k in ("mock", "bare")}
+    moved = {"PUT": 0, "GET": 0}
+    for _ in range(rounds):
+        for method in ("PUT", "GET"):
+            body = data if method == "PUT" else None
+            took, size = asyncio.run(_move(mock.port, method, _transfer_url(mock.port, headers, method == "PUT"), body))
+            if size != TRANSFER_BYTES:
+                raise RuntimeError(f"the mock's {method} moved {size} bytes, not {TRANSFER_BYTES}")
+            seconds["mock"][method] += took
+            took, _ = asyncio.run(_move(bare.port, method, "/guestFile?id=0&token=x", body))
+            seconds["bare"][method] += took
+            moved[method] += TRANSFER_BYTES
+    growth = mock.peak_memory() - before
+    rows = {
+        method: {
+            "mock_mb_s": moved[method] / seconds["mock"][method] / 1e6,
+            "bare_mb_s": moved[method] / seconds["bare"][method] / 1e6,
+            "ratio": seconds["bare"][method] / seconds["mock"][method],
+        }
+        for method in ("PUT", "GET")
+    }
+    return {"bytes": TRANSFER_BYTES, "rows": rows, "peak_memory_growth": growth}
+
+
+def _print_files_rows(rows: dict[str, dict[str, float]], transfers: dict[str, Any]) -> float:
+    """Prints the redirecting create's cost and the transfers' figures; returns the cost."""
+    plain, redirecting = rows["create, 1 client"], rows[f"{REDIRECTING}, 1 client"]
+    redirect_cost = plain["mock_rps"] / redirecting["mock_rps"]
+    verdict = "ok" if redirect_cost <= REDIRECT_TARGET else "MISSED"
+    print(f"a create redirecting its output costs {redirect_cost:.2f}x a plain one (target <= 2) {verdict}")
+    for method, row in transfers["rows"].items():
+        verdict = "ok" if row["ratio"] >= TRANSFER_TARGET else "MISSED"
+        print(
+            f"{method} of {transfers['bytes'] / 1e6:.0f} MB: mock {row['mock_mb_s']:.0f} MB/s, "
+            f"bare {row['bare_mb_s']:.0f} MB/s, ratio {row['ratio']:.2f} (target >= 0.5) {verdict}"
+        )
+    growth = transfers["peak_memory_growth"]
+    verdict = "ok" if growth <= transfers["bytes"] else "MISSED"
+    limit = transfers["bytes"] / 1e6
+    print(f"the mock's peak memory grew {growth / 1e6:.0f} MB over them (target <= {limit:.0f} MB) {verdict}")
+    return redirect_cost
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = 0.8 if args.quick else args.seconds
     mock, bare = _Server("mock"), _Server("bare")
     try:
-        requests = _prepare(mock.port)
+        requests, session_headers = _prepare(mock.port)
         big_create, _ = requests.pop("big create")
         rows: dict[str, dict[str, float]] = {}
         for operation, (events, expect) in requests.items():
@@ -295,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
                     "cpu_ratio": (bc / bn) / (mc / mn),
                 }
         stall = asyncio.run(_stall(mock, requests["get"][0](0), big_create, max(2.0, 2 * seconds)))
+        transfers = _transfers(mock, bare, session_headers, rounds=1 if args.quick else 2)
     finally:
         mock.stop()
         bare.stop()
@@ -307,10 +460,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'':{width}}  {header}")
     for label, row in rows.items():
         verdict = "ok" if row["ratio"] >= TARGET else "MISSED"
+        if label.startswith(REDIRECTING):
+            verdict = "(judged against a plain create, below)"
         print(
             f"{label:{width}}  {row['mock_rps']:10.0f}  {row['bare_rps']:10.0f}  {row['ratio']:5.2f}  "
             f"{row['mock_cpu_us']:11.0f}  {row['bare_cpu_us']:11.0f}  {row['cpu_ratio']:9.2f}  {verdict}"
         )
+    redirect_cost = _print_files_rows(rows, transfers)
     alone, loaded = stall["alone"], stall["loaded"]
     verdict = "ok" if loaded["median_ms"] < STALL_TARGET_MS else "MISSED"
     print(
@@ -325,11 +481,17 @@ def main(argv: list[str] | None = None) -> int:
             "seconds_per_row": seconds,
             "server": mock.settings,
             "rows": rows,
-            "ratios": {label: round(row["ratio"], 3) for label, row in rows.items()},
+            "ratios": {
+                label: round(row["ratio"], 3) for label, row in rows.items() if not label.startswith(REDIRECTING)
+            },
             "cpu_ratios": {label: round(row["cpu_ratio"], 3) for label, row in rows.items()},
             "target": TARGET,
             "stall": stall,
             "stall_target_ms": STALL_TARGET_MS,
+            "redirect_cost": round(redirect_cost, 3),
+            "redirect_target": REDIRECT_TARGET,
+            "transfers": transfers,
+            "transfer_target": TRANSFER_TARGET,
         }
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -115,3 +115,51 @@ def test_base64_and_head_round_trip_through_pipes(api: Api) -> None:
 def test_the_solaris_guest_runs_lines_through_its_shell_too(api: Api) -> None:
     assert _run(api, "/bin/echo", "s > /tmp/sol", vm="vm-50")["exit_code"] == 0
     assert api.download("/tmp/sol", vm="vm-50") == b"s\n"
+
+
+# -- Windows: no shell, and cmd.exe /c for redirections -------------------------------------------------
+
+WIN = {"type": "USERNAME_PASSWORD", "interactive_session": False, "user_name": "Administrator", "password": "vmware"}
+CMD = "C:\\Windows\\System32\\cmd.exe"
+HOME = "C:\\Users\\Administrator"
+
+
+def _cmd(api: Api, line: str, **spec: Any) -> dict[str, Any]:
+    return _run(api, CMD, f"/c {line}", vm="vm-43", creds=WIN, **spec)
+
+
+def test_cmd_redirects_echo_and_type_with_crlf(api: Api) -> None:
+    assert _cmd(api, f"echo hello> {HOME}\\o.txt & type {HOME}\\o.txt >> {HOME}\\o.txt")["exit_code"] == 0
+    assert api.download(f"{HOME}\\o.txt", vm="vm-43", creds=WIN) == b"hello\r\nhello\r\n"
+
+
+def test_cmd_expands_variables_and_errorlevel_and_joins_with_and_or(api: Api) -> None:
+    info = _cmd(api, f"type C:\\nope 2> {HOME}\\e.txt || echo %GREETING% %UNSET% was %ERRORLEVEL% >> {HOME}\\e.txt",
+                environment_variables={"greeting": "hi"})  # fmt: skip
+    assert info["exit_code"] == 0
+    assert api.download(f"{HOME}\\e.txt", vm="vm-43", creds=WIN) == (
+        b"The system cannot find the file specified.\r\nhi %UNSET% was 0 \r\n"
+    )  # %ERRORLEVEL% expands when the whole line is read, before type ran, as cmd does
+
+
+def test_cmd_exit_b_sets_the_exit_code(api: Api) -> None:
+    assert _cmd(api, "echo x >nul && exit /b 3")["exit_code"] == 3
+
+
+@pytest.mark.parametrize("line", ["if 1==1 echo x", "for %i in (a) do echo", "echo a | more", "(echo a)"])
+def test_cmd_outside_its_subset_fails_loudly(api: Api, line: str) -> None:
+    assert _cmd(api, f"{line} 2> {HOME}\\u.txt")["exit_code"] == 1
+
+
+def test_cmd_reports_an_unknown_command_as_cmd_does(api: Api) -> None:
+    assert _cmd(api, f"nosuch 2> {HOME}\\n.txt")["exit_code"] == 9009
+    assert b"is not recognized as an internal or external command" in api.download(
+        f"{HOME}\\n.txt", vm="vm-43", creds=WIN
+    )
+
+
+def test_a_windows_program_runs_with_no_shell(api: Api) -> None:
+    """`> x` is only an argument to a program started without cmd.exe: no file appears."""
+    info = _run(api, "C:\\Windows\\System32\\ping.exe", f"localhost > {HOME}\\ping.txt", vm="vm-43", creds=WIN)
+    assert info["exit_code"] == 0
+    assert api.fs(f"/files/{HOME}\\ping.txt?action=get", vm="vm-43", creds=WIN).status_code == 404

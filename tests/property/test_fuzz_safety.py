@@ -229,3 +229,19 @@ def test_without_a_run_directory_no_file_operation_is_sent() -> None:
 )
 def test_a_windows_run_directory_knows_what_is_inside_it(path: str, inside: bool) -> None:
     assert RunDirectory("vm-43", "C:\\Temp\\vcenter-guest-fuzz-1").inside(path) is inside
+
+
+@pytest.mark.parametrize(
+    ("headers", "valid"),
+    [
+        ({"Content-Type": ["application/json"], "Content-Length": ["42"]}, True),
+        ({"Content-Length": ["/rT:j"]}, False),  # what the HTTP parser rejects before any API
+        ({"a b": ["1"]}, False),
+        ({"X": ["line\nbreak"]}, False),
+        ({"yS|4.4": [""]}, True),  # odd, but a token: valid HTTP, and judged
+    ],
+)
+def test_only_cases_that_are_http_are_judged(headers: dict[str, list[str]], valid: bool) -> None:
+    from vcenter_guest.fuzz._runner import _valid_http
+
+    assert _valid_http(headers) is valid

@@ -103,7 +103,7 @@ def terminated_process_is_finished(ctx: Any, response: Any, case: Any) -> bool |
         key = _process_key(case)
         if key is not None:
             with state.lock:
-                state.terminated.add(key)
+                state.terminated[key] = None
         return None
     if not _is_process_read(state, case) or response.status_code != 200:
         return None

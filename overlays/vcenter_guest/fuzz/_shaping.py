@@ -76,7 +76,7 @@ def _key(case: Any) -> list[Any]:
     return [case.path_parameters, body, getattr(case, "query", None)]
 
 
-def steer(context: Any, case: Any) -> Any:
+def steer(context: Any, case: Any) -> Any:  # noqa: PLR0912 - one branch per kind of operation
     """`map_case` hook: bias positive guest calls towards states where the server does real work."""
     state = state_of(case)
     op = operation_of(state, case) if state is not None else None
@@ -111,7 +111,11 @@ def steer(context: Any, case: Any) -> Any:
                 spec["arguments"] = PLAUSIBLE_ARGUMENTS[int(stable_share("arguments", key) * len(PLAUSIBLE_ARGUMENTS))]
     elif "pid" in op.path_parameters and isinstance(vm, str):
         pids = state.created_pids(vm)
-        if pids and stable_share("pid", key) < 0.5:
+        ended = state.terminated_pids(vm) if op.effect is Effect.NONE else []
+        if ended and stable_share("after delete", key) < 0.5:
+            # A get of a process a delete ended: where terminated_process_is_finished looks.
+            case.path_parameters["pid"] = ended[int(stable_share("which", key) * len(ended))]
+        elif pids and stable_share("pid", key) < 0.5:
             case.path_parameters["pid"] = pids[int(stable_share("which", key) * len(pids))]
     elif (
         op.effect in FILE_EFFECTS
@@ -289,11 +293,29 @@ def unguarded(table: OperationTable) -> list[Operation]:
     return [op for op in table.values() if op.effect not in RULES]
 
 
+# Headers that frame the HTTP message itself: a generated value (a Content-Length that is not a
+# number) breaks the request before any API sees it, and the answer is the HTTP stack's, not the API's.
+_FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "connection", "expect", "upgrade"})
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def _sendable_header(name: object) -> bool:
+    """Whether a generated header can go into a valid HTTP request without framing it anew: a token
+    for a name (RFC 9110), and not one of the headers that frame the message."""
+    return isinstance(name, str) and bool(_TOKEN.fullmatch(name)) and name.lower() not in _FRAMING_HEADERS
+
+
 def guard(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     """`before_call` hook: rewrite a case of a fuzz run so that it keeps the safety rules, or refuse it."""
     state = state_of(case)
     if state is None:
         return
+    for headers in (getattr(case, "headers", None), kwargs.get("headers")):
+        if isinstance(headers, dict):
+            for name in [n for n in headers if not _sendable_header(n)]:
+                del headers[name]
     op = operation_of(state, case)
     rule = RULES.get(op.effect) if op is not None and op.effect is not None else None
     if rule is None:

@@ -48,7 +48,7 @@ class RunState:
     # (vm, pid) -> when create first returned it (monotonic seconds)
     created: dict[tuple[str, int], float] = attrs.field(factory=dict)
     # (vm, pid) of processes a delete of this run terminated (204)
-    terminated: set[tuple[str, str]] = attrs.field(factory=set)
+    terminated: dict[tuple[str, str], None] = attrs.field(factory=dict)
     # Sessions the run made besides its own (throwaway ones for session_delete, those that
     # session_create cases got): logged out at the end so that a real vCenter keeps none.
     stray_sessions: list[str] = attrs.field(factory=list)
@@ -102,6 +102,11 @@ class RunState:
         """The pids this run's creates returned in `vm`, oldest first."""
         with self.lock:
             return [pid for (v, pid) in self.created if v == vm]
+
+    def terminated_pids(self, vm: str) -> list[int]:
+        """The pids of processes in `vm` a delete of this run ended (204), in the order it did."""
+        with self.lock:
+            return [int(pid) for (v, pid) in self.terminated if v == vm and pid.isdigit()]
 
     def add_stray_session(self, session_id: str) -> None:
         """Remembers a session id: a secret, and one to log out at the end."""

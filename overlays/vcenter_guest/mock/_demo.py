@@ -116,7 +116,7 @@ DEMO_INVENTORY: dict[str, Any] = {
             },
             "disk_bytes": 512 << 20,
             "programs": {
-                "C:\\Windows\\System32\\cmd.exe": {},
+                "C:\\Windows\\System32\\cmd.exe": {"utility": "cmd"},
                 "C:\\Windows\\System32\\ping.exe": {"duration": 3},
                 "C:\\Windows\\System32\\timeout.exe": {"duration_from_args": True},
             },

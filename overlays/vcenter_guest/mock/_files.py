@@ -490,20 +490,26 @@ async def upload(api: MockApi, op: Operation, params: dict[str, str], scope: Sco
     if transfer.upload is None:
         return _plain(400, "This transfer is a download: send GET.")
     size: int = transfer.upload["size"]
-    data = bytearray()
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return _plain(400, "The client went away before the body was complete.")
-        data += message.get("body", b"")
-        more = message.get("more_body", False)
-        if len(data) > size:
-            return _plain(400, f"The body is longer than the {size} bytes the transfer declared.")
-        if transfer.aborted:
-            return _plain(404, _GONE)
-    if len(data) != size:
-        return _plain(400, f"The body has {len(data)} bytes; the transfer declared {size}.")
+    # The declared size (within the quota, checked at create) allocated at once: the pages of a large
+    # buffer are mapped lazily, so memory grows as bytes arrive, and nothing is copied to grow it.
+    data = bytearray(size)
+    received = 0
+    with memoryview(data) as view:
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return _plain(400, "The client went away before the body was complete.")
+            chunk = message.get("body", b"")
+            more = message.get("more_body", False)
+            if received + len(chunk) > size:
+                return _plain(400, f"The body is longer than the {size} bytes the transfer declared.")
+            view[received : received + len(chunk)] = chunk
+            received += len(chunk)
+            if transfer.aborted:
+                return _plain(404, _GONE)
+    if received != size:
+        return _plain(400, f"The body has {received} bytes; the transfer declared {size}.")
     try:
         simulator.finish_upload(transfer, data)
     except MockError as error:

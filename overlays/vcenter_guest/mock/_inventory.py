@@ -16,6 +16,7 @@ from typing import Any, cast
 import attrs
 import jsonschema
 
+from ._cmd import CMD
 from ._shell import UTILITIES
 
 __all__ = [
@@ -70,7 +71,7 @@ _PROGRAM: dict[str, Any] = {
         "unkillable": {"type": "boolean"},
         "fails_to_start": {"type": "boolean"},
         "allowed_users": {"type": "array", "items": {"type": "string"}},
-        "utility": {"enum": sorted(UTILITIES)},
+        "utility": {"enum": sorted(UTILITIES | {CMD})},
         "stdout": {"type": "string"},
         "stderr": {"type": "string"},
         "output_bytes": {"type": "integer", "minimum": 0, "maximum": 1 << 30},

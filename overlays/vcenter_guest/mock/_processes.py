@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from starlette.responses import Response
 
+from ._cmd import CMD, run_cmd
 from ._errors import MAX_ARG_LENGTH, MockError
 from ._filesystem import Kind
 from ._handlers import handles, json_response
@@ -208,6 +209,14 @@ class Processes(Vms):
 
     def default_environment(self, vm: VmState, user: GuestUser) -> dict[str, str]:
         """The environment a program gets when create sets none (a login's, as vmtoolsd gives it)."""
+        if vm.spec.windows:
+            return {
+                "PATH": "C:\\Windows\\system32;C:\\Windows",
+                "SystemRoot": "C:\\Windows",
+                "USERNAME": user.name,
+                "USERPROFILE": user.home,
+                "TEMP": user.home + "\\AppData\\Local\\Temp",
+            }
         return {
             "PATH": DEFAULT_PATH,
             "HOME": user.home,
@@ -223,6 +232,13 @@ class Processes(Vms):
         cwd = spec.get("working_directory") or user.home
         path, arguments = spec["path"], spec.get("arguments") or ""
         return run_line(self.filesystem(vm), account(user), path, arguments, env=environment, cwd=cwd, pid=pid)
+
+    def run_in_cmd(self, vm: VmState, user: GuestUser, spec: Mapping[str, Any]) -> Outcome:
+        """Runs `cmd.exe ARGUMENTS` in a Windows guest (its `/c LINE` subset)."""
+        env = spec.get("environment_variables")
+        environment = dict(env) if env is not None else self.default_environment(vm, user)
+        cwd = spec.get("working_directory") or user.home
+        return run_cmd(self.filesystem(vm), account(user), spec.get("arguments") or "", env=environment, cwd=cwd)
 
     def program_behaviour(self, program: Program, arguments: str) -> tuple[float, int]:
         """(duration in seconds, exit code) of one run of `program` with `arguments`."""
@@ -339,7 +355,10 @@ class Processes(Vms):
             arguments: str = spec.get("arguments") or ""
             pid = self.allocate_pid(vm)
             ignores_term, unkillable = program.ignores_term, program.unkillable
-            if vm.spec.windows:
+            if vm.spec.windows and program.utility == CMD:
+                outcome = self.run_in_cmd(vm, user, spec)
+                duration, exit_code = outcome.duration, outcome.status
+            elif vm.spec.windows:  # no shell: the program itself, with its arguments
                 duration, exit_code = self.program_behaviour(program, arguments)
             else:
                 outcome = self.run_in_shell(vm, user, spec, pid=pid)
