@@ -366,6 +366,8 @@ async def _move(port: int, method: str, target: str, data: memoryview | None) ->
 
 def _transfers(mock: _Server, bare: _Server, headers: dict[str, str], rounds: int) -> dict[str, Any]:
     """MB/s of PUT and GET of TRANSFER_BYTES, mock vs bare, alternating; the mock's peak memory growth."""
+    import httpx
+
     data = memoryview(bytes(range(256)) * (TRANSFER_BYTES // 256) + bytes(TRANSFER_BYTES % 256))
     before = mock.peak_memory()
     seconds: dict[str, dict[str, float]] = {k: {"PUT": 0.0, "GET": 0.0} for k in ("mock", "bare")}
@@ -380,6 +382,9 @@ def _transfers(mock: _Server, bare: _Server, headers: dict[str, str], rounds: in
             took, _ = asyncio.run(_move(bare.port, method, "/guestFile?id=0&token=x", body))
             seconds["bare"][method] += took
             moved[method] += TRANSFER_BYTES
+        # The next round uploads a new file, not a replacement held beside the old one until it is complete.
+        delete = "/api/vcenter/vm/vm-42/guest/filesystem/files/%2Ftmp%2Fbench.bin?action=delete"
+        httpx.post(f"http://{HOST}:{mock.port}{delete}", json={"credentials": CREDS}, headers=headers, timeout=30)
     growth = mock.peak_memory() - before
     rows = {
         method: {
