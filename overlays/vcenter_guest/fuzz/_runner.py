@@ -28,7 +28,7 @@ from ._checks import register_checks
 from ._guestfiles import make_run_directory, open_transfer, remove_run_directory
 from ._secrets import SecretFilter
 from ._settings import FuzzOptions, FuzzTarget
-from ._shaping import FILE_EFFECTS, install_guard, steer, unguarded
+from ._shaping import FILE_EFFECTS, HTTP_TOKEN, install_guard, steer, unguarded
 from ._state import RunState, forget, operation_of, remember, state_of
 
 __all__ = ["DEFAULT_CHECKS", "FuzzFailure", "FuzzResult", "LoginError", "OperationStats", "run"]
@@ -158,7 +158,6 @@ def _config(target: FuzzTarget, options: FuzzOptions) -> Any:
     return SchemathesisConfig.from_dict(data)
 
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FIELD_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")
 
 
@@ -168,7 +167,7 @@ def _valid_http(headers: Any) -> bool:
     if not isinstance(headers, dict):
         return True
     for name, value in headers.items():
-        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+        if not isinstance(name, str) or not HTTP_TOKEN.fullmatch(name):
             return False
         for item in value if isinstance(value, list) else [value]:  # recorded as lists of values
             text = item if isinstance(item, str) else str(item)

@@ -34,6 +34,7 @@ from ._state import NO_SUCH_PID, RunState, operation_of, stable_share, state_of
 
 __all__ = [
     "FILE_EFFECTS",
+    "HTTP_TOKEN",
     "PLAUSIBLE_ARGUMENTS",
     "RULES",
     "UNSTARTABLE_PATHS",
@@ -298,13 +299,14 @@ def unguarded(table: OperationTable) -> list[Operation]:
 _FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "connection", "expect", "upgrade"})
 
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+HTTP_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""A header name as HTTP allows it (RFC 9110 token)."""
 
 
 def _sendable_header(name: object) -> bool:
     """Whether a generated header can go into a valid HTTP request without framing it anew: a token
     for a name (RFC 9110), and not one of the headers that frame the message."""
-    return isinstance(name, str) and bool(_TOKEN.fullmatch(name)) and name.lower() not in _FRAMING_HEADERS
+    return isinstance(name, str) and bool(HTTP_TOKEN.fullmatch(name)) and name.lower() not in _FRAMING_HEADERS
 
 
 def guard(context: Any, case: Any, kwargs: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 
 from ._errors import MockError
 from ._filesystem import Account, GuestFilesystem, Kind
-from ._shell import Buffer, Closed, Null, Outcome, Stream, _write
+from ._shell import Buffer, Closed, FileStream, Null, Outcome, Stream, _write
 
 __all__ = ["CMD", "run_cmd"]
 
@@ -192,8 +192,7 @@ class _Cmd:
             )
             self.err.write((text + "\r\n").encode())
             return False
-        stream = _WindowsFile(self, path)
-        fds[fd] = stream
+        fds[fd] = FileStream(self.fs, self.who, path, append=True)  # cmd writes at the end
         return True
 
     def echo(self, source: str, fds: dict[int, Stream]) -> int:
@@ -252,20 +251,6 @@ class _Cmd:
         text = f"'{name}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n"
         _write(fds, 2, text.encode(OEM, "replace"))
         return NOT_RECOGNIZED
-
-
-class _WindowsFile(Stream):
-    """A file a redirection opened in a Windows guest (what is written goes at its end)."""
-
-    def __init__(self, cmd: _Cmd, path: str) -> None:
-        self.cmd, self.path = cmd, path
-
-    def write(self, data: bytes) -> None:
-        if data:
-            self.cmd.fs.write_file(self.path, data, self.cmd.who, append=True)
-
-    def read(self) -> bytes:
-        return bytes(self.cmd.fs.read_file(self.path, self.cmd.who))
 
 
 class _Exit(Exception):

@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MAX_ARG_LENGTH", "MockError"]
+__all__ = ["MAX_ARG_LENGTH", "MockError", "shown"]
 
 # Arguments echo caller input (VM ids, paths); bounding them keeps a hostile 1 MiB VM id from
 # coming back in every error body and log line.
 MAX_ARG_LENGTH = 256
 
 
-def _arg(value: object) -> str:
+def shown(value: object) -> str:
+    """Caller input as an error may echo it: cut to MAX_ARG_LENGTH characters."""
     text = str(value)
     return text if len(text) <= MAX_ARG_LENGTH else text[: MAX_ARG_LENGTH - 3] + "..."
 
@@ -48,7 +49,7 @@ class MockError(Exception):
         self.error_type = error_type
         self.message_id = message_id
         self.default_message = default_message
-        self.args_ = tuple(_arg(a) for a in args)
+        self.args_ = tuple(shown(a) for a in args)
         self.data = dict(data) if data is not None else None
         self.challenge = challenge
         super().__init__(f"{error_type}: {self.text}")

@@ -97,9 +97,7 @@ class Filesystems(Vms):
         self, vm_id: str, credentials: Mapping[str, Any]
     ) -> tuple[VmState, GuestUser, GuestFilesystem, Account]:
         """The ready VM, the guest user the credentials log in as, its file system and the user's account."""
-        vm = self.find_vm(vm_id)
-        self.check_vm_ready(vm)
-        user = self.check_guest_credentials(vm, credentials)
+        vm, user = self.guest_login(vm_id, credentials)
         return vm, user, self.filesystem(vm), account(user)
 
     def file_info(self, fs: GuestFilesystem, node: Node) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from ._errors import MAX_ARG_LENGTH, MockError
+from ._errors import MockError, shown
 
 if TYPE_CHECKING:
     from ._inventory import Program
@@ -101,13 +101,9 @@ class Node:
         return 4096
 
 
-def _shown(path: str) -> str:
-    return path if len(path) <= MAX_ARG_LENGTH else path[: MAX_ARG_LENGTH - 3] + "..."
-
-
 def file_error(error_type: str, message: str, text: str, path: str, reason: str | None) -> MockError:
     """A filesystem error; `reason` (an ErrorReason) puts FileErrorDetails into `data`."""
-    data = {"reason": reason, "file_path": _shown(path)} if reason is not None else None
+    data = {"reason": reason, "file_path": shown(path)} if reason is not None else None
     return MockError(error_type, _PREFIX + message, text, path, data=data)
 
 

@@ -20,7 +20,7 @@ import attrs
 from starlette.responses import Response
 
 from ._cmd import CMD, run_cmd
-from ._errors import MAX_ARG_LENGTH, MockError
+from ._errors import MockError, shown
 from ._filesystem import Kind
 from ._handlers import handles, json_response
 from ._inventory import GuestUser, Program
@@ -129,8 +129,7 @@ class Processes(Vms):
     """The simulator's programs and processes."""
 
     def _file_error(self, error_type: str, message_id: str, text: str, path: str, reason: str) -> MockError:
-        shown = path if len(path) <= MAX_ARG_LENGTH else path[: MAX_ARG_LENGTH - 3] + "..."
-        return MockError(error_type, message_id, text, path, data={"reason": reason, "file_path": shown})
+        return MockError(error_type, message_id, text, path, data={"reason": reason, "file_path": shown(path)})
 
     def resolve_program(self, vm: VmState, path: str, user: GuestUser) -> Program:
         """The program at `path` that `user` may run, or the documented path error."""
@@ -225,20 +224,22 @@ class Processes(Vms):
             "SHELL": "/bin/bash",
         }
 
-    def run_in_shell(self, vm: VmState, user: GuestUser, spec: Mapping[str, Any], *, pid: int) -> Outcome:
-        """Runs `path arguments` through the guest's simulated /bin/bash (Linux and Solaris guests)."""
+    def _surroundings(self, vm: VmState, user: GuestUser, spec: Mapping[str, Any]) -> tuple[dict[str, str], str]:
+        """The environment and working directory a created program gets: the spec's, else the user's."""
         env = spec.get("environment_variables")
         environment = dict(env) if env is not None else self.default_environment(vm, user)
-        cwd = spec.get("working_directory") or user.home
+        return environment, spec.get("working_directory") or user.home
+
+    def run_in_shell(self, vm: VmState, user: GuestUser, spec: Mapping[str, Any], *, pid: int) -> Outcome:
+        """Runs `path arguments` through the guest's simulated /bin/bash (Linux and Solaris guests)."""
+        env, cwd = self._surroundings(vm, user, spec)
         path, arguments = spec["path"], spec.get("arguments") or ""
-        return run_line(self.filesystem(vm), account(user), path, arguments, env=environment, cwd=cwd, pid=pid)
+        return run_line(self.filesystem(vm), account(user), path, arguments, env=env, cwd=cwd, pid=pid)
 
     def run_in_cmd(self, vm: VmState, user: GuestUser, spec: Mapping[str, Any]) -> Outcome:
         """Runs `cmd.exe ARGUMENTS` in a Windows guest (its `/c LINE` subset)."""
-        env = spec.get("environment_variables")
-        environment = dict(env) if env is not None else self.default_environment(vm, user)
-        cwd = spec.get("working_directory") or user.home
-        return run_cmd(self.filesystem(vm), account(user), spec.get("arguments") or "", env=environment, cwd=cwd)
+        env, cwd = self._surroundings(vm, user, spec)
+        return run_cmd(self.filesystem(vm), account(user), spec.get("arguments") or "", env=env, cwd=cwd)
 
     def program_behaviour(self, program: Program, arguments: str) -> tuple[float, int]:
         """(duration in seconds, exit code) of one run of `program` with `arguments`."""
@@ -324,9 +325,7 @@ class Processes(Vms):
             heapq.heapify(vm.expiries)
 
     def _ready_vm(self, vm_id: str, credentials: Mapping[str, Any]) -> tuple[VmState, GuestUser]:
-        vm = self.find_vm(vm_id)
-        self.check_vm_ready(vm)
-        user = self.check_guest_credentials(vm, credentials)
+        vm, user = self.guest_login(vm_id, credentials)
         self.purge(vm)
         return vm, user
 

@@ -114,14 +114,14 @@ class FileStream(Stream):
     """A guest file opened by a redirection, with its own offset as an open file description has:
     `>` writes from where this description is (after truncating at open), `>>` at the end."""
 
-    def __init__(self, shell: Shell, path: str, *, append: bool = False) -> None:
-        self.shell, self.path, self.append = shell, path, append
+    def __init__(self, fs: GuestFilesystem, who: Account, path: str, *, append: bool = False) -> None:
+        self.fs, self.who, self.path, self.append = fs, who, path, append
         self.offset = 0
 
     def write(self, data: bytes) -> None:
         if not data:
             return
-        fs, who = self.shell.fs, self.shell.who
+        fs, who = self.fs, self.who
         if self.append:
             fs.write_file(self.path, data, who, append=True)
             return
@@ -134,7 +134,7 @@ class FileStream(Stream):
         self.offset = start + len(data)
 
     def read(self) -> bytes:
-        return bytes(self.shell.fs.read_file(self.path, self.shell.who))
+        return bytes(self.fs.read_file(self.path, self.who))
 
 
 class Closed(Stream):
@@ -352,7 +352,7 @@ class Shell:
         except MockError as error:
             self.error(node.pos[0], f"{target}: {_reason(error)}", fds)
             return False
-        fds[fd] = FileStream(self, path, append=kind == ">>")
+        fds[fd] = FileStream(self.fs, self.who, path, append=kind == ">>")
         return True
 
     # -- programs ----------------------------------------------------------------------------------

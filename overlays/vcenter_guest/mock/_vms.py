@@ -265,6 +265,12 @@ class Vms(SimulatorState):
                 "interactive_guest_operations_ready": ready and vm.spec.interactive_ready,
             }
 
+    def guest_login(self, vm_id: str, credentials: Mapping[str, Any]) -> tuple[VmState, GuestUser]:
+        """What every guest operation checks first, in vCenter's order: the VM, its state, the credentials."""
+        vm = self.find_vm(vm_id)
+        self.check_vm_ready(vm)
+        return vm, self.check_guest_credentials(vm, credentials)
+
     def _invalid_credentials(self, kind: str, field: str) -> MockError:
         return MockError(
             "INVALID_ARGUMENT",
