@@ -108,6 +108,9 @@ class Operation:
     """Top-level properties of that body (e.g. `credentials`, `spec`)."""
     raw_path_parameters: tuple[str, ...] = attrs.field(default=(), repr=False)
     """Path parameters marked `x-vcenter-guest-raw-path`: a whole guest path, sent with its slashes."""
+    served_by_host: bool = attrs.field(default=False, repr=False)
+    """Its path has its own `servers`: the ESXi host's data plane (`/guestFile`), at the URL a transfer
+    names rather than at vCenter."""
 
     @property
     def service(self) -> str:
@@ -187,6 +190,7 @@ def _operation(key: str, method: str, item: Mapping[str, Any], schemas: Mapping[
         body_schema=body_schema,
         body_fields=tuple(schemas[body_schema].get("properties", {})) if body_schema else (),
         raw_path_parameters=raw,
+        served_by_host="servers" in item,
     )
 
 

@@ -11,7 +11,7 @@ import time
 
 import httpx
 import pytest
-from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_GUEST_PASSWORD, DEMO_INVENTORY
+from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_GUEST_PASSWORD, DEMO_GUEST_USER, DEMO_INVENTORY
 
 SECRETS = [DEMO_API_PASSWORD, DEMO_GUEST_PASSWORD, "svc-pass", "token-svc", "Audit!23", "Oper!23"]
 
@@ -106,6 +106,50 @@ def test_mock_command_reports_a_port_in_use_without_traceback():
     try:
         port = str(sock.getsockname()[1])
         result = subprocess.run(_command("--port", port), capture_output=True, text=True, timeout=60, check=False)
+    finally:
+        sock.close()
+    assert result.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_mock_command_can_stand_for_the_esxi_host_on_a_second_port():
+    proc, url, lines = _start("--port", "0", "--esxi-port", "0", "--log-level", "warning")
+    try:
+        printed = "".join(lines)
+        match = re.search(r"ESXi host stand-in .* on (http://127\.0\.0\.1:\d+)", printed)
+        assert match, printed
+        host = match.group(1)
+        assert host != url
+        session = httpx.post(url + "/api/session", auth=(DEMO_API_USER, DEMO_API_PASSWORD), timeout=30).json()
+        creds = {
+            "type": "USERNAME_PASSWORD",
+            "interactive_session": False,
+            "user_name": DEMO_GUEST_USER,
+            "password": DEMO_GUEST_PASSWORD,
+        }
+        transfer = httpx.post(
+            url + "/api/vcenter/vm/vm-42/guest/filesystem?action=create",
+            json={"credentials": creds, "spec": {"path": "/etc/hostname"}},
+            headers={"vmware-api-session-id": session},
+            timeout=30,
+        ).json()
+        assert transfer.startswith(host + "/guestFile?")
+        assert httpx.get(transfer, timeout=30).content == b"demo-linux\n"
+    finally:
+        rest = _stop(proc)
+    assert proc.returncode == 0, rest
+
+
+def test_mock_command_refuses_an_esxi_port_it_cannot_bind_without_traceback():
+    from vcenter_guest.mock._server import bind
+
+    sock = bind("127.0.0.1", 0)
+    try:
+        port = str(sock.getsockname()[1])
+        result = subprocess.run(
+            _command("--port", "0", "--esxi-port", port), capture_output=True, text=True, timeout=60, check=False
+        )
     finally:
         sock.close()
     assert result.returncode != 0

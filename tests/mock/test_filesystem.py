@@ -5,10 +5,12 @@ Every response is also checked against the document by the `api` fixture (status
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
-from vcenter_guest.mock import DEMO_INVENTORY
+from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_INVENTORY, serve
 
 from .conftest import CREDS, SVC_CREDS, Api
 
@@ -356,3 +358,46 @@ def test_a_large_file_streams_through_unchanged(api: Api) -> None:
     data = bytes(range(256)) * (12 * 4096)  # 12 MiB: several chunks each way
     api.upload("/tmp/big.bin", data)
     assert api.download("/tmp/big.bin") == data
+
+
+def test_an_upload_in_pieces_of_every_size_is_kept_whole_and_programs_read_and_append_to_it(api: Api) -> None:
+    # Tiny chunks (a trickling client) are gathered, large ones kept as they come; either way the
+    # file is the bytes in order, for a download as for a program of the guest.
+    pieces = [b"a" * 10] * 300 + [bytes(range(256)) * 400] + [b"z"] * 7 + [b"tail\n"]
+    data = b"".join(pieces)
+    url = api.transfer("/tmp/pieces.txt", size=len(data))
+    async def arrive() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            yield piece
+
+    content = arrive() if api.name == "asgi" else iter(pieces)  # one body message per piece
+    response = api.request("PUT", url, content=content, headers={"Content-Length": str(len(data))})
+    assert response.status_code == 200, response.text
+    assert api.download("/tmp/pieces.txt") == data
+    info = api.fs("/files//tmp/pieces.txt?action=get").json()
+    assert info["size"] == len(data)
+    created = api.op("create", spec={"path": "/bin/echo", "arguments": "more >> /tmp/pieces.txt"})
+    assert created.status_code == 201, created.text
+    api.clock.advance(60)
+    assert api.download("/tmp/pieces.txt") == data + b"more\n"
+
+
+def test_a_second_listener_stands_for_the_esxi_host_and_alone_serves_the_data_plane() -> None:
+    # A client that substitutes the wrong host, or sends an API call to the host, finds out.
+    with serve(esxi_host=True) as url, httpx.Client(base_url=url, timeout=30) as vcenter:
+        vcenter.headers["vmware-api-session-id"] = vcenter.post(
+            "/api/session", auth=(DEMO_API_USER, DEMO_API_PASSWORD)
+        ).json()
+        spec = {"path": "/etc/hostname"}
+        created = vcenter.post(
+            "/api/vcenter/vm/vm-42/guest/filesystem?action=create", json={"credentials": CREDS, "spec": spec}
+        )
+        assert created.status_code == 201
+        transfer_url = created.json()
+        host = transfer_url.split("/guestFile", 1)[0]
+        assert host.startswith("http://127.0.0.1:")
+        assert host not in {url, "http://*"}
+        query = transfer_url.split("/guestFile", 1)[1]
+        assert vcenter.get("/guestFile" + query).status_code == 404  # vCenter does not serve it
+        assert httpx.get(host + "/api/vcenter/vm", timeout=30).status_code == 404  # nor the host the API
+        assert httpx.get(transfer_url, timeout=30).content == b"demo-linux\n"

@@ -287,6 +287,15 @@ def test_the_data_plane_takes_id_and_a_secret_token(doc: dict[str, Any]) -> None
     assert set(put["requestBody"]["content"]) == {"application/octet-stream"}
 
 
+def test_only_the_data_plane_is_served_by_the_esxi_host(doc: dict[str, Any]) -> None:
+    """The operation table knows the data plane by its path's own `servers`, nothing else."""
+    from vcenter_guest.operations import OperationTable
+
+    table = OperationTable(doc)
+    assert {op.id for op in table.values() if op.served_by_host} == {"guest_file.download", "guest_file.upload"}
+    assert [s["url"] for s in doc["paths"]["/guestFile"]["servers"]] == ["https://{esxi_host}"]
+
+
 def test_the_temporary_file_and_directory_link_to_what_uses_them(doc: dict[str, Any]) -> None:
     """Stateful chains start from a path the server made: createTemporary -> get, move, update, delete."""
     links = operation(doc, "files.create_temporary")["responses"]["200"]["links"]

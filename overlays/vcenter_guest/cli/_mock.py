@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
@@ -28,6 +29,21 @@ def _log_to_stderr(name: str, level: str) -> None:
     logger.propagate = False
 
 
+def _listen(host: str, ports: list[int]) -> list[socket.socket]:
+    """A bound socket per port, or a one-line error naming the port that could not be bound."""
+    from vcenter_guest.mock import bind  # noqa: PLC0415
+
+    sockets: list[socket.socket] = []
+    for port in ports:
+        try:
+            sockets.append(bind(host, port))
+        except OSError as exc:
+            for sock in sockets:
+                sock.close()
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sockets
+
+
 @click.command()
 @click.option(
     "--inventory",
@@ -37,6 +53,13 @@ def _log_to_stderr(name: str, level: str) -> None:
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0 picks a free port.")
+@click.option(
+    "--esxi-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Also listen on this port (0: a free one) as the ESXi host: transfer URLs name it instead of `*`, "
+    "and only it serves /guestFile.",
+)
 @click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
@@ -69,6 +92,7 @@ def mock(  # noqa: PLR0917 - click passes one argument per option
     inventory: Path | None,
     host: str,
     port: int,
+    esxi_port: int | None,
     log_level: str,
     header_timeout: float,
     body_timeout: float,
@@ -82,6 +106,7 @@ def mock(  # noqa: PLR0917 - click passes one argument per option
 
     \b
         vcenter-guest mock --port 0
+        vcenter-guest mock --port 8080 --esxi-port 8443
         vcenter-guest mock --inventory lab.yaml --port 8080
     """
     import uvicorn  # noqa: PLC0415 - keep `vcenter-guest --help` fast
@@ -94,8 +119,8 @@ def mock(  # noqa: PLR0917 - click passes one argument per option
         ConnectionTimeouts,
         InventoryError,
         base_url,
-        bind,
         create_app,
+        listen_as_esxi_host,
         uvicorn_config,
     )
 
@@ -104,10 +129,7 @@ def mock(  # noqa: PLR0917 - click passes one argument per option
     except InventoryError as exc:
         raise click.ClickException(str(exc)) from None
     inv = app.state.simulator.inventory
-    try:
-        sock = bind(host, port)
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sockets = _listen(host, [port] if esxi_port is None else [port, esxi_port])
 
     # A pipe gets 80 columns from rich, which truncates every cell of the table.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
@@ -138,14 +160,20 @@ def mock(  # noqa: PLR0917 - click passes one argument per option
         )
     else:
         console.print(f"Inventory: {inventory} (passwords as in that file; they are not printed)")
-    console.print(f"Mock vCenter listening on {base_url(sock)}  (Ctrl-C to stop)", soft_wrap=True)
+    if esxi_port is not None:
+        host_url = listen_as_esxi_host(app, sockets[1])
+        console.print(f"ESXi host stand-in (transfer URLs, /guestFile) on {host_url}", soft_wrap=True)
+        if inv.transfer_base_url:
+            console.print(f"(the inventory's transfer_base_url {inv.transfer_base_url} takes precedence)")
+    console.print(f"Mock vCenter listening on {base_url(sockets[0])}  (Ctrl-C to stop)", soft_wrap=True)
     timeouts = ConnectionTimeouts(headers=header_timeout, body=body_timeout, idle=idle_timeout)
     config = uvicorn_config(app, log_level, timeouts=timeouts)
     _log_to_stderr("vcenter_guest.mock", log_level)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        uvicorn.Server(config).run(sockets=sockets)
     except KeyboardInterrupt:
         pass  # uvicorn re-raises the Ctrl-C it handled; stopping is the normal way out
     finally:
-        sock.close()
+        for sock in sockets:
+            sock.close()
     console.print("Mock vCenter stopped.")

@@ -204,7 +204,7 @@ def transfer_urls_serve_once(ctx: Any, response: Any, case: Any) -> bool | None:
         upload = isinstance(size, int) and not isinstance(size, bool)
         state.record_transfer(_json(response), size if upload else None)
         return None
-    if op.effect in {Effect.READS_GUEST_FILES, Effect.WRITES_GUEST_FILES} and "vm" not in op.path_parameters:
+    if op.served_by_host:
         query = case.query if isinstance(case.query, dict) else {}
         key = (query.get("id"), query.get("token"))
         transfer = state.transfer(key) if all(isinstance(k, str) for k in key) else None  # type: ignore[arg-type]

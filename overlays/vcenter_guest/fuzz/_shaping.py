@@ -128,8 +128,8 @@ def steer(context: Any, case: Any) -> Any:  # noqa: PLR0912 - one branch per kin
 
 
 def _is_data_plane(op: Operation) -> bool:
-    # The data plane names no VM: the transfer's id and token are its only handle.
-    return op.effect in FILE_EFFECTS and "vm" not in op.path_parameters
+    # The ESXi host's /guestFile: the transfer's id and token are its only handle.
+    return op.served_by_host
 
 
 def _steer_guest_paths(run: RunDirectory, op: Operation, case: Any, key: list[Any]) -> None:

@@ -25,7 +25,7 @@ with needs("mock", "vcenter_guest.mock"):
     from ._handlers import UnhandledOperation
     from ._inventory import EXECUTE, QUERY, Inventory, InventoryError, load_inventory
     from ._processes import KILLED_EXIT_CODE, TERMINATED_EXIT_CODE, Process
-    from ._server import ConnectionTimeouts, base_url, bind, serve, uvicorn_config
+    from ._server import ConnectionTimeouts, base_url, bind, listen_as_esxi_host, serve, uvicorn_config
     from ._sessions import Session
     from ._simulator import Simulator
     from ._vms import VmState
@@ -53,6 +53,7 @@ __all__ = [
     "base_url",
     "bind",
     "create_app",
+    "listen_as_esxi_host",
     "load_inventory",
     "serve",
     "uvicorn_config",

@@ -164,6 +164,10 @@ class MockApi:
         self._valid_body = functools.lru_cache(maxsize=1024)(self._parse_and_validate)
         check_handled(doc.operations)
         self._handlers = {op_id: HANDLERS[op_id] for op_id in doc.operations}
+        self.host_listener: tuple[str, int] | None = None
+        """(address, port) of the listener standing for the ESXi host, if there is one: it serves only
+        the operations whose path has its own `servers` (the data plane), and the vCenter listener
+        only the others, as a client that substitutes the wrong host finds out."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -196,6 +200,15 @@ class MockApi:
         return Response(dumps(error.body()), status, all_headers, media_type="application/json")
 
     def _route(self, scope: Scope) -> tuple[Operation, dict[str, str]]:
+        operation, params = self._match(scope)
+        if self.host_listener is not None:
+            server = scope.get("server")
+            on_host = server is not None and tuple(server[:2]) == self.host_listener
+            if on_host != operation.served_by_host:
+                raise _operation_not_found(scope["method"], operation.path)
+        return operation, params
+
+    def _match(self, scope: Scope) -> tuple[Operation, dict[str, str]]:
         raw: bytes | None = scope.get("raw_path")
         path = raw.split(b"?", 1)[0].decode("latin-1") if raw else quote(scope["path"])
         method: str = scope["method"]

@@ -22,7 +22,18 @@ from dateutil.parser import isoparse
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from ._errors import MockError
-from ._filesystem import Account, GuestFilesystem, Kind, Node, access_denied, already_exists, no_disk_space, not_a_file
+from ._filesystem import (
+    Account,
+    Chunks,
+    Content,
+    GuestFilesystem,
+    Kind,
+    Node,
+    access_denied,
+    already_exists,
+    no_disk_space,
+    not_a_file,
+)
 from ._handlers import Handler, handles, json_response
 from ._inventory import GuestUser
 from ._vms import Vms, VmState, account
@@ -43,6 +54,8 @@ DEFAULT_PAGE_SIZE = 50
 MAX_TRANSFERS = 1024
 """Open transfers a VM keeps; past it the oldest is dropped (memory stays bounded whatever clients do)."""
 CHUNK = 1 << 20
+SMALL_CHUNK = 16 << 10
+"""An upload's chunks shorter than this are gathered into pieces of CHUNK bytes before they are kept."""
 _REGEX_TIMEOUT = 0.05  # seconds a match_pattern may take per name: a hostile pattern cannot stall the mock
 _IDS = itertools.count(1)
 
@@ -90,6 +103,11 @@ def _check_name(part: str, field: str) -> None:
 
 class Filesystems(Vms):
     """The simulator's guest file operations."""
+
+    host_url: str | None = None
+    """`scheme://host:port` of the listener standing for the ESXi host (`serve(esxi_host=True)`,
+    `vcenter-guest mock --esxi-port`), which transfer URLs then name unless the inventory sets
+    `transfer_base_url`; None: the URLs say `*`, the server the client called."""
 
     # -- common ---------------------------------------------------------------------------------
 
@@ -294,7 +312,7 @@ class Filesystems(Vms):
             transfer = Transfer(next(_IDS), secrets.token_urlsafe(18), vm_id, path, user, now + TRANSFER_LIFETIME)
             transfer.upload = attributes
             vm.transfers[transfer.id] = transfer
-            base = self.inventory.transfer_base_url or f"{scheme}://*"
+            base = self.inventory.transfer_base_url or self.host_url or f"{scheme}://*"
             return f"{base}/guestFile?id={transfer.id}&token={transfer.token}"
 
     def _check_upload(self, fs: GuestFilesystem, who: Account, path: str, attributes: Mapping[str, Any]) -> None:
@@ -363,8 +381,8 @@ class Filesystems(Vms):
                 raise not_a_file(transfer.path)
             return fs.open_file(transfer.path, who)
 
-    def finish_upload(self, transfer: Transfer, data: bytearray) -> None:
-        """Writes an upload's bytes (the buffer becomes the file's) with the attributes the transfer declared."""
+    def finish_upload(self, transfer: Transfer, data: Content) -> None:
+        """Writes an upload's bytes (the chunks become the file's) with the attributes the transfer declared."""
         attributes = transfer.upload or {}
         with self._lock:
             vm = self.find_vm(transfer.vm_id)
@@ -464,23 +482,52 @@ async def download(api: MockApi, op: Operation, params: dict[str, str], scope: S
     except MockError as error:
         return _plain(404, f"The file of this transfer is gone: {error.text}")
     simulator.use_transfer(transfer)
-    data = node.data
+    pieces = node.pieces(CHUNK)  # the bytes as they are now: a later write gives the file new ones
 
-    async def chunks() -> AsyncIterator[bytes]:
-        view = memoryview(data)
-        for start in range(0, len(view), CHUNK):
+    async def chunks() -> AsyncIterator[bytes | memoryview]:
+        for piece in pieces:
             if transfer.aborted:
                 raise ConnectionAbortedError("the transfer was ended by a power change of its virtual machine")
-            yield bytes(view[start : start + CHUNK])
+            yield memoryview(piece) if isinstance(piece, bytearray) else piece
 
     return StreamingResponse(
-        chunks(), op.success_status, {"Content-Length": str(len(data))}, media_type="application/octet-stream"
+        chunks(), op.success_status, {"Content-Length": str(node.size)}, media_type="application/octet-stream"
     )
+
+
+class _Body:
+    """An upload's body as it arrives: its chunks kept as they are, a trickling client's tiny ones
+    gathered into pieces of CHUNK bytes (else one object, and its overhead, per few bytes)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes | bytearray] = []
+        self.small = bytearray()
+        self.size = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if len(chunk) >= SMALL_CHUNK:
+            self._flush()
+            self.parts.append(chunk)
+        elif chunk:
+            self.small += chunk
+            if len(self.small) >= CHUNK:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self.small:
+            self.parts.append(bytes(self.small))
+            self.small.clear()
+
+    def content(self) -> Chunks:
+        self._flush()
+        return Chunks(self.parts, self.size)
 
 
 @handles("guest_file.upload")
 async def upload(api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:  # noqa: PLR0911 - one answer per way an upload fails
-    """PUT /guestFile: exactly the declared number of bytes, read into the buffer that becomes the file."""
+    """PUT /guestFile: exactly the declared number of bytes, kept as the chunks they arrive in (which
+    become the file: nothing is zero-filled or copied), small ones gathered into pieces of CHUNK."""
     simulator = api.simulator
     transfer = simulator.find_transfer(scope.get("query_string", b""))
     if transfer is None:
@@ -488,28 +535,23 @@ async def upload(api: MockApi, op: Operation, params: dict[str, str], scope: Sco
     if transfer.upload is None:
         return _plain(400, "This transfer is a download: send GET.")
     size: int = transfer.upload["size"]
-    # The declared size (within the quota, checked at create) allocated at once: the pages of a large
-    # buffer are mapped lazily, so memory grows as bytes arrive, and nothing is copied to grow it.
-    data = bytearray(size)
-    received = 0
-    with memoryview(data) as view:
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return _plain(400, "The client went away before the body was complete.")
-            chunk = message.get("body", b"")
-            more = message.get("more_body", False)
-            if received + len(chunk) > size:
-                return _plain(400, f"The body is longer than the {size} bytes the transfer declared.")
-            view[received : received + len(chunk)] = chunk
-            received += len(chunk)
-            if transfer.aborted:
-                return _plain(404, _GONE)
-    if received != size:
-        return _plain(400, f"The body has {received} bytes; the transfer declared {size}.")
+    body = _Body()
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return _plain(400, "The client went away before the body was complete.")
+        chunk = message.get("body", b"")
+        more = message.get("more_body", False)
+        if body.size + len(chunk) > size:
+            return _plain(400, f"The body is longer than the {size} bytes the transfer declared.")
+        body.add(chunk)
+        if transfer.aborted:
+            return _plain(404, _GONE)
+    if body.size != size:
+        return _plain(400, f"The body has {body.size} bytes; the transfer declared {size}.")
     try:
-        simulator.finish_upload(transfer, data)
+        simulator.finish_upload(transfer, body.content())
     except MockError as error:
         if error.error_type == "UNABLE_TO_ALLOCATE_RESOURCE":
             return _plain(507, f"NO_DISK_SPACE: {error.text}")

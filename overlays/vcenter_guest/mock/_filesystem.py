@@ -13,8 +13,10 @@ letter, `/` separates like `\\`, a read-only file cannot be written or deleted, 
 an administrator may write only under its own profile directory and read anything but the other
 users' profiles.
 
-File bytes are never changed in place: every write gives the file a new `bytes` (or `bytearray`)
-object, so a download that is streaming the old one keeps a consistent view without a copy.
+File bytes are never changed in place: every write gives the file a new `bytes` (or `bytearray`, or
+`Chunks`) object, so a download that is streaming the old one keeps a consistent view without a copy.
+An upload's file is the `Chunks` the body arrived in (nothing zero-filled, nothing copied); whoever
+reads `Node.data` of one gets it joined, once.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ __all__ = [
     "POSIX_PATH_MAX",
     "WINDOWS_MAX_PATH",
     "Account",
+    "Chunks",
+    "Content",
     "GuestFilesystem",
     "Kind",
     "Node",
@@ -71,6 +75,25 @@ class Account:
         return self.uid
 
 
+class Chunks:
+    """A file's bytes as the pieces an upload's body arrived in, in order (never changed once made)."""
+
+    __slots__ = ("parts", "size")
+
+    def __init__(self, parts: list[bytes | bytearray], size: int) -> None:
+        self.parts = parts
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __repr__(self) -> str:
+        return f"Chunks({len(self.parts)} parts, {self.size} bytes)"
+
+
+Content = bytes | bytearray | Chunks
+
+
 @attrs.define(eq=False)
 class Node:
     """A file, directory or symbolic link. `name` is the spelling it was created with."""
@@ -85,17 +108,40 @@ class Node:
     created: float = 0.0
     hidden: bool = False
     read_only: bool = False
-    data: bytes | bytearray = b""
+    content: Content = b""
+    """A file's bytes (read them through `data`, or `pieces` to stream them)."""
     target: str = ""
     program: Program | None = None
     children: dict[str, Node] = attrs.field(factory=dict)
     """Directory entries by the name the file system compares (case-folded on Windows), in creation order."""
 
     @property
+    def data(self) -> bytes | bytearray:
+        """A file's bytes in one piece (an upload's chunks are joined, once, when first read so)."""
+        content = self.content
+        if isinstance(content, Chunks):
+            content = content.parts[0] if len(content.parts) == 1 else b"".join(content.parts)
+            self.content = content
+        return content
+
+    def pieces(self, most: int) -> Iterator[bytes | bytearray]:
+        """A file's bytes as they are now, in pieces of at most `most` bytes (or as uploaded), uncopied
+        but for the slices of one piece."""
+        content = self.content
+        parts = content.parts if isinstance(content, Chunks) else [content]
+        for part in parts:
+            if len(part) <= most:
+                yield part
+                continue
+            with memoryview(part) as view:
+                for start in range(0, len(view), most):
+                    yield bytes(view[start : start + most])
+
+    @property
     def size(self) -> int:
         """Bytes of a file, of a link's target text; 4096 for a directory, as ext4 reports it."""
         if self.kind is Kind.FILE:
-            return len(self.data)
+            return len(self.content)
         if self.kind is Kind.SYMLINK:
             return len(self.target.encode())
         return 4096
@@ -459,20 +505,20 @@ class GuestFilesystem:
                 raise already_exists(path)
             self._check(existing, who, 2, where.path, path)
             new = bytes(existing.data) + bytes(data) if append else data
-            self._fits(len(new) - len(existing.data), path)
-            self.used += len(new) - len(existing.data)
-            existing.data = new
+            self._fits(len(new) - existing.size, path)
+            self.used += len(new) - existing.size
+            existing.content = new
             existing.modified = existing.accessed = now
             return existing
         self._check(where.parent, who, 3 if not self.windows else 2, self.parent_path(where.path), path)
         self._fits(len(data), path)
-        node = Node(Kind.FILE, where.name, who.uid, who.gid, mode, now, now, now, data=data)
+        node = Node(Kind.FILE, where.name, who.uid, who.gid, mode, now, now, now, content=data)
         self.used += len(data)
         where.parent.children[where.key] = node
         where.parent.modified = now
         return node
 
-    def replace_file(self, path: str, data: bytes | bytearray, who: Account, node: Node) -> Node:
+    def replace_file(self, path: str, data: Content, who: Account, node: Node) -> Node:
         """Puts `node` (a new file holding `data`) at `path`, replacing a file there: an upload."""
         where = self.locate(path, who)
         existing = where.node
@@ -481,13 +527,13 @@ class GuestFilesystem:
             if existing.kind is not Kind.FILE:
                 raise not_a_file(path)
             self._check(existing, who, 2, where.path, path)
-            old = len(existing.data)
+            old = existing.size
         else:
             self._check(where.parent, who, 3 if not self.windows else 2, self.parent_path(where.path), path)
         self._fits(len(data) - old, path)
         self.used += len(data) - old
         node.name = where.name
-        node.data = data
+        node.content = data
         where.parent.children[where.key] = node
         where.parent.modified = self.now()
         return node
@@ -512,7 +558,7 @@ class GuestFilesystem:
         del where.parent.children[where.key]
         where.parent.modified = self.now()
         if node.kind is Kind.FILE:
-            self.used -= len(node.data)
+            self.used -= node.size
 
     def remove_directory(self, path: str, who: Account, *, recursive: bool) -> None:
         """Deletes a directory; RESOURCE_IN_USE if it has content and `recursive` is not set."""
@@ -529,7 +575,7 @@ class GuestFilesystem:
         self._may_unlink(where.parent, node, who, self.parent_path(where.path), path)
         if recursive:
             self._check_tree_removable(node, who, where.path, path)
-        freed = sum(len(n.data) for n in self.walk(node) if n.kind is Kind.FILE)
+        freed = sum(n.size for n in self.walk(node) if n.kind is Kind.FILE)
         del where.parent.children[where.key]
         where.parent.modified = self.now()
         self.used -= freed
@@ -568,7 +614,7 @@ class GuestFilesystem:
         self._check(target.parent, who, 3 if not self.windows else 2, self.parent_path(target.path), new_path)
         if target.node is not None:
             self._may_unlink(target.parent, target.node, who, self.parent_path(target.path), new_path)
-            self.used -= len(target.node.data)
+            self.used -= len(target.node.content)  # a file's bytes; a link's count for nothing
         del source.parent.children[source.key]
         node.name = target.name
         target.parent.children[target.key] = node

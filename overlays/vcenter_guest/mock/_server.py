@@ -22,7 +22,7 @@ from ._app import create_app
 from ._inventory import Inventory
 from ._simulator import Simulator
 
-__all__ = ["LOG_LEVELS", "ConnectionTimeouts", "base_url", "bind", "serve", "uvicorn_config"]
+__all__ = ["LOG_LEVELS", "ConnectionTimeouts", "base_url", "bind", "listen_as_esxi_host", "serve", "uvicorn_config"]
 
 log = logging.getLogger("vcenter_guest.mock")
 
@@ -138,6 +138,19 @@ def base_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def listen_as_esxi_host(app: ASGIApp, sock: socket.socket) -> str:
+    """Makes `sock` (bound, and served by the same uvicorn as the vCenter listener) the mock's stand-in
+    for the ESXi host: transfer URLs name it (unless the inventory sets `transfer_base_url`), it serves
+    only `/guestFile`, and the vCenter listener no longer does. Returns its base URL."""
+    url = base_url(sock)
+    state: Any = getattr(app, "state", None)
+    if not hasattr(state, "api") or not hasattr(state, "simulator"):
+        raise TypeError("an ESXi host listener needs the app create_app() builds")
+    state.api.host_listener = tuple(sock.getsockname()[:2])
+    state.simulator.host_url = url
+    return url
+
+
 def uvicorn_config(
     app: ASGIApp, log_level: str, *, timeouts: ConnectionTimeouts | None = None, **options: Any
 ) -> uvicorn.Config:
@@ -173,10 +186,13 @@ def serve(
     simulator_cls: type[Simulator] = Simulator,
     clock: Callable[[], float] | None = None,
     timeouts: ConnectionTimeouts | None = None,
+    esxi_host: bool = False,
 ) -> Iterator[str]:
     """Serves the mock on a loopback port in a background thread; yields its base URL.
 
-    `timeouts` says when slow or idle clients are cut off (`ConnectionTimeouts`).
+    `timeouts` says when slow or idle clients are cut off (`ConnectionTimeouts`). `esxi_host=True`
+    adds a second loopback listener standing for the ESXi host: transfer URLs name it, as a real
+    vCenter's name the host that runs the VM (see `listen_as_esxi_host`).
     Logs go to the standard `logging` loggers (`uvicorn.*`, `vcenter_guest.mock`) without
     uvicorn's own handlers, so the caller's logging setup (and pytest's caplog) sees them.
 
@@ -189,7 +205,11 @@ def serve(
     config = uvicorn_config(app, log_level, timeouts=timeouts, log_config=None)
     server = uvicorn.Server(config)
     sock = bind(host, port)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="vcenter-guest-mock", daemon=True)
+    sockets = [sock]
+    if esxi_host:
+        sockets.append(bind(host, 0))
+        listen_as_esxi_host(app, sockets[1])
+    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, name="vcenter-guest-mock", daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + 30
@@ -201,4 +221,5 @@ def serve(
     finally:
         server.should_exit = True
         thread.join(30)
-        sock.close()
+        for each in sockets:
+            each.close()

@@ -904,7 +904,7 @@ def _inputs(
                 failed.append(file)
                 continue
             # coreutils' rule (9.1, as the oracle test finds it): the same file, and not empty
-            if node is output_node and len(node.data) > 0:
+            if node is output_node and node.size > 0:
                 _complain(fds, f"{name}: {file}: input file is output file")
                 failed.append(file)
                 continue
