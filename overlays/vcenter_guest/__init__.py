@@ -17,16 +17,20 @@ sessions, typed errors (`vcenter_guest.errors`), waiting, retries, redaction and
 from . import errors
 from ._clients import AsyncClient, Client
 from ._engine.retry import RetryPolicy
-from ._services import AsyncProcesses, Processes, RunOutcome
-from ._values import CreateSpec, Credentials, ProcessInfo, ProcessResult, ProcessSummary
+from ._services import AsyncFiles, AsyncProcesses, Files, Processes, RunOutcome
+from ._values import CreateSpec, Credentials, FileInfo, FileSummary, ProcessInfo, ProcessResult, ProcessSummary
 from ._version import __version__ as __version__
 
 __all__ = [
     "AsyncClient",
+    "AsyncFiles",
     "AsyncProcesses",
     "Client",
     "CreateSpec",
     "Credentials",
+    "FileInfo",
+    "FileSummary",
+    "Files",
     "ProcessInfo",
     "ProcessResult",
     "ProcessSummary",

@@ -366,6 +366,7 @@ def test_an_upload_in_pieces_of_every_size_is_kept_whole_and_programs_read_and_a
     pieces = [b"a" * 10] * 300 + [bytes(range(256)) * 400] + [b"z"] * 7 + [b"tail\n"]
     data = b"".join(pieces)
     url = api.transfer("/tmp/pieces.txt", size=len(data))
+
     async def arrive() -> AsyncIterator[bytes]:
         for piece in pieces:
             yield piece

@@ -37,8 +37,11 @@ class SyncASGITransport(httpx.BaseTransport):
         self._portal = portal
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        # A streamed body (an upload) is a sync iterator here: read it on this side.
+        inner = httpx.Request(request.method, request.url, headers=request.headers, content=request.read())
+
         async def call() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-            response = await self._inner.handle_async_request(request)
+            response = await self._inner.handle_async_request(inner)
             body = await response.aread()
             return response.status_code, response.headers.raw, body
 

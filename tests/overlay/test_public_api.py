@@ -16,10 +16,14 @@ from vcenter_guest import AsyncClient, Client, CreateSpec, Credentials, RetryPol
 
 PUBLIC = [
     "AsyncClient",
+    "AsyncFiles",
     "AsyncProcesses",
     "Client",
     "CreateSpec",
     "Credentials",
+    "FileInfo",
+    "FileSummary",
+    "Files",
     "ProcessInfo",
     "ProcessResult",
     "ProcessSummary",

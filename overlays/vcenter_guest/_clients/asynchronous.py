@@ -4,17 +4,18 @@ effects with httpx.AsyncClient and anyio.sleep."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from vcenter_guest import errors
-from vcenter_guest._engine import CAUGHT, Effect, Plan, Send, Sleep
+from vcenter_guest._engine import CAUGHT, Effect, Move, Moved, Plan, Send, Sleep
+from vcenter_guest._services.files import AsyncFiles
 from vcenter_guest._services.processes import AsyncProcesses
 
-from .base import BaseClient, Setup
+from .base import ERROR_TEXT_BYTES, BaseClient, Received, Setup, error_text
 from .bounded import Body
 from .deadline import DEADLINE, begin, bound
 from .pool import ShardedTransport
@@ -25,6 +26,13 @@ if TYPE_CHECKING:
 __all__ = ["AsyncClient"]
 
 T = TypeVar("T")
+
+
+async def _pieces(source: Iterable[bytes]) -> AsyncIterator[bytes]:
+    # httpx.AsyncClient takes only an async body. The pieces come from bytes or a local file: a read
+    # of one piece does not wait on the network.
+    for piece in source:
+        yield piece
 
 
 class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitable[None]]]):
@@ -44,6 +52,8 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
 
     processes: AsyncProcesses
     """The guest processes service: create, list, get, delete, run, run_many."""
+    files: AsyncFiles
+    """The guest filesystem service: upload, download, stat, list, delete, move, mkdir, rmdir, temporary directories."""
 
     def _open(self, setup: Setup[httpx.AsyncBaseTransport, Callable[[float], Awaitable[None]]]) -> None:
         transport = setup.transport
@@ -56,6 +66,7 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
         self._lock: anyio.Lock | None = None
         self._sleep = setup.sleep  # None: anyio.sleep, imported on the first sleep
         self.processes = AsyncProcesses(self)
+        self.files = AsyncFiles(self)
 
     def _session_lock(self) -> anyio.Lock:
         if self._lock is None:
@@ -112,6 +123,26 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
             await response.aread()
             return response
 
+    async def _move(self, move: Move) -> Moved:
+        content = None if move.source is None else _pieces(move.source)
+        response = await self._http.send(self._move_request(move, content), stream=True)
+        async with contextlib.aclosing(response):
+            status = response.status_code
+            if not response.is_success:
+                start = b""
+                async for chunk in response.aiter_bytes():
+                    start += chunk
+                    if len(start) >= ERROR_TEXT_BYTES:
+                        break
+                return Moved(status, 0, text=error_text(start))
+            if move.method != "GET":
+                return Moved(status, move.size)
+            received = Received(move)
+            async for chunk in response.aiter_bytes():
+                if not received.take(chunk):
+                    break
+            return received.outcome(status)
+
     async def _perform(self, effect: Effect) -> Any:
         if isinstance(effect, Send):
             token = begin(effect.limit)
@@ -125,5 +156,7 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
 
                 self._sleep = anyio.sleep
             return await self._sleep(effect.seconds)
+        if isinstance(effect, Move):
+            return await self._move(effect)
         async with self._session_lock():
             return await self._drive(self._engine.renew(effect.stale))

@@ -17,13 +17,48 @@ import attrs
 import httpx
 
 from vcenter_guest import errors
-from vcenter_guest._engine import SESSION_HEADER, Engine, Plan, RetryPolicy, Send, Stepper
+from vcenter_guest._engine import SESSION_HEADER, Engine, Move, Moved, Plan, RetryPolicy, Send, Stepper
 from vcenter_guest.redaction import Redactor
 
 from .bounded import DEFAULT_MAX_RESPONSE_BYTES
 from .options import DEFAULT_TIMEOUT, api_login, exchange_bound, http_timeout, retry_policy, server_url, tls_verify
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "HEADERS", "BaseClient", "Setup"]
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "HEADERS", "BaseClient", "Received", "Setup"]
+
+ERROR_TEXT_BYTES = 1024
+"""Bytes of a data-plane error's body kept for its message."""
+
+
+class Received:
+    """Counts a GET's body into a `Move`'s sink, stopping at its `most` bytes."""
+
+    __slots__ = ("left", "moved", "sink", "truncated")
+
+    def __init__(self, move: Move) -> None:
+        assert move.sink is not None
+        self.sink = move.sink
+        self.left = move.most
+        self.moved = 0
+        self.truncated = False
+
+    def take(self, chunk: bytes) -> bool:
+        """Writes `chunk` (cut at the limit); False once no more is wanted."""
+        if self.left is not None and self.moved + len(chunk) > self.left:
+            chunk = chunk[: self.left - self.moved]
+            self.truncated = True
+        if chunk:
+            self.sink(chunk)
+            self.moved += len(chunk)
+        return not self.truncated
+
+    def outcome(self, status: int) -> Moved:
+        return Moved(status, self.moved, self.truncated)
+
+
+def error_text(start: bytes) -> str:
+    """The start of a data-plane error's body, as text."""
+    return start[:ERROR_TEXT_BYTES].decode("utf-8", "replace").strip()
+
 
 T = TypeVar("T")
 TransportT = TypeVar("TransportT")
@@ -143,6 +178,17 @@ class BaseClient(Generic[TransportT, SleepT]):
         if send.session is not None:
             request.headers[SESSION_HEADER] = send.session
         return request
+
+    def _move_request(self, move: Move, content: Any = None) -> httpx.Request:
+        """The request of a data-plane effect: the transfer URL as it is, no session, no JSON."""
+        headers = {"User-Agent": HEADERS["User-Agent"], "Accept": "*/*", "Accept-Encoding": "identity"}
+        if move.method == "PUT":
+            # With a Content-Length, httpx streams `content` as it is instead of chunked (the data
+            # plane checks the length against the size the transfer declared).
+            headers |= {"Content-Type": "application/octet-stream", "Content-Length": str(move.size)}
+        return httpx.Request(
+            move.method, move.url, headers=headers, content=content, extensions={"timeout": self._timeout}
+        )
 
     def _joined(self) -> None:
         # What _request joins without build_request (call once the httpx client is open).

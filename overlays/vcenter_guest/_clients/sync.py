@@ -12,10 +12,11 @@ from typing import Any, TypeVar
 import httpx
 
 from vcenter_guest import errors
-from vcenter_guest._engine import CAUGHT, Effect, Plan, Send, Sleep
+from vcenter_guest._engine import CAUGHT, Effect, Move, Moved, Plan, Send, Sleep
+from vcenter_guest._services.files import Files
 from vcenter_guest._services.processes import Processes
 
-from .base import BaseClient, Setup
+from .base import ERROR_TEXT_BYTES, BaseClient, Received, Setup, error_text
 from .bounded import Body
 from .deadline import DEADLINE, begin, bound
 
@@ -54,6 +55,8 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
 
     processes: Processes
     """The guest processes service: create, list, get, delete, run."""
+    files: Files
+    """The guest filesystem service: upload, download, stat, list, delete, move, mkdir, rmdir, temporary directories."""
 
     def _open(self, setup: Setup[httpx.BaseTransport, Callable[[float], None]]) -> None:
         transport = setup.transport
@@ -69,6 +72,7 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
         self._lock = threading.RLock()
         self._sleep = setup.sleep or time.sleep
         self.processes = Processes(self)
+        self.files = Files(self)
 
     def login(self) -> None:
         """Creates an API session now, if there is none (otherwise the first call does)."""
@@ -116,6 +120,25 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
                 return response
             return body.consume(response.iter_raw())
 
+    def _move(self, move: Move) -> Moved:
+        response = self._http.send(self._move_request(move, move.source), stream=True)
+        with contextlib.closing(response):
+            status = response.status_code
+            if not response.is_success:
+                start = b""
+                for chunk in response.iter_bytes():
+                    start += chunk
+                    if len(start) >= ERROR_TEXT_BYTES:
+                        break
+                return Moved(status, 0, text=error_text(start))
+            if move.method != "GET":
+                return Moved(status, move.size)
+            received = Received(move)
+            for chunk in response.iter_bytes():
+                if not received.take(chunk):
+                    break
+            return received.outcome(status)
+
     def _perform(self, effect: Effect) -> Any:
         if isinstance(effect, Send):
             token = begin(effect.limit)
@@ -125,5 +148,7 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
                 DEADLINE.reset(token)
         if isinstance(effect, Sleep):
             return self._sleep(effect.seconds)
+        if isinstance(effect, Move):
+            return self._move(effect)
         with self._lock:
             return self._drive(self._engine.renew(effect.stale))

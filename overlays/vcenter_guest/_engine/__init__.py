@@ -3,7 +3,7 @@
 
 from .calls import Call
 from .core import SESSION_HEADER, Engine
-from .effects import CAUGHT, Effect, Plan, Renew, Send, Sleep, Stepper
+from .effects import CAUGHT, Effect, Move, Moved, Plan, Renew, Send, Sleep, Stepper
 from .retry import RetryPolicy
 
 __all__ = [
@@ -12,6 +12,8 @@ __all__ = [
     "Call",
     "Effect",
     "Engine",
+    "Move",
+    "Moved",
     "Plan",
     "Renew",
     "RetryPolicy",

@@ -9,6 +9,8 @@ A plan is a generator. It yields effects and gets back their outcome:
     Renew  -> "this session was refused; under the client's lock, log in again if it is really dead";
               the driver runs `Engine.renew` and sends back True (send again with the new session) or
               False (the session is alive), or throws the error that renewing raised
+    Move   -> one request of the data plane (a transfer URL: GET streams the body into `sink`, PUT
+              streams `source` out); the driver sends back `Moved`, or throws the `httpx.HTTPError`
 
 `Plan[T]` is a plan that returns a T. `Stepper` runs one plan for a driver: it holds the outcome of
 the last effect and hands the next effect over, so that the sync and the async driver only perform
@@ -17,7 +19,7 @@ effects (see `_clients`).
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -25,7 +27,7 @@ import httpx
 
 from vcenter_guest import errors
 
-__all__ = ["CAUGHT", "Effect", "Plan", "Renew", "Send", "Sleep", "Stepper"]
+__all__ = ["CAUGHT", "Effect", "Move", "Moved", "Plan", "Renew", "Send", "Sleep", "Stepper"]
 
 T = TypeVar("T")
 
@@ -70,7 +72,32 @@ class Renew:
     stale: str | None = attrs.field(repr=False)
 
 
-Effect = Send | Sleep | Renew
+@attrs.define(slots=True)
+class Move:
+    """Effect: GET or PUT a transfer URL (absolute, with no session: its id and token are the credential,
+    so it is never shown). GET: each piece of the body goes to `sink`, at most `most` bytes (None: all;
+    past it the driver stops reading and says `truncated`). PUT: `source` yields the `size` bytes."""
+
+    method: str
+    url: str = attrs.field(repr=False)
+    sink: Callable[[bytes], object] | None = attrs.field(default=None, repr=False)
+    most: int | None = None
+    source: Iterable[bytes] | None = attrs.field(default=None, repr=False)
+    size: int = 0
+
+
+@attrs.frozen
+class Moved:
+    """What a `Move` did: the HTTP status, the bytes moved, whether GET stopped at `most`, and the start
+    of the body when the status is not a success (the data plane answers errors in plain text)."""
+
+    status: int
+    size: int
+    truncated: bool = False
+    text: str = ""
+
+
+Effect = Send | Sleep | Renew | Move
 Plan = Generator[Effect, Any, T]
 
 # What a driver throws back into a plan: the failure of sending (httpx) or of renewing (ours).

@@ -14,6 +14,7 @@ import importlib
 import attrs
 
 from .credentials import Credentials
+from .files import FileInfo, FileSummary
 from .results import ProcessInfo, ProcessResult, ProcessSummary
 from .specs import CreateSpec
 
@@ -21,6 +22,8 @@ __all__ = [
     "FOLLOWS",
     "CreateSpec",
     "Credentials",
+    "FileInfo",
+    "FileSummary",
     "ProcessInfo",
     "ProcessResult",
     "ProcessSummary",
@@ -33,6 +36,8 @@ FOLLOWS: dict[type, tuple[str, str]] = {
     CreateSpec: ("create_spec", "CreateSpec"),
     ProcessSummary: ("process_summary", "ProcessSummary"),
     ProcessInfo: ("process_info", "ProcessInfo"),
+    FileInfo: ("file_info", "FileInfo"),
+    FileSummary: ("file_summary", "FileSummary"),
 }
 
 

@@ -1,0 +1,670 @@
+"""The guest filesystem service (`vc.files`): upload and download through transfer URLs, and the
+file and directory operations, written once for both clients (see `base`).
+
+A transfer is two exchanges: Transfers.create (at vCenter, retried by the engine like any call)
+returns a single-use URL of the ESXi host's `/guestFile`, and one GET or PUT of it (a `Move` effect,
+never retried: the URL may be used up). A URL whose host is `*` means "the server you called": the
+client puts its server's host and port there. The URL's token is a credential: no message, log or
+repr shows it (errors name the host only).
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import functools
+import io
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from types import SimpleNamespace
+from typing import IO, Any, cast
+from urllib.parse import urlencode
+
+import httpx
+
+from vcenter_guest import errors
+from vcenter_guest._engine import CAUGHT, Call, Engine, Move, Moved, Plan
+from vcenter_guest._values import Credentials, FileInfo, FileSummary
+from vcenter_guest.operations import operations
+
+from .base import AsyncService, SyncService, driven
+from .checks import check_credentials, check_vm
+
+__all__ = ["AsyncFiles", "Files", "FilesService"]
+
+PIECE = 1 << 20
+"""Bytes read from a local source per piece of an upload."""
+SPOOL_IN_MEMORY = 8 << 20
+"""An upload from a stream that cannot tell its size is spooled first (Transfers.create needs the
+size): in memory up to this many bytes, then on local disk."""
+
+
+@functools.cache
+def _generated() -> SimpleNamespace:
+    from vcenter_guest_client.api.guest_file import guest_file_download, guest_file_upload  # noqa: PLC0415
+    from vcenter_guest_client.api.vmguestfilesystem import transfers_create  # noqa: PLC0415
+    from vcenter_guest_client.api.vmguestfilesystemdirectories import (  # noqa: PLC0415
+        directories_create,
+        directories_create_temporary,
+        directories_delete,
+        directories_move,
+    )
+    from vcenter_guest_client.api.vmguestfilesystemfiles import (  # noqa: PLC0415
+        files_delete,
+        files_get,
+        files_list,
+        files_move,
+    )
+    from vcenter_guest_client.models import (  # noqa: PLC0415
+        DirectoriesCreateBody,
+        DirectoriesCreateTemporaryBody,
+        DirectoriesDeleteBody,
+        DirectoriesMoveBody,
+        FileCreationAttributes,
+        FileFilterSpec,
+        FileInfo,
+        FileListResult,
+        FilesCredentialsBody,
+        FilesListBody,
+        FilesMoveBody,
+        IterationSpec,
+        PosixFileAttributesCreateSpec,
+        TransferCreateSpec,
+        TransfersCreateBody,
+    )
+    from vcenter_guest_client.types import UNSET, File, Unset  # noqa: PLC0415
+
+    from vcenter_guest._wire import responses  # noqa: PLC0415
+
+    return SimpleNamespace(
+        guest_file_download=guest_file_download,
+        guest_file_upload=guest_file_upload,
+        transfers_create=transfers_create,
+        directories_create=directories_create,
+        directories_create_temporary=directories_create_temporary,
+        directories_delete=directories_delete,
+        directories_move=directories_move,
+        files_delete=files_delete,
+        files_get=files_get,
+        files_list=files_list,
+        files_move=files_move,
+        DirectoriesCreateBody=DirectoriesCreateBody,
+        DirectoriesCreateTemporaryBody=DirectoriesCreateTemporaryBody,
+        DirectoriesDeleteBody=DirectoriesDeleteBody,
+        DirectoriesMoveBody=DirectoriesMoveBody,
+        FileCreationAttributes=FileCreationAttributes,
+        FileFilterSpec=FileFilterSpec,
+        FileInfo=FileInfo,
+        FileListResult=FileListResult,
+        FilesCredentialsBody=FilesCredentialsBody,
+        FilesListBody=FilesListBody,
+        FilesMoveBody=FilesMoveBody,
+        IterationSpec=IterationSpec,
+        PosixFileAttributesCreateSpec=PosixFileAttributesCreateSpec,
+        TransferCreateSpec=TransferCreateSpec,
+        TransfersCreateBody=TransfersCreateBody,
+        UNSET=UNSET,
+        File=File,
+        Unset=Unset,
+        wire=responses,
+    )
+
+
+# --- checks ------------------------------------------------------------------------------------------
+
+
+def _guest_path(path: object, what: str = "guest_path") -> str:
+    if not isinstance(path, str) or not path:
+        raise errors.UsageError(f"{what} must be a non-empty path in the guest, e.g. '/tmp/report.txt', got {path!r}")
+    if "\0" in path:
+        raise errors.UsageError(f"{what} cannot hold a NUL character")
+    return path
+
+
+def _permissions(permissions: object) -> str | None:
+    if permissions is None:
+        return None
+    if type(permissions) is int and 0 <= permissions <= 0o7777:
+        return format(permissions, "o")
+    if isinstance(permissions, str) and 1 <= len(permissions) <= 4 and all(c in "01234567" for c in permissions):
+        return permissions
+    raise errors.UsageError(f"permissions must be an octal mode such as 0o640 or '640', got {permissions!r}")
+
+
+def _flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise errors.UsageError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+# --- local sources and destinations --------------------------------------------------------------------
+
+
+class _Source:
+    """What an upload sends: bytes, a local file (by path) or a binary file object, read in pieces."""
+
+    def __init__(self, source: object) -> None:
+        self._close: Callable[[], None] = lambda: None
+        self._data: memoryview | None = None
+        self._file: IO[bytes] | None = None
+        if isinstance(source, bytes | bytearray | memoryview):
+            self._data = memoryview(source).cast("B")
+            self.size = len(self._data)
+        elif isinstance(source, str | os.PathLike):
+            try:
+                handle = open(source, "rb")  # noqa: SIM115 - closed by close()
+            except OSError as exc:
+                raise errors.UsageError(f"cannot read {os.fspath(source)!r}: {exc.strerror or exc}") from None
+            self._file, self._close = handle, handle.close
+            self.size = os.fstat(handle.fileno()).st_size
+        elif callable(getattr(source, "read", None)):
+            self._file = cast("IO[bytes]", source)
+            self.size = self._measure()
+        else:
+            raise errors.UsageError(
+                f"source must be bytes, a local path or a binary file object, not {type(source).__name__}"
+            )
+
+    def _measure(self) -> int:
+        file = self._file
+        assert file is not None
+        try:
+            if file.seekable():
+                here = file.tell()
+                end = file.seek(0, io.SEEK_END)
+                file.seek(here)
+                return end - here
+        except (OSError, ValueError, AttributeError):
+            pass
+        # A pipe or a socket: spool it (Transfers.create must know the size before anything is sent).
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed by close()
+        shutil.copyfileobj(file, spool, PIECE)
+        size = spool.tell()
+        spool.seek(0)
+        self._file, self._close = cast("IO[bytes]", spool), spool.close
+        return size
+
+    def pieces(self) -> Iterator[bytes]:
+        """The bytes, exactly `size` of them (a file that grew meanwhile is cut, one that shrank fails)."""
+        if self._data is not None:
+            for start in range(0, self.size, PIECE):
+                yield bytes(self._data[start : start + PIECE])
+            return
+        assert self._file is not None
+        left = self.size
+        while left > 0:
+            piece = self._file.read(min(PIECE, left))
+            if not piece:
+                raise errors.UsageError(f"the source ended {left} bytes short of the {self.size} it had")
+            if not isinstance(piece, bytes | bytearray):
+                raise errors.UsageError("source must be a binary file object (opened with 'rb'), not a text one")
+            left -= len(piece)
+            yield bytes(piece)
+
+    def close(self) -> None:
+        self._close()
+
+
+class _Destination:
+    """Where a download goes: a local path (written whole or not at all), a binary file object, or
+    memory (None: the bytes are returned)."""
+
+    def __init__(self, destination: object) -> None:
+        self.path: str | None = None
+        self._buffer: bytearray | None = None
+        self._temp: str | None = None
+        if destination is None:
+            self._buffer = bytearray()
+            self.write: Callable[[bytes], object] = self._buffer.extend
+        elif isinstance(destination, str | os.PathLike):
+            self.path = os.fspath(destination)
+            folder = os.path.dirname(os.path.abspath(self.path))
+            if os.path.isdir(self.path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+                raise errors.UsageError(f"cannot write {self.path!r}: not a file in a writable directory")
+            self.write = self._write_file
+        elif callable(getattr(destination, "write", None)):
+            self.write = cast("IO[bytes]", destination).write
+        else:
+            raise errors.UsageError(
+                f"destination must be a local path, a binary file object or None, not {type(destination).__name__}"
+            )
+
+    def _write_file(self, piece: bytes) -> None:
+        # The local file is made when the first bytes arrive (a download that fails before leaves nothing).
+        if self._temp is None:
+            assert self.path is not None
+            folder = os.path.dirname(os.path.abspath(self.path))
+            fd, self._temp = tempfile.mkstemp(prefix=".vcenter-guest-", suffix=".part", dir=folder)
+            self._file = os.fdopen(fd, "wb")
+        self._file.write(piece)
+
+    def finish(self) -> bytes | None:
+        """Completes a successful download: the file takes its name; the bytes when kept in memory."""
+        if self.path is not None:
+            if self._temp is None:  # an empty file: no bytes came
+                self._write_file(b"")
+            assert self._temp is not None
+            self._file.close()
+            os.replace(self._temp, self.path)
+            self._temp = None
+        return bytes(self._buffer) if self._buffer is not None else None
+
+    def abandon(self) -> None:
+        """A failed download leaves no partial file behind (a file object keeps what it got)."""
+        if self._temp is not None:
+            self._file.close()
+            with contextlib.suppress(OSError):
+                os.unlink(self._temp)
+            self._temp = None
+
+
+# --- reading responses ---------------------------------------------------------------------------------
+
+
+def _text(raw: object) -> str:
+    return cast("str", _generated().wire.text(raw))
+
+
+def _parse_url(response: httpx.Response, call: Call[str]) -> str:
+    return cast("str", _generated().wire.read(response, call, "a transfer URL (a JSON string)", _text))
+
+
+def _parse_nothing(response: httpx.Response, call: Call[None]) -> None:
+    if response.status_code != call.operation.success_status:
+        raise _generated().wire.failure(response, call)
+
+
+def _info(path: str) -> Callable[[Any], FileInfo]:
+    def convert(raw: Any) -> FileInfo:
+        g = _generated()
+        wire, model = g.wire, g.FileInfo.from_dict(raw)
+        attributes = model.attributes
+        posix, windows = attributes.posix_attributes, attributes.win_attributes
+        has_posix, has_windows = not isinstance(posix, g.Unset), not isinstance(windows, g.Unset)
+        link = attributes.symlink_target
+        return FileInfo(
+            path=path,
+            type=wire.text(model.type_.value),
+            size=wire.integer(model.size),
+            last_modified=wire.aware(attributes.last_modified),
+            last_accessed=wire.aware(attributes.last_accessed),
+            filesystem_family=wire.text(attributes.filesystem_family.value),
+            symlink_target=None if isinstance(link, g.Unset) else wire.text(link),
+            owner=wire.integer(posix.owner) if has_posix else None,
+            group=wire.integer(posix.group) if has_posix else None,
+            permissions=wire.text(posix.permissions) if has_posix else None,
+            hidden=bool(windows.hidden) if has_windows else None,
+            read_only=bool(windows.read_only) if has_windows else None,
+            created=wire.aware(windows.created) if has_windows else None,
+        )
+
+    return convert
+
+
+def _page(raw: Any) -> tuple[builtins.list[FileSummary], int, str]:
+    g = _generated()
+    wire, model = g.wire, g.FileListResult.from_dict(raw)
+    files = [FileSummary(wire.text(f.filename), wire.text(f.type_.value), wire.integer(f.size)) for f in model.files]
+    return files, wire.integer(model.total), wire.text(model.status.value)
+
+
+class FilesService:
+    """What the sync and the async files service share: the calls, and the methods as plans."""
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)  # type: ignore[call-arg] # SyncService or AsyncService
+        self._engine: Engine = client._engine
+
+    # --- the calls --------------------------------------------------------------------------------------
+
+    def _call(self, op_id: str, build: Callable[[], Any], parse: Any, vm: str, credentials: Credentials) -> Call[Any]:
+        return Call(operations()[op_id], build, parse, vm=vm, credentials=credentials)
+
+    def transfer_call(self, vm: str, credentials: Credentials, path: str, attributes: Any = None) -> Call[str]:
+        """Transfers.create: a download URL, or an upload URL when `attributes` (FileCreationAttributes) are given."""
+        g = _generated()
+        spec = g.TransferCreateSpec(path=path, attributes=g.UNSET if attributes is None else attributes)
+        body = g.TransfersCreateBody(credentials=credentials._cached_generated(), spec=spec)
+        build = functools.partial(g.transfers_create.request_kwargs, vm, body=body)
+        return cast("Call[str]", self._call("transfers.create", build, _parse_url, vm, credentials))
+
+    def _creds(self, credentials: Credentials) -> Any:
+        return _generated().FilesCredentialsBody(credentials=credentials._cached_generated())
+
+    # --- the data plane -----------------------------------------------------------------------------------
+
+    def data_url(self, url: str, method: str) -> str:
+        """The URL to send a transfer's GET or PUT to: `*` becomes the server's host and port; the path and
+        parameters are the generated operation's (guest_file.download / upload)."""
+        g = _generated()
+        try:
+            parsed = httpx.URL(url)
+            params = parsed.params
+            ids, tokens = params.get_list("id"), params.get_list("token")
+            if parsed.scheme not in {"http", "https"} or not parsed.host or len(ids) != 1 or len(tokens) != 1:
+                raise ValueError
+        except (ValueError, httpx.InvalidURL):
+            raise errors.UnexpectedResponse(
+                "transfers.create: the server answered a URL that is not one of /guestFile?id=...&token=...",
+                reason="not a transfer URL",
+                operation="transfers.create",
+            ) from None
+        if parsed.host == "*":
+            server = httpx.URL(self._engine.server)
+            parsed = parsed.copy_with(host=server.host, port=server.port)
+        if method == "GET":
+            kwargs = g.guest_file_download.request_kwargs(id=ids[0], token=tokens[0])
+        else:
+            kwargs = g.guest_file_upload.request_kwargs(id=ids[0], token=tokens[0], body=g.File(payload=b""))
+        origin = str(parsed.copy_with(path="/", query=None, fragment=None)).rstrip("/")
+        return f"{origin}{kwargs['url']}?{urlencode(kwargs['params'])}"
+
+    def transfer(self, vm: str, path: str, move: Move) -> Plan[Moved]:
+        """Performs one GET or PUT of a transfer URL; the package's error if it fails (never retried)."""
+        what = "download of" if move.method == "GET" else "upload to"
+        host = httpx.URL(move.url).netloc.decode("ascii", "replace")
+        try:
+            moved: Moved = yield move
+        except CAUGHT as exc:
+            if isinstance(exc, errors.VcenterGuestError):
+                raise
+            detail = type(exc).__name__
+            if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+                raise errors.RequestNotSent(
+                    f"{vm}: the {what} {path} could not reach the ESXi host {host} ({detail}): file transfers "
+                    "go to the host that runs the VM, so its port (443) must be reachable from this machine",
+                    operation="transfers.create",
+                    vm=vm,
+                ) from exc
+            raise errors.ResponseNotReceived(
+                f"{vm}: the {what} {path} through the ESXi host {host} failed ({detail}); "
+                "the transfer URL may be used up, so it was not tried again",
+                operation="transfers.create",
+                vm=vm,
+            ) from exc
+        if 200 <= moved.status < 300:
+            return moved
+        raise _data_plane_error(vm, path, what, moved)
+
+    # --- the methods users call ---------------------------------------------------------------------------
+
+    @driven
+    def upload(
+        self,
+        vm: str,
+        credentials: Credentials,
+        source: bytes | str | os.PathLike[str] | IO[bytes],
+        guest_path: str,
+        *,
+        overwrite: bool = False,
+        permissions: int | str | None = None,
+    ) -> Plan[int]:
+        """Writes `source` (bytes, a local path, or a binary file object, streamed) to `guest_path`; returns
+        the bytes written. An existing file is replaced only with `overwrite=True`; `permissions` (POSIX,
+        e.g. 0o755) is the new file's mode.
+
+        Example::
+
+            vc.files.upload("vm-42", creds, "build/app.tar.gz", "/tmp/app.tar.gz", overwrite=True)
+        """
+        vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
+        mode, replace = _permissions(permissions), _flag(overwrite, "overwrite")
+        return self._upload(vm, credentials, _Source(source), path, overwrite=replace, mode=mode)
+
+    def _upload(
+        self, vm: str, credentials: Credentials, source: _Source, path: str, *, overwrite: bool, mode: str | None
+    ) -> Plan[int]:
+        g = _generated()
+        try:
+            posix = g.UNSET if mode is None else g.PosixFileAttributesCreateSpec(permissions=mode)
+            attributes = g.FileCreationAttributes(size=source.size, overwrite=overwrite, posix=posix)
+            url = yield from self._engine.call(self.transfer_call(vm, credentials, path, attributes))
+            put = Move("PUT", self.data_url(url, "PUT"), source=source.pieces(), size=source.size)
+            yield from self.transfer(vm, path, put)
+            return source.size
+        finally:
+            source.close()
+
+    @driven
+    def download(
+        self,
+        vm: str,
+        credentials: Credentials,
+        guest_path: str,
+        destination: str | os.PathLike[str] | IO[bytes] | None = None,
+        *,
+        max_bytes: int | None = None,
+    ) -> Plan[Any]:
+        """Reads the guest file `guest_path` into `destination`: a local path (written whole, or not at
+        all), a binary file object (streamed), or None (the bytes are returned). Returns the number of
+        bytes written, or the bytes. `max_bytes` refuses a larger file (errors.UsageError) before it is
+        all read.
+
+        Example::
+
+            vc.files.download("vm-42", creds, "/var/log/app.log", "app.log")
+            text = vc.files.download("vm-42", creds, "/etc/os-release").decode()
+        """
+        vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
+        if max_bytes is not None and (type(max_bytes) is not int or max_bytes < 0):
+            raise errors.UsageError(f"max_bytes must be a non-negative int or None, got {max_bytes!r}")
+        return self._download(vm, credentials, path, _Destination(destination), max_bytes)
+
+    def _download(
+        self, vm: str, credentials: Credentials, path: str, destination: _Destination, most: int | None
+    ) -> Plan[Any]:
+        done = False
+        try:
+            url = yield from self._engine.call(self.transfer_call(vm, credentials, path))
+            get = Move("GET", self.data_url(url, "GET"), sink=destination.write, most=most)
+            moved = yield from self.transfer(vm, path, get)
+            if moved.truncated:
+                raise errors.UsageError(f"{vm}: {path} is larger than max_bytes={most}; it was not kept")
+            kept = destination.finish()
+            done = True
+            return moved.size if kept is None else kept
+        finally:
+            if not done:
+                destination.abandon()
+
+    @driven
+    def stat(self, vm: str, credentials: Credentials, guest_path: str) -> Plan[FileInfo]:
+        """What `guest_path` is (a symbolic link is described, not followed): type, size, times, owner and mode."""
+        vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
+        g = _generated()
+        build = functools.partial(g.files_get.request_kwargs, vm, path, body=self._creds(credentials))
+
+        def parse(response: httpx.Response, call: Call[FileInfo]) -> FileInfo:
+            return cast("FileInfo", g.wire.read(response, call, "a FileInfo", _info(path)))
+
+        return self._engine.call(Call(operations()["files.get"], build, parse, vm=vm, credentials=credentials))
+
+    @driven
+    def list(self, vm: str, credentials: Credentials, guest_path: str, *, pattern: str | None = None) -> Plan[Any]:
+        """Every entry of the directory `guest_path` (all pages), or the file itself; `pattern` keeps the
+        names a Perl-compatible regular expression matches."""
+        vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
+        if pattern is not None and not isinstance(pattern, str):
+            raise errors.UsageError(f"pattern must be a regular expression (str) or None, got {pattern!r}")
+        return self._list(vm, credentials, path, pattern)
+
+    def _list(self, vm: str, credentials: Credentials, path: str, pattern: str | None) -> Plan[Any]:
+        g = _generated()
+        found: builtins.list[FileSummary] = []
+        while True:
+            body = g.FilesListBody(
+                credentials=credentials._cached_generated(),
+                path=path,
+                iteration=g.IterationSpec(index=len(found)) if found else g.UNSET,
+                filter_=g.UNSET if pattern is None else g.FileFilterSpec(match_pattern=pattern),
+            )
+            build = functools.partial(g.files_list.request_kwargs, vm, body=body)
+
+            def parse(response: httpx.Response, call: Call[Any]) -> Any:
+                return g.wire.read(response, call, "a FileListResult", _page)
+
+            page, _, status = yield from self._engine.call(
+                Call(operations()["files.list"], build, parse, vm=vm, credentials=credentials)
+            )
+            found.extend(page)
+            # READY: more is pending (the page may be short); END_OF_DATA: nothing more. `total` is a hint only.
+            if status != "READY" or not page:
+                return found
+
+    @driven
+    def delete(self, vm: str, credentials: Credentials, guest_path: str) -> Plan[None]:
+        """Deletes the file (or symbolic link) `guest_path`; a directory is `rmdir`'s."""
+        vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
+        g = _generated()
+        build = functools.partial(g.files_delete.request_kwargs, vm, path, body=self._creds(credentials))
+        return self._engine.call(self._call("files.delete", build, _parse_nothing, vm, credentials))
+
+    @driven
+    def move(
+        self,
+        vm: str,
+        credentials: Credentials,
+        guest_path: str,
+        new_path: str,
+        *,
+        overwrite: bool = False,
+        directory: bool = False,
+    ) -> Plan[None]:
+        """Moves or renames the file `guest_path` to `new_path` (replacing a file there only with
+        `overwrite=True`); `directory=True` moves a directory instead."""
+        vm, credentials = check_vm(vm), check_credentials(credentials)
+        path, target = _guest_path(guest_path), _guest_path(new_path, "new_path")
+        replace, is_directory = _flag(overwrite, "overwrite"), _flag(directory, "directory")
+        g = _generated()
+        creds = credentials._cached_generated()
+        if is_directory:
+            if replace:
+                raise errors.UsageError("overwrite=True is for files: a directory never replaces another")
+            body: Any = g.DirectoriesMoveBody(credentials=creds, path=path, new_path=target)
+            build = functools.partial(g.directories_move.request_kwargs, vm, body=body)
+            return self._engine.call(self._call("directories.move", build, _parse_nothing, vm, credentials))
+        body = g.FilesMoveBody(credentials=creds, path=path, new_path=target, overwrite=replace)
+        build = functools.partial(g.files_move.request_kwargs, vm, body=body)
+        return self._engine.call(self._call("files.move", build, _parse_nothing, vm, credentials))
+
+    @driven
+    def mkdir(self, vm: str, credentials: Credentials, guest_path: str, *, parents: bool = False) -> Plan[None]:
+        """Makes the directory `guest_path`; `parents=True` makes missing parents too (as `mkdir -p`)."""
+        vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
+        g = _generated()
+        body = g.DirectoriesCreateBody(
+            credentials=credentials._cached_generated(), path=path, create_parents=_flag(parents, "parents")
+        )
+        build = functools.partial(g.directories_create.request_kwargs, vm, body=body)
+        return self._engine.call(self._call("directories.create", build, _parse_nothing, vm, credentials))
+
+    @driven
+    def rmdir(self, vm: str, credentials: Credentials, guest_path: str, *, recursive: bool = False) -> Plan[None]:
+        """Removes the directory `guest_path`: an empty one, or with everything in it if `recursive=True`."""
+        vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
+        return self.rmdir_call_plan(vm, credentials, path, _flag(recursive, "recursive"))
+
+    def rmdir_call_plan(self, vm: str, credentials: Credentials, path: str, recursive: bool) -> Plan[None]:
+        """Directories.delete (what `rmdir` and the end of a temporary directory send)."""
+        g = _generated()
+        body = g.DirectoriesDeleteBody(credentials=credentials._cached_generated(), path=path, recursive=recursive)
+        build = functools.partial(g.directories_delete.request_kwargs, vm, body=body)
+        return self._engine.call(self._call("directories.delete", build, _parse_nothing, vm, credentials))
+
+    @driven
+    def mkdtemp(
+        self,
+        vm: str,
+        credentials: Credentials,
+        *,
+        prefix: str = "vcenter-guest-",
+        suffix: str = "",
+        parent: str | None = None,
+    ) -> Plan[str]:
+        """Makes a new directory with a name nobody could predict, readable by this guest user only, in
+        the guest's temporary directory (or `parent`); returns its path. See `temporary_directory`."""
+        vm, credentials = check_vm(vm), check_credentials(credentials)
+        for name, value in (("prefix", prefix), ("suffix", suffix)):
+            if not isinstance(value, str) or "/" in value or "\\" in value:
+                raise errors.UsageError(f"{name} must be a string without path separators, got {value!r}")
+        where = None if parent is None else _guest_path(parent, "parent")
+        g = _generated()
+        body = g.DirectoriesCreateTemporaryBody(
+            credentials=credentials._cached_generated(),
+            prefix=prefix,
+            suffix=suffix,
+            parent_path=g.UNSET if where is None else where,
+        )
+        build = functools.partial(g.directories_create_temporary.request_kwargs, vm, body=body)
+        return self._engine.call(self._call("directories.create_temporary", build, _parse_url, vm, credentials))
+
+
+def _data_plane_error(vm: str, path: str, what: str, moved: Moved) -> errors.VcenterGuestError:
+    """The package's error for a data-plane answer that is not a success (plain text, no vAPI body)."""
+    text = moved.text
+    head = text.split(":", 1)[0].strip()
+    fields: dict[str, Any] = {"status_code": moved.status, "operation": "transfers.create", "vm": vm}
+    if moved.status == 404:
+        return errors.NotFound(
+            f"{vm}: the {what} {path} failed: the transfer URL is no longer valid (used, expired after 10 "
+            f"minutes, or ended by a power change of the VM): {text}",
+            **fields,
+        )
+    if moved.status == 507:
+        return errors.UnableToAllocateResource(f"{vm}: the {what} {path} failed: no space left: {text}", **fields)
+    if moved.status == 409 and head.isupper() and head.replace("_", "").isalpha():
+        return errors.error_class(head)(f"{vm}: the {what} {path} failed: {text}", error_type=head, **fields)
+    return errors.UnexpectedResponse(
+        f"{vm}: the {what} {path} failed with HTTP {moved.status}: {text}",
+        status_code=moved.status,
+        body=text,
+        reason="the data plane refused the transfer",
+        operation="transfers.create",
+    )
+
+
+class Files(FilesService, SyncService):
+    """The guest filesystem service (`vc.files`): upload, download, stat, list, delete, move, mkdir,
+    rmdir, and temporary directories.
+
+    Example::
+
+        vc.files.upload("vm-42", creds, b"hello\\n", "/tmp/hello.txt")
+        assert vc.files.download("vm-42", creds, "/tmp/hello.txt") == b"hello\\n"
+        with vc.files.temporary_directory("vm-42", creds) as tmp:
+            vc.files.upload("vm-42", creds, "setup.sh", f"{tmp}/setup.sh")
+    """
+
+    @contextlib.contextmanager
+    def temporary_directory(self, vm: str, credentials: Credentials, **options: Any) -> Iterator[str]:
+        """A new private directory (see `mkdtemp`), removed with its contents when the block ends, however it ends."""
+        path = self.mkdtemp(vm, credentials, **options)
+        try:
+            yield path
+        finally:
+            self._client._drive(self.rmdir_call_plan(vm, credentials, path, recursive=True))
+
+
+class AsyncFiles(FilesService, AsyncService):
+    """The guest filesystem service of an AsyncClient (`vc.files`): the methods of `Files`, awaited.
+
+    Example::
+
+        async with vc.files.temporary_directory("vm-42", creds) as tmp:
+            await vc.files.upload("vm-42", creds, b"data", f"{tmp}/data.bin")
+    """
+
+    @contextlib.asynccontextmanager
+    async def temporary_directory(self, vm: str, credentials: Credentials, **options: Any) -> AsyncIterator[str]:
+        """A new private directory (see `mkdtemp`), removed with its contents when the block ends, however it
+        ends (a cancelled task included: the removal is shielded from the cancellation)."""
+        path = await self.mkdtemp(vm, credentials, **options)
+        try:
+            yield path
+        finally:
+            import anyio  # noqa: PLC0415
+
+            with anyio.CancelScope(shield=True):
+                await self._client._drive(self.rmdir_call_plan(vm, credentials, path, recursive=True))
