@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from vcenter_guest.mock._filesystem import Account, GuestFilesystem, Kind
 from vcenter_guest.mock._inventory import Program
@@ -32,7 +32,9 @@ FILES = ("f1", "f2", "f3")
 
 # Words: literals, every kind of quoting, and the expansions of the subset.
 _literal = st.sampled_from(["a", "b", "hello", "-", "x.y", "1", "0", "-e", "-n"])
-_quoted = st.sampled_from(['"a b"', "'a b'", '"$X"', "'$X'", "\\$X", '"a\\"b"', '""', "''", '"$E"', "\\ "])
+_quoted = st.sampled_from(
+    ['"a b"', "'a b'", '"$X"', "'$X'", "\\$X", '"a\\"b"', '""', "''", '"$E"', "\\ ", "'$(x)'", "\\`"]
+)  # (not '`'a: bashlex cannot parse a backquote in single quotes with more of the word after them)
 _expansion = st.sampled_from(["$X", "$E", "$N", "${N}", "$1", "$#", "$?", '"$@"', "$@", "$0x", "~"])
 _word = st.one_of(_literal, _quoted, _expansion).flatmap(
     lambda first: st.sampled_from(["", "a", '"b"', "$N"] if first != "~" else ["", "/a"]).map(lambda glue: first + glue)
@@ -42,7 +44,9 @@ _file = st.sampled_from([*FILES, "sub/f4"])
 _redirect = st.sampled_from(
     ["", "", " > {f}", " >> {f}", " 2> {f}", " 2>&1", " >&2", " < {f}", " 2>/dev/null", " >/dev/null"]
 )
-_printf_format = st.sampled_from(["'%s\\n'", "'[%s]'", "'%d-%s\\n'", "'%5s|%-3s|\\n'", "'a\\tb\\n'", "'%%\\n'"])
+_printf_format = st.sampled_from(
+    ["'%s\\n'", "'[%s]'", "'%d-%s\\n'", "'%5s|%-3s|\\n'", "'a\\tb\\n'", "'%%\\n'", "'\\303\\251\\xff%s'"]
+)
 
 
 @st.composite
@@ -52,7 +56,7 @@ def _simple(draw: st.DrawFn, depth: int = 0, *, piped: bool = False) -> str:
     kinds = (
         ["echo", "printf", "cat", "true", "false"]
         if piped
-        else ["echo", "echo", "printf", "cat", "true", "false", "assign", "cd", "exit", "bash"]
+        else ["echo", "echo", "printf", "cat", "true", "false", "assign", "cd", "exit", "bash", "test"]
     )
     kind = draw(st.sampled_from(kinds))
     if kind == "echo":
@@ -71,8 +75,25 @@ def _simple(draw: st.DrawFn, depth: int = 0, *, piped: bool = False) -> str:
         command = f"cd {draw(st.sampled_from(['sub', 'nowhere', '']))}"  # never out of the scratch directory
     elif kind == "exit":
         command = f"exit {draw(st.integers(0, 300))}"
+    elif kind == "test":
+        # One word per operand (quoted): an unquoted $X would split into "too many arguments".
+        operand = st.sampled_from(['"$X"', '"$E"', "a", "''", '"$N"', "42"])
+        expression = draw(
+            st.one_of(
+                st.tuples(st.sampled_from(["-e", "-f", "-d", "-s"]), st.sampled_from([*FILES, "sub", "nowhere"])).map(
+                    " ".join
+                ),
+                st.tuples(st.sampled_from(["-n", "-z"]), operand).map(" ".join),
+                st.tuples(operand, st.sampled_from(["=", "!="]), operand).map(" ".join),
+                operand,
+            )
+        )
+        negation = draw(st.sampled_from(["", "! "]))
+        command = draw(st.sampled_from([f"[ {negation}{expression} ]", f"test {negation}{expression}"]))
     elif kind == "bash" and depth == 0:
         inner = draw(_line(1)).replace("'", '"')
+        # '$(x)' turned into "$(x)" is a command substitution, outside the subset on purpose.
+        assume("$(" not in inner)
         command = f"bash -c '{inner}' {draw(st.sampled_from(['zero', 'zero one', 'zero one two']))}"
     else:
         command = draw(st.sampled_from(["true", "false"]))

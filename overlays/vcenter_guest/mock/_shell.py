@@ -29,7 +29,7 @@ import bashlex
 import bashlex.errors
 
 from ._errors import MockError
-from ._filesystem import Account, GuestFilesystem, Kind
+from ._filesystem import Account, GuestFilesystem, Kind, Node
 
 if TYPE_CHECKING:
     from ._inventory import Program
@@ -480,17 +480,20 @@ class Shell:
         """The fields of a word's source `text` (at `offset` in the script); `split`: field splitting
         and pathname expansion (off for an assignment's value)."""
         expansions = {}
+        substitutions = set()
         for part in getattr(node, "parts", []) or []:
             if part.kind in {"parameter", "tilde"}:
                 expansions[part.pos[0] - offset] = part
             elif part.kind in {"commandsubstitution", "processsubstitution"}:
-                raise Unsupported("command substitution")
+                substitutions.add(part.pos[0] - offset)
             else:
                 raise Unsupported(f"the expansion {part.kind!r}")
         expander = _Expander(self, text, split)
         while expander.i < len(text):
-            # bashlex marks a `$X` inside single quotes as a parameter when the word has other parts:
-            # the quoting seen here decides.
+            # bashlex marks a `$X` (or a `...` or $(...)) inside single quotes as an expansion when the
+            # word has other parts: the quoting seen here decides.
+            if expander.i in substitutions and expander.state != "'":
+                raise Unsupported("command substitution")
             part = expansions.get(expander.i) if expander.state != "'" else None
             if part is not None:
                 expander.expansion(part)
@@ -565,7 +568,7 @@ class _Expander:
         text, i, field = self.text, self.i, self.fields[-1]
         char = text[i]
         following = text[i + 1] if i + 1 < len(text) else None
-        if char == "`":
+        if char == "`" and self.state != "'":  # inside single quotes a backquote is a character
             raise Unsupported("command substitution")
         if self.state == "'":
             if char == "'":
@@ -701,6 +704,12 @@ _ESCAPES = {
 }
 
 
+def _byte(value: int) -> str:
+    """The character an escape's byte value becomes in text that is encoded with surrogateescape: a
+    byte, not the code point of that number (printf '\\303\\251' writes two bytes, é in UTF-8)."""
+    return chr(value) if value < 0x80 else chr(0xDC00 + value)
+
+
 def _escapes(text: str, *, echo: bool) -> tuple[str, bool]:
     """Backslash escapes as echo -e and printf's format take them; (text, whether \\c stopped it)."""
     out, i = [], 0
@@ -720,12 +729,12 @@ def _escapes(text: str, *, echo: bool) -> tuple[str, bool]:
             start = i + 2 if nxt == "0" and echo else i + 1
             digits = re.match(r"[0-7]{0,3}", text[start:])
             value = digits.group(0) if digits else ""
-            out.append(chr(int(value or "0", 8) & 0xFF))
+            out.append(_byte(int(value or "0", 8) & 0xFF))
             i = start + len(value)
         elif nxt == "x":
             digits = re.match(r"[0-9A-Fa-f]{1,2}", text[i + 2 :])
             if digits:
-                out.append(chr(int(digits.group(0), 16)))
+                out.append(_byte(int(digits.group(0), 16)))
                 i += 2 + len(digits.group(0))
             else:
                 out.append("\\x")
@@ -853,6 +862,47 @@ def _export(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -
     return 0
 
 
+_FILE_TESTS: dict[str, Callable[[Node], bool]] = {
+    "-e": lambda node: True,
+    "-f": lambda node: node.kind is Kind.FILE,
+    "-d": lambda node: node.kind is Kind.DIRECTORY,
+    "-s": lambda node: node.kind is not Kind.FILE or node.size > 0,
+}
+
+
+def _test(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -> int:
+    """`test` and `[`: one file test (-e -f -d -s), -n / -z of a word, `=` / `!=` of two words, a
+    leading `!`; anything else fails loudly (status 2, as bash's test does for what it cannot parse)."""
+    name, args = words[0], words[1:]
+    if name == "[":
+        if not args or args[-1] != "]":
+            shell.error(node.pos[0], "[: missing `]'", fds)
+            return 2
+        args = args[:-1]
+    negate = len(args) >= 2 and args[0] == "!"
+    if negate:
+        args = args[1:]
+    if not args:
+        result = False
+    elif len(args) == 1:
+        result = args[0] != ""
+    elif len(args) == 2 and args[0] in _FILE_TESTS:
+        try:
+            found, _ = shell.fs.lookup(shell.absolute(args[1]), shell.who)
+        except MockError:
+            result = False
+        else:
+            result = _FILE_TESTS[args[0]](found)
+    elif len(args) == 2 and args[0] in {"-n", "-z"}:
+        result = (args[1] != "") == (args[0] == "-n")
+    elif len(args) == 3 and args[1] in {"=", "==", "!="}:
+        result = (args[0] == args[2]) == (args[1] != "!=")
+    else:
+        shell.error(node.pos[0], f"{name}: the mock's test takes -e -f -d -s FILE, -n -z WORD, = and != only", fds)
+        return 2
+    return 0 if result != negate else 1
+
+
 def _status(value: int) -> Builtin:
     return lambda shell, words, fds, node: value
 
@@ -866,6 +916,8 @@ _BUILTINS: dict[str, Builtin] = {
     "true": _status(0),
     "false": _status(1),
     ":": _status(0),
+    "test": _test,
+    "[": _test,
 }
 
 
