@@ -29,7 +29,7 @@ from ._server import ROOT, MockServer
 
 __all__ = ["main"]
 
-SECTIONS = ("interop", "percall", "fanout", "waiting", "imports", "regen", "mock")
+SECTIONS = ("interop", "percall", "fanout", "capture", "waiting", "imports", "regen", "mock")
 
 # Full run (the figures) and --quick (a smoke run of every part with tiny counts).
 FULL: dict[str, Any] = {
@@ -43,6 +43,8 @@ FULL: dict[str, Any] = {
     "import_reps": 40,
     "regen_reps": 3,
     "nox_reps": 2,
+    "capture_runs": 200,
+    "transfer_rounds": 2,
 }
 QUICK: dict[str, Any] = {
     "calls": 30,
@@ -55,6 +57,8 @@ QUICK: dict[str, Any] = {
     "import_reps": 2,
     "regen_reps": 1,
     "nox_reps": 0,
+    "capture_runs": 10,
+    "transfer_rounds": 1,
 }
 
 
@@ -74,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--import-reps", type=int, help="imports: repetitions of each interpreter start")
     parser.add_argument("--regen-reps", type=int, help="regeneration: repetitions of the generator step")
     parser.add_argument("--nox-reps", type=int, help="regeneration: repetitions of `nox -s generate` (0 skips)")
+    parser.add_argument("--capture-runs", type=int, help="capture: instant runs, captured and not, for the wall time")
+    parser.add_argument("--transfer-rounds", type=int, help="capture: 100 MB uploads and downloads per client")
     parser.add_argument("--no-sdk", action="store_true", help="leave the official SDK out")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results", help="folder for the JSON results")
     parser.add_argument(
@@ -143,7 +149,7 @@ class _Plan:
         self.program, _, program_args = args.fanout_program.partition(" ")
         self.program_args = program_args or None
         self.percall_clients = ["raw httpx", "generated", "overlay"] + (["official SDK"] if sdk else [])
-        self.fanout_clients = ["raw httpx", "overlay"] + (["official SDK"] if sdk else [])
+        self.fanout_clients = ["raw httpx", "overlay", "overlay, captured"] + (["official SDK"] if sdk else [])
         self.fanout_clients.append("raw httpx, a client per worker")
         self.sdk = sdk
 
@@ -177,6 +183,14 @@ class _Plan:
                 path=self.program,
                 arguments=self.program_args,
                 log=self.log,
+            )
+
+    def capture(self) -> dict[str, Any]:
+        from .capture import run_capture
+
+        with MockServer(build_inventory(1)) as server:
+            return run_capture(
+                server, runs=self.args.capture_runs, transfer_rounds=self.args.transfer_rounds, log=self.log
             )
 
     def waiting(self) -> dict[str, Any]:

@@ -49,7 +49,10 @@ def build_inventory(vm_count: int, *, process_retention: float = 300) -> dict[st
         "programs": {
             "/bin/true": {},
             "/bin/sleep": {"duration_from_args": True},
+            "/bin/echo": {"utility": "echo"},
+            "/bin/sh": {"utility": "sh"},
         },
+        "disk_bytes": 1 << 30,
     }
     return {
         "users": [

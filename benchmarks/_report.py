@@ -66,6 +66,9 @@ def _fanout_targets(targets: _Targets, clients: dict[str, Any]) -> None:
     if "overlay" not in clients:
         return
     targets.add("fan-out throughput overlay / raw httpx", clients["overlay"]["throughput_ratio"], 0.85, at_most=False)
+    if "overlay, captured" in clients:
+        captured = paired_ratio(clients["overlay, captured"]["calls_per_s"], clients["overlay"]["calls_per_s"])
+        targets.add("fan-out HTTP calls/s, captured / uncaptured overlay", captured, 0.85, at_most=False)
     if "official SDK" in clients:
         overlay_over_sdk = paired_ratio(clients["overlay"]["vms_per_s"], clients["official SDK"]["vms_per_s"])
         targets.add("fan-out throughput overlay / official SDK", overlay_over_sdk, 1.0, at_most=False)
@@ -94,6 +97,22 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     if results.get("imports"):
         ratio = results["imports"]["imports"]["import vcenter_guest"]["ratio"]
         targets.add("import vcenter_guest / import httpx, attrs", ratio, 1.2, at_most=True)
+    capture = results.get("capture") or {}
+    if capture:
+        exchanges = capture["exchanges"]
+        targets.add(
+            "captured run exchanges besides polls, stdout only", exchanges["ours, stdout only"], 5, at_most=True
+        )
+        targets.add(
+            "captured run exchanges besides polls, both streams", exchanges["ours, stdout and stderr"], 7, at_most=True
+        )
+        targets.add(
+            "captured / uncaptured run of an instant program (wall)", capture["captured_wall_ratio"], 1.6, at_most=True
+        )
+        for method, row in capture["transfers"].items():
+            targets.add(f"vc.files {method} of 100 MB / raw httpx streaming", row["ratio"], 0.8, at_most=False)
+        growth_mb = capture["client_peak_memory_growth"] / 1e6
+        targets.add("client peak memory growth over the 100 MB transfers (MB)", growth_mb, 32, at_most=True)
     mock = results.get("mock_throughput") or {}
     for label, value in (mock.get("ratios") or {}).items():
         if isinstance(value, (int, float)):

@@ -21,7 +21,7 @@ COUNTS_PATH = "/__bench__/counts"
 
 
 class CountRequests:
-    """ASGI middleware counting requests per (VM, action), read back at `GET /__bench__/counts`.
+    """ASGI middleware counting requests per (VM, service, action), read back at `GET /__bench__/counts`.
 
     Counting at the server is the same for every client (raw httpx, the overlay, the official
     SDK), so the poll counts of the waiting and fan-out benchmarks need no hook in any client.
@@ -43,7 +43,11 @@ class CountRequests:
             parts = path.split("/")
             vm = parts[4] if len(parts) > 4 and parts[3] == "vm" else "-"
             _, _, action = scope["query_string"].partition(b"action=")
-            self._counts[f"{vm} {action.decode('latin-1') or '-'}"] += 1
+            # "<vm> <action>" for processes (the polls are "<vm> get"), "<vm> <service>:<action>" else.
+            service = parts[6] if len(parts) > 6 and parts[5] == "guest" and parts[6] != "processes" else ""
+            if path == "/guestFile":  # the data plane names no VM: its own key
+                vm, service = "-", "guestFile"
+            self._counts[f"{vm} {service + ':' if service else ''}{action.decode('latin-1') or '-'}"] += 1
         await self._app(scope, receive, send)
 
 

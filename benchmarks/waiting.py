@@ -76,7 +76,7 @@ def _overlay(base_url: str, vm: str, seconds: float, ready: Callable[[], None]) 
     credentials = vcenter_guest.Credentials.password(GUEST_USER, GUEST_PASSWORD)
     with vcenter_guest.Client(base_url, user=API_USER, password=API_PASSWORD) as vc:
         ready()
-        result = vc.processes.run(vm, credentials, "/bin/sleep", f"{seconds:g}", timeout=seconds + 120)
+        result = vc.processes.run(vm, credentials, "/bin/sleep", f"{seconds:g}", timeout=seconds + 120, capture=False)
         returned = time.time()
     if result.exit_code != 0 or result.finished is None:
         raise BenchError(f"overlay run of a {seconds} s program on {vm} gave {result!r}")

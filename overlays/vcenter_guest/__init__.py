@@ -17,25 +17,41 @@ sessions, typed errors (`vcenter_guest.errors`), waiting, retries, redaction and
 from . import errors
 from ._clients import AsyncClient, Client
 from ._engine.retry import RetryPolicy
-from ._services import AsyncFiles, AsyncProcesses, Files, Processes, RunOutcome
-from ._values import CreateSpec, Credentials, FileInfo, FileSummary, ProcessInfo, ProcessResult, ProcessSummary
+from ._services import AsyncFiles, AsyncGuest, AsyncProcesses, AsyncVms, Files, Guest, Processes, RunOutcome, Vms
+from ._values import (
+    CreateSpec,
+    Credentials,
+    FileInfo,
+    FileSummary,
+    GuestReadiness,
+    ProcessInfo,
+    ProcessResult,
+    ProcessSummary,
+    VmSummary,
+)
 from ._version import __version__ as __version__
 
 __all__ = [
     "AsyncClient",
     "AsyncFiles",
+    "AsyncGuest",
     "AsyncProcesses",
+    "AsyncVms",
     "Client",
     "CreateSpec",
     "Credentials",
     "FileInfo",
     "FileSummary",
     "Files",
+    "Guest",
+    "GuestReadiness",
     "ProcessInfo",
     "ProcessResult",
     "ProcessSummary",
     "Processes",
     "RetryPolicy",
     "RunOutcome",
+    "VmSummary",
+    "Vms",
     "errors",
 ]

@@ -28,13 +28,14 @@ def report(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 @pytest.mark.slow
 def test_a_quick_run_measures_every_client_against_a_served_mock_and_writes_the_raw_figures(tmp_path: Path) -> None:
-    quick = ["--quick", "--no-sdk", "--only", "percall,fanout", "--calls", "5", "--fanout-vms", "12"]
+    quick = ["--quick", "--no-sdk", "--only", "percall,fanout,capture", "--calls", "5", "--fanout-vms", "12"]
+    quick += ["--capture-runs", "2", "--transfer-rounds", "1"]
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", *quick, "--out", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
     assert done.returncode == 0, f"the quick bench run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
@@ -47,6 +48,15 @@ def test_a_quick_run_measures_every_client_against_a_served_mock_and_writes_the_
         "a fan-out creates, then polls at least once; the server counts both"
     )
     assert "overlay client CPU per call / raw httpx" in {t["target"] for t in results["targets"]}
+    # The flows replayed against the same mock, counted by the server, polls apart.
+    assert results["capture"]["exchanges"] == {
+        "ours, stdout only": 5,
+        "ours, stdout and stderr": 7,
+        "ours, capture=False": 1,
+        "govc guest.run": 9,
+        "SDK sample guest_ops.py": 12,
+    }
+    assert results["fanout"]["clients"]["overlay, captured"]["calls_per_vm"]["median"] >= 6
     assert "per call" in done.stdout, "the table is printed"
 
 

@@ -73,9 +73,7 @@ def test_help_lists_run_ps_and_kill() -> None:
 def test_run_without_a_server_uses_the_embedded_mock_and_says_so_in_one_line() -> None:
     result = invoke("run", "--vm", DEMO_VM, "--", "/bin/echo", "hello")
     assert result.exit_code == 0
-    assert result.stdout.startswith(f"{DEMO_VM}: pid ")
-    assert "exit code 0" in result.stdout
-    assert "duration" in result.stdout
+    assert result.stdout == "hello\n"
     notices = [line for line in result.stderr.splitlines() if "embedded mock" in line]
     assert len(notices) == 1
 
@@ -84,7 +82,46 @@ def test_run_without_a_server_uses_the_embedded_mock_and_says_so_in_one_line() -
 def test_run_on_one_vm_exits_with_the_programs_exit_code(code: int) -> None:
     result = invoke("run", "--vm", DEMO_VM, "/opt/app/exit", str(code))
     assert result.exit_code == code
-    assert f"exit code {code}" in result.stdout
+    assert result.stdout == ""
+    uncaptured = invoke("run", "--vm", DEMO_VM, "--no-capture", "/opt/app/exit", str(code))
+    assert uncaptured.exit_code == code
+    assert uncaptured.stdout.startswith(f"{DEMO_VM}: pid ")
+    assert f"exit code {code}, duration" in uncaptured.stdout
+
+
+def test_run_prints_the_programs_stdout_and_stderr_byte_for_byte_on_its_own() -> None:
+    result = invoke("run", "--vm", DEMO_VM, "/bin/sh", "-c", "printf 'out\\n'; printf 'err' >&2; printf 'more'; exit 7")
+    assert result.exit_code == 7
+    assert result.stdout_bytes == b"out\nmore"
+    assert result.stderr_bytes.endswith(b"err")
+    assert b"error:" not in result.stderr_bytes
+
+
+def test_run_json_includes_the_output_as_text_or_base64() -> None:
+    text = json.loads(invoke("run", "--vm", DEMO_VM, "--json", "/bin/printf", "caf\\303\\251").stdout)
+    assert (text["stdout"], text["stderr"], text["stdout_truncated"]) == ("café", "", False)
+    binary = json.loads(invoke("run", "--vm", DEMO_VM, "--json", "/bin/printf", "\\377\\376").stdout)
+    assert "stdout" not in binary
+    assert binary["stdout_base64"] == "//4="
+
+
+def test_run_on_many_vms_prefixes_each_line_or_writes_an_output_directory(tmp_path: Any) -> None:
+    result = invoke("run", "--vm", DEMO_VM, "--vm", "vm-50", "--prefix", "/bin/sh", "-c", "echo a; echo b")
+    assert result.exit_code == 0
+    assert f"{DEMO_VM}: a\n{DEMO_VM}: b\nvm-50: a\nvm-50: b\n" in result.stdout
+    out = tmp_path / "out"
+    result = invoke("run", "--vm", DEMO_VM, "--vm", "vm-50", "--output-dir", str(out), "/bin/cat", "/etc/hostname")
+    assert result.exit_code == 0
+    assert (out / f"{DEMO_VM}.stdout").read_text() == "demo-linux\n"
+    assert (out / "vm-50.stdout").read_text() == "demo-solaris\n"
+    assert (out / "vm-50.stderr").read_bytes() == b""
+    assert "demo-linux" not in result.stdout
+
+
+def test_run_refuses_output_options_without_capture() -> None:
+    result = invoke("run", "--vm", DEMO_VM, "--vm", "vm-50", "--no-capture", "--output-dir", "x", "/bin/true")
+    assert result.exit_code == 2
+    assert "drop --no-capture" in result.stderr
 
 
 def test_run_json_prints_pid_exit_code_times_and_duration() -> None:
@@ -121,7 +158,9 @@ def test_an_error_is_one_clear_line_with_its_type_and_message_and_exit_125() -> 
     result = invoke("run", "--vm", "vm-999", "/bin/true")
     assert result.exit_code == 125
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert errors == ["error: NotFound (processes.create on vm-999): The virtual machine vm-999 was not found."]
+    assert errors == [
+        "error: NotFound (directories.create_temporary on vm-999): The virtual machine vm-999 was not found."
+    ]
     assert "Traceback" not in result.stderr
 
 
@@ -260,3 +299,18 @@ def test_attempts_bounds_the_retries_of_a_transient_fault() -> None:
     assert "retrying in" not in once.stderr
     twice = invoke("run", "--vm", "vm-47", "--attempts", "2", "--debug", "/bin/true")
     assert twice.stderr.count("retrying in") == 1
+
+
+def test_vm_takes_a_name_that_is_looked_up() -> None:
+    assert invoke("run", "--vm", "demo-linux", "/bin/cat", "/etc/hostname").stdout == "demo-linux\n"
+    assert "vmtoolsd" in invoke("ps", "--vm", "demo-linux").stdout
+    missing = invoke("run", "--vm", "no-such-vm", "/bin/true")
+    assert missing.exit_code == 125
+    assert "no virtual machine is named 'no-such-vm'" in missing.stderr
+
+
+def test_wait_ready_waits_for_the_guest_and_gives_up_with_125() -> None:
+    assert invoke("run", "--vm", DEMO_VM, "--wait-ready", "5", "/bin/true").exit_code == 0
+    result = invoke("run", "--vm", "vm-44", "--wait-ready", "0.3", "/bin/true")  # powered off
+    assert result.exit_code == 125
+    assert "TimedOut" in result.stderr

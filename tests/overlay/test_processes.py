@@ -83,9 +83,9 @@ def test_run_with_check_raises_process_failed_carrying_the_result(server: Any, g
 
 def test_run_quotes_each_argument_for_the_guest_shell(server: Any, guest: Credentials) -> None:
     with server.client() as vc:
-        result = vc.processes.run(DEMO_VM, guest, "/opt/app/job", "0", "5")
+        result = vc.processes.run(DEMO_VM, guest, "/opt/app/job", "0", "5", capture=False)
         info = vc.processes.get(DEMO_VM, guest, result.pid)
-        spaced = vc.processes.run(DEMO_VM, guest, "/bin/echo", "two words")
+        spaced = vc.processes.run(DEMO_VM, guest, "/bin/echo", "two words", capture=False)
         spaced_info = vc.processes.get(DEMO_VM, guest, spaced.pid)
     assert result.exit_code == 5
     assert info.command == '"/opt/app/job" 0 5'
@@ -94,7 +94,7 @@ def test_run_quotes_each_argument_for_the_guest_shell(server: Any, guest: Creden
 
 def test_run_passes_arguments_keyword_verbatim_for_shell_syntax(server: Any, guest: Credentials) -> None:
     with server.client() as vc:
-        result = vc.processes.run(DEMO_VM, guest, "/bin/echo", arguments="hi > /tmp/out")
+        result = vc.processes.run(DEMO_VM, guest, "/bin/echo", arguments="hi > /tmp/out", capture=False)
         info = vc.processes.get(DEMO_VM, guest, result.pid)
     assert info.command == '"/bin/echo" hi > /tmp/out'
 
@@ -132,7 +132,8 @@ def test_run_raises_process_vanished_when_the_exit_was_forgotten_before_it_was_s
     demo_inventory["process_retention"] = 0  # the server forgets a process the moment it ends
     server = make_server(demo_inventory)
     with server.client() as vc, pytest.raises(errors.ProcessVanished) as caught:
-        vc.processes.run(DEMO_VM, guest, "/bin/sleep", "0.05", timeout=30)
+        # (capture=True reads the exit code the run recorded instead: tests/overlay/test_capture.py)
+        vc.processes.run(DEMO_VM, guest, "/bin/sleep", "0.05", timeout=30, capture=False)
     assert caught.value.vm == DEMO_VM
     assert "5 minutes" in str(caught.value)
     assert isinstance(caught.value.__cause__, errors.NotFound)

@@ -12,8 +12,10 @@ import httpx
 
 from vcenter_guest import errors
 from vcenter_guest._engine import CAUGHT, Effect, Move, Moved, Plan, Send, Sleep
+from vcenter_guest._engine.effects import CLEANUP_SECONDS
 from vcenter_guest._services.files import AsyncFiles
 from vcenter_guest._services.processes import AsyncProcesses
+from vcenter_guest._services.vms import AsyncGuest, AsyncVms
 
 from .base import ERROR_TEXT_BYTES, BaseClient, Received, Setup, error_text
 from .bounded import Body
@@ -53,6 +55,10 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
     processes: AsyncProcesses
     """The guest processes service: create, list, get, delete, run, run_many."""
     files: AsyncFiles
+    vms: AsyncVms
+    """Virtual machines: list with filters, find by name."""
+    guest: AsyncGuest
+    """Guest readiness: readiness, wait_ready."""
     """The guest filesystem service: upload, download, stat, list, delete, move, mkdir, rmdir, temporary directories."""
 
     def _open(self, setup: Setup[httpx.AsyncBaseTransport, Callable[[float], Awaitable[None]]]) -> None:
@@ -67,6 +73,8 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
         self._sleep = setup.sleep  # None: anyio.sleep, imported on the first sleep
         self.processes = AsyncProcesses(self)
         self.files = AsyncFiles(self)
+        self.vms = AsyncVms(self)
+        self.guest = AsyncGuest(self)
 
     def _session_lock(self) -> anyio.Lock:
         if self._lock is None:
@@ -108,11 +116,25 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
     async def _drive(self, plan: Plan[T]) -> T:
         """Runs a plan, performing its effects (see _engine.effects)."""
         stepper = self._stepper(plan)
+        cleanup_ends: float | None = None
         for effect in stepper:
             try:
-                stepper.reply(await self._perform(effect))
+                if stepper.interrupted is None:
+                    stepper.reply(await self._perform(effect))
+                    continue
+                import anyio  # noqa: PLC0415 - a cancellation came through anyio's machinery
+
+                # A cancelled plan's clean-up: shielded from the cancellation, within CLEANUP_SECONDS of it.
+                if cleanup_ends is None:
+                    cleanup_ends = anyio.current_time() + CLEANUP_SECONDS
+                with anyio.CancelScope(shield=True, deadline=cleanup_ends) as scope:
+                    stepper.reply(await self._perform(effect))
+                if scope.cancelled_caught:
+                    raise stepper.interrupted
             except CAUGHT as exc:
                 stepper.fail(exc)
+            except BaseException as exc:  # a cancellation: the plan cleans up, then re-raises (see _engine.effects)
+                stepper.interrupt(exc)
         return stepper.result
 
     async def _read(self, response: httpx.Response) -> httpx.Response:

@@ -162,12 +162,13 @@ class BaseClient(Generic[TransportT, SleepT]):
         """
         http = self._http
         if http.cookies:
-            request = http.build_request(send.method, send.url, json=send.json)
+            request = http.build_request(send.method, send.url, json=send.json, params=send.params)
         else:
             request = httpx.Request(
                 send.method,
                 self._base_url + send.url,
                 json=send.json,
+                params=send.params,
                 headers=httpx.Headers(http.headers),
                 extensions={"timeout": self._timeout},
             )

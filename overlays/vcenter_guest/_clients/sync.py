@@ -15,6 +15,7 @@ from vcenter_guest import errors
 from vcenter_guest._engine import CAUGHT, Effect, Move, Moved, Plan, Send, Sleep
 from vcenter_guest._services.files import Files
 from vcenter_guest._services.processes import Processes
+from vcenter_guest._services.vms import Guest, Vms
 
 from .base import ERROR_TEXT_BYTES, BaseClient, Received, Setup, error_text
 from .bounded import Body
@@ -56,6 +57,10 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
     processes: Processes
     """The guest processes service: create, list, get, delete, run."""
     files: Files
+    vms: Vms
+    """Virtual machines: list with filters, find by name."""
+    guest: Guest
+    """Guest readiness: readiness, wait_ready."""
     """The guest filesystem service: upload, download, stat, list, delete, move, mkdir, rmdir, temporary directories."""
 
     def _open(self, setup: Setup[httpx.BaseTransport, Callable[[float], None]]) -> None:
@@ -73,6 +78,8 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
         self._sleep = setup.sleep or time.sleep
         self.processes = Processes(self)
         self.files = Files(self)
+        self.vms = Vms(self)
+        self.guest = Guest(self)
 
     def login(self) -> None:
         """Creates an API session now, if there is none (otherwise the first call does)."""
@@ -109,6 +116,8 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
                 stepper.reply(self._perform(effect))
             except CAUGHT as exc:
                 stepper.fail(exc)
+            except BaseException as exc:  # Ctrl-C: the plan cleans up, then re-raises (see _engine.effects)
+                stepper.interrupt(exc)
         return stepper.result
 
     def _read(self, response: httpx.Response) -> httpx.Response:

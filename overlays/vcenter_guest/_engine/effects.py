@@ -15,6 +15,11 @@ A plan is a generator. It yields effects and gets back their outcome:
 `Plan[T]` is a plan that returns a T. `Stepper` runs one plan for a driver: it holds the outcome of
 the last effect and hands the next effect over, so that the sync and the async driver only perform
 effects (see `_clients`).
+
+An interruption while an effect is performed (Ctrl-C, a cancelled task) is thrown into the plan
+(`Stepper.interrupt`): its `finally` blocks may still yield effects (remove a run directory,
+terminate a program), which the driver performs, shielded from the cancellation and within
+`CLEANUP_SECONDS`, before the interruption reaches the caller. A second interruption stops that.
 """
 
 from __future__ import annotations
@@ -27,7 +32,10 @@ import httpx
 
 from vcenter_guest import errors
 
-__all__ = ["CAUGHT", "Effect", "Move", "Moved", "Plan", "Renew", "Send", "Sleep", "Stepper"]
+__all__ = ["CAUGHT", "CLEANUP_SECONDS", "Effect", "Move", "Moved", "Plan", "Renew", "Send", "Sleep", "Stepper"]
+
+CLEANUP_SECONDS = 30.0
+"""How long an async driver goes on performing a cancelled plan's clean-up effects."""
 
 T = TypeVar("T")
 
@@ -43,6 +51,8 @@ class Send:
     session: str | None = attrs.field(default=None, repr=False)
     auth: tuple[str, str] | None = attrs.field(default=None, repr=False)
     limit: float | None = None
+    params: Mapping[str, Any] | None = None
+    """The query (VM.list's filter arrays), as the generated `request_kwargs` give it."""
 
     @classmethod
     def of(
@@ -55,7 +65,9 @@ class Send:
     ) -> Send:
         """From a generated `request_kwargs()`: its method, URL and JSON body. Its headers are dropped: a
         per-request header merge costs httpx time on every call, and httpx sets Content-Type for `json=`."""
-        return cls(kwargs["method"].upper(), kwargs["url"], kwargs.get("json"), session, auth, limit)
+        return cls(
+            kwargs["method"].upper(), kwargs["url"], kwargs.get("json"), session, auth, limit, kwargs.get("params")
+        )
 
 
 @attrs.define(slots=True)
@@ -115,12 +127,14 @@ class Stepper(Generic[T]):
     ([Sleep(seconds=1.0)], 'done')
     """
 
-    __slots__ = ("_error", "_plan", "_reply", "result")
+    __slots__ = ("_error", "_plan", "_reply", "interrupted", "result")
 
     def __init__(self, plan: Plan[T]) -> None:
         self._plan = plan
         self._reply: Any = None
         self._error: BaseException | None = None
+        self.interrupted: BaseException | None = None
+        """The interruption thrown into the plan, once there was one: what is left is its clean-up."""
 
     def __iter__(self) -> Generator[Effect, None, None]:
         plan = self._plan
@@ -144,3 +158,11 @@ class Stepper(Generic[T]):
     def fail(self, error: BaseException) -> None:
         """The effect just handed over failed with `error` (one of `CAUGHT`)."""
         self._error = error
+
+    def interrupt(self, interruption: BaseException) -> None:
+        """The effect just handed over was interrupted (KeyboardInterrupt, a cancellation): the plan gets
+        it, to clean up and re-raise. Raises it again when the clean-up itself is interrupted."""
+        if self.interrupted is not None:
+            raise interruption
+        self.interrupted = interruption
+        self._error = interruption

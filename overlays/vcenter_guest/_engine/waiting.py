@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Protocol
 
 from vcenter_guest import errors
@@ -44,6 +45,44 @@ def run_program(
     clock = engine.clock
     began = clock()
     pid: int = yield from engine.call(calls.create_call(vm, credentials, spec))
+    try:
+        return (
+            yield from _wait(
+                engine,
+                calls,
+                vm=vm,
+                credentials=credentials,
+                spec=spec,
+                pid=pid,
+                began=began,
+                timeout=timeout,
+                terminate_on_timeout=terminate_on_timeout,
+                check=check,
+            )
+        )
+    except BaseException as exc:
+        if isinstance(exc, Exception | GeneratorExit):
+            raise
+        # Ctrl-C or a cancelled task: the program is not left running in the guest.
+        with contextlib.suppress(errors.VcenterGuestError):
+            yield from engine.call(calls.delete_call(vm, credentials, pid))
+        raise
+
+
+def _wait(
+    engine: Engine,
+    calls: ProcessCalls,
+    *,
+    vm: str,
+    credentials: Credentials,
+    spec: CreateSpec,
+    pid: int,
+    began: float,
+    timeout: float | None,
+    terminate_on_timeout: bool,
+    check: bool,
+) -> Plan[ProcessResult]:
+    clock = engine.clock
     # Polls count from when create returned: the program started at most that long ago, so a
     # slow create cannot push a 2 s program's end past the dense polling of the first 2.3 s.
     start = clock()

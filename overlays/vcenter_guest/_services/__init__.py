@@ -2,5 +2,6 @@
 
 from .files import AsyncFiles, Files
 from .processes import AsyncProcesses, Processes, RunOutcome
+from .vms import AsyncGuest, AsyncVms, Guest, Vms
 
-__all__ = ["AsyncFiles", "AsyncProcesses", "Files", "Processes", "RunOutcome"]
+__all__ = ["AsyncFiles", "AsyncGuest", "AsyncProcesses", "AsyncVms", "Files", "Guest", "Processes", "RunOutcome", "Vms"]

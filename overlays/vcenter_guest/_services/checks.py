@@ -86,6 +86,8 @@ def program_spec(
     for arg in args:
         if not isinstance(arg, str):
             raise UsageError(f"each argument must be a string, got {type(arg).__name__}")
+        if "\0" in arg:
+            raise UsageError("an argument cannot hold a NUL character: no program can receive one")
     text: Any = shlex.join(args) if args else arguments  # type: ignore[arg-type]
     return CreateSpec(
         program,

@@ -14,6 +14,7 @@ import builtins
 import contextlib
 import functools
 import io
+import logging
 import os
 import shutil
 import tempfile
@@ -33,6 +34,8 @@ from .base import AsyncService, SyncService, driven
 from .checks import check_credentials, check_vm
 
 __all__ = ["AsyncFiles", "Files", "FilesService"]
+
+log = logging.getLogger("vcenter_guest")
 
 PIECE = 1 << 20
 """Bytes read from a local source per piece of an upload."""
@@ -590,15 +593,36 @@ class FilesService:
             if not isinstance(value, str) or "/" in value or "\\" in value:
                 raise errors.UsageError(f"{name} must be a string without path separators, got {value!r}")
         where = None if parent is None else _guest_path(parent, "parent")
+        return self.mkdtemp_plan(vm, credentials, prefix, suffix, where)
+
+    def mkdtemp_plan(
+        self, vm: str, credentials: Credentials, prefix: str, suffix: str, parent: str | None
+    ) -> Plan[str]:
+        """Directories.createTemporary (checked arguments)."""
         g = _generated()
         body = g.DirectoriesCreateTemporaryBody(
             credentials=credentials._cached_generated(),
             prefix=prefix,
             suffix=suffix,
-            parent_path=g.UNSET if where is None else where,
+            parent_path=g.UNSET if parent is None else parent,
         )
         build = functools.partial(g.directories_create_temporary.request_kwargs, vm, body=body)
         return self._engine.call(self._call("directories.create_temporary", build, _parse_url, vm, credentials))
+
+    def fetch(
+        self, vm: str, credentials: Credentials, path: str, sink: Callable[[bytes], object], most: int | None
+    ) -> Plan[Moved]:
+        """Downloads the guest file `path` into `sink` (at most `most` bytes): Transfers.create and one GET."""
+        url = yield from self._engine.call(self.transfer_call(vm, credentials, path))
+        return (yield from self.transfer(vm, path, Move("GET", self.data_url(url, "GET"), sink=sink, most=most)))
+
+    def remove_quietly(self, vm: str, credentials: Credentials, directory: str) -> Plan[None]:
+        """Removes a directory the client made, with its contents; a failure is logged, not raised (it
+        must not hide how the work in it ended)."""
+        try:
+            yield from self.rmdir_call_plan(vm, credentials, directory, recursive=True)
+        except errors.VcenterGuestError as exc:
+            log.warning("%s: could not remove the run directory %s: %s", vm, directory, exc)
 
 
 def _data_plane_error(vm: str, path: str, what: str, moved: Moved) -> errors.VcenterGuestError:

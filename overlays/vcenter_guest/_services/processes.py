@@ -12,7 +12,7 @@ import builtins
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import IO, Any, cast
 
 import httpx
 
@@ -23,6 +23,7 @@ from vcenter_guest._values import CreateSpec, Credentials, ProcessInfo, ProcessR
 from vcenter_guest.operations import operations
 
 from .base import AsyncService, SyncService, driven
+from .capture import DEFAULT_MAX_OUTPUT_BYTES, Output, check_encoding, check_limit, output_target, run_captured
 from .checks import check_credentials, check_pid, check_run_timeout, check_spec, check_vm, program_spec
 
 __all__ = ["AsyncProcesses", "Processes", "ProcessesService", "RunOutcome"]
@@ -136,6 +137,8 @@ def _parse_delete(response: httpx.Response, call: Call[None]) -> None:
 class ProcessesService:
     """What the sync and the async processes service share: the calls, and the methods as plans."""
 
+    _client: Any  # the Client or AsyncClient (SyncService / AsyncService keep it)
+
     def __init__(self, client: Any) -> None:
         super().__init__(client)  # type: ignore[call-arg] # SyncService or AsyncService
         self._engine: Engine = client._engine
@@ -211,31 +214,145 @@ class ProcessesService:
         timeout: float | None = None,
         terminate_on_timeout: bool = False,
         check: bool = False,
+        capture: bool = True,
+        stdout: IO[bytes] | None = None,
+        stderr: IO[bytes] | None = None,
+        max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+        encoding: str | None = None,
+        wait_ready: float | None = None,
     ) -> Plan[ProcessResult]:
-        """Starts a program, waits for it to exit and returns its exit code.
+        """Runs a program to its end: its exit code, and what it printed.
 
         Example::
 
             result = vc.processes.run("vm-42", creds, "/bin/ls", "-l", "/tmp", timeout=60)
-            print(result.exit_code, result.duration)
+            print(result.exit_code, result.stdout_text)
 
-        `args` are quoted for the guest's POSIX shell, one argument each; `arguments=` is passed
-        verbatim instead (shell syntax, Windows guests). A non-zero exit code is a result unless
-        `check=True` (then errors.ProcessFailed). After `timeout` seconds: errors.ProcessTimeout,
-        having terminated the process if `terminate_on_timeout=True`. If the process is forgotten
-        by the server before its exit was seen: errors.ProcessVanished.
+        `args` are quoted for the guest's POSIX shell, one argument each, so each reaches the program
+        unchanged; `arguments=` is passed verbatim instead (shell syntax). A non-zero exit code is a
+        result unless `check=True` (then errors.ProcessFailed). After `timeout` seconds:
+        errors.ProcessTimeout, having terminated the process if `terminate_on_timeout=True`. Ctrl-C or
+        a cancelled task terminates the program. If the server forgot the process before its exit
+        was seen: errors.ProcessVanished (with capture, the exit code the run recorded is used).
+
+        Capture (default; POSIX guests): `result.stdout` / `result.stderr` hold the output, at most
+        `max_output_bytes` of each (then `stdout_truncated` / `stderr_truncated`); `stdout=` /
+        `stderr=` binary file objects get a stream instead, whole, in constant memory; `encoding`
+        names the codec of `stdout_text` / `stderr_text` (default UTF-8, bad bytes replaced). The
+        output goes through a private run directory in the guest's temporary directory, removed
+        however the run ends; 5 exchanges besides the polls (7 when stderr is not empty).
+        `capture=False`: only the exit code, 1 exchange besides the polls. `wait_ready=SECONDS` first
+        waits (as `vc.guest.wait_ready`) until the guest takes guest operations.
         """
         spec = program_spec(program, args, arguments, working_directory, environment_variables)
-        return run_program(
-            self._engine,
-            self,
-            check_vm(vm),
-            check_credentials(credentials),
+        plan = self.run_planner(
             spec,
-            timeout=check_run_timeout(timeout),
-            terminate_on_timeout=bool(terminate_on_timeout),
-            check=bool(check),
+            timeout=timeout,
+            terminate_on_timeout=terminate_on_timeout,
+            check=check,
+            capture=capture,
+            max_output_bytes=max_output_bytes,
+            encoding=encoding,
+            stdout=stdout,
+            stderr=stderr,
+            wait_ready=wait_ready,
         )
+        return plan(check_vm(vm), check_credentials(credentials))
+
+    def run_planner(
+        self,
+        spec: CreateSpec,
+        *,
+        timeout: float | None,
+        terminate_on_timeout: bool,
+        check: bool,
+        capture: bool,
+        max_output_bytes: int,
+        encoding: str | None,
+        stdout: IO[bytes] | None = None,
+        stderr: IO[bytes] | None = None,
+        wait_ready: float | None = None,
+    ) -> Callable[[str, Credentials], Plan[ProcessResult]]:
+        """The options of `run`, checked once: a function of (vm, credentials) giving a run's plan
+        (what `run` and each VM of `run_many` drive)."""
+        planner = self._planner(
+            spec,
+            timeout=timeout,
+            terminate_on_timeout=terminate_on_timeout,
+            check=check,
+            capture=capture,
+            max_output_bytes=max_output_bytes,
+            encoding=encoding,
+            stdout=stdout,
+            stderr=stderr,
+        )
+        if wait_ready is None:
+            return planner
+        if isinstance(wait_ready, bool) or not isinstance(wait_ready, int | float) or not 0 < wait_ready < float("inf"):
+            raise errors.UsageError(f"wait_ready must be a positive number of seconds or None, got {wait_ready!r}")
+        guest = self._client.guest
+
+        def ready_first(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
+            yield from guest.wait_plan(vm, float(wait_ready))
+            return (yield from planner(vm, credentials))
+
+        return ready_first
+
+    def _planner(
+        self,
+        spec: CreateSpec,
+        *,
+        timeout: float | None,
+        terminate_on_timeout: bool,
+        check: bool,
+        capture: bool,
+        max_output_bytes: int,
+        encoding: str | None,
+        stdout: IO[bytes] | None,
+        stderr: IO[bytes] | None,
+    ) -> Callable[[str, Credentials], Plan[ProcessResult]]:
+        run_timeout = check_run_timeout(timeout)
+        terminate, checked = bool(terminate_on_timeout), bool(check)
+        if not isinstance(capture, bool):
+            raise errors.UsageError(f"capture must be True or False, got {capture!r}")
+        engine = self._engine
+        if not capture:
+            if stdout is not None or stderr is not None:
+                raise errors.UsageError("stdout= and stderr= need capture=True")
+
+            def uncaptured(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
+                return run_program(
+                    engine,
+                    self,
+                    vm,
+                    credentials,
+                    spec,
+                    timeout=run_timeout,
+                    terminate_on_timeout=terminate,
+                    check=checked,
+                )
+
+            return uncaptured
+        limit, codec = check_limit(max_output_bytes), check_encoding(encoding)
+        out, err = output_target(stdout, "stdout"), output_target(stderr, "stderr")
+
+        def captured(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
+            return run_captured(
+                engine,
+                self,
+                self._client.files,
+                vm=vm,
+                credentials=credentials,
+                spec=spec,
+                timeout=run_timeout,
+                terminate_on_timeout=terminate,
+                check=checked,
+                stdout=Output(out, limit),
+                stderr=Output(err, limit),
+                encoding=codec,
+            )
+
+        return captured
 
 
 class Processes(ProcessesService, SyncService):
@@ -278,13 +395,19 @@ class AsyncProcesses(ProcessesService, AsyncService):
         timeout: float | None = None,
         terminate_on_timeout: bool = False,
         check: bool = False,
+        capture: bool = True,
+        max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+        encoding: str | None = None,
+        wait_ready: float | None = None,
         on_result: Callable[[str, RunOutcome], None] | None = None,
     ) -> builtins.list[RunOutcome]:
         """Runs one program on many VMs, at most `concurrency` at a time; one outcome per VM, in input order.
 
         Each outcome is the VM's ProcessResult, or the `errors.VcenterGuestError` its run raised
         (NotFound, ProcessTimeout, ...): one VM's failure never stops the others. `on_result(vm,
-        outcome)` is called as each VM finishes (for progress bars); it must not raise.
+        outcome)` is called as each VM finishes (for progress bars); it must not raise. Output is
+        captured as by `run` (at most `max_output_bytes` per stream and VM; `capture=False` for the
+        exit codes only), each VM's run directory removed however its run ends.
 
         Example::
 
@@ -298,10 +421,19 @@ class AsyncProcesses(ProcessesService, AsyncService):
             raise errors.UsageError("on_result must be a function of (vm, outcome)")
         creds = check_credentials(credentials)
         spec = program_spec(program, args, arguments, working_directory, environment_variables)
-        run_timeout = check_run_timeout(timeout)
+        plan_of = self.run_planner(
+            spec,
+            timeout=timeout,
+            terminate_on_timeout=terminate_on_timeout,
+            check=check,
+            capture=capture,
+            max_output_bytes=max_output_bytes,
+            encoding=encoding,
+            wait_ready=wait_ready,
+        )
         outcomes: builtins.list[RunOutcome | None] = [None] * len(targets)
         pending = iter(range(len(targets)))
-        drive, engine = self._client._drive, self._engine
+        drive = self._client._drive
 
         async def worker() -> None:
             # Workers share one iterator: each VM is taken exactly once, in input order.
@@ -309,17 +441,7 @@ class AsyncProcesses(ProcessesService, AsyncService):
                 vm = targets[index]
                 outcome: RunOutcome
                 try:
-                    plan = run_program(
-                        engine,
-                        self,
-                        vm,
-                        creds,
-                        spec,
-                        timeout=run_timeout,
-                        terminate_on_timeout=terminate_on_timeout,
-                        check=check,
-                    )
-                    outcome = await drive(plan)
+                    outcome = await drive(plan_of(vm, creds))
                 except errors.VcenterGuestError as exc:
                     outcome = exc
                 outcomes[index] = outcome

@@ -14,7 +14,7 @@ import importlib
 import attrs
 
 from .credentials import Credentials
-from .files import FileInfo, FileSummary
+from .files import FileInfo, FileSummary, GuestReadiness, VmSummary
 from .results import ProcessInfo, ProcessResult, ProcessSummary
 from .specs import CreateSpec
 
@@ -24,9 +24,11 @@ __all__ = [
     "Credentials",
     "FileInfo",
     "FileSummary",
+    "GuestReadiness",
     "ProcessInfo",
     "ProcessResult",
     "ProcessSummary",
+    "VmSummary",
     "unfollowed_fields",
 ]
 
@@ -38,6 +40,8 @@ FOLLOWS: dict[type, tuple[str, str]] = {
     ProcessInfo: ("process_info", "ProcessInfo"),
     FileInfo: ("file_info", "FileInfo"),
     FileSummary: ("file_summary", "FileSummary"),
+    VmSummary: ("vm_summary", "VMSummary"),
+    GuestReadiness: ("guest_operations_info", "GuestOperationsInfo"),
 }
 
 

@@ -1,4 +1,5 @@
-"""What the files service returns: `FileInfo` (stat) and `FileSummary` (list), immutable values.
+"""What the files, VM and guest services return: `FileInfo` (stat), `FileSummary` (list), `VmSummary`
+(vms.list) and `GuestReadiness` (guest.readiness), immutable values.
 
 `FileInfo` flattens the API's nested attributes (`attributes.posix_attributes.permissions` is
 `info.permissions`): a field a guest family does not have is None.
@@ -11,7 +12,7 @@ from typing import ClassVar
 
 import attrs
 
-__all__ = ["FileInfo", "FileSummary"]
+__all__ = ["FileInfo", "FileSummary", "GuestReadiness", "VmSummary"]
 
 
 @attrs.frozen
@@ -71,3 +72,34 @@ class FileInfo:
     def is_directory(self) -> bool:
         """Whether it is a directory."""
         return self.type == "DIRECTORY"
+
+
+@attrs.frozen
+class VmSummary:
+    """One virtual machine, as `vms.list` reports it.
+
+    >>> VmSummary("vm-42", "web-1", "POWERED_ON").powered_on
+    True
+    """
+
+    WITHHELD: ClassVar[dict[str, str]] = {"memory_size_mi_b": "exposed as memory_size_mib"}
+
+    vm: str
+    name: str
+    power_state: str
+    """POWERED_ON, POWERED_OFF or SUSPENDED."""
+    cpu_count: int | None = None
+    memory_size_mib: int | None = None
+
+    @property
+    def powered_on(self) -> bool:
+        """Whether it is powered on."""
+        return self.power_state == "POWERED_ON"
+
+
+@attrs.frozen
+class GuestReadiness:
+    """Whether a guest takes guest operations now, as `guest.readiness` reports it."""
+
+    guest_operations_ready: bool
+    interactive_guest_operations_ready: bool

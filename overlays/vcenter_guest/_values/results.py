@@ -62,12 +62,15 @@ class ProcessResult:
     """A program that ran to its end: what `processes.run` returns.
 
     A non-zero `exit_code` is a result, not an exception (unless `run(..., check=True)`).
+    `stdout` and `stderr` are what the program printed (None when not captured, or when it went to
+    a file object given as `run(stdout=...)`), each cut at `run`'s `max_output_bytes` (then
+    `stdout_truncated` / `stderr_truncated`); `stdout_text` / `stderr_text` decode them.
 
         >>> import datetime
         >>> t = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-        >>> r = ProcessResult(7, 0, t, t + datetime.timedelta(seconds=1.5), vm="vm-42")
-        >>> r.ok, r.duration.total_seconds()
-        (True, 1.5)
+        >>> r = ProcessResult(7, 0, t, t + datetime.timedelta(seconds=1.5), vm="vm-42", stdout=b"hi\n")
+        >>> r.ok, r.duration.total_seconds(), r.stdout_text
+        (True, 1.5, 'hi\n')
     """
 
     pid: int
@@ -75,6 +78,22 @@ class ProcessResult:
     started: datetime.datetime
     finished: datetime.datetime | None
     vm: str
+    stdout: bytes | None = attrs.field(default=None, repr=False)
+    stderr: bytes | None = attrs.field(default=None, repr=False)
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    encoding: str | None = None
+    """The encoding the text views use (None: UTF-8, undecodable bytes replaced)."""
+
+    @property
+    def stdout_text(self) -> str | None:
+        """`stdout` decoded (see `encoding`)."""
+        return None if self.stdout is None else self.stdout.decode(self.encoding or "utf-8", "replace")
+
+    @property
+    def stderr_text(self) -> str | None:
+        """`stderr` decoded (see `encoding`)."""
+        return None if self.stderr is None else self.stderr.decode(self.encoding or "utf-8", "replace")
 
     @property
     def ok(self) -> bool:

@@ -17,6 +17,7 @@ import functools
 import json
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
@@ -36,16 +37,20 @@ if TYPE_CHECKING:
 __all__ = [
     "EXIT_FAILED",
     "EXIT_TIMEOUT",
+    "VM_HELP",
     "Connection",
     "connection_options",
     "describe",
     "fail",
+    "resolve_vms",
     "run_async",
 ]
 
 T = TypeVar("T")
 
 EXIT_TIMEOUT = 124
+VM_HELP = "VM id (vm-42) or name (looked up; a name several VMs share is refused, listing them)."
+_VM_ID = re.compile(r"vm-\d+")
 EXIT_FAILED = 125
 EMBEDDED_URL = "http://embedded-mock.invalid"
 
@@ -295,3 +300,20 @@ def connection_options(command: Callable[..., T]) -> Callable[..., T]:
     for option in reversed(options):
         decorated = option(decorated)
     return decorated
+
+
+async def resolve_vms(vc: Any, targets: list[str]) -> list[str]:
+    """The VM ids of `targets`: ids as they are, names looked up in one VM.list (UsageError when several
+    VMs have a name, NotFound when none has it)."""
+    names = sorted({t for t in targets if not _VM_ID.fullmatch(t)})
+    if not names:
+        return targets
+    found: dict[str, list[str]] = {name: [] for name in names}
+    for summary in await vc.vms.list(names=names):
+        found.setdefault(summary.name, []).append(summary.vm)
+    for name in names:
+        if not found[name]:
+            found[name] = [await vc.vms.find(name)]  # an id of another form, or NotFound naming it
+        if len(found[name]) > 1:
+            raise errors.UsageError(f"{len(found[name])} VMs are named {name!r}: {', '.join(found[name])}; use the id")
+    return [t if _VM_ID.fullmatch(t) else found[t][0] for t in targets]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ._common import Connection, connection_options, run_async
+from ._common import VM_HELP, Connection, connection_options, resolve_vms, run_async
 
 if TYPE_CHECKING:
     from vcenter_guest import ProcessSummary
@@ -16,7 +16,7 @@ __all__ = ["kill", "ps"]
 
 
 @click.command()
-@click.option("--vm", required=True, metavar="VM", help="VM id, e.g. vm-42.")
+@click.option("--vm", required=True, metavar="VM", help=VM_HELP)
 @connection_options
 def ps(conn: Connection, vm: str) -> None:
     """List the processes in a VM's guest (and those started by run that ended in the last 5 minutes).
@@ -26,7 +26,8 @@ def ps(conn: Connection, vm: str) -> None:
 
     async def work() -> list[ProcessSummary]:
         async with conn.client() as vc:
-            return await vc.processes.list(vm, conn.credentials())
+            (target,) = await resolve_vms(vc, [vm])
+            return await vc.processes.list(target, conn.credentials())
 
     processes = run_async(conn, work)
     if conn.as_json:
@@ -49,7 +50,7 @@ def ps(conn: Connection, vm: str) -> None:
 
 
 @click.command()
-@click.option("--vm", required=True, metavar="VM", help="VM id, e.g. vm-42.")
+@click.option("--vm", required=True, metavar="VM", help=VM_HELP)
 @connection_options
 @click.argument("pid", type=click.IntRange(min=0))
 def kill(conn: Connection, vm: str, pid: int) -> None:
@@ -60,7 +61,8 @@ def kill(conn: Connection, vm: str, pid: int) -> None:
 
     async def work() -> None:
         async with conn.client() as vc:
-            await vc.processes.delete(vm, conn.credentials(), pid)
+            (target,) = await resolve_vms(vc, [vm])
+            await vc.processes.delete(target, conn.credentials(), pid)
 
     run_async(conn, work)
     if conn.as_json:

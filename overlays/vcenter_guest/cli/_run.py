@@ -1,15 +1,17 @@
-"""`vcenter-guest run`: start a program in one or many VMs, wait, report exit codes."""
+"""`vcenter-guest run`: run a program in one or many VMs; its output and exit code, as `ssh` gives them."""
 
 from __future__ import annotations
 
+import base64
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from vcenter_guest import errors
 
-from ._common import EXIT_FAILED, Connection, connection_options, describe, error_json, run_async
+from ._common import EXIT_FAILED, VM_HELP, Connection, connection_options, describe, error_json, resolve_vms, run_async
 
 if TYPE_CHECKING:
     from vcenter_guest import ProcessResult, RunOutcome
@@ -30,7 +32,7 @@ def result_json(vm: str, outcome: RunOutcome) -> dict[str, Any]:
     """One VM's outcome as JSON."""
     if isinstance(outcome, errors.VcenterGuestError):
         return {"vm": vm, "error": error_json(outcome)}
-    return {
+    shown: dict[str, Any] = {
         "vm": vm,
         "pid": outcome.pid,
         "exit_code": outcome.exit_code,
@@ -38,6 +40,16 @@ def result_json(vm: str, outcome: RunOutcome) -> dict[str, Any]:
         "finished": None if outcome.finished is None else outcome.finished.isoformat(),
         "duration_seconds": _seconds(outcome),
     }
+    for name in ("stdout", "stderr"):
+        data: bytes | None = getattr(outcome, name)
+        if data is None:
+            continue
+        try:
+            shown[name] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            shown[f"{name}_base64"] = base64.b64encode(data).decode("ascii")  # not text: the bytes, exactly
+        shown[f"{name}_truncated"] = getattr(outcome, f"{name}_truncated")
+    return shown
 
 
 def _environment(pairs: tuple[str, ...]) -> dict[str, str] | None:
@@ -53,7 +65,13 @@ def _environment(pairs: tuple[str, ...]) -> dict[str, str] | None:
 
 
 @click.command(context_settings={"allow_interspersed_args": False})
-@click.option("--vm", "vms", multiple=True, required=True, metavar="VM", help="VM id, e.g. vm-42 (repeat for many).")
+@click.option("--vm", "vms", multiple=True, required=True, metavar="VM", help=VM_HELP + " Repeat for many.")
+@click.option(
+    "--wait-ready",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="First wait up to this long for the guest to take guest operations (after a boot).",
+)
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -76,6 +94,30 @@ def _environment(pairs: tuple[str, ...]) -> dict[str, str] | None:
     "Default: each ARG is quoted for the guest's POSIX shell.",
 )
 @click.option(
+    "--no-capture",
+    is_flag=True,
+    help="Do not fetch the program's output: print its pid, exit code and duration instead "
+    "(one exchange besides the polls, where capture takes five).",
+)
+@click.option(
+    "--max-output",
+    "max_output",
+    type=click.IntRange(min=1),
+    metavar="BYTES",
+    help="With many VMs or --json: bytes of each stream kept per VM (default 4 MiB; more is cut and flagged).",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="With many VMs: write each VM's output to DIR/VM.stdout and DIR/VM.stderr instead of printing it.",
+)
+@click.option(
+    "--prefix/--no-prefix",
+    default=None,
+    help="With many VMs: start each printed output line with its VM (default: on a terminal).",
+)
+@click.option(
     "--concurrency",
     type=click.IntRange(min=1),
     metavar="N",
@@ -95,17 +137,25 @@ def run(
     cwd: str | None,
     env_pairs: tuple[str, ...],
     raw: bool,
+    wait_ready: float | None,
+    no_capture: bool,
+    max_output: int | None,
+    output_dir: Path | None,
+    prefix: bool | None,
     concurrency: int,
     program: str,
     args: tuple[str, ...],
 ) -> None:
-    """Start PROGRAM (an absolute path in the guest) with ARGS, wait for it, print pid, exit code and duration.
+    """Run PROGRAM (an absolute path in the guest) with ARGS: its stdout on stdout, its stderr on
+    stderr, byte for byte, and its exit code as vcenter-guest's, as `ssh` does.
 
-    With one VM, vcenter-guest exits with the program's exit code. With many, it shows progress
-    and a summary table, and exits 0 if every program exited 0, 1 if some exited otherwise, 125
-    if some VM could not run it.
+    With many VMs it shows progress, prints each VM's output (lines prefixed by the VM on a
+    terminal; or into --output-dir), then a summary table, and exits 0 if every program exited 0,
+    1 if some exited otherwise, 125 if some VM could not run it. --no-capture prints the pid, exit
+    code and duration instead of the output.
 
         vcenter-guest run --vm vm-42 -- /bin/ls -l /tmp
+        vcenter-guest run --vm vm-1 --vm vm-2 --output-dir out -- /usr/bin/uptime
     """
     env = _environment(env_pairs)
     options: dict[str, Any] = {
@@ -113,19 +163,62 @@ def run(
         "environment_variables": env,
         "timeout": timeout,
         "terminate_on_timeout": terminate_on_timeout,
+        "capture": not no_capture,
+        "wait_ready": wait_ready,
     }
+    if no_capture and (max_output is not None or output_dir is not None):
+        raise click.UsageError("--max-output and --output-dir need the output: drop --no-capture")
+    if max_output is not None:
+        options["max_output_bytes"] = max_output
     if raw:
         options["arguments"] = " ".join(args)
         args = ()
     targets = list(dict.fromkeys(vms))  # the same VM twice would run it twice by accident
     if len(targets) == 1:
+        if output_dir is not None:
+            raise click.UsageError("--output-dir is for many VMs; with one, redirect stdout and stderr")
+        if not no_capture and not conn.as_json:
+            # Streamed as it is downloaded, whatever its size.
+            options["stdout"] = sys.stdout.buffer
+            options["stderr"] = sys.stderr.buffer
+            options.pop("max_output_bytes", None)
         result = run_async(conn, lambda: _run_one(conn, targets[0], program, args, options))
-        _print_one(conn, targets[0], result)
+        _print_one(conn, targets[0], result, captured=not no_capture)
         sys.exit(exit_code_of(result))
     outcomes = run_async(
         conn, lambda: _run_many(conn, targets, program, args, options=options, concurrency=concurrency)
     )
+    if not no_capture and not conn.as_json:
+        _show_outputs(targets, outcomes, output_dir, sys.stdout.isatty() if prefix is None else prefix)
     sys.exit(_print_many(conn, targets, outcomes))
+
+
+def _show_outputs(vms: list[str], outcomes: list[RunOutcome], output_dir: Path | None, prefix: bool) -> None:
+    """Each VM's output, in VM order: into DIR/VM.stdout and DIR/VM.stderr, or printed (prefixed)."""
+    if output_dir is not None:
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise click.ClickException(f"cannot make {output_dir}: {exc.strerror or exc}") from None
+    for vm, outcome in zip(vms, outcomes, strict=True):
+        if isinstance(outcome, errors.VcenterGuestError):
+            continue
+        for name, stream in (("stdout", sys.stdout), ("stderr", sys.stderr)):
+            data: bytes = getattr(outcome, name) or b""
+            if output_dir is not None:
+                (output_dir / f"{vm}.{name}").write_bytes(data)
+                continue
+            if not data:
+                continue
+            stream.flush()  # what was printed as text so far comes first
+            out = stream.buffer
+            if prefix:
+                lines = data.splitlines(keepends=True)
+                data = b"".join(
+                    vm.encode() + b": " + (line if line.endswith(b"\n") else line + b"\n") for line in lines
+                )
+            out.write(data)
+            out.flush()
 
 
 async def _run_one(
@@ -133,18 +226,21 @@ async def _run_one(
 ) -> ProcessResult:
     async with conn.client() as vc:
         credentials = conn.credentials()
+        (target,) = await resolve_vms(vc, [vm])
         try:
-            return await vc.processes.run(vm, credentials, program, *args, **options)
+            return await vc.processes.run(target, credentials, program, *args, **options)
         except errors.VcenterGuestError as exc:
             if conn.as_json:
                 conn.print_json(result_json(vm, exc))
             raise
 
 
-def _print_one(conn: Connection, vm: str, result: ProcessResult) -> None:
+def _print_one(conn: Connection, vm: str, result: ProcessResult, *, captured: bool) -> None:
     if conn.as_json:
         conn.print_json(result_json(vm, result))
         return
+    if captured:
+        return  # the output was the answer, as with ssh; the exit code is vcenter-guest's
     seconds = _seconds(result)
     duration = "unknown" if seconds is None else f"{seconds:.3f} s"
     click.echo(f"{vm}: pid {result.pid}, exit code {result.exit_code}, duration {duration}")
@@ -167,7 +263,7 @@ async def _run_many(
         with Progress(*columns, console=conn.stderr, transient=True) as progress:
             task = progress.add_task(program, total=len(vms))
             return await vc.processes.run_many(
-                vms,
+                await resolve_vms(vc, vms),
                 credentials,
                 program,
                 *args,

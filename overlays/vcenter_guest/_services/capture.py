@@ -1,0 +1,224 @@
+"""`run` with capture: the program's stdout and stderr come back with its exit code.
+
+The processes API cannot return output, so, as every tool that gives it does, the program's output
+goes to files in the guest that are then downloaded. In as few exchanges as the API allows:
+
+    1. Directories.createTemporary  a private run directory (mode 700, a name nobody can predict)
+    2. Processes.create             `path args >D/stdout 2>D/stderr; ...` (through the guest's /bin/bash)
+       Processes.get ...            the polls of `run`
+    3. Transfers.create + 4. GET    D/stdout; it ends with a line the command appended after the
+                                    program: a marker nobody can guess, the exit code, and whether
+                                    stderr is empty
+    (5. + 6.                        D/stderr, only when it is not empty)
+    5. Directories.delete           the run directory, recursively, however the run ended
+
+The exit code is also written to D/rc, so that a process the server forgot (it keeps an exit code
+about 5 minutes) still gives its exit code when stdout was too long to reach the marker line.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shlex
+from typing import IO, TYPE_CHECKING
+
+import attrs
+
+from vcenter_guest import errors
+from vcenter_guest._engine import Engine, Plan
+from vcenter_guest._engine.waiting import run_program
+from vcenter_guest._values import CreateSpec, Credentials, ProcessResult
+
+if TYPE_CHECKING:
+    from .files import FilesService
+    from .processes import ProcessesService
+
+__all__ = ["DEFAULT_MAX_OUTPUT_BYTES", "Output", "check_encoding", "check_limit", "output_target", "run_captured"]
+
+DEFAULT_MAX_OUTPUT_BYTES = 4 << 20
+"""Bytes of each stream `run` keeps in memory by default; past them the stream is cut (and flagged)."""
+_HOLD = 64
+"""Bytes of stdout held back while streaming, for the marker line (`\\n<marker> <rc> <0|1>\\n`)."""
+_RUN_PREFIX = "vcenter-guest-run-"
+
+
+class Output:
+    """Where one stream goes: memory (at most `limit` bytes kept), or a binary file object (all of it)."""
+
+    def __init__(self, target: IO[bytes] | None, limit: int) -> None:
+        self.target = target
+        self.limit = limit
+        self.kept = bytearray()
+        self.truncated = False
+        self._held = bytearray()
+
+    # stdout: the marker line is the end of the file; hold back what could be part of it
+    def take_stdout(self, piece: bytes) -> None:
+        if self.target is None:
+            self.kept += piece
+            return
+        self._held += piece
+        if len(self._held) > _HOLD:
+            cut = len(self._held) - _HOLD
+            self.target.write(bytes(self._held[:cut]))
+            del self._held[:cut]
+
+    def end_stdout(self, marker: str, complete: bool) -> tuple[int, bool] | None:
+        """Strips the marker line (when the file was read to its end): (exit code, whether stderr has
+        bytes), or None without one."""
+        data = self.kept if self.target is None else self._held
+        found = re.search(rb"\n" + re.escape(marker.encode()) + rb" (\d{1,3}) ([01])\n\Z", data) if complete else None
+        line = None
+        if found is not None:
+            line = int(found.group(1)), found.group(2) == b"1"
+            del data[found.start() :]
+        if self.target is not None:
+            self.target.write(bytes(self._held))
+            self._held.clear()
+        elif len(self.kept) > self.limit:
+            del self.kept[self.limit :]
+            self.truncated = True
+        if not complete:
+            self.truncated = True
+        return line
+
+    def take(self, piece: bytes) -> None:
+        if self.target is None:
+            self.kept += piece
+        else:
+            self.target.write(piece)
+
+    def value(self) -> bytes | None:
+        return bytes(self.kept) if self.target is None else None
+
+
+def _command_suffix(directory: str, marker: str) -> str:
+    """What follows the program's arguments: the redirections, then the marker line and the exit code."""
+    out, err, rc = (shlex.quote(f"{directory}/{name}") for name in ("stdout", "stderr", "rc"))
+    return (
+        f" >{out} 2>{err}; rc=$?; echo $rc >{rc}; [ -s {err} ] && e=1 || e=0; "
+        f'printf \'\\n%s %d %d\\n\' {marker} "$rc" "$e" >>{out}; exit $rc'
+    )
+
+
+def _windows(path: str) -> bool:
+    return re.match(r"[A-Za-z]:[\\/]", path) is not None or path.startswith("\\\\")
+
+
+def run_captured(
+    engine: Engine,
+    processes: ProcessesService,
+    files: FilesService,
+    *,
+    vm: str,
+    credentials: Credentials,
+    spec: CreateSpec,
+    timeout: float | None,
+    terminate_on_timeout: bool,
+    check: bool,
+    stdout: Output,
+    stderr: Output,
+    encoding: str | None,
+) -> Plan[ProcessResult]:
+    """Runs `spec` with its output captured (see the module); the run directory is removed on every path."""
+    directory: str = yield from files.mkdtemp_plan(vm, credentials, _RUN_PREFIX, "", None)
+    try:
+        if _windows(directory):
+            raise errors.UsageError(
+                f"{vm}: capturing output is not supported on Windows guests yet; pass capture=False "
+                "(and redirect inside the program's own arguments)"
+            )
+        marker = f"vcenter-guest-{secrets.token_hex(12)}"
+        captured = attrs.evolve(spec, arguments=(spec.arguments or "") + _command_suffix(directory, marker))
+        vanished: errors.ProcessVanished | None = None
+        result: ProcessResult | None = None
+        try:
+            result = yield from run_program(
+                engine,
+                processes,
+                vm,
+                credentials,
+                captured,
+                timeout=timeout,
+                terminate_on_timeout=terminate_on_timeout,
+                check=False,
+            )
+        except errors.ProcessVanished as exc:
+            vanished = exc
+        moved = yield from files.fetch(
+            vm, credentials, f"{directory}/stdout", stdout.take_stdout, None if stdout.target else stdout.limit + _HOLD
+        )
+        found = stdout.end_stdout(marker, complete=not moved.truncated)
+        if vanished is not None:
+            if found is not None:
+                exit_code: int | None = found[0]
+            else:
+                exit_code = yield from _recorded_exit(files, vm, credentials, directory)
+            if exit_code is None or vanished.started is None:
+                raise vanished
+            result = ProcessResult(vanished.pid, exit_code, vanished.started, None, vm)
+        assert result is not None
+        if found is None or found[1]:
+            moved = yield from files.fetch(
+                vm, credentials, f"{directory}/stderr", stderr.take, None if stderr.target else stderr.limit
+            )
+            stderr.truncated = moved.truncated
+        result = attrs.evolve(
+            result,
+            stdout=stdout.value(),
+            stderr=stderr.value() if found is None or found[1] or stderr.target else b"",
+            stdout_truncated=stdout.truncated and stdout.target is None,
+            stderr_truncated=stderr.truncated,
+            encoding=encoding,
+        )
+        if check and result.exit_code != 0:
+            raise errors.ProcessFailed(
+                f"{vm}: {spec.path} (pid {result.pid}) exited with {result.exit_code}", result=result
+            )
+        return result
+    finally:
+        yield from files.remove_quietly(vm, credentials, directory)
+
+
+def _recorded_exit(files: FilesService, vm: str, credentials: Credentials, directory: str) -> Plan[int | None]:
+    """The exit code the command line wrote to D/rc, or None (it never got there)."""
+    kept = bytearray()
+    try:
+        yield from files.fetch(vm, credentials, f"{directory}/rc", kept.extend, 16)
+    except errors.NotFound:
+        return None
+    text = kept.decode("ascii", "replace").strip()
+    return int(text) if text.isdigit() else None
+
+
+def output_target(value: object, name: str) -> IO[bytes] | None:
+    """`run(stdout=...)`: None (keep in memory) or a binary file object to stream into."""
+    if value is None:
+        return None
+    if not callable(getattr(value, "write", None)):
+        raise errors.UsageError(f"{name} must be a binary file object (with write) or None, not {type(value).__name__}")
+    return value  # type: ignore[return-value] # anything with write(bytes)
+
+
+def check_limit(value: object) -> int:
+    """`max_output_bytes`: a positive int."""
+    if type(value) is not int or value < 1:
+        raise errors.UsageError(f"max_output_bytes must be a positive int (bytes kept per stream), got {value!r}")
+    return value
+
+
+def check_encoding(value: object) -> str | None:
+    """`encoding`: None or a codec Python knows."""
+    if value is None:
+        return None
+    import codecs  # noqa: PLC0415
+
+    try:
+        return codecs.lookup(value).name if isinstance(value, str) else _bad_encoding(value)
+    except LookupError:
+        return _bad_encoding(value)
+
+
+def _bad_encoding(value: object) -> str:
+    raise errors.UsageError(f"encoding must be the name of a codec such as 'utf-8' or 'cp1252', got {value!r}")
