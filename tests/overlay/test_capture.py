@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -262,3 +263,43 @@ class _ForgetsSome(Simulator):
         info.pop("exit_code", None)
         info.pop("finished", None)
         return info
+
+
+def test_run_script_uploads_runs_and_removes_a_script_with_its_arguments(
+    server: Any, guest: Credentials, tmp_path: Any
+) -> None:
+    local = tmp_path / "report.sh"
+    local.write_bytes(b'#!/bin/sh\nprintf "%s|" "$@"\necho "from $0" >&2\nexit 5\n')
+    with server.client() as vc:
+        text = vc.processes.run_script(DEMO_VM, guest, 'echo "[$1] [$2]"\n', "a b", "it's")
+        shebang = vc.processes.run_script(DEMO_VM, guest, local, "x y", "$HOME")
+        chosen = vc.processes.run_script(DEMO_VM, guest, b"echo $0\n", interpreter="/bin/sh")
+        with pytest.raises(errors.ProcessFailed):
+            vc.processes.run_script(DEMO_VM, guest, "exit 1", check=True)
+    assert (text.exit_code, text.stdout) == (0, b"[a b] [it's]\n")
+    assert (shebang.exit_code, shebang.stdout) == (5, b"x y|$HOME|")
+    assert shebang.stderr is not None
+    assert shebang.stderr.startswith(b"from /tmp/vcenter-guest-run-")
+    assert chosen.stdout is not None
+    assert chosen.stdout.endswith(b"/script\n")
+    assert _leftovers(server.app) == []
+
+
+def test_run_script_refuses_what_is_not_a_script_before_sending_anything(
+    in_process_server: Any, guest: Credentials
+) -> None:
+    with in_process_server.client() as vc:
+        for script, message in ((42, "script must be its text"), (Path("/no/such.sh"), "cannot read the script")):
+            with pytest.raises(errors.UsageError, match=message):
+                vc.processes.run_script(DEMO_VM, guest, script)
+        with pytest.raises(errors.UsageError, match="interpreter must be"):
+            vc.processes.run_script(DEMO_VM, guest, "true", interpreter="")
+    assert _leftovers(in_process_server.app) == []
+
+
+def test_run_script_on_the_async_client(server: Any, guest: Credentials) -> None:
+    async def main() -> bytes | None:
+        async with server.async_client() as vc:
+            return (await vc.processes.run_script(DEMO_VM, guest, "echo async")).stdout
+
+    assert anyio.run(main) == b"async\n"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import secrets
 import shlex
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING
 
 import attrs
@@ -113,7 +114,7 @@ def run_captured(
     *,
     vm: str,
     credentials: Credentials,
-    spec: CreateSpec,
+    spec: CreateSpec | Callable[[str], Plan[CreateSpec]],
     timeout: float | None,
     terminate_on_timeout: bool,
     check: bool,
@@ -121,7 +122,10 @@ def run_captured(
     stderr: Output,
     encoding: str | None,
 ) -> Plan[ProcessResult]:
-    """Runs `spec` with its output captured (see the module); the run directory is removed on every path."""
+    """Runs `spec` with its output captured (see the module); the run directory is removed on every path.
+
+    `spec` may be a function of the run directory giving the plan that prepares it (`run_script`
+    uploads the script there) and returns the spec to run."""
     directory: str = yield from files.mkdtemp_plan(vm, credentials, _RUN_PREFIX, "", None)
     try:
         if _windows(directory):
@@ -129,6 +133,8 @@ def run_captured(
                 f"{vm}: capturing output is not supported on Windows guests yet; pass capture=False "
                 "(and redirect inside the program's own arguments)"
             )
+        if callable(spec):
+            spec = yield from spec(directory)
         marker = f"vcenter-guest-{secrets.token_hex(12)}"
         captured = attrs.evolve(spec, arguments=(spec.arguments or "") + _command_suffix(directory, marker))
         vanished: errors.ProcessVanished | None = None

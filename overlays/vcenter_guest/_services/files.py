@@ -416,6 +416,11 @@ class FilesService:
         mode, replace = _permissions(permissions), _flag(overwrite, "overwrite")
         return self._upload(vm, credentials, _Source(source), path, overwrite=replace, mode=mode)
 
+    def upload_plan(self, vm: str, credentials: Credentials, source: object, path: str, *, mode: str) -> Plan[int]:
+        """An upload that never replaces a file (the run directory's script); the source is opened when
+        the plan starts."""
+        return self._upload(vm, credentials, _Source(source), path, overwrite=False, mode=mode)
+
     def _upload(
         self, vm: str, credentials: Credentials, source: _Source, path: str, *, overwrite: bool, mode: str | None
     ) -> Plan[int]:

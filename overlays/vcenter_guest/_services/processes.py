@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import builtins
 import functools
+import os
+import shlex
 from collections.abc import Callable, Iterable, Mapping
 from types import SimpleNamespace
 from typing import IO, Any, cast
 
+import attrs
 import httpx
 
 from vcenter_guest import errors
@@ -259,9 +262,78 @@ class ProcessesService:
         )
         return plan(check_vm(vm), check_credentials(credentials))
 
+    @driven
+    def run_script(
+        self,
+        vm: str,
+        credentials: Credentials,
+        script: str | bytes | os.PathLike[str],
+        *args: str,
+        interpreter: str | None = None,
+        working_directory: str | None = None,
+        environment_variables: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        terminate_on_timeout: bool = False,
+        check: bool = False,
+        stdout: IO[bytes] | None = None,
+        stderr: IO[bytes] | None = None,
+        max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+        encoding: str | None = None,
+        wait_ready: float | None = None,
+    ) -> Plan[ProcessResult]:
+        """Runs a script as one call: it is uploaded into the run's private directory, run with `args`,
+        and its output and exit code come back as from `run` (every option of `run` applies).
+
+        `script` is the script's text (str), its bytes, or a local file (a `pathlib.Path`; no size
+        limit but the guest's disk). The interpreter is `interpreter` (e.g. "/usr/bin/python3") if
+        given, else the script's `#!` line, else /bin/bash.
+
+        Example::
+
+            result = vc.processes.run_script("vm-42", creds, "set -e\\ncd /srv\\n./deploy.sh", timeout=600)
+            result = vc.processes.run_script("vm-42", creds, Path("scripts/report.py"), "--json")
+        """
+        target, creds = check_vm(vm), check_credentials(credentials)
+        for arg in args:
+            if not isinstance(arg, str) or "\0" in arg:
+                raise errors.UsageError(f"each argument must be a string without NUL characters, got {arg!r}")
+        if interpreter is not None and (not isinstance(interpreter, str) or not interpreter):
+            raise errors.UsageError(
+                f"interpreter must be a path in the guest such as '/usr/bin/python3', got {interpreter!r}"
+            )
+        body = script.encode("utf-8") if isinstance(script, str) else script
+        if not isinstance(body, bytes | bytearray | os.PathLike):
+            raise errors.UsageError(f"script must be its text, its bytes or a local path, not {type(script).__name__}")
+        files = self._client.files
+        shebang = _has_shebang(body)
+        base = program_spec("/bin/true", (), None, working_directory, environment_variables)  # the checks only
+
+        def prepare(directory: str) -> Plan[CreateSpec]:
+            path = f"{directory}/script"
+            yield from files.upload_plan(target, creds, body, path, mode="700")
+            if interpreter is None and shebang:
+                program, rest = path, list(args)
+            else:
+                program, rest = interpreter or "/bin/bash", [path, *args]
+            return attrs.evolve(base, path=program, arguments=shlex.join(rest) if rest else None)
+
+        plan = self.run_planner(
+            prepare,
+            timeout=timeout,
+            terminate_on_timeout=terminate_on_timeout,
+            check=check,
+            capture=True,
+            max_output_bytes=max_output_bytes,
+            encoding=encoding,
+            stdout=stdout,
+            stderr=stderr,
+            wait_ready=wait_ready,
+        )
+        return plan(target, creds)
+
     def run_planner(
         self,
-        spec: CreateSpec,
+        spec: CreateSpec | Callable[[str], Plan[CreateSpec]],
         *,
         timeout: float | None,
         terminate_on_timeout: bool,
@@ -300,7 +372,7 @@ class ProcessesService:
 
     def _planner(
         self,
-        spec: CreateSpec,
+        spec: CreateSpec | Callable[[str], Plan[CreateSpec]],
         *,
         timeout: float | None,
         terminate_on_timeout: bool,
@@ -319,6 +391,8 @@ class ProcessesService:
         if not capture:
             if stdout is not None or stderr is not None:
                 raise errors.UsageError("stdout= and stderr= need capture=True")
+            if not isinstance(spec, CreateSpec):
+                raise errors.UsageError("a script runs with capture=True only (its run directory holds it)")
 
             def uncaptured(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
                 return run_program(
@@ -364,6 +438,16 @@ class Processes(ProcessesService, SyncService):
         assert vc.processes.get("vm-42", creds, pid).running
         vc.processes.delete("vm-42", creds, pid)
     """
+
+
+def _has_shebang(body: bytes | bytearray | os.PathLike[str]) -> bool:
+    if not isinstance(body, os.PathLike):
+        return bytes(body[:2]) == b"#!"
+    try:
+        with open(body, "rb") as local:
+            return local.read(2) == b"#!"
+    except OSError as exc:
+        raise errors.UsageError(f"cannot read the script {os.fspath(body)!r}: {exc.strerror or exc}") from None
 
 
 def _vm_list(vms: object) -> builtins.list[str]:

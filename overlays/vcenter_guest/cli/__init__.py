@@ -21,7 +21,13 @@ __all__ = ["main"]
 _COMMANDS: dict[str, tuple[str, str, str]] = {
     "mock": ("._mock", "mock", "Serve a mock vCenter (demo inventory or --inventory FILE)."),
     "fuzz": ("._fuzz", "fuzz", "Fuzz-test a server of this API with schemathesis (default: the embedded mock)."),
-    "run": ("._run", "run", "Start a program in one or many VMs, wait, print pid, exit code and duration."),
+    "run": ("._run", "run", "Run a program in one or many VMs: its output, and its exit code as ours."),
+    "script": ("._files", "script", "Run a local script in a VM (uploaded, run, removed): its output and exit code."),
+    "upload": ("._files", "upload", "Copy a local file (or stdin) into a VM's guest."),
+    "download": ("._files", "download", "Copy a file of a VM's guest to a local file (or stdout)."),
+    "ls": ("._files", "ls", "List a directory of a VM's guest."),
+    "rm": ("._files", "rm", "Delete a file (or, with -r, a directory tree) in a VM's guest."),
+    "mkdir": ("._files", "mkdir", "Make a directory in a VM's guest."),
     "ps": ("._ps", "ps", "List the processes in a VM's guest."),
     "kill": ("._ps", "kill", "Terminate a process in a VM's guest."),
 }
