@@ -193,3 +193,29 @@ def test_an_unreachable_esxi_host_is_named_without_the_transfer_token(
         assert "443" in message
         assert "token=" not in message
         assert "token=" not in repr(caught.value)
+
+
+def test_esxi_hosts_reach_a_host_at_another_address_under_its_own_name(guest: Credentials) -> None:
+    from vcenter_guest import Client
+    from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, create_app, serve
+
+    app = create_app()
+    with serve(app=app) as url:
+        # Transfer URLs now name a host this machine cannot resolve, on the port the mock listens on.
+        port = url.rsplit(":", 1)[1]
+        app.state.simulator.host_url = f"http://esxi-1.invalid:{port}"
+        with Client(url, user=DEMO_API_USER, password=DEMO_API_PASSWORD) as vc, pytest.raises(errors.RequestNotSent):
+            vc.files.download(DEMO_VM, guest, "/etc/hostname")
+        mapped = {"ESXi-1.invalid": f"127.0.0.1:{port}"}
+        with Client(url, user=DEMO_API_USER, password=DEMO_API_PASSWORD, esxi_hosts=mapped) as vc:
+            assert vc.files.download(DEMO_VM, guest, "/etc/hostname") == b"demo-linux\n"
+            vc.files.upload(DEMO_VM, guest, b"mapped", "/tmp/mapped.txt")
+            assert vc.files.download(DEMO_VM, guest, "/tmp/mapped.txt") == b"mapped"
+
+
+@pytest.mark.parametrize("hosts", [["esxi-1"], {"esxi-1": 42}, {"": "10.0.0.1"}, {"esxi-1": "a b"}])
+def test_bad_esxi_hosts_are_usage_errors(hosts: Any) -> None:
+    from vcenter_guest import Client
+
+    with pytest.raises(errors.UsageError, match="esxi_hosts"):
+        Client("https://vc.example.com", user="u", password="p", esxi_hosts=hosts)

@@ -10,7 +10,7 @@ import os
 import random
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -21,7 +21,16 @@ from vcenter_guest._engine import SESSION_HEADER, Engine, Move, Moved, Plan, Ret
 from vcenter_guest.redaction import Redactor
 
 from .bounded import DEFAULT_MAX_RESPONSE_BYTES
-from .options import DEFAULT_TIMEOUT, api_login, exchange_bound, http_timeout, retry_policy, server_url, tls_verify
+from .options import (
+    DEFAULT_TIMEOUT,
+    api_login,
+    esxi_addresses,
+    exchange_bound,
+    http_timeout,
+    retry_policy,
+    server_url,
+    tls_verify,
+)
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "HEADERS", "BaseClient", "Received", "Setup"]
 
@@ -97,6 +106,7 @@ class BaseClient(Generic[TransportT, SleepT]):
         transport: TransportT | None = None,
         max_connections: int = 100,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        esxi_hosts: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: SleepT | None = None,
         rng: random.Random | None = None,
@@ -108,6 +118,7 @@ class BaseClient(Generic[TransportT, SleepT]):
         if type(max_response_bytes) is not int or max_response_bytes < 1:
             raise errors.UsageError("max_response_bytes must be a positive int (bytes of one answer's body)")
         self._max_bytes = max_response_bytes
+        self.esxi_hosts = esxi_addresses(esxi_hosts)
         timeouts = http_timeout(timeout)
         self._engine = Engine(
             url,
@@ -187,9 +198,11 @@ class BaseClient(Generic[TransportT, SleepT]):
             # With a Content-Length, httpx streams `content` as it is instead of chunked (the data
             # plane checks the length against the size the transfer declared).
             headers |= {"Content-Type": "application/octet-stream", "Content-Length": str(move.size)}
-        return httpx.Request(
-            move.method, move.url, headers=headers, content=content, extensions={"timeout": self._timeout}
-        )
+        extensions: dict[str, Any] = {"timeout": self._timeout}
+        if move.host is not None:
+            headers["Host"] = move.host
+            extensions["sni_hostname"] = httpx.URL(f"//{move.host}").host
+        return httpx.Request(move.method, move.url, headers=headers, content=content, extensions=extensions)
 
     def _joined(self) -> None:
         # What _request joins without build_request (call once the httpx client is open).

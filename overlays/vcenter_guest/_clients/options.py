@@ -8,7 +8,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import ssl
+from collections.abc import Mapping
 
 import httpx
 
@@ -78,6 +80,25 @@ def tls_verify(verify: object, ca_bundle: object, url: str) -> bool | ssl.SSLCon
     if isinstance(verify, ssl.SSLContext):
         return verify
     raise UsageError("verify must be True, False or an ssl.SSLContext (for a CA file, pass ca_bundle=)")
+
+
+_ADDRESS = re.compile(r"[A-Za-z0-9._-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
+
+
+def esxi_addresses(hosts: object) -> dict[str, str]:
+    """`esxi_hosts`: ESXi host name (as transfer URLs give it, lower case) -> host[:port] to connect to."""
+    if hosts is None:
+        return {}
+    if not isinstance(hosts, Mapping):
+        raise UsageError("esxi_hosts must map host names to addresses, e.g. {'esxi-1.lab': '10.0.0.5'}")
+    addresses: dict[str, str] = {}
+    for name, address in hosts.items():
+        if not isinstance(name, str) or not isinstance(address, str) or not _ADDRESS.fullmatch(address or "-:"):
+            raise UsageError(f"esxi_hosts: {name!r} -> {address!r} is not a host name -> host[:port]")
+        if not _ADDRESS.fullmatch(name):
+            raise UsageError(f"esxi_hosts: {name!r} is not a host name")
+        addresses[name.lower()] = address
+    return addresses
 
 
 def http_timeout(timeout: object) -> httpx.Timeout:

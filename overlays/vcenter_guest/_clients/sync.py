@@ -48,7 +48,11 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
     faults; no retry runs past its `timeout`. `transport` is any `httpx.BaseTransport` (tests, a
     mock server, `httpx.HTTPTransport(proxy=...)` for a proxy: the environment's proxy settings
     are not read). `max_connections` bounds the connections to vCenter (threads share them).
-    `max_response_bytes` caps the decoded body of one answer. `clock`, `sleep` and `rng` are the
+    `max_response_bytes` caps the decoded body of one answer. File transfers go to the ESXi host
+    that runs the VM, as the transfer URL names it; `esxi_hosts={"esxi-1.lab": "10.0.0.5:443"}`
+    reaches a host at another address (TLS still checks the certificate for the name), and an
+    `ssl.SSLContext` as `verify` that trusts both CAs serves a vCenter and hosts signed by different
+    ones. `clock`, `sleep` and `rng` are the
     monotonic clock, the sleep and the random source of waiting and retries (tests pass virtual ones).
 
     Thread-safe: threads may share one client; a session renewal happens once for all of them.

@@ -96,6 +96,9 @@ class Move:
     most: int | None = None
     source: Iterable[bytes] | None = attrs.field(default=None, repr=False)
     size: int = 0
+    host: str | None = None
+    """The host (and port) the transfer URL named, when `url` reaches it at another address (the
+    client's `esxi_hosts`): sent as the Host header, and the name TLS checks the certificate for."""
 
 
 @attrs.frozen

@@ -316,6 +316,8 @@ def _page(raw: Any) -> tuple[builtins.list[FileSummary], int, str]:
 class FilesService:
     """What the sync and the async files service share: the calls, and the methods as plans."""
 
+    _client: Any  # the Client or AsyncClient (SyncService / AsyncService keep it)
+
     def __init__(self, client: Any) -> None:
         super().__init__(client)  # type: ignore[call-arg] # SyncService or AsyncService
         self._engine: Engine = client._engine
@@ -338,9 +340,10 @@ class FilesService:
 
     # --- the data plane -----------------------------------------------------------------------------------
 
-    def data_url(self, url: str, method: str) -> str:
-        """The URL to send a transfer's GET or PUT to: `*` becomes the server's host and port; the path and
-        parameters are the generated operation's (guest_file.download / upload)."""
+    def data_url(self, url: str, method: str) -> tuple[str, str | None]:
+        """The URL to send a transfer's GET or PUT to, and the host it stands for when the client's
+        `esxi_hosts` reach that host at another address (else None): `*` becomes the server's host and
+        port; the path and parameters are the generated operation's (guest_file.download / upload)."""
         g = _generated()
         try:
             parsed = httpx.URL(url)
@@ -357,17 +360,25 @@ class FilesService:
         if parsed.host == "*":
             server = httpx.URL(self._engine.server)
             parsed = parsed.copy_with(host=server.host, port=server.port)
+        named: str | None = None
+        address = self._client.esxi_hosts.get(parsed.host.lower())
+        if address is not None:
+            named = parsed.netloc.decode("ascii")
+            mapped = httpx.URL(f"//{address}")
+            parsed = parsed.copy_with(host=mapped.host, port=mapped.port if mapped.port is not None else parsed.port)
         if method == "GET":
             kwargs = g.guest_file_download.request_kwargs(id=ids[0], token=tokens[0])
         else:
             kwargs = g.guest_file_upload.request_kwargs(id=ids[0], token=tokens[0], body=g.File(payload=b""))
         origin = str(parsed.copy_with(path="/", query=None, fragment=None)).rstrip("/")
-        return f"{origin}{kwargs['url']}?{urlencode(kwargs['params'])}"
+        return f"{origin}{kwargs['url']}?{urlencode(kwargs['params'])}", named
 
     def transfer(self, vm: str, path: str, move: Move) -> Plan[Moved]:
         """Performs one GET or PUT of a transfer URL; the package's error if it fails (never retried)."""
         what = "download of" if move.method == "GET" else "upload to"
         host = httpx.URL(move.url).netloc.decode("ascii", "replace")
+        if move.host is not None:
+            host = f"{move.host} (reached at {host}, from esxi_hosts)"
         try:
             moved: Moved = yield move
         except CAUGHT as exc:
@@ -429,7 +440,8 @@ class FilesService:
             posix = g.UNSET if mode is None else g.PosixFileAttributesCreateSpec(permissions=mode)
             attributes = g.FileCreationAttributes(size=source.size, overwrite=overwrite, posix=posix)
             url = yield from self._engine.call(self.transfer_call(vm, credentials, path, attributes))
-            put = Move("PUT", self.data_url(url, "PUT"), source=source.pieces(), size=source.size)
+            target, named = self.data_url(url, "PUT")
+            put = Move("PUT", target, source=source.pieces(), size=source.size, host=named)
             yield from self.transfer(vm, path, put)
             return source.size
         finally:
@@ -466,7 +478,8 @@ class FilesService:
         done = False
         try:
             url = yield from self._engine.call(self.transfer_call(vm, credentials, path))
-            get = Move("GET", self.data_url(url, "GET"), sink=destination.write, most=most)
+            target, named = self.data_url(url, "GET")
+            get = Move("GET", target, sink=destination.write, most=most, host=named)
             moved = yield from self.transfer(vm, path, get)
             if moved.truncated:
                 raise errors.UsageError(f"{vm}: {path} is larger than max_bytes={most}; it was not kept")
@@ -619,7 +632,8 @@ class FilesService:
     ) -> Plan[Moved]:
         """Downloads the guest file `path` into `sink` (at most `most` bytes): Transfers.create and one GET."""
         url = yield from self._engine.call(self.transfer_call(vm, credentials, path))
-        return (yield from self.transfer(vm, path, Move("GET", self.data_url(url, "GET"), sink=sink, most=most)))
+        target, named = self.data_url(url, "GET")
+        return (yield from self.transfer(vm, path, Move("GET", target, sink=sink, most=most, host=named)))
 
     def remove_quietly(self, vm: str, credentials: Credentials, directory: str) -> Plan[None]:
         """Removes a directory the client made, with its contents; a failure is logged, not raised (it
