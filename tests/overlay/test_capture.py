@@ -135,11 +135,17 @@ def test_a_captured_run_takes_five_exchanges_or_seven_with_stderr(line: str, exp
 
 
 class _Forgetful(Simulator):
-    """A server that forgets each process right after showing it running once (as after a lost poll
-    window): the exit code must come from what the run recorded."""
+    """A server that forgets a process right after showing it running once (as after a lost poll
+    window), for every process whose command holds `forgotten`: its exit code must come from what
+    the run recorded."""
+
+    forgotten = ""
 
     def get_process(self, vm_id: str, pid: int, credentials: Any) -> dict[str, Any]:
         info = super().get_process(vm_id, pid, credentials)
+        process = self._vms[vm_id].processes.get(pid)
+        if process is None or self.forgotten not in process.command:
+            return info
         seen = self.__dict__.setdefault("_seen", set())
         if pid in seen:
             raise MockError(
@@ -149,6 +155,10 @@ class _Forgetful(Simulator):
         info.pop("exit_code", None)
         info.pop("finished", None)
         return info
+
+
+class _ForgetsSome(_Forgetful):
+    forgotten = "exit 9"
 
 
 def test_the_exit_code_survives_a_process_the_server_forgot(portal: Any, guest: Credentials) -> None:
@@ -244,25 +254,6 @@ def test_a_thousand_runs_ending_every_way_leave_no_run_directory(guest: Credenti
     assert len(interrupted) == 250
     exits = {sim.get_process(DEMO_VM, p["pid"], root).get("exit_code") for p in interrupted}
     assert exits == {TERMINATED_EXIT_CODE}
-
-
-class _ForgetsSome(Simulator):
-    """Forgets, right after showing it running once, each process started with FORGET=1."""
-
-    def get_process(self, vm_id: str, pid: int, credentials: Any) -> dict[str, Any]:
-        info = super().get_process(vm_id, pid, credentials)
-        process = self._vms[vm_id].processes.get(pid)
-        if process is None or "exit 9" not in process.command:
-            return info
-        seen = self.__dict__.setdefault("_seen", set())
-        if pid in seen:
-            raise MockError(
-                "NOT_FOUND", "x.process_not_found", "The process {0} was not found.", pid, data={"pid": pid}
-            )
-        seen.add(pid)
-        info.pop("exit_code", None)
-        info.pop("finished", None)
-        return info
 
 
 def test_run_script_uploads_runs_and_removes_a_script_with_its_arguments(

@@ -12,7 +12,7 @@ import click
 from vcenter_guest import errors
 
 from ._common import VM_HELP, Connection, connection_options, resolve_vms, run_async
-from ._run import _environment, exit_code_of, result_json
+from ._run import environment, exit_code_of, program_options, result_json
 
 if TYPE_CHECKING:
     from vcenter_guest import FileSummary, ProcessResult
@@ -269,27 +269,7 @@ def mkdir(conn: Connection, vm: str, parents: bool, guest_path: str) -> None:
     metavar="PATH",
     help="Run the script with this guest program (default: its #! line, else /bin/bash).",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="Give up after this long (exit 124).",
-)
-@click.option("--terminate-on-timeout", is_flag=True, help="Terminate the script when --timeout passes.")
-@click.option("--cwd", metavar="DIR", help="Working directory in the guest (default: the user's home).")
-@click.option(
-    "--env",
-    "env_pairs",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Environment variable (repeat): the whole environment.",
-)
-@click.option(
-    "--wait-ready",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="First wait up to this long for the guest to take guest operations.",
-)
+@program_options
 @connection_options
 @click.argument("file", type=click.File("rb"))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
@@ -319,7 +299,7 @@ def script(
         "timeout": timeout,
         "terminate_on_timeout": terminate_on_timeout,
         "working_directory": cwd,
-        "environment_variables": _environment(env_pairs),
+        "environment_variables": environment(env_pairs),
         "wait_ready": wait_ready,
     }
     if not conn.as_json:

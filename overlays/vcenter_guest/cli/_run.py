@@ -16,7 +16,7 @@ from ._common import EXIT_FAILED, VM_HELP, Connection, connection_options, descr
 if TYPE_CHECKING:
     from vcenter_guest import ProcessResult, RunOutcome
 
-__all__ = ["exit_code_of", "run"]
+__all__ = ["environment", "exit_code_of", "program_options", "run"]
 
 
 def exit_code_of(result: ProcessResult) -> int:
@@ -52,7 +52,7 @@ def result_json(vm: str, outcome: RunOutcome) -> dict[str, Any]:
     return shown
 
 
-def _environment(pairs: tuple[str, ...]) -> dict[str, str] | None:
+def environment(pairs: tuple[str, ...]) -> dict[str, str] | None:
     if not pairs:
         return None
     env: dict[str, str] = {}
@@ -64,29 +64,43 @@ def _environment(pairs: tuple[str, ...]) -> dict[str, str] | None:
     return env
 
 
+_SECONDS = click.FloatRange(min=0, min_open=True)
+_PROGRAM_OPTIONS = (
+    click.option(
+        "--wait-ready",
+        type=_SECONDS,
+        metavar="SECONDS",
+        help="First wait up to this long for the guest to take guest operations (after a boot).",
+    ),
+    click.option(
+        "--timeout",
+        type=_SECONDS,
+        metavar="SECONDS",
+        help="Give up waiting after this long (exit 124). Default: wait as long as it runs.",
+    ),
+    click.option("--terminate-on-timeout", is_flag=True, help="Terminate the program when --timeout passes."),
+    click.option("--cwd", metavar="DIR", help="Working directory in the guest (default: the user's home)."),
+    click.option(
+        "--env",
+        "env_pairs",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Environment variable (repeat); together they are the program's whole environment.",
+    ),
+)
+
+
+def program_options(command: Any) -> Any:
+    """The options of how a program runs, shared by `run` and `script`: --wait-ready, --timeout,
+    --terminate-on-timeout, --cwd, --env."""
+    for option in reversed(_PROGRAM_OPTIONS):
+        command = option(command)
+    return command
+
+
 @click.command(context_settings={"allow_interspersed_args": False})
 @click.option("--vm", "vms", multiple=True, required=True, metavar="VM", help=VM_HELP + " Repeat for many.")
-@click.option(
-    "--wait-ready",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="First wait up to this long for the guest to take guest operations (after a boot).",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="Give up waiting after this long (exit 124). Default: wait as long as it runs.",
-)
-@click.option("--terminate-on-timeout", is_flag=True, help="Terminate the program when --timeout passes.")
-@click.option("--cwd", metavar="DIR", help="Working directory in the guest (default: the user's home).")
-@click.option(
-    "--env",
-    "env_pairs",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Environment variable (repeat); together they are the program's whole environment.",
-)
+@program_options
 @click.option(
     "--raw",
     is_flag=True,
@@ -157,7 +171,7 @@ def run(
         vcenter-guest run --vm vm-42 -- /bin/ls -l /tmp
         vcenter-guest run --vm vm-1 --vm vm-2 --output-dir out -- /usr/bin/uptime
     """
-    env = _environment(env_pairs)
+    env = environment(env_pairs)
     options: dict[str, Any] = {
         "working_directory": cwd,
         "environment_variables": env,
