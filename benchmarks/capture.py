@@ -14,14 +14,15 @@
 from __future__ import annotations
 
 import gc
-import resource
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+import psutil
 
 from ._inventory import API_PASSWORD, API_USER, GUEST_PASSWORD, GUEST_USER
 from ._server import BenchError, MockServer
@@ -138,8 +139,30 @@ class _Raw:
         self.http.close()
 
 
-def _peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+class _RssPeak:
+    """The largest resident set of this process while the block runs, sampled every 5 ms (the
+    process's lifetime peak, getrusage's, would hide growth under an earlier benchmark's peak)."""
+
+    def __enter__(self) -> _RssPeak:
+        self._process = psutil.Process()
+        self.before: int = self._process.memory_info().rss
+        self.peak: int = self.before
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, int(self._process.memory_info().rss))
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.before
 
 
 class _Discard:
@@ -199,9 +222,9 @@ def run_capture(server: MockServer, *, runs: int, transfer_rounds: int, log: Cal
             local.write(block[: TRANSFER_BYTES % len(block)])
             local.flush()
             gc.collect()
-            rss0 = _peak_rss()  # (the peak so far: growth past it is what the transfers needed)
-            seconds = _transfers(vc, creds, server, vm=vm, local=local.name, rounds=transfer_rounds)
-        growth = _peak_rss() - rss0
+            with _RssPeak() as memory:
+                seconds = _transfers(vc, creds, server, vm=vm, local=local.name, rounds=transfer_rounds)
+        growth = memory.growth
         results["transfers"] = {
             method: {
                 "overlay_mb_s": transfer_rounds * TRANSFER_BYTES / seconds["overlay"][method] / 1e6,
