@@ -106,3 +106,29 @@ def test_stateful_chains_reach_get_after_delete(options: FuzzOptions) -> None:
     result = run(target, options)
     assert result.ok, _report("mock", result)
     assert seen, "no get ever saw a process that delete had terminated: the stateful chain did not run"
+
+
+def test_stateful_chains_transfer_the_file_create_temporary_made(options: FuzzOptions) -> None:
+    """createTemporary -> Transfers.create runs through the link, with the path the server made."""
+    app = create_app()
+    simulator = app.state.simulator
+    made: set[str] = set()
+    transferred: list[str] = []
+    make, transfer = simulator.create_temporary_file, simulator.create_transfer
+
+    def recording_make(vm: str, credentials: Any, body: Any) -> str:
+        path: str = make(vm, credentials, body)
+        made.add(path)
+        return path
+
+    def recording_transfer(vm: str, credentials: Any, spec: Any, scheme: str) -> str:
+        url: str = transfer(vm, credentials, spec, scheme)
+        if spec.get("path") in made:
+            transferred.append(spec["path"])
+        return url
+
+    simulator.create_temporary_file = recording_make
+    simulator.create_transfer = recording_transfer
+    result = run(mock_target(app), options)
+    assert result.ok, _report("mock", result)
+    assert transferred, "no transfer was made of a file create_temporary had made: the link did not run"

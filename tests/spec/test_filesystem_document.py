@@ -297,10 +297,12 @@ def test_only_the_data_plane_is_served_by_the_esxi_host(doc: dict[str, Any]) -> 
 
 
 def test_the_temporary_file_and_directory_link_to_what_uses_them(doc: dict[str, Any]) -> None:
-    """Stateful chains start from a path the server made: createTemporary -> get, move, update, delete."""
+    """Stateful chains start from a path the server made: createTemporary -> get, move, update, delete,
+    and a transfer of it."""
     links = operation(doc, "files.create_temporary")["responses"]["200"]["links"]
     by_target = {link["operationId"]: link for link in links.values()}
-    assert set(by_target) == {"files.get", "files.delete", "files.move", "files.update"}
+    assert set(by_target) == {"files.get", "files.delete", "files.move", "files.update", "transfers.create"}
+    assert by_target["transfers.create"]["requestBody"]["spec"] == {"path": "$response.body"}
     for target in ("files.get", "files.delete"):
         assert by_target[target]["parameters"] == {"vm": "$request.path.vm", "path": "$response.body"}
     for target in ("files.move", "files.update"):
