@@ -58,3 +58,31 @@ async def test_an_async_client_without_a_transport_uses_the_sharded_pools(url: s
         assert isinstance(transport, ShardedTransport)
         assert len(transport.pools) == 3
     assert transport.busy == [0, 0, 0]
+
+
+def test_grown_pools_hold_the_connections_asked_for_in_shards_of_at_most_shard_size() -> None:
+    transport = ShardedTransport(verify=True, max_connections=100)
+    transport.grow(50)  # never shrinks
+    assert transport.capacity == sum(pool._pool._max_connections for pool in transport.pools) >= 100
+    transport.grow(203)
+    sizes = [pool._pool._max_connections for pool in transport.pools]
+    assert sum(sizes) == transport.capacity >= 203
+    assert all(size <= SHARD_SIZE for size in sizes)
+    assert len(transport.busy) == len(transport.pools)
+
+
+@pytest.mark.anyio
+async def test_run_many_sizes_the_pools_to_its_concurrency_unless_max_connections_was_given(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from vcenter_guest import Credentials
+    from vcenter_guest.mock import DEMO_GUEST_PASSWORD, DEMO_GUEST_USER, DEMO_VM
+
+    creds = Credentials.password(DEMO_GUEST_USER, DEMO_GUEST_PASSWORD)
+    async with AsyncClient(url, user=DEMO_API_USER, password=DEMO_API_PASSWORD) as vc:
+        await vc.processes.run_many([DEMO_VM], creds, "/bin/true", concurrency=200, capture=False)
+        assert vc._http._transport.capacity >= 200
+    async with AsyncClient(url, user=DEMO_API_USER, password=DEMO_API_PASSWORD, max_connections=20) as vc:
+        await vc.processes.run_many([DEMO_VM], creds, "/bin/true", concurrency=50, capture=False)
+        assert vc._http._transport.capacity == 21  # 3 pools of 7: the bound the caller set
+    assert "concurrency 50 is above max_connections 20" in caplog.text

@@ -4,6 +4,7 @@ effects with httpx.AsyncClient and anyio.sleep."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncClient"]
 
+log = logging.getLogger("vcenter_guest")
+
 T = TypeVar("T")
 
 
@@ -46,7 +49,8 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
             creds = Credentials.password("root", guest_pw)
             results = await vc.processes.run_many(["vm-1", "vm-2"], creds, "/bin/true", concurrency=50)
 
-    `max_connections` bounds the connections to vCenter (keep it at least the `run_many`
+    `max_connections` bounds the connections to vCenter (unset: 100, grown to a larger `run_many`
+    concurrency; if you set it, keep it at least the `run_many`
     concurrency); `transport` is any `httpx.AsyncBaseTransport`, e.g. `httpx.ASGITransport(app)`
     for an in-process mock server; `sleep` is an async sleep (default `anyio.sleep`). Works under
     asyncio and trio.
@@ -67,6 +71,8 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
             raise errors.UsageError("transport must be an httpx.AsyncBaseTransport (for Client: BaseTransport)")
         # Small pools (see pool), each keeping its idle connections for the next caller.
         pools = transport or ShardedTransport(verify=setup.options["verify"], max_connections=setup.max_connections)
+        self._pools = pools if isinstance(pools, ShardedTransport) and transport is None else None
+        self._max_connections = setup.max_connections
         # Every exchange ends within `timeout`, whatever the server trickles (see deadline).
         self._http: httpx.AsyncClient = httpx.AsyncClient(transport=bound(pools), **setup.options)
         self._lock: anyio.Lock | None = None
@@ -112,6 +118,20 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+    def _fit_pool(self, concurrency: int) -> None:
+        """Room for `concurrency` connections: the client's own pools grow to it unless
+        `max_connections` was given (then a warning says that the runs will wait for connections)."""
+        if self._pools is not None and self._pool_grows:
+            self._pools.grow(concurrency)
+        elif concurrency > self._max_connections:
+            log.warning(
+                "run_many: concurrency %d is above max_connections %d: runs will wait for a connection "
+                "(pass max_connections=%d, or leave it unset to let the client size its pools)",
+                concurrency,
+                self._max_connections,
+                concurrency,
+            )
 
     async def _drive(self, plan: Plan[T]) -> T:
         """Runs a plan, performing its effects (see _engine.effects)."""

@@ -32,7 +32,17 @@ from .options import (
     tls_verify,
 )
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "HEADERS", "BaseClient", "Received", "Setup"]
+__all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_TIMEOUT",
+    "HEADERS",
+    "BaseClient",
+    "Received",
+    "Setup",
+]
+
+DEFAULT_MAX_CONNECTIONS = 100
 
 ERROR_TEXT_BYTES = 1024
 """Bytes of a data-plane error's body kept for its message."""
@@ -104,7 +114,7 @@ class BaseClient(Generic[TransportT, SleepT]):
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         transport: TransportT | None = None,
-        max_connections: int = 100,
+        max_connections: int | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         esxi_hosts: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -113,6 +123,10 @@ class BaseClient(Generic[TransportT, SleepT]):
     ) -> None:
         url = server_url(server)
         api_user, api_password, session = api_login(user, password, session_id)
+        # None: 100, and an AsyncClient grows its pools to the concurrency run_many is given.
+        self._pool_grows = max_connections is None
+        if max_connections is None:
+            max_connections = DEFAULT_MAX_CONNECTIONS
         if type(max_connections) is not int or max_connections < 1:
             raise errors.UsageError("max_connections must be a positive int")
         if type(max_response_bytes) is not int or max_response_bytes < 1:

@@ -60,9 +60,27 @@ class ShardedTransport(httpx.AsyncBaseTransport):
     def __init__(self, *, verify: bool | ssl.SSLContext, max_connections: int) -> None:
         count = max(1, math.ceil(max_connections / SHARD_SIZE))
         size = math.ceil(max_connections / count)
-        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-        self.pools = [bound(httpx.AsyncHTTPTransport(verify=verify, limits=limits)) for _ in range(count)]
+        self._verify = verify
+        self.pools = [self._pool(size) for _ in range(count)]
+        self.sizes = [size] * count
         self.busy = [0] * count
+
+    def _pool(self, size: int) -> httpx.AsyncHTTPTransport:
+        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+        return bound(httpx.AsyncHTTPTransport(verify=self._verify, limits=limits))
+
+    @property
+    def capacity(self) -> int:
+        """The connections the pools may hold in all."""
+        return sum(self.sizes)
+
+    def grow(self, connections: int) -> None:
+        """Adds pools until they may hold `connections` in all (never shrinks)."""
+        while self.capacity < connections:
+            size = min(SHARD_SIZE, connections - self.capacity)
+            self.pools.append(self._pool(size))
+            self.sizes.append(size)
+            self.busy.append(0)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         busy = self.busy

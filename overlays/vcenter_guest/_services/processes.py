@@ -515,6 +515,7 @@ class AsyncProcesses(ProcessesService, AsyncService):
             encoding=encoding,
             wait_ready=wait_ready,
         )
+        self._client._fit_pool(concurrency)
         outcomes: builtins.list[RunOutcome | None] = [None] * len(targets)
         pending = iter(range(len(targets)))
         drive = self._client._drive
