@@ -294,3 +294,19 @@ def test_run_script_on_the_async_client(server: Any, guest: Credentials) -> None
             return (await vc.processes.run_script(DEMO_VM, guest, "echo async")).stdout
 
     assert anyio.run(main) == b"async\n"
+
+
+def test_a_plan_given_up_while_it_waits_closes_without_sending_more(in_process_server: Any, guest: Credentials) -> None:
+    """A driver that abandons a run (a second Ctrl-C) closes its plan: the clean-up cannot send then,
+    and must not turn the close into "generator ignored GeneratorExit"."""
+    from vcenter_guest import Processes
+    from vcenter_guest._engine import Sleep, Stepper
+
+    with in_process_server.client() as vc:
+        stepper = Stepper(Processes.run.plan(vc.processes, DEMO_VM, guest, "/bin/sleep", "60"))
+        effects = iter(stepper)
+        for effect in effects:
+            if isinstance(effect, Sleep):
+                break
+            stepper.reply(vc._perform(effect))
+        effects.close()  # raises RuntimeError if the plan yields while it is being closed

@@ -127,6 +127,7 @@ def run_captured(
     `spec` may be a function of the run directory giving the plan that prepares it (`run_script`
     uploads the script there) and returns the spec to run."""
     directory: str = yield from files.mkdtemp_plan(vm, credentials, _RUN_PREFIX, "", None)
+    closed = False
     try:
         if _windows(directory):
             raise errors.UsageError(
@@ -183,8 +184,12 @@ def run_captured(
                 f"{vm}: {spec.path} (pid {result.pid}) exited with {result.exit_code}", result=result
             )
         return result
+    except GeneratorExit:
+        closed = True  # the driver gave the plan up: it can send nothing more
+        raise
     finally:
-        yield from files.remove_quietly(vm, credentials, directory)
+        if not closed:
+            yield from files.remove_quietly(vm, credentials, directory)
 
 
 def _recorded_exit(files: FilesService, vm: str, credentials: Credentials, directory: str) -> Plan[int | None]:
