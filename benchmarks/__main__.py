@@ -150,6 +150,8 @@ class _Plan:
         self.program_args = program_args or None
         self.percall_clients = ["raw httpx", "generated", "overlay"] + (["official SDK"] if sdk else [])
         self.fanout_clients = ["raw httpx", "overlay", "overlay, captured"] + (["official SDK"] if sdk else [])
+        if args.concurrency > 100:
+            self.fanout_clients.append("overlay, 100 connections")
         self.fanout_clients.append("raw httpx, a client per worker")
         self.sdk = sdk
 

@@ -66,6 +66,9 @@ def _fanout_targets(targets: _Targets, clients: dict[str, Any]) -> None:
     if "overlay" not in clients:
         return
     targets.add("fan-out throughput overlay / raw httpx", clients["overlay"]["throughput_ratio"], 0.85, at_most=False)
+    if "overlay, 100 connections" in clients:
+        grown = paired_ratio(clients["overlay"]["vms_per_s"], clients["overlay, 100 connections"]["vms_per_s"])
+        targets.add("fan-out above 100 concurrent: grown pools / max_connections=100", grown, 1.0, at_most=False)
     if "overlay, captured" in clients:
         captured = paired_ratio(clients["overlay, captured"]["calls_per_s"], clients["overlay"]["calls_per_s"])
         targets.add("fan-out HTTP calls/s, captured / uncaptured overlay", captured, 0.85, at_most=False)

@@ -95,13 +95,20 @@ async def _raw(
 
 
 async def _overlay(  # noqa: PLR0917 - the fan-out's settings
-    base_url: str, vms: Sequence[str], concurrency: int, path: str, arguments: str | None, capture: bool = False
+    base_url: str,
+    vms: Sequence[str],
+    concurrency: int,
+    path: str,
+    arguments: str | None,
+    capture: bool = False,
+    max_connections: int | None = None,
 ) -> float:
     import vcenter_guest
 
     credentials = vcenter_guest.Credentials.password(GUEST_USER, GUEST_PASSWORD)
     args = () if arguments is None else (arguments,)
-    async with vcenter_guest.AsyncClient(base_url, user=API_USER, password=API_PASSWORD) as vc:
+    client = vcenter_guest.AsyncClient(base_url, user=API_USER, password=API_PASSWORD, max_connections=max_connections)
+    async with client as vc:
         start = time.perf_counter()
         results = await vc.processes.run_many(
             list(vms), credentials, path, *args, concurrency=concurrency, capture=capture
@@ -161,6 +168,10 @@ def run_fanout(
         # run_many with its output captured: 5 exchanges a VM where the others make 1, plus the polls.
         "overlay, captured": lambda: asyncio.run(
             _overlay(server.base_url, vms, concurrency, path, arguments, capture=True)
+        ),
+        # A concurrency above 100 with max_connections=100 set: what an unset one's grown pools avoid.
+        "overlay, 100 connections": lambda: asyncio.run(
+            _overlay(server.base_url, vms, concurrency, path, arguments, max_connections=100)
         ),
         "official SDK": lambda: _sdk(server.base_url, vms, concurrency, path, arguments),
         # Not a target: shows what httpx reaches when no connection pool holds many connections
