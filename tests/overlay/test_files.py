@@ -219,3 +219,17 @@ def test_bad_esxi_hosts_are_usage_errors(hosts: Any) -> None:
 
     with pytest.raises(errors.UsageError, match="esxi_hosts"):
         Client("https://vc.example.com", user="u", password="p", esxi_hosts=hosts)
+
+
+def test_progress_reports_every_byte_moved_each_way(server: Any, guest: Credentials, tmp_path: Path) -> None:
+    data = os.urandom(3 << 20)
+    sent: list[int] = []
+    received: list[int] = []
+    with server.client() as vc:
+        vc.files.upload(DEMO_VM, guest, data, "/tmp/progress.bin", progress=sent.append)
+        vc.files.download(DEMO_VM, guest, "/tmp/progress.bin", tmp_path / "back.bin", progress=received.append)
+        with pytest.raises(errors.UsageError, match="progress must be a function"):
+            vc.files.download(DEMO_VM, guest, "/tmp/progress.bin", progress=42)
+    assert sum(sent) == sum(received) == len(data)
+    assert len(sent) > 1
+    assert (tmp_path / "back.bin").read_bytes() == data

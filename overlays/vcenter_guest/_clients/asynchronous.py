@@ -18,7 +18,7 @@ from vcenter_guest._services.files import AsyncFiles
 from vcenter_guest._services.processes import AsyncProcesses
 from vcenter_guest._services.vms import AsyncGuest, AsyncVms
 
-from .base import ERROR_TEXT_BYTES, BaseClient, Received, Setup, error_text
+from .base import BaseClient, Received, Setup
 from .bounded import Body
 from .deadline import DEADLINE, begin, bound
 from .pool import ShardedTransport
@@ -170,16 +170,9 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
         response = await self._http.send(self._move_request(move, content), stream=True)
         async with contextlib.aclosing(response):
             status = response.status_code
-            if not response.is_success:
-                start = b""
-                async for chunk in response.aiter_bytes():
-                    start += chunk
-                    if len(start) >= ERROR_TEXT_BYTES:
-                        break
-                return Moved(status, 0, text=error_text(start))
-            if move.method != "GET":
+            if response.is_success and move.method != "GET":
                 return Moved(status, move.size)
-            received = Received(move)
+            received = Received(move, response.is_success)  # the download, or an error's start
             async for chunk in response.aiter_bytes():
                 if not received.take(chunk):
                     break

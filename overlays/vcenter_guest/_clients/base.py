@@ -49,14 +49,19 @@ ERROR_TEXT_BYTES = 1024
 
 
 class Received:
-    """Counts a GET's body into a `Move`'s sink, stopping at its `most` bytes."""
+    """Counts a data-plane answer's body: a successful GET's into the `Move`'s sink, stopping at its
+    `most` bytes; an error's start (ERROR_TEXT_BYTES), for its message."""
 
-    __slots__ = ("left", "moved", "sink", "truncated")
+    __slots__ = ("error", "left", "moved", "sink", "truncated")
 
-    def __init__(self, move: Move) -> None:
-        assert move.sink is not None
-        self.sink = move.sink
-        self.left = move.most
+    def __init__(self, move: Move, success: bool) -> None:
+        self.error: bytearray | None = None
+        if success:
+            assert move.sink is not None
+            self.sink, self.left = move.sink, move.most
+        else:
+            self.error = bytearray()
+            self.sink, self.left = self.error.extend, ERROR_TEXT_BYTES
         self.moved = 0
         self.truncated = False
 
@@ -71,12 +76,9 @@ class Received:
         return not self.truncated
 
     def outcome(self, status: int) -> Moved:
+        if self.error is not None:
+            return Moved(status, 0, text=self.error.decode("utf-8", "replace").strip())
         return Moved(status, self.moved, self.truncated)
-
-
-def error_text(start: bytes) -> str:
-    """The start of a data-plane error's body, as text."""
-    return start[:ERROR_TEXT_BYTES].decode("utf-8", "replace").strip()
 
 
 T = TypeVar("T")

@@ -17,7 +17,7 @@ from vcenter_guest._services.files import Files
 from vcenter_guest._services.processes import Processes
 from vcenter_guest._services.vms import Guest, Vms
 
-from .base import ERROR_TEXT_BYTES, BaseClient, Received, Setup, error_text
+from .base import BaseClient, Received, Setup
 from .bounded import Body
 from .deadline import DEADLINE, begin, bound
 
@@ -137,16 +137,9 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
         response = self._http.send(self._move_request(move, move.source), stream=True)
         with contextlib.closing(response):
             status = response.status_code
-            if not response.is_success:
-                start = b""
-                for chunk in response.iter_bytes():
-                    start += chunk
-                    if len(start) >= ERROR_TEXT_BYTES:
-                        break
-                return Moved(status, 0, text=error_text(start))
-            if move.method != "GET":
+            if response.is_success and move.method != "GET":
                 return Moved(status, move.size)
-            received = Received(move)
+            received = Received(move, response.is_success)  # the download, or an error's start
             for chunk in response.iter_bytes():
                 if not received.take(chunk):
                     break

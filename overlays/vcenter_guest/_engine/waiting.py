@@ -46,20 +46,64 @@ def run_program(
     began = clock()
     pid: int = yield from engine.call(calls.create_call(vm, credentials, spec))
     try:
-        return (
-            yield from _wait(
-                engine,
-                calls,
-                vm=vm,
-                credentials=credentials,
-                spec=spec,
-                pid=pid,
-                began=began,
-                timeout=timeout,
-                terminate_on_timeout=terminate_on_timeout,
-                check=check,
-            )
-        )
+        # Polls count from when create returned: the program started at most that long ago, so a
+        # slow create cannot push a 2 s program's end past the dense polling of the first 2.3 s.
+        start = clock()
+        deadline = None if timeout is None else began + timeout
+        last_seen: ProcessInfo | None = None
+        for offset in poll_offsets(engine.rng):
+            due = start + offset
+            final = deadline is not None and due >= deadline
+            if deadline is not None and final:
+                due = deadline
+            pause = due - clock()
+            if pause > 0:
+                yield Sleep(pause)
+            try:
+                info: ProcessInfo = yield from engine.call(calls.get_call(vm, credentials, pid))
+            except errors.NotFound as exc:
+                if not _names_process(exc, pid):
+                    raise
+                started = last_seen.started if last_seen is not None else None
+                raise errors.ProcessVanished(
+                    f"{vm}: process {pid} ({spec.path}) vanished before its exit was observed: the server keeps "
+                    "a finished process's exit code for about 5 minutes, and it was not asked in time",
+                    vm=vm,
+                    pid=pid,
+                    started=started,
+                ) from exc
+            if info.exit_code is not None:
+                result = ProcessResult(pid, info.exit_code, info.started, info.finished, vm)
+                if check and result.exit_code != 0:
+                    raise errors.ProcessFailed(
+                        f"{vm}: {spec.path} (pid {pid}) exited with {result.exit_code}", result=result
+                    )
+                return result
+            last_seen = info
+            if final or (deadline is not None and clock() >= deadline):
+                assert timeout is not None
+                terminated = yield from _on_timeout(
+                    engine,
+                    calls,
+                    vm=vm,
+                    credentials=credentials,
+                    spec=spec,
+                    pid=pid,
+                    timeout=timeout,
+                    terminate=terminate_on_timeout,
+                )
+                raise errors.ProcessTimeout(
+                    f"{vm}: {spec.path} (pid {pid}) still running after {timeout:g} s; "
+                    + (
+                        "it was asked to terminate"
+                        if terminated
+                        else "it was left running (terminate_on_timeout=False)"
+                    ),
+                    vm=vm,
+                    pid=pid,
+                    timeout=timeout,
+                    terminated=terminated,
+                )
     except BaseException as exc:
         if isinstance(exc, Exception | GeneratorExit):
             raise
@@ -67,76 +111,6 @@ def run_program(
         with contextlib.suppress(errors.VcenterGuestError):
             yield from engine.call(calls.delete_call(vm, credentials, pid))
         raise
-
-
-def _wait(
-    engine: Engine,
-    calls: ProcessCalls,
-    *,
-    vm: str,
-    credentials: Credentials,
-    spec: CreateSpec,
-    pid: int,
-    began: float,
-    timeout: float | None,
-    terminate_on_timeout: bool,
-    check: bool,
-) -> Plan[ProcessResult]:
-    clock = engine.clock
-    # Polls count from when create returned: the program started at most that long ago, so a
-    # slow create cannot push a 2 s program's end past the dense polling of the first 2.3 s.
-    start = clock()
-    deadline = None if timeout is None else began + timeout
-    last_seen: ProcessInfo | None = None
-    for offset in poll_offsets(engine.rng):
-        due = start + offset
-        final = deadline is not None and due >= deadline
-        if deadline is not None and final:
-            due = deadline
-        pause = due - clock()
-        if pause > 0:
-            yield Sleep(pause)
-        try:
-            info: ProcessInfo = yield from engine.call(calls.get_call(vm, credentials, pid))
-        except errors.NotFound as exc:
-            if not _names_process(exc, pid):
-                raise
-            started = last_seen.started if last_seen is not None else None
-            raise errors.ProcessVanished(
-                f"{vm}: process {pid} ({spec.path}) vanished before its exit was observed: the server keeps "
-                "a finished process's exit code for about 5 minutes, and it was not asked in time",
-                vm=vm,
-                pid=pid,
-                started=started,
-            ) from exc
-        if info.exit_code is not None:
-            result = ProcessResult(pid, info.exit_code, info.started, info.finished, vm)
-            if check and result.exit_code != 0:
-                raise errors.ProcessFailed(
-                    f"{vm}: {spec.path} (pid {pid}) exited with {result.exit_code}", result=result
-                )
-            return result
-        last_seen = info
-        if final or (deadline is not None and clock() >= deadline):
-            assert timeout is not None
-            terminated = yield from _on_timeout(
-                engine,
-                calls,
-                vm=vm,
-                credentials=credentials,
-                spec=spec,
-                pid=pid,
-                timeout=timeout,
-                terminate=terminate_on_timeout,
-            )
-            raise errors.ProcessTimeout(
-                f"{vm}: {spec.path} (pid {pid}) still running after {timeout:g} s; "
-                + ("it was asked to terminate" if terminated else "it was left running (terminate_on_timeout=False)"),
-                vm=vm,
-                pid=pid,
-                timeout=timeout,
-                terminated=terminated,
-            )
     raise AssertionError("poll_offsets() never ends")  # pragma: no cover
 
 

@@ -166,7 +166,7 @@ def run_captured(
                 raise vanished
             result = ProcessResult(vanished.pid, exit_code, vanished.started, None, vm)
         assert result is not None
-        if found is None or found[1]:
+        if found is None or found[1]:  # stderr has bytes, or the marker line was not reached
             moved = yield from files.fetch(
                 vm, credentials, f"{directory}/stderr", stderr.take, None if stderr.target else stderr.limit
             )
@@ -174,8 +174,8 @@ def run_captured(
         result = attrs.evolve(
             result,
             stdout=stdout.value(),
-            stderr=stderr.value() if found is None or found[1] or stderr.target else b"",
-            stdout_truncated=stdout.truncated and stdout.target is None,
+            stderr=stderr.value(),  # b"" when it was empty and not fetched; None when it went to a file object
+            stdout_truncated=stdout.truncated,
             stderr_truncated=stderr.truncated,
             encoding=encoding,
         )
@@ -225,11 +225,9 @@ def check_encoding(value: object) -> str | None:
         return None
     import codecs  # noqa: PLC0415
 
-    try:
-        return codecs.lookup(value).name if isinstance(value, str) else _bad_encoding(value)
-    except LookupError:
-        return _bad_encoding(value)
-
-
-def _bad_encoding(value: object) -> str:
+    if isinstance(value, str):
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            pass
     raise errors.UsageError(f"encoding must be the name of a codec such as 'utf-8' or 'cp1252', got {value!r}")

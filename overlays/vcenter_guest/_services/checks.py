@@ -50,13 +50,20 @@ def check_spec(spec: object) -> CreateSpec:
     raise UsageError(f"spec must be a vcenter_guest.CreateSpec or a program path, not {type(spec).__name__}")
 
 
-def check_run_timeout(timeout: object) -> float | None:
-    """Seconds `run` waits for the program (None: forever)."""
+def check_run_timeout(timeout: object, name: str = "timeout") -> float | None:
+    """Seconds `run` waits for the program, or for the guest (`wait_ready`); None: forever."""
     if timeout is None:
         return None
     if isinstance(timeout, int | float) and not isinstance(timeout, bool) and math.isfinite(timeout) and timeout > 0:
         return float(timeout)
-    raise UsageError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    raise UsageError(f"{name} must be a positive number of seconds or None, got {timeout!r}")
+
+
+def check_flag(value: object, name: str) -> bool:
+    """A keyword that must be True or False (not a truthy stand-in)."""
+    if not isinstance(value, bool):
+        raise UsageError(f"{name} must be True or False, got {value!r}")
+    return value
 
 
 def program_spec(

@@ -31,7 +31,7 @@ from vcenter_guest._values import Credentials, FileInfo, FileSummary
 from vcenter_guest.operations import operations
 
 from .base import AsyncService, SyncService, driven
-from .checks import check_credentials, check_vm
+from .checks import check_credentials, check_flag, check_vm
 
 __all__ = ["AsyncFiles", "Files", "FilesService"]
 
@@ -136,10 +136,16 @@ def _permissions(permissions: object) -> str | None:
     raise errors.UsageError(f"permissions must be an octal mode such as 0o640 or '640', got {permissions!r}")
 
 
-def _flag(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise errors.UsageError(f"{name} must be True or False, got {value!r}")
-    return value
+def _progress(progress: object) -> Callable[[int], object] | None:
+    if progress is not None and not callable(progress):
+        raise errors.UsageError(f"progress must be a function of the bytes moved, or None, got {progress!r}")
+    return progress
+
+
+def _reported(pieces: Iterator[bytes], progress: Callable[[int], object]) -> Iterator[bytes]:
+    for piece in pieces:
+        yield piece
+        progress(len(piece))
 
 
 # --- local sources and destinations --------------------------------------------------------------------
@@ -294,7 +300,7 @@ def _info(path: str) -> Callable[[Any], FileInfo]:
             last_modified=wire.aware(attributes.last_modified),
             last_accessed=wire.aware(attributes.last_accessed),
             filesystem_family=wire.text(attributes.filesystem_family.value),
-            symlink_target=None if isinstance(link, g.Unset) else wire.text(link),
+            symlink_target=wire.optional(link, wire.text),
             owner=wire.integer(posix.owner) if has_posix else None,
             group=wire.integer(posix.group) if has_posix else None,
             permissions=wire.text(posix.permissions) if has_posix else None,
@@ -306,11 +312,12 @@ def _info(path: str) -> Callable[[Any], FileInfo]:
     return convert
 
 
-def _page(raw: Any) -> tuple[builtins.list[FileSummary], int, str]:
+def _page(raw: Any) -> tuple[builtins.list[FileSummary], str]:
     g = _generated()
     wire, model = g.wire, g.FileListResult.from_dict(raw)
     files = [FileSummary(wire.text(f.filename), wire.text(f.type_.value), wire.integer(f.size)) for f in model.files]
-    return files, wire.integer(model.total), wire.text(model.status.value)
+    wire.integer(model.total)  # a hint only, but an answer without a valid one does not conform
+    return files, wire.text(model.status.value)
 
 
 class FilesService:
@@ -414,26 +421,36 @@ class FilesService:
         *,
         overwrite: bool = False,
         permissions: int | str | None = None,
+        progress: Callable[[int], object] | None = None,
     ) -> Plan[int]:
         """Writes `source` (bytes, a local path, or a binary file object, streamed) to `guest_path`; returns
         the bytes written. An existing file is replaced only with `overwrite=True`; `permissions` (POSIX,
-        e.g. 0o755) is the new file's mode.
+        e.g. 0o755) is the new file's mode; `progress(n)` is called as each n bytes are sent.
 
         Example::
 
             vc.files.upload("vm-42", creds, "build/app.tar.gz", "/tmp/app.tar.gz", overwrite=True)
         """
         vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
-        mode, replace = _permissions(permissions), _flag(overwrite, "overwrite")
-        return self._upload(vm, credentials, _Source(source), path, overwrite=replace, mode=mode)
+        mode, replace = _permissions(permissions), check_flag(overwrite, "overwrite")
+        counted = _progress(progress)
+        return self._upload(vm, credentials, _Source(source), path, overwrite=replace, mode=mode, progress=counted)
 
     def upload_plan(self, vm: str, credentials: Credentials, source: object, path: str, *, mode: str) -> Plan[int]:
-        """An upload that never replaces a file (the run directory's script); the source is opened when
-        the plan starts."""
+        """An upload that never replaces a file (the run directory's script); the source is opened now
+        (run_script calls this from inside its own plan, once the run directory exists)."""
         return self._upload(vm, credentials, _Source(source), path, overwrite=False, mode=mode)
 
     def _upload(
-        self, vm: str, credentials: Credentials, source: _Source, path: str, *, overwrite: bool, mode: str | None
+        self,
+        vm: str,
+        credentials: Credentials,
+        source: _Source,
+        path: str,
+        *,
+        overwrite: bool,
+        mode: str | None,
+        progress: Callable[[int], object] | None = None,
     ) -> Plan[int]:
         g = _generated()
         try:
@@ -441,7 +458,8 @@ class FilesService:
             attributes = g.FileCreationAttributes(size=source.size, overwrite=overwrite, posix=posix)
             url = yield from self._engine.call(self.transfer_call(vm, credentials, path, attributes))
             target, named = self.data_url(url, "PUT")
-            put = Move("PUT", target, source=source.pieces(), size=source.size, host=named)
+            pieces = source.pieces() if progress is None else _reported(source.pieces(), progress)
+            put = Move("PUT", target, source=pieces, size=source.size, host=named)
             yield from self.transfer(vm, path, put)
             return source.size
         finally:
@@ -456,11 +474,12 @@ class FilesService:
         destination: str | os.PathLike[str] | IO[bytes] | None = None,
         *,
         max_bytes: int | None = None,
+        progress: Callable[[int], object] | None = None,
     ) -> Plan[Any]:
         """Reads the guest file `guest_path` into `destination`: a local path (written whole, or not at
         all), a binary file object (streamed), or None (the bytes are returned). Returns the number of
         bytes written, or the bytes. `max_bytes` refuses a larger file (errors.UsageError) before it is
-        all read.
+        all read; `progress(n)` is called as each n bytes arrive.
 
         Example::
 
@@ -470,17 +489,28 @@ class FilesService:
         vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
         if max_bytes is not None and (type(max_bytes) is not int or max_bytes < 0):
             raise errors.UsageError(f"max_bytes must be a non-negative int or None, got {max_bytes!r}")
-        return self._download(vm, credentials, path, _Destination(destination), max_bytes)
+        counted = _progress(progress)
+        return self._download(vm, credentials, path, _Destination(destination), max_bytes, counted)
 
-    def _download(
-        self, vm: str, credentials: Credentials, path: str, destination: _Destination, most: int | None
+    def _download(  # noqa: PLR0917 - download's checked arguments
+        self,
+        vm: str,
+        credentials: Credentials,
+        path: str,
+        destination: _Destination,
+        most: int | None,
+        progress: Callable[[int], object] | None,
     ) -> Plan[Any]:
+        write = destination.write
+        if progress is not None:
+
+            def write(piece: bytes) -> None:
+                destination.write(piece)
+                progress(len(piece))
+
         done = False
         try:
-            url = yield from self._engine.call(self.transfer_call(vm, credentials, path))
-            target, named = self.data_url(url, "GET")
-            get = Move("GET", target, sink=destination.write, most=most, host=named)
-            moved = yield from self.transfer(vm, path, get)
+            moved = yield from self.fetch(vm, credentials, path, write, most)
             if moved.truncated:
                 raise errors.UsageError(f"{vm}: {path} is larger than max_bytes={most}; it was not kept")
             kept = destination.finish()
@@ -500,7 +530,7 @@ class FilesService:
         def parse(response: httpx.Response, call: Call[FileInfo]) -> FileInfo:
             return cast("FileInfo", g.wire.read(response, call, "a FileInfo", _info(path)))
 
-        return self._engine.call(Call(operations()["files.get"], build, parse, vm=vm, credentials=credentials))
+        return self._engine.call(self._call("files.get", build, parse, vm, credentials))
 
     @driven
     def list(self, vm: str, credentials: Credentials, guest_path: str, *, pattern: str | None = None) -> Plan[Any]:
@@ -526,9 +556,7 @@ class FilesService:
             def parse(response: httpx.Response, call: Call[Any]) -> Any:
                 return g.wire.read(response, call, "a FileListResult", _page)
 
-            page, _, status = yield from self._engine.call(
-                Call(operations()["files.list"], build, parse, vm=vm, credentials=credentials)
-            )
+            page, status = yield from self._engine.call(self._call("files.list", build, parse, vm, credentials))
             found.extend(page)
             # READY: more is pending (the page may be short); END_OF_DATA: nothing more. `total` is a hint only.
             if status != "READY" or not page:
@@ -557,7 +585,7 @@ class FilesService:
         `overwrite=True`); `directory=True` moves a directory instead."""
         vm, credentials = check_vm(vm), check_credentials(credentials)
         path, target = _guest_path(guest_path), _guest_path(new_path, "new_path")
-        replace, is_directory = _flag(overwrite, "overwrite"), _flag(directory, "directory")
+        replace, is_directory = check_flag(overwrite, "overwrite"), check_flag(directory, "directory")
         g = _generated()
         creds = credentials._cached_generated()
         if is_directory:
@@ -576,7 +604,7 @@ class FilesService:
         vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
         g = _generated()
         body = g.DirectoriesCreateBody(
-            credentials=credentials._cached_generated(), path=path, create_parents=_flag(parents, "parents")
+            credentials=credentials._cached_generated(), path=path, create_parents=check_flag(parents, "parents")
         )
         build = functools.partial(g.directories_create.request_kwargs, vm, body=body)
         return self._engine.call(self._call("directories.create", build, _parse_nothing, vm, credentials))
@@ -585,7 +613,7 @@ class FilesService:
     def rmdir(self, vm: str, credentials: Credentials, guest_path: str, *, recursive: bool = False) -> Plan[None]:
         """Removes the directory `guest_path`: an empty one, or with everything in it if `recursive=True`."""
         vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
-        return self.rmdir_call_plan(vm, credentials, path, _flag(recursive, "recursive"))
+        return self.rmdir_call_plan(vm, credentials, path, check_flag(recursive, "recursive"))
 
     def rmdir_call_plan(self, vm: str, credentials: Credentials, path: str, recursive: bool) -> Plan[None]:
         """Directories.delete (what `rmdir` and the end of a temporary directory send)."""

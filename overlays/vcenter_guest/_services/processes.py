@@ -27,7 +27,7 @@ from vcenter_guest.operations import operations
 
 from .base import AsyncService, SyncService, driven
 from .capture import DEFAULT_MAX_OUTPUT_BYTES, Output, check_encoding, check_limit, output_target, run_captured
-from .checks import check_credentials, check_pid, check_run_timeout, check_spec, check_vm, program_spec
+from .checks import check_credentials, check_flag, check_pid, check_run_timeout, check_spec, check_vm, program_spec
 
 __all__ = ["AsyncProcesses", "Processes", "ProcessesService", "RunOutcome"]
 
@@ -294,9 +294,8 @@ class ProcessesService:
             result = vc.processes.run_script("vm-42", creds, Path("scripts/report.py"), "--json")
         """
         target, creds = check_vm(vm), check_credentials(credentials)
-        for arg in args:
-            if not isinstance(arg, str) or "\0" in arg:
-                raise errors.UsageError(f"each argument must be a string without NUL characters, got {arg!r}")
+        # The checks of run's arguments, directory and environment (the spec's program comes later).
+        base = program_spec("/bin/true", args, None, working_directory, environment_variables)
         if interpreter is not None and (not isinstance(interpreter, str) or not interpreter):
             raise errors.UsageError(
                 f"interpreter must be a path in the guest such as '/usr/bin/python3', got {interpreter!r}"
@@ -306,7 +305,6 @@ class ProcessesService:
             raise errors.UsageError(f"script must be its text, its bytes or a local path, not {type(script).__name__}")
         files = self._client.files
         shebang = _has_shebang(body)
-        base = program_spec("/bin/true", (), None, working_directory, environment_variables)  # the checks only
 
         def prepare(directory: str) -> Plan[CreateSpec]:
             path = f"{directory}/script"
@@ -347,54 +345,17 @@ class ProcessesService:
     ) -> Callable[[str, Credentials], Plan[ProcessResult]]:
         """The options of `run`, checked once: a function of (vm, credentials) giving a run's plan
         (what `run` and each VM of `run_many` drive)."""
-        planner = self._planner(
-            spec,
-            timeout=timeout,
-            terminate_on_timeout=terminate_on_timeout,
-            check=check,
-            capture=capture,
-            max_output_bytes=max_output_bytes,
-            encoding=encoding,
-            stdout=stdout,
-            stderr=stderr,
-        )
-        if wait_ready is None:
-            return planner
-        if isinstance(wait_ready, bool) or not isinstance(wait_ready, int | float) or not 0 < wait_ready < float("inf"):
-            raise errors.UsageError(f"wait_ready must be a positive number of seconds or None, got {wait_ready!r}")
-        guest = self._client.guest
-
-        def ready_first(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
-            yield from guest.wait_plan(vm, float(wait_ready))
-            return (yield from planner(vm, credentials))
-
-        return ready_first
-
-    def _planner(
-        self,
-        spec: CreateSpec | Callable[[str], Plan[CreateSpec]],
-        *,
-        timeout: float | None,
-        terminate_on_timeout: bool,
-        check: bool,
-        capture: bool,
-        max_output_bytes: int,
-        encoding: str | None,
-        stdout: IO[bytes] | None,
-        stderr: IO[bytes] | None,
-    ) -> Callable[[str, Credentials], Plan[ProcessResult]]:
+        ready_within = check_run_timeout(wait_ready, "wait_ready")
         run_timeout = check_run_timeout(timeout)
         terminate, checked = bool(terminate_on_timeout), bool(check)
-        if not isinstance(capture, bool):
-            raise errors.UsageError(f"capture must be True or False, got {capture!r}")
         engine = self._engine
-        if not capture:
+        if not check_flag(capture, "capture"):
             if stdout is not None or stderr is not None:
                 raise errors.UsageError("stdout= and stderr= need capture=True")
             if not isinstance(spec, CreateSpec):
                 raise errors.UsageError("a script runs with capture=True only (its run directory holds it)")
 
-            def uncaptured(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
+            def planned(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
                 return run_program(
                     engine,
                     self,
@@ -406,27 +367,35 @@ class ProcessesService:
                     check=checked,
                 )
 
-            return uncaptured
-        limit, codec = check_limit(max_output_bytes), check_encoding(encoding)
-        out, err = output_target(stdout, "stdout"), output_target(stderr, "stderr")
+        else:
+            limit, codec = check_limit(max_output_bytes), check_encoding(encoding)
+            out, err = output_target(stdout, "stdout"), output_target(stderr, "stderr")
 
-        def captured(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
-            return run_captured(
-                engine,
-                self,
-                self._client.files,
-                vm=vm,
-                credentials=credentials,
-                spec=spec,
-                timeout=run_timeout,
-                terminate_on_timeout=terminate,
-                check=checked,
-                stdout=Output(out, limit),
-                stderr=Output(err, limit),
-                encoding=codec,
-            )
+            def planned(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
+                return run_captured(
+                    engine,
+                    self,
+                    self._client.files,
+                    vm=vm,
+                    credentials=credentials,
+                    spec=spec,
+                    timeout=run_timeout,
+                    terminate_on_timeout=terminate,
+                    check=checked,
+                    stdout=Output(out, limit),
+                    stderr=Output(err, limit),
+                    encoding=codec,
+                )
 
-        return captured
+        if ready_within is None:
+            return planned
+        guest = self._client.guest
+
+        def ready_first(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
+            yield from guest.wait_plan(vm, ready_within)
+            return (yield from planned(vm, credentials))
+
+        return ready_first
 
 
 class Processes(ProcessesService, SyncService):

@@ -31,7 +31,6 @@ def _generated() -> SimpleNamespace:
     from vcenter_guest_client.api.vm import vm_list  # noqa: PLC0415
     from vcenter_guest_client.api.vmguestoperations import operations_get  # noqa: PLC0415
     from vcenter_guest_client.models import GuestOperationsInfo, PowerState, VMSummary  # noqa: PLC0415
-    from vcenter_guest_client.types import Unset  # noqa: PLC0415
 
     from vcenter_guest._wire import responses  # noqa: PLC0415
 
@@ -41,7 +40,6 @@ def _generated() -> SimpleNamespace:
         GuestOperationsInfo=GuestOperationsInfo,
         PowerState=PowerState,
         VMSummary=VMSummary,
-        Unset=Unset,
         wire=responses,
     )
 
@@ -53,14 +51,13 @@ def _summaries(raw: Any) -> builtins.list[VmSummary]:
     found = []
     for item in raw:
         model = g.VMSummary.from_dict(item)
-        cpus, memory = model.cpu_count, model.memory_size_mi_b
         found.append(
             VmSummary(
                 vm=g.wire.text(model.vm),
                 name=g.wire.text(model.name),
                 power_state=g.wire.text(model.power_state.value),
-                cpu_count=None if isinstance(cpus, g.Unset) else g.wire.integer(cpus),
-                memory_size_mib=None if isinstance(memory, g.Unset) else g.wire.integer(memory),
+                cpu_count=g.wire.optional(model.cpu_count, g.wire.integer),
+                memory_size_mib=g.wire.optional(model.memory_size_mi_b, g.wire.integer),
             )
         )
     return found

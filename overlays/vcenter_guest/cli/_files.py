@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -21,32 +22,6 @@ __all__ = ["download", "ls", "mkdir", "rm", "script", "upload"]
 
 PROGRESS_FROM = 8 << 20
 """Bytes from which a transfer shows a progress bar (on a terminal)."""
-
-
-class _Counted:
-    """A binary reader or writer that advances a progress bar by the bytes that pass."""
-
-    def __init__(self, inner: Any, advance: Any) -> None:
-        self._inner, self._advance = inner, advance
-
-    def read(self, size: int = -1) -> bytes:
-        data: bytes = self._inner.read(size)
-        self._advance(len(data))
-        return data
-
-    def write(self, data: bytes) -> int:
-        self._inner.write(data)
-        self._advance(len(data))
-        return len(data)
-
-    def seekable(self) -> bool:
-        return bool(self._inner.seekable())
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return int(self._inner.seek(offset, whence))
-
-    def tell(self) -> int:
-        return int(self._inner.tell())
 
 
 def _progress(conn: Connection, size: int, label: str) -> Any:
@@ -77,38 +52,38 @@ def upload(*, conn: Connection, vm: str, overwrite: bool, mode: str | None, loca
         vcenter-guest upload --vm vm-42 app.tar.gz /tmp/app.tar.gz
         tar czf - src | vcenter-guest upload --vm vm-42 - /tmp/src.tgz
     """
-    handle: IO[bytes] | None = None
     if local == "-":
         source: Any = sys.stdin.buffer
         size = 0
     else:
+        source = local
         try:
-            handle = open(local, "rb")  # noqa: SIM115 - closed below
+            size = os.stat(local).st_size
         except OSError as exc:
             raise click.ClickException(f"cannot read {local}: {exc.strerror or exc}") from None
-        source, size = handle, os.fstat(handle.fileno()).st_size
+        if not os.access(local, os.R_OK):
+            raise click.ClickException(f"cannot read {local}: Permission denied")
     progress = _progress(conn, size, f"upload {guest_path}")
-    if progress is not None:
-        task = progress.task_ids[0]
-        source = _Counted(source, lambda n: progress.advance(task, n))
 
     async def work() -> int:
         async with conn.client() as vc:
             (target,) = await resolve_vms(vc, [vm])
             written: int = await vc.files.upload(
-                target, conn.credentials(), source, guest_path, overwrite=overwrite, permissions=mode
+                target,
+                conn.credentials(),
+                source,
+                guest_path,
+                overwrite=overwrite,
+                permissions=mode,
+                progress=None if progress is None else functools.partial(progress.advance, progress.task_ids[0]),
             )
             return written
 
-    try:
-        if progress is not None:
-            with progress:
-                written = run_async(conn, work)
-        else:
+    if progress is not None:
+        with progress:
             written = run_async(conn, work)
-    finally:
-        if handle is not None:
-            handle.close()
+    else:
+        written = run_async(conn, work)
     if conn.as_json:
         conn.print_json({"vm": vm, "path": guest_path, "bytes": written})
 
@@ -144,40 +119,16 @@ def download(conn: Connection, vm: str, guest_path: str, local: str | None) -> N
         async with conn.client() as vc:
             (target,) = await resolve_vms(vc, [vm])
             creds = conn.credentials()
-            sink = destination
             progress = None
             if sys.stderr.isatty() and not conn.as_json:
                 size = (await vc.files.stat(target, creds, guest_path)).size
                 progress = _progress(conn, size, f"download {guest_path}")
             if progress is None:
-                result: Any = await vc.files.download(target, creds, guest_path, sink)
+                result: Any = await vc.files.download(target, creds, guest_path, destination)
                 return int(result)
-            task = progress.task_ids[0]
             with progress:
-                if isinstance(sink, str):
-                    # A local file, still written whole or not at all: into a part file, then renamed.
-                    part = f"{sink}.part"
-                    try:
-                        with open(part, "wb") as handle:
-                            moved = await vc.files.download(
-                                target,
-                                creds,
-                                guest_path,
-                                cast("IO[bytes]", _Counted(handle, lambda n: progress.advance(task, n))),
-                            )
-                        os.replace(part, sink)
-                    except BaseException:
-                        Path(part).unlink(missing_ok=True)
-                        raise
-                    return int(moved)
-                return int(
-                    await vc.files.download(
-                        target,
-                        creds,
-                        guest_path,
-                        cast("IO[bytes]", _Counted(sink, lambda n: progress.advance(task, n))),
-                    )
-                )
+                advance = functools.partial(progress.advance, progress.task_ids[0])
+                return int(await vc.files.download(target, creds, guest_path, destination, progress=advance))
 
     moved = run_async(conn, work)
     if conn.as_json:
