@@ -14,6 +14,24 @@ goes to files in the guest that are then downloaded. In as few exchanges as the 
 
 The exit code is also written to D/rc, so that a process the server forgot (it keeps an exit code
 about 5 minutes) still gives its exit code when stdout was too long to reach the marker line.
+
+On a Windows guest (the run directory is a `C:\\...` path) Windows starts programs with no shell, so
+the program runs through `C:\\Windows\\System32\\cmd.exe /d /q /s /c "LINE"` (no AutoRun, echo off, the
+outer quotes stripped), where LINE is
+
+    PROGRAM ARGS >"D\\stdout" 2>"D\\stderr" & call set VCENTER_GUEST_RC=%^ERRORLEVEL%& >>"D\\stdout"
+    call echo MARKER %^VCENTER_GUEST_RC%& >"D\\rc" call echo %^VCENTER_GUEST_RC%
+
+cmd expands `%NAME%` when it reads the line, before the program ran: `%^ERRORLEVEL%` survives that
+(a variable named `^ERRORLEVEL` is not defined, and on a command line an undefined one stays as
+written), the caret goes when the line is split, and `call` expands the rest once more, after the
+program ran. `call` clears ERRORLEVEL, hence the variable; each redirection stands before its
+command, so no digit of the exit code can become a handle (`echo 3>>file`). The marker line ends
+stdout (`MARKER CODE\\r\\n`, the code as cmd shows it: 32 bits, maybe negative) and the exit code is
+read from it (cmd's own exit code is then that of the last `call`), else from D\\rc, else cmd's.
+cmd has no cheap test of an empty file, so stderr is always fetched: 7 exchanges besides the polls.
+The text views decode with what the output looks like unless `encoding=` is given: UTF-16 (a BOM,
+or NULs every other byte, as PowerShell and `cmd /u` write), else the OEM code page (cp437).
 """
 
 from __future__ import annotations
@@ -31,16 +49,32 @@ from vcenter_guest._engine import Engine, Plan
 from vcenter_guest._engine.waiting import run_program
 from vcenter_guest._values import CreateSpec, Credentials, ProcessResult
 
+from .checks import windows_path
+
 if TYPE_CHECKING:
     from .files import FilesService
     from .processes import ProcessesService
 
-__all__ = ["DEFAULT_MAX_OUTPUT_BYTES", "Output", "check_encoding", "check_limit", "output_target", "run_captured"]
+__all__ = [
+    "CMD_EXE",
+    "DEFAULT_MAX_OUTPUT_BYTES",
+    "Output",
+    "check_encoding",
+    "check_limit",
+    "cmd_line",
+    "output_target",
+    "run_captured",
+    "windows_encoding",
+]
+
+CMD_EXE = "C:\\Windows\\System32\\cmd.exe"
+"""The program a captured run on a Windows guest starts (its cmd.exe runs the program, see the module)."""
 
 DEFAULT_MAX_OUTPUT_BYTES = 4 << 20
 """Bytes of each stream `run` keeps in memory by default; past them the stream is cut (and flagged)."""
 _HOLD = 64
-"""Bytes of stdout held back while streaming, for the marker line (`\\n<marker> <rc> <0|1>\\n`)."""
+"""Bytes of stdout held back while streaming, for the marker line (`\\n<marker> <rc> <0|1>\\n`, or on
+Windows `<marker> <rc>\\r\\n`: at most 54 bytes)."""
 _RUN_PREFIX = "vcenter-guest-run-"
 
 
@@ -65,14 +99,20 @@ class Output:
             self.target.write(bytes(self._held[:cut]))
             del self._held[:cut]
 
-    def end_stdout(self, marker: str, complete: bool) -> tuple[int, bool] | None:
+    def end_stdout(self, marker: str, complete: bool, *, windows: bool = False) -> tuple[int, bool] | None:
         """Strips the marker line (when the file was read to its end): (exit code, whether stderr has
-        bytes), or None without one."""
+        bytes), or None without one. The Windows line (`MARKER CODE`, CRLF, right after the program's
+        last byte) has the code as cmd shows it (32 bits, maybe negative) and says nothing of stderr
+        (True: fetch it)."""
         data = self.kept if self.target is None else self._held
-        found = re.search(rb"\n" + re.escape(marker.encode()) + rb" (\d{1,3}) ([01])\n\Z", data) if complete else None
+        if windows:
+            pattern = re.escape(marker.encode()) + rb" (-?\d{1,10}) *\r?\n\Z"
+        else:
+            pattern = rb"\n" + re.escape(marker.encode()) + rb" (\d{1,3}) ([01])\n\Z"
+        found = re.search(pattern, data) if complete else None
         line = None
         if found is not None:
-            line = int(found.group(1)), found.group(2) == b"1"
+            line = int(found.group(1)), windows or found.group(2) == b"1"
             del data[found.start() :]
         if self.target is not None:
             self.target.write(bytes(self._held))
@@ -103,8 +143,42 @@ def _command_suffix(directory: str, marker: str) -> str:
     )
 
 
-def _windows(path: str) -> bool:
-    return re.match(r"[A-Za-z]:[\\/]", path) is not None or path.startswith("\\\\")
+def cmd_line(spec: CreateSpec, directory: str, marker: str) -> CreateSpec:
+    """`spec` run through cmd.exe with its output in the Windows run directory `directory` (see the
+    module); `spec.arguments` is put in cmd's line as it is (program_spec quotes args for it)."""
+    import mslex  # noqa: PLC0415 - only Windows guests need it
+
+    out, err, rc = (mslex.quote(f"{directory}\\{name}", for_cmd=True) for name in ("stdout", "stderr", "rc"))
+    program = mslex.quote(spec.path, for_cmd=True)
+    arguments = f" {spec.arguments}" if spec.arguments else ""
+    line = (
+        f"{program}{arguments} >{out} 2>{err} & call set VCENTER_GUEST_RC=%^ERRORLEVEL%& "
+        f">>{out} call echo {marker} %^VCENTER_GUEST_RC%& >{rc} call echo %^VCENTER_GUEST_RC%"
+    )
+    return attrs.evolve(spec, path=CMD_EXE, arguments=f'/d /q /s /c "{line}"')
+
+
+def windows_encoding(*streams: bytes | None) -> str:
+    """The codec of a Windows program's output: UTF-16 when the first stream with bytes has a BOM or
+    NULs every other byte (ASCII text in UTF-16), else the OEM code page of en-US Windows (cp437).
+
+    >>> windows_encoding("hé".encode("utf-16")), windows_encoding(b"", "hi".encode("utf-16-le"))
+    ('utf-16', 'utf-16-le')
+    >>> windows_encoding(b"caf\\x82")
+    'cp437'
+    """
+    data = next((s for s in streams if s), b"")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    sample = data[:4096]
+    pairs = len(sample) // 2
+    if pairs:
+        even, odd = sample[0::2].count(0), sample[1::2].count(0)
+        if odd >= pairs * 0.4 and even <= pairs * 0.1:
+            return "utf-16-le"
+        if even >= pairs * 0.4 and odd <= pairs * 0.1:
+            return "utf-16-be"
+    return "cp437"
 
 
 def run_captured(
@@ -129,15 +203,15 @@ def run_captured(
     directory: str = yield from files.mkdtemp_plan(vm, credentials, _RUN_PREFIX, "", None)
     closed = False
     try:
-        if _windows(directory):
-            raise errors.UsageError(
-                f"{vm}: capturing output is not supported on Windows guests yet; pass capture=False "
-                "(and redirect inside the program's own arguments)"
-            )
+        windows = windows_path(directory)
         if callable(spec):
             spec = yield from spec(directory)
         marker = f"vcenter-guest-{secrets.token_hex(12)}"
-        captured = attrs.evolve(spec, arguments=(spec.arguments or "") + _command_suffix(directory, marker))
+        if windows:
+            captured = cmd_line(spec, directory, marker)
+        else:
+            captured = attrs.evolve(spec, arguments=(spec.arguments or "") + _command_suffix(directory, marker))
+        sep = "\\" if windows else "/"
         vanished: errors.ProcessVanished | None = None
         result: ProcessResult | None = None
         try:
@@ -154,23 +228,31 @@ def run_captured(
         except errors.ProcessVanished as exc:
             vanished = exc
         moved = yield from files.fetch(
-            vm, credentials, f"{directory}/stdout", stdout.take_stdout, None if stdout.target else stdout.limit + _HOLD
+            vm,
+            credentials,
+            f"{directory}{sep}stdout",
+            stdout.take_stdout,
+            None if stdout.target else stdout.limit + _HOLD,
         )
-        found = stdout.end_stdout(marker, complete=not moved.truncated)
-        if vanished is not None:
-            if found is not None:
-                exit_code: int | None = found[0]
-            else:
-                exit_code = yield from _recorded_exit(files, vm, credentials, directory)
-            if exit_code is None or vanished.started is None:
-                raise vanished
-            result = ProcessResult(vanished.pid, exit_code, vanished.started, None, vm)
+        found = stdout.end_stdout(marker, complete=not moved.truncated, windows=windows)
+        result = yield from _with_exit_code(
+            files,
+            vm,
+            credentials,
+            result=result,
+            vanished=vanished,
+            found=found,
+            rc=f"{directory}{sep}rc",
+            windows=windows,
+        )
         assert result is not None
-        if found is None or found[1]:  # stderr has bytes, or the marker line was not reached
+        if found is None or found[1]:  # stderr has bytes (or, on Windows, may), or no marker line
             moved = yield from files.fetch(
-                vm, credentials, f"{directory}/stderr", stderr.take, None if stderr.target else stderr.limit
+                vm, credentials, f"{directory}{sep}stderr", stderr.take, None if stderr.target else stderr.limit
             )
             stderr.truncated = moved.truncated
+        if windows and encoding is None:
+            encoding = windows_encoding(stdout.value(), stderr.value())
         result = attrs.evolve(
             result,
             stdout=stdout.value(),
@@ -192,15 +274,41 @@ def run_captured(
             yield from files.remove_quietly(vm, credentials, directory)
 
 
-def _recorded_exit(files: FilesService, vm: str, credentials: Credentials, directory: str) -> Plan[int | None]:
-    """The exit code the command line wrote to D/rc, or None (it never got there)."""
+def _with_exit_code(
+    files: FilesService,
+    vm: str,
+    credentials: Credentials,
+    *,
+    result: ProcessResult | None,
+    vanished: errors.ProcessVanished | None,
+    found: tuple[int, bool] | None,
+    rc: str,
+    windows: bool,
+) -> Plan[ProcessResult]:
+    """The result with the program's exit code: the server's (POSIX: the line exits with it), else
+    the marker line's, else what the line wrote to D/rc. On Windows the server's is cmd's, which is
+    the program's only when the line never got past it (`exit` in a batch file)."""
+    if vanished is None and result is not None and not windows:
+        return result
+    exit_code = found[0] if found is not None else (yield from _recorded_exit(files, vm, credentials, rc))
+    if vanished is not None:
+        if exit_code is None or vanished.started is None:
+            raise vanished
+        return ProcessResult(vanished.pid, exit_code, vanished.started, None, vm)
+    assert result is not None
+    return result if exit_code is None else attrs.evolve(result, exit_code=exit_code)
+
+
+def _recorded_exit(files: FilesService, vm: str, credentials: Credentials, path: str) -> Plan[int | None]:
+    """The exit code the command line wrote to D/rc (cmd's may be negative, its line ends with CRLF),
+    or None (it never got there)."""
     kept = bytearray()
     try:
-        yield from files.fetch(vm, credentials, f"{directory}/rc", kept.extend, 16)
+        yield from files.fetch(vm, credentials, path, kept.extend, 16)
     except errors.NotFound:
         return None
     text = kept.decode("ascii", "replace").strip()
-    return int(text) if text.isdigit() else None
+    return int(text) if re.fullmatch(r"-?\d{1,10}", text) else None
 
 
 def output_target(value: object, name: str) -> IO[bytes] | None:

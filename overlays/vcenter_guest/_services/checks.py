@@ -6,6 +6,7 @@ Every check raises `errors.UsageError` (also a ValueError) before anything is se
 from __future__ import annotations
 
 import math
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -14,7 +15,25 @@ from vcenter_guest._values.credentials import Credentials
 from vcenter_guest._values.specs import CreateSpec
 from vcenter_guest.errors import UsageError
 
-__all__ = ["check_credentials", "check_pid", "check_run_timeout", "check_spec", "check_vm", "program_spec"]
+__all__ = [
+    "check_credentials",
+    "check_pid",
+    "check_run_timeout",
+    "check_spec",
+    "check_vm",
+    "program_spec",
+    "windows_path",
+]
+
+
+def windows_path(path: str) -> bool:
+    """Whether `path` is a Windows path (`C:\\...`, `c:/...`, `\\\\server\\...`): how a program, or the
+    run directory the guest made, tells a Windows guest.
+
+    >>> windows_path("C:\\Windows\\System32\\cmd.exe"), windows_path("c:/x"), windows_path("/bin/sh")
+    (True, True, False)
+    """
+    return re.match(r"[A-Za-z]:[\\/]", path) is not None or path.startswith("\\\\")
 
 
 def check_vm(vm: object) -> str:
@@ -72,15 +91,29 @@ def program_spec(
     arguments: str | None = None,
     working_directory: str | None = None,
     environment_variables: Mapping[str, str] | None = None,
+    *,
+    through_cmd: bool = False,
 ) -> CreateSpec:
     """The CreateSpec for `run(vm, creds, program, *args, ...)`.
 
-    Each of `args` is quoted for a POSIX shell (Linux and Solaris guests run programs through
-    one), so every arg reaches the program as one argument, spaces and quotes included. For shell
-    syntax (redirection, pipes) or Windows guests, pass `arguments=` as one string instead.
+    Each of `args` reaches the program as one argument, unchanged (quotes, spaces and the rest):
+
+    * a POSIX program (Linux and Solaris guests run programs through a shell): quoted for a POSIX
+      shell with `shlex`;
+    * a Windows program (its path is `C:\\...`, `c:/...` or `\\\\server\\...`): quoted with `mslex` for
+      the rules of CommandLineToArgvW, which the program applies to its command line; with
+      `through_cmd` (capture: the line goes through `cmd.exe /c`, see `capture`), quoted for cmd's
+      rules too (`%`, `^`, `&`, `|`, `<`, `>` and quotes), and then an argument cannot hold a line
+      break (cmd ends its line at the first one).
+
+    For shell syntax (redirection, pipes), pass `arguments=` as one string instead: it is sent as is.
 
     >>> program_spec("/bin/echo", ["hello world", "it's"]).arguments
     '\\'hello world\\' \\'it\\'"\\'"\\'s\\''
+    >>> program_spec("C:\\Tools\\argv.exe", ['a "b"', "50%"]).arguments
+    '"a \\\\"b\\\\"" 50%'
+    >>> program_spec("C:\\Tools\\argv.exe", ['a "b"', "50%"], through_cmd=True).arguments
+    '"a "\\\\^"b\\\\^" 50^%'
     """
     if isinstance(program, CreateSpec):
         if args or arguments is not None or working_directory is not None or environment_variables is not None:
@@ -95,7 +128,18 @@ def program_spec(
             raise UsageError(f"each argument must be a string, got {type(arg).__name__}")
         if "\0" in arg:
             raise UsageError("an argument cannot hold a NUL character: no program can receive one")
-    text: Any = shlex.join(args) if args else arguments  # type: ignore[arg-type]
+    text: Any = arguments
+    if args and windows_path(program):
+        import mslex  # noqa: PLC0415 - only Windows programs need it
+
+        if through_cmd and any("\n" in arg or "\r" in arg for arg in args):  # type: ignore[operator] # all str
+            raise UsageError(
+                "on a Windows guest with capture, an argument cannot hold a line break (cmd.exe ends its "
+                "command line there); pass capture=False, or arguments= as one string"
+            )
+        text = mslex.join(list(args), for_cmd=through_cmd)  # type: ignore[arg-type] # checked: all str
+    elif args:
+        text = shlex.join(args)  # type: ignore[arg-type] # checked: all str
     return CreateSpec(
         program,
         arguments=text,

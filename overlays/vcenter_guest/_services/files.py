@@ -436,9 +436,12 @@ class FilesService:
         counted = _progress(progress)
         return self._upload(vm, credentials, _Source(source), path, overwrite=replace, mode=mode, progress=counted)
 
-    def upload_plan(self, vm: str, credentials: Credentials, source: object, path: str, *, mode: str) -> Plan[int]:
+    def upload_plan(
+        self, vm: str, credentials: Credentials, source: object, path: str, *, mode: str | None
+    ) -> Plan[int]:
         """An upload that never replaces a file (the run directory's script); the source is opened now
-        (run_script calls this from inside its own plan, once the run directory exists)."""
+        (run_script calls this from inside its own plan, once the run directory exists). `mode`: its
+        POSIX permissions (None on Windows guests, which take no POSIX attributes)."""
         return self._upload(vm, credentials, _Source(source), path, overwrite=False, mode=mode)
 
     def _upload(

@@ -117,6 +117,7 @@ DEMO_INVENTORY: dict[str, Any] = {
             "disk_bytes": 512 << 20,
             "programs": {
                 "C:\\Windows\\System32\\cmd.exe": {"utility": "cmd"},
+                "C:\\Tools\\argv.exe": {"utility": "argv"},  # reports its arguments as JSON (see _argv)
                 "C:\\Windows\\System32\\ping.exe": {"duration": 3},
                 "C:\\Windows\\System32\\timeout.exe": {"duration_from_args": True},
             },

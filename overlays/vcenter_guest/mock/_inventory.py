@@ -16,6 +16,7 @@ from typing import Any, cast
 import attrs
 import jsonschema
 
+from ._argv import ARGV
 from ._cmd import CMD
 from ._shell import UTILITIES
 
@@ -71,7 +72,7 @@ _PROGRAM: dict[str, Any] = {
         "unkillable": {"type": "boolean"},
         "fails_to_start": {"type": "boolean"},
         "allowed_users": {"type": "array", "items": {"type": "string"}},
-        "utility": {"enum": sorted(UTILITIES | {CMD})},
+        "utility": {"enum": sorted(UTILITIES | {CMD, ARGV})},
         "stdout": {"type": "string"},
         "stderr": {"type": "string"},
         "output_bytes": {"type": "integer", "minimum": 0, "maximum": 1 << 30},
@@ -247,7 +248,8 @@ class Program:
     fails_to_start: bool = False
     allowed_users: frozenset[str] | None = None
     utility: str | None = None
-    """A utility of the simulated guest this file is (`cat`, `head`, `sh`...: see `_shell`), or None."""
+    """A utility of the simulated guest this file is (`cat`, `head`, `sh`...: see `_shell`; on Windows
+    `cmd`, see `_cmd`, and `argv`, see `_argv`), or None."""
     stdout: str = ""
     """What the program writes to its stdout (before `output_bytes` generated ones)."""
     stderr: str = ""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from starlette.responses import Response
 
+from ._argv import ARGV, run_argv
 from ._cmd import CMD, run_cmd
 from ._errors import MockError, shown
 from ._filesystem import Kind
@@ -357,6 +358,10 @@ class Processes(Vms):
             if vm.spec.windows and program.utility == CMD:
                 outcome = self.run_in_cmd(vm, user, spec)
                 duration, exit_code = outcome.duration, outcome.status
+            elif vm.spec.windows and program.utility == ARGV:  # no shell: it splits its command line itself
+                env, _ = self._surroundings(vm, user, spec)
+                outcome = run_argv(self.filesystem(vm), account(user), arguments, env=env)
+                duration, exit_code = outcome.duration, outcome.status  # its stdout: no console reads it
             elif vm.spec.windows:  # no shell: the program itself, with its arguments
                 duration, exit_code = self.program_behaviour(program, arguments)
             else:
