@@ -189,7 +189,7 @@ def tests(session: nox.Session) -> None:
 
 
 # The README's main job: one program in one VM of the embedded mock vCenter (posargs replace it).
-DEMO_COMMAND = ("run", "--vm", "vm-42", "--", "/bin/cat", "/etc/os-release")
+DEMO_COMMAND = ("--mock", "run", "--vm", "vm-42", "--", "/bin/cat", "/etc/os-release")
 
 
 @nox.session
@@ -212,7 +212,7 @@ def fuzz(session: nox.Session) -> None:
     scale = session.posargs[0] if session.posargs else FUZZ_SCALE
     # -s shows each suite's cases per operation; the seeds stay fixed, only the budget grows.
     session.run("pytest", "tests/property", "-q", "-s", env={"VCENTER_GUEST_FUZZ_SCALE": scale})
-    session.run("vcenter-guest", "fuzz", "--max-examples", str(15 * int(scale)), "--seed", "20261127")
+    session.run("vcenter-guest", "fuzz", "--mock", "--max-examples", str(15 * int(scale)), "--seed", "20261127")
 
 
 # The official SDK is a benchmark-only dependency, never one of the package. Pinned: benchmarks/_sdk.py

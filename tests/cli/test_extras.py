@@ -44,7 +44,8 @@ def test_importing_the_mock_without_its_extra_names_the_extra() -> None:
 def test_the_fuzz_command_without_its_extra_says_so_in_one_line() -> None:
     done = _without(
         "schemathesis",
-        "sys.argv = ['vcenter-guest', 'fuzz', '--max-examples', '1']\nfrom vcenter_guest._launch import main\nmain()",
+        "sys.argv = ['vcenter-guest', 'fuzz', '--mock', '--max-examples', '1']\n"
+        "from vcenter_guest._launch import main\nmain()",
     )
     assert done.returncode == 2  # the fuzz command's "cannot run here"
     assert "Traceback" not in done.stderr

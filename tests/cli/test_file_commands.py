@@ -61,7 +61,9 @@ def test_mkdir_ls_and_rm(env: dict[str, str]) -> None:
     assert _cli(env, "upload", "--vm", DEMO_VM, "-", "/tmp/cli-tree/f.txt", input=b"abc").exit_code == 0
     listing = _cli(env, "ls", "--vm", DEMO_VM, "/tmp/cli-tree")
     assert listing.stdout.splitlines() == ["d 4096 a/", "-    3 f.txt"]
-    data = json.loads(_cli(env, "ls", "--vm", DEMO_VM, "--json", "--pattern", "^f", "/tmp/cli-tree").stdout)
+    (listing,) = json.loads(_cli(env, "ls", "--vm", DEMO_VM, "--json", "--pattern", "^f", "/tmp/cli-tree").stdout)
+    assert (listing["server"], listing["vm"], listing["path"]) == (env["VCENTER_URL"], DEMO_VM, "/tmp/cli-tree")
+    data = listing["entries"]
     assert data == [{"name": "f.txt", "type": "FILE", "size": 3}]
     refused = _cli(env, "rm", "--vm", DEMO_VM, "/tmp/cli-tree")
     assert refused.exit_code == 2
@@ -79,4 +81,4 @@ def test_script_runs_a_local_script_and_exits_with_its_code(env: dict[str, str],
     assert result.stdout_bytes == b"job one two\n"
     assert result.stderr_bytes.endswith(b"warn\n")
     piped = _cli(env, "script", "--vm", "demo-linux", "--json", "-", input=b"echo from stdin\n")
-    assert json.loads(piped.stdout)["stdout"] == "from stdin\n"
+    assert json.loads(piped.stdout)[0]["stdout"] == "from stdin\n"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -20,31 +19,12 @@ from vcenter_guest.mock import (
     serve,
 )
 
-ENV_KEYS = (
-    "VCENTER_URL",
-    "VCENTER_USER",
-    "VCENTER_PASSWORD",
-    "VCENTER_GUEST_USER",
-    "VCENTER_GUEST_PASSWORD",
-    "VCENTER_GUEST_SAML_TOKEN",
-)
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key in ENV_KEYS:
-        monkeypatch.delenv(key, raising=False)
-    # The CLI configures the package logger, as a program does; other tests must not inherit that.
-    loggers = [logging.getLogger(name) for name in ("vcenter_guest", "httpx")]
-    saved = [(logger.level, list(logger.handlers)) for logger in loggers]
-    yield
-    for logger, (level, handlers) in zip(loggers, saved, strict=True):
-        logger.setLevel(level)
-        logger.handlers[:] = handlers
-
 
 def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
+    """The command line; without `env` (no server set), against the embedded mock: `--mock` before
+    the subcommand (the group's option, as `vcenter-guest --mock run ...`)."""
+    given = list(args) if env is not None or args[:1] == ("--help",) else ["--mock", *args]
+    return CliRunner().invoke(main, given, env=env, input=input, catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +50,24 @@ def test_help_lists_run_ps_and_kill() -> None:
         assert f"  {command} " in out
 
 
-def test_run_without_a_server_uses_the_embedded_mock_and_says_so_in_one_line() -> None:
-    result = invoke("run", "--vm", DEMO_VM, "--", "/bin/echo", "hello")
-    assert result.exit_code == 0
-    assert result.stdout == "hello\n"
-    notices = [line for line in result.stderr.splitlines() if "embedded mock" in line]
-    assert len(notices) == 1
+@pytest.mark.parametrize("command", [["run", "--vm", DEMO_VM, "/bin/true"], ["ps", "--vm", DEMO_VM], ["fuzz"]])
+def test_without_a_server_a_command_refuses_in_one_line_and_names_mock(command: list[str]) -> None:
+    """Point 3 of issue 13: no silent fake server (a script whose VCENTER_URL was not exported fails)."""
+    result = CliRunner().invoke(main, command, catch_exceptions=False)
+    assert result.exit_code == 2
+    assert "VCENTER_URL" in result.stderr
+    assert "--mock" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_mock_is_the_embedded_mock_before_or_after_the_subcommand() -> None:
+    command = ["--vm", DEMO_VM, "/bin/echo", "hello"]
+    for args in (["--mock", "run", *command], ["run", "--mock", *command]):
+        result = CliRunner().invoke(main, args, catch_exceptions=False)
+        assert (result.exit_code, result.stdout) == (0, "hello\n")
+    both = CliRunner().invoke(main, ["--mock", "--server", "vc.example.com", "ps", "--vm", DEMO_VM])
+    assert both.exit_code == 2
+    assert "exclude each other" in both.stderr
 
 
 @pytest.mark.parametrize("code", [0, 1, 3, 42, 255])
@@ -98,9 +90,9 @@ def test_run_prints_the_programs_stdout_and_stderr_byte_for_byte_on_its_own() ->
 
 
 def test_run_json_includes_the_output_as_text_or_base64() -> None:
-    text = json.loads(invoke("run", "--vm", DEMO_VM, "--json", "/bin/printf", "caf\\303\\251").stdout)
+    (text,) = json.loads(invoke("run", "--vm", DEMO_VM, "--json", "/bin/printf", "caf\\303\\251").stdout)
     assert (text["stdout"], text["stderr"], text["stdout_truncated"]) == ("café", "", False)
-    binary = json.loads(invoke("run", "--vm", DEMO_VM, "--json", "/bin/printf", "\\377\\376").stdout)
+    (binary,) = json.loads(invoke("run", "--vm", DEMO_VM, "--json", "/bin/printf", "\\377\\376").stdout)
     assert "stdout" not in binary
     assert binary["stdout_base64"] == "//4="
 
@@ -126,9 +118,9 @@ def test_run_refuses_output_options_without_capture() -> None:
 
 def test_run_json_prints_pid_exit_code_times_and_duration() -> None:
     result = invoke("run", "--vm", DEMO_VM, "--json", "/bin/sleep", "0.1")
-    data = json.loads(result.stdout)
+    (data,) = json.loads(result.stdout)
     assert result.exit_code == 0
-    assert data["vm"] == DEMO_VM
+    assert (data["server"], data["vm"]) == ("embedded-mock", DEMO_VM)
     assert data["exit_code"] == 0
     assert isinstance(data["pid"], int)
     assert data["duration_seconds"] == pytest.approx(0.1, abs=0.01)
@@ -138,7 +130,7 @@ def test_run_json_prints_pid_exit_code_times_and_duration() -> None:
 
 def test_run_passes_program_options_through_without_a_double_dash() -> None:
     result = invoke("run", "--vm", DEMO_VM, "--json", "/opt/app/job", "0", "4")
-    assert json.loads(result.stdout)["exit_code"] == 4
+    assert json.loads(result.stdout)[0]["exit_code"] == 4
 
 
 def test_run_raw_passes_shell_syntax_verbatim() -> None:
@@ -150,8 +142,17 @@ def test_run_raw_passes_shell_syntax_verbatim() -> None:
 def test_run_timeout_exits_124_and_can_terminate() -> None:
     result = invoke("run", "--vm", DEMO_VM, "--timeout", "0.1", "--terminate-on-timeout", "/bin/sleep", "60")
     assert result.exit_code == 124
-    assert "ProcessTimeout" in result.stderr
     assert "asked to terminate" in result.stderr
+    left = invoke("run", "--vm", DEMO_VM, "--timeout", "0.1", "--json", "/bin/sleep", "60")
+    assert left.exit_code == 124
+    (record,) = json.loads(left.stdout)
+    pid = record["error"]["pid"]
+    assert f"pid {pid}" in left.stderr, "after a timeout the pid is shown, not only inside the error text"
+    assert f"vcenter-guest wait --vm {DEMO_VM} {pid}" in left.stderr
+    assert "terminate_on_timeout" not in left.stderr, "the CLI speaks of its options, not of Python keywords"
+    alone = invoke("run", "--vm", DEMO_VM, "--terminate-on-timeout", "/bin/true")
+    assert alone.exit_code == 2
+    assert "--terminate-on-timeout needs --timeout" in alone.stderr
 
 
 def test_an_error_is_one_clear_line_with_its_type_and_message_and_exit_125() -> None:
@@ -202,18 +203,24 @@ def test_ps_lists_the_guests_processes() -> None:
     assert result.exit_code == 0
     assert "vmtoolsd" in result.stdout
     assert "612" in result.stdout
-    data = json.loads(invoke("ps", "--vm", DEMO_VM, "--json").stdout)
-    assert {p["pid"] for p in data} >= {1, 612}
+    (data,) = json.loads(invoke("ps", "--vm", DEMO_VM, "--json").stdout)
+    assert data["vm"] == DEMO_VM
+    assert {p["pid"] for p in data["processes"]} >= {1, 612}
+    assert "1 processes" not in invoke("ps", "--vm", "vm-43").stdout
 
 
 def test_kill_terminates_and_reports_an_unknown_pid_as_not_found() -> None:
     result = invoke("kill", "--vm", DEMO_VM, "612")
     assert result.exit_code == 0
     assert "612" in result.stdout
-    assert json.loads(invoke("kill", "--vm", DEMO_VM, "--json", "612").stdout)["terminated"] is True
+    assert "terminated process 612" in result.stdout
+    (record,) = json.loads(invoke("kill", "--vm", DEMO_VM, "--json", "612").stdout)
+    assert record["outcome"] == "terminated"
     missing = invoke("kill", "--vm", DEMO_VM, "99999")
-    assert missing.exit_code == 125
-    assert "error: NotFound (processes.delete on vm-42)" in missing.stderr
+    assert missing.exit_code == 1
+    assert "no process 99999" in missing.stderr
+    huge = invoke("kill", "--vm", DEMO_VM, "99999999999999999999")
+    assert huge.exit_code == 2, "a pid beyond int64 is refused before anything is sent"
 
 
 def test_commands_work_against_a_server_given_by_the_environment(served_env: dict[str, str]) -> None:

@@ -89,6 +89,9 @@ def _offline_client(**options: Any) -> Client:
     )
 
 
+_CREDS = Credentials.password("root", "guest-pw")
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
@@ -153,6 +156,34 @@ def test_server_urls_are_normalised() -> None:
     assert Client("vc.example.com/", user="u", password="p").server == "https://vc.example.com"
 
 
+@pytest.mark.parametrize(
+    ("server", "message"),
+    [
+        ("not a url", "URL or a host"),
+        ("ex ample.com:443", "URL or a host"),
+        ("http://vc.example.com/api", "without /api"),
+        ("https://vc.example.com/api/", "without /api"),
+        ("https://proxy.example.com/vc1/api", "without /api"),
+        ("vc.example.com:99999", "not a TCP port"),
+        ("ftp://vc.example.com", "http:// or https://"),
+    ],
+)
+def test_a_server_that_is_not_a_url_or_host_is_refused_before_anything_is_sent(server: str, message: str) -> None:
+    with pytest.raises(errors.UsageError, match=message):
+        Client(server, user="u", password="p")
+
+
+def test_the_server_may_be_a_lab_host_name_or_an_address() -> None:
+    for server, url in [
+        ("vc_1.lab", "https://vc_1.lab"),
+        ("10.0.0.5:8443", "https://10.0.0.5:8443"),
+        ("[::1]:8443", "https://[::1]:8443"),
+    ]:
+        vc = Client(server, user="u", password="p")  # nothing is sent before the first call
+        assert vc.server == url
+        vc.close()
+
+
 def test_turning_tls_verification_off_logs_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="vcenter_guest"):
         Client("https://vc.example.com", user="u", password="p", verify=False).close()
@@ -185,3 +216,24 @@ def test_credentials_and_specs_are_immutable_values() -> None:
     with pytest.raises(TypeError):
         spec.environment_variables["B"] = "2"  # type: ignore[index]
     assert creds.secret == "a"
+
+
+_CREDS = Credentials.password("root", "guest-pw")
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda vc: vc.processes.get("vm-42", _CREDS, 2**70), "int64"),
+        (lambda vc: vc.processes.delete("vm-42", _CREDS, 99999999999999999999), "int64"),
+        (lambda vc: vc.processes.run("vm-42", _CREDS, "/bin/sleep", "9", terminate_on_timeout=True), "needs a timeout"),
+        (lambda vc: vc.processes.run("vm-42", _CREDS, "/bin/true", terminate_on_timeout=1), "True or False"),
+    ],
+)
+def test_bad_call_arguments_are_a_usage_error_before_anything_is_sent(call: Any, message: str) -> None:
+    sent: list[httpx.Request] = []
+    vc = Client("http://vc.test", user="u", password="pw", transport=httpx.MockTransport(sent.append))  # type: ignore[arg-type]
+    with pytest.raises(errors.UsageError, match=message):
+        call(vc)
+    assert sent == []
+    vc.close()

@@ -114,6 +114,40 @@ def test_an_expired_session_without_user_and_password_raises_a_clear_unauthentic
         vc.close()
 
 
+def test_a_kept_session_outlives_its_client_checks_as_alive_and_ends_with_logout(counted: Any, clock: Any) -> None:
+    """What the CLI's session reuse relies on: keep_session, check_session, logout."""
+    with counted.client() as first:
+        kept = first.keep_session()
+    assert _alive(counted, kept), "close() must leave a kept session alive"
+    reuser = counted.client(user=None, password=None, session_id=kept)
+    assert reuser.check_session()
+    reuser.logout()
+    assert not _alive(counted, kept), "logout ends a session that was passed in too"
+    assert reuser.session_id is None
+    reuser.close()
+    assert counted.logins == 1
+    stale = counted.client(user=None, password=None, session_id=kept)
+    assert not stale.check_session(), "an ended session checks as dead, without logging in"
+    stale.close()
+    assert counted.logins == 1
+    with counted.client() as fresh:
+        session = fresh.keep_session()
+        clock.advance(counted.idle_timeout + 1)
+        assert not fresh.check_session(), "an expired session checks as dead"
+        assert fresh.session_id == session
+
+
+@pytest.mark.anyio
+async def test_async_kept_sessions_check_and_logout(counted: Any) -> None:
+    async with counted.async_client() as first:
+        kept = await first.keep_session()
+    async with counted.async_client(user=None, password=None, session_id=kept) as reuser:
+        assert await reuser.check_session()
+        await reuser.logout()
+        assert not await reuser.check_session()
+    assert not _alive(counted, kept)
+
+
 @pytest.mark.anyio
 async def test_concurrent_calls_after_expiry_renew_the_session_once(
     counted: Any, clock: Any, guest: Credentials

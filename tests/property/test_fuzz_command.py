@@ -52,8 +52,8 @@ def _inventory(**changes: Any) -> dict[str, Any]:
 
 
 def fuzz(url: str, *extra: str, env: dict[str, str] | None = None, examples: int = 8, seed: int = 1) -> Result:
-    """Runs `vcenter-guest fuzz --url ...` against a served mock with the demo credentials."""
-    args = ["fuzz", "--url", url, "--user", DEMO_API_USER, "--vm", DEMO_VM]
+    """Runs `vcenter-guest fuzz --server ...` against a served mock with the demo credentials."""
+    args = ["fuzz", "--server", url, "--user", DEMO_API_USER, "--vm", DEMO_VM]
     if not any(a == "--program" for a in extra):
         for program in PROGRAMS:
             args += ["--program", program]
@@ -197,7 +197,7 @@ def test_fuzz_command_states_its_safety_rules_first_and_passes_on_the_correct_mo
 
 
 def test_fuzz_command_without_url_fuzzes_the_embedded_mock() -> None:
-    result = CliRunner().invoke(main, ["fuzz", "--max-examples", "3", "--seed", "1", "--no-stateful"])
+    result = CliRunner().invoke(main, ["fuzz", "--mock", "--max-examples", "3", "--seed", "1", "--no-stateful"])
     assert result.exit_code == 0, result.output
     assert "the embedded mock vCenter" in result.output
     assert "PASSED" in result.output
@@ -401,10 +401,10 @@ def _guest_paths(path: str, body: Any) -> list[str]:
 
 def test_fuzz_command_exits_2_on_usage_and_connection_errors(served: Callable[..., str]) -> None:
     url = served()
-    no_vm = CliRunner().invoke(main, ["fuzz", "--url", url, "--user", DEMO_API_USER, "--program", "/bin/true"])
+    no_vm = CliRunner().invoke(main, ["fuzz", "--server", url, "--user", DEMO_API_USER, "--program", "/bin/true"])
     assert no_vm.exit_code == 2
     assert "--vm" in no_vm.output
-    no_user = CliRunner().invoke(main, ["fuzz", "--url", url, "--vm", DEMO_VM, "--program", "/bin/true"])
+    no_user = CliRunner().invoke(main, ["fuzz", "--server", url, "--vm", DEMO_VM, "--program", "/bin/true"])
     assert no_user.exit_code == 2
     assert "--user" in no_user.output
     wrong_password = fuzz(url, env={"VCENTER_PASSWORD": "not-the-password"})

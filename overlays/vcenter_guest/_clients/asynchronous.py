@@ -95,6 +95,28 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
             if self._engine.session_id is None:
                 await self._drive(self._engine.renew(None))
 
+    async def check_session(self) -> bool:
+        """Whether the server still accepts this client's API session (GET /api/session); False when it
+        has none yet or the session expired. Never logs in: a caller holding a saved `session_id` asks
+        this before relying on it."""
+        async with self._session_lock():
+            return await self._drive(self._engine.session_alive())
+
+    async def keep_session(self) -> str:
+        """Logs in if needed and hands the session to the caller: `close()` then leaves it alive (for
+        reuse as `session_id=` by a later client; it is a secret, store it as one). Returns its id."""
+        await self.login()
+        session = self._engine.session_id
+        assert session is not None
+        self._engine.owns_session = False
+        return session
+
+    async def logout(self) -> None:
+        """Ends the API session now, also one passed in as `session_id` (`close()` ends only those this
+        client created); a later call logs in again if the client has a user and password."""
+        async with self._session_lock():
+            await self._drive(self._engine.logout(given_too=True))
+
     async def close(self) -> None:
         """Deletes the session this client created (not one passed in as `session_id`) and closes connections."""
         if not self._http.is_closed:

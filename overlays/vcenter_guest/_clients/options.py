@@ -48,11 +48,22 @@ def server_url(server: object) -> str:
         url = httpx.URL(text)
     except (httpx.InvalidURL, ValueError, TypeError):
         raise UsageError(f"server is not a valid URL: {server!r}") from None
-    if url.scheme not in {"http", "https"} or not url.host:
-        raise UsageError(f"server must be an http:// or https:// URL with a host name, got {server!r}")
+    if url.scheme not in {"http", "https"} or not url.host or not _HOST.fullmatch(url.host):
+        raise UsageError(
+            f"server must be an http:// or https:// URL or a host[:port], e.g. vcenter.example.com, got {server!r}"
+        )
+    if url.port is not None and not 0 < url.port < 65536:
+        raise UsageError(f"server: port {url.port} is not a TCP port (1-65535): {server!r}")
     if url.userinfo:
         raise UsageError("do not put credentials in the server URL; pass user= and password=")
+    if url.path.rstrip("/").endswith("/api"):
+        # A path is a prefix (a reverse proxy's); /api is what the client adds to it.
+        raise UsageError(f"give the server without /api (the client adds /api to each call): {server!r}")
     return str(url.copy_with(query=None, fragment=None)).rstrip("/")
+
+
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]+")
+"""A host name (underscores are common in lab names), an IPv4 address, or an IPv6 one (httpx strips its brackets)."""
 
 
 def tls_verify(verify: object, ca_bundle: object, url: str) -> bool | ssl.SSLContext:

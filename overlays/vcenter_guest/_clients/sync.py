@@ -91,6 +91,28 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
             if self._engine.session_id is None:
                 self._drive(self._engine.renew(None))
 
+    def check_session(self) -> bool:
+        """Whether the server still accepts this client's API session (GET /api/session); False when it
+        has none yet or the session expired. Never logs in: a caller holding a saved `session_id` asks
+        this before relying on it."""
+        with self._lock:
+            return self._drive(self._engine.session_alive())
+
+    def keep_session(self) -> str:
+        """Logs in if needed and hands the session to the caller: `close()` then leaves it alive (for
+        reuse as `session_id=` by a later client; it is a secret, store it as one). Returns its id."""
+        self.login()
+        session = self._engine.session_id
+        assert session is not None
+        self._engine.owns_session = False
+        return session
+
+    def logout(self) -> None:
+        """Ends the API session now, also one passed in as `session_id` (`close()` ends only those this
+        client created); a later call logs in again if the client has a user and password."""
+        with self._lock:
+            self._drive(self._engine.logout(given_too=True))
+
     def close(self) -> None:
         """Deletes the session this client created (not one passed in as `session_id`) and closes connections."""
         if not self._http.is_closed:

@@ -240,13 +240,23 @@ class Engine:
         yield from self.login()
         return True
 
-    def logout(self) -> Plan[None]:
+    def session_alive(self) -> Plan[bool]:
+        """Whether the server still accepts the session (False when there is none); never logs in."""
+        if self.session_id is None:
+            return False
+        stale = self.session_id
+        alive: bool = yield from self.call(_wire().session_get())
+        if alive and self.session_id == stale:
+            self._validated = (stale, self.clock())
+        return alive
+
+    def logout(self, *, given_too: bool = False) -> Plan[None]:
         """Deletes the session if this client created it, once, without retries; forgets it either way.
 
         A failure is logged, not raised: the session expires by itself, and failing to end it early must
         not hide the caller's own error.
         """
-        session, owned = self.session_id, self.owns_session
+        session, owned = self.session_id, self.owns_session or given_too
         try:
             if session is not None and owned:
                 call = _wire().session_delete()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
 from typing import Protocol
 
 from vcenter_guest import errors
@@ -15,7 +15,9 @@ from .core import Engine
 from .effects import Plan, Sleep
 from .polling import poll_offsets
 
-__all__ = ["ProcessCalls", "run_program"]
+__all__ = ["ProcessCalls", "poll_until_exit", "run_program"]
+
+log = logging.getLogger("vcenter_guest")
 
 
 class ProcessCalls(Protocol):
@@ -42,76 +44,124 @@ def run_program(
     check: bool,
 ) -> Plan[ProcessResult]:
     """Starts a program and polls `get` until it exits, or until `timeout` seconds have passed."""
-    clock = engine.clock
-    began = clock()
+    began = engine.clock()
     pid: int = yield from engine.call(calls.create_call(vm, credentials, spec))
     try:
-        # Polls count from when create returned: the program started at most that long ago, so a
-        # slow create cannot push a 2 s program's end past the dense polling of the first 2.3 s.
-        start = clock()
-        deadline = None if timeout is None else began + timeout
-        last_seen: ProcessInfo | None = None
-        for offset in poll_offsets(engine.rng):
-            due = start + offset
-            final = deadline is not None and due >= deadline
-            if deadline is not None and final:
-                due = deadline
-            pause = due - clock()
-            if pause > 0:
-                yield Sleep(pause)
-            try:
-                info: ProcessInfo = yield from engine.call(calls.get_call(vm, credentials, pid))
-            except errors.NotFound as exc:
-                if not _names_process(exc, pid):
-                    raise
-                started = last_seen.started if last_seen is not None else None
-                raise errors.ProcessVanished(
-                    f"{vm}: process {pid} ({spec.path}) vanished before its exit was observed: the server keeps "
-                    "a finished process's exit code for about 5 minutes, and it was not asked in time",
-                    vm=vm,
-                    pid=pid,
-                    started=started,
-                ) from exc
-            if info.exit_code is not None:
-                result = ProcessResult(pid, info.exit_code, info.started, info.finished, vm)
-                if check and result.exit_code != 0:
-                    raise errors.ProcessFailed(
-                        f"{vm}: {spec.path} (pid {pid}) exited with {result.exit_code}", result=result
-                    )
-                return result
-            last_seen = info
-            if final or (deadline is not None and clock() >= deadline):
-                assert timeout is not None
-                terminated = yield from _on_timeout(
-                    engine,
-                    calls,
-                    vm=vm,
-                    credentials=credentials,
-                    spec=spec,
-                    pid=pid,
-                    timeout=timeout,
-                    terminate=terminate_on_timeout,
-                )
-                raise errors.ProcessTimeout(
-                    f"{vm}: {spec.path} (pid {pid}) still running after {timeout:g} s; "
-                    + (
-                        "it was asked to terminate"
-                        if terminated
-                        else "it was left running (terminate_on_timeout=False)"
-                    ),
-                    vm=vm,
-                    pid=pid,
-                    timeout=timeout,
-                    terminated=terminated,
-                )
+        return (
+            yield from poll_until_exit(
+                engine,
+                calls,
+                vm,
+                credentials,
+                pid,
+                spec.path,
+                began=began,
+                timeout=timeout,
+                terminate_on_timeout=terminate_on_timeout,
+                check=check,
+            )
+        )
     except BaseException as exc:
         if isinstance(exc, Exception | GeneratorExit):
             raise
         # Ctrl-C or a cancelled task: the program is not left running in the guest.
-        with contextlib.suppress(errors.VcenterGuestError):
-            yield from engine.call(calls.delete_call(vm, credentials, pid))
+        yield from _terminate_interrupted(engine, calls, vm, credentials, spec, pid)
         raise
+
+
+def poll_until_exit(  # noqa: PLR0917 - the five of every call, and what the messages name it
+    engine: Engine,
+    calls: ProcessCalls,
+    vm: str,
+    credentials: Credentials,
+    pid: int,
+    path: str,
+    *,
+    began: float,
+    timeout: float | None,
+    terminate_on_timeout: bool,
+    check: bool,
+) -> Plan[ProcessResult]:
+    """Polls `get` on run's schedule until process `pid` exits, or until `timeout` seconds after `began`."""
+    clock = engine.clock
+    # Polls count from when create returned: the program started at most that long ago, so a
+    # slow create cannot push a 2 s program's end past the dense polling of the first 2.3 s.
+    start = clock()
+    deadline = None if timeout is None else began + timeout
+    last_seen: ProcessInfo | None = None
+    for offset in poll_offsets(engine.rng):
+        due = start + offset
+        final = deadline is not None and due >= deadline
+        if deadline is not None and final:
+            due = deadline
+        pause = due - clock()
+        if pause > 0:
+            yield Sleep(pause)
+        try:
+            info: ProcessInfo = yield from engine.call(calls.get_call(vm, credentials, pid))
+        except errors.NotFound as exc:
+            if not _names_process(exc, pid):
+                raise
+            started = last_seen.started if last_seen is not None else None
+            raise errors.ProcessVanished(
+                f"{vm}: process {pid} ({path}) vanished before its exit was observed: the server keeps "
+                "a finished process's exit code for about 5 minutes, and it was not asked in time",
+                vm=vm,
+                pid=pid,
+                started=started,
+            ) from exc
+        if info.exit_code is not None:
+            result = ProcessResult(pid, info.exit_code, info.started, info.finished, vm)
+            if check and result.exit_code != 0:
+                raise errors.ProcessFailed(f"{vm}: {path} (pid {pid}) exited with {result.exit_code}", result=result)
+            return result
+        last_seen = info
+        if final or (deadline is not None and clock() >= deadline):
+            assert timeout is not None
+            terminated = yield from _on_timeout(
+                engine,
+                calls,
+                vm=vm,
+                credentials=credentials,
+                path=path,
+                pid=pid,
+                timeout=timeout,
+                terminate=terminate_on_timeout,
+            )
+            raise errors.ProcessTimeout(
+                f"{vm}: {path} (pid {pid}) still running after {timeout:g} s; "
+                + ("it was asked to terminate" if terminated else "it was left running (terminate_on_timeout=False)"),
+                vm=vm,
+                pid=pid,
+                timeout=timeout,
+                terminated=terminated,
+            )
     raise AssertionError("poll_offsets() never ends")  # pragma: no cover
+
+
+def _terminate_interrupted(  # noqa: PLR0917
+    engine: Engine, calls: ProcessCalls, vm: str, credentials: Credentials, spec: CreateSpec, pid: int
+) -> Plan[None]:
+    """Terminates an interrupted run's program, looks once at how it ended, and says so (a warning:
+    whoever pressed Ctrl-C wants to know what became of the program)."""
+    try:
+        yield from engine.call(calls.delete_call(vm, credentials, pid))
+    except errors.NotFound:
+        log.warning("%s: interrupted: %s (pid %d) had already ended", vm, spec.path, pid)
+        return
+    except errors.VcenterGuestError as exc:
+        log.warning("%s: interrupted: could not terminate %s (pid %d), it may still run: %s", vm, spec.path, pid, exc)
+        return
+    ended: int | None = None
+    try:
+        info: ProcessInfo = yield from engine.call(calls.get_call(vm, credentials, pid))
+        ended = info.exit_code
+    except errors.VcenterGuestError:
+        pass  # terminating worked; how it ended is a detail
+    if ended is not None:
+        log.warning("%s: interrupted: terminated %s (pid %d, exit code %d)", vm, spec.path, pid, ended)
+    else:
+        log.warning("%s: interrupted: asked %s (pid %d) to terminate", vm, spec.path, pid)
 
 
 def _on_timeout(
@@ -120,7 +170,7 @@ def _on_timeout(
     *,
     vm: str,
     credentials: Credentials,
-    spec: CreateSpec,
+    path: str,
     pid: int,
     timeout: float,
     terminate: bool,
@@ -133,7 +183,7 @@ def _on_timeout(
         return False  # it ended (and was forgotten) in the meantime
     except errors.VcenterGuestError as exc:
         raise errors.ProcessTimeout(
-            f"{vm}: {spec.path} (pid {pid}) still running after {timeout:g} s, and terminating it failed: {exc}",
+            f"{vm}: {path} (pid {pid}) still running after {timeout:g} s, and terminating it failed: {exc}",
             vm=vm,
             pid=pid,
             timeout=timeout,

@@ -21,13 +21,22 @@ import httpx
 
 from vcenter_guest import errors
 from vcenter_guest._engine import Call, Engine, Plan
-from vcenter_guest._engine.waiting import run_program
+from vcenter_guest._engine.waiting import poll_until_exit, run_program
 from vcenter_guest._values import CreateSpec, Credentials, ProcessInfo, ProcessResult, ProcessSummary
 from vcenter_guest.operations import operations
 
 from .base import AsyncService, SyncService, driven
 from .capture import DEFAULT_MAX_OUTPUT_BYTES, Output, check_encoding, check_limit, output_target, run_captured
-from .checks import check_credentials, check_flag, check_pid, check_run_timeout, check_spec, check_vm, program_spec
+from .checks import (
+    check_credentials,
+    check_flag,
+    check_pid,
+    check_run_timeout,
+    check_spec,
+    check_vm,
+    program_spec,
+    windows_path,
+)
 
 __all__ = ["AsyncProcesses", "Processes", "ProcessesService", "RunOutcome"]
 
@@ -205,6 +214,39 @@ class ProcessesService:
         return self._engine.call(self.delete_call(check_vm(vm), check_credentials(credentials), check_pid(pid)))
 
     @driven
+    def wait(
+        self,
+        vm: str,
+        credentials: Credentials,
+        pid: int,
+        *,
+        timeout: float | None = None,
+        terminate_on_timeout: bool = False,
+        check: bool = False,
+    ) -> Plan[ProcessResult]:
+        """Waits for a process started earlier (by `create`, or a `run` that timed out) to exit, polling
+        `get` on run's schedule: its exit code. After `timeout` seconds: errors.ProcessTimeout (having
+        terminated it if `terminate_on_timeout=True`); a process the server does not know (or has
+        forgotten: it keeps exit codes about 5 minutes): errors.ProcessVanished."""
+        target, creds, number = check_vm(vm), check_credentials(credentials), check_pid(pid)
+        limit = check_run_timeout(timeout)
+        terminate = check_flag(terminate_on_timeout, "terminate_on_timeout")
+        if terminate and limit is None:
+            raise errors.UsageError("terminate_on_timeout=True needs a timeout= (without one, wait waits forever)")
+        return poll_until_exit(
+            self._engine,
+            self,
+            target,
+            creds,
+            number,
+            "the process",
+            began=self._engine.clock(),
+            timeout=limit,
+            terminate_on_timeout=terminate,
+            check=check_flag(check, "check"),
+        )
+
+    @driven
     def run(
         self,
         vm: str,
@@ -231,23 +273,30 @@ class ProcessesService:
             result = vc.processes.run("vm-42", creds, "/bin/ls", "-l", "/tmp", timeout=60)
             print(result.exit_code, result.stdout_text)
 
-        `args` are quoted for the guest's POSIX shell, one argument each, so each reaches the program
-        unchanged; `arguments=` is passed verbatim instead (shell syntax). A non-zero exit code is a
+        `args` are quoted for the guest's POSIX shell, or for a Windows program (its path is
+        `C:\\...`) with mslex for CommandLineToArgvW (and for cmd.exe too, with capture), one argument
+        each, so each reaches the program unchanged; `arguments=` is passed verbatim instead (shell
+        syntax; on Windows with capture, cmd's). A non-zero exit code is a
         result unless `check=True` (then errors.ProcessFailed). After `timeout` seconds:
         errors.ProcessTimeout, having terminated the process if `terminate_on_timeout=True`. Ctrl-C or
         a cancelled task terminates the program. If the server forgot the process before its exit
         was seen: errors.ProcessVanished (with capture, the exit code the run recorded is used).
 
-        Capture (default; POSIX guests): `result.stdout` / `result.stderr` hold the output, at most
+        Capture (default): `result.stdout` / `result.stderr` hold the output, at most
         `max_output_bytes` of each (then `stdout_truncated` / `stderr_truncated`); `stdout=` /
         `stderr=` binary file objects get a stream instead, whole, in constant memory; `encoding`
-        names the codec of `stdout_text` / `stderr_text` (default UTF-8, bad bytes replaced). The
-        output goes through a private run directory in the guest's temporary directory, removed
-        however the run ends; 5 exchanges besides the polls (7 when stderr is not empty).
+        names the codec of `stdout_text` / `stderr_text` (default UTF-8, bad bytes replaced; on
+        Windows, UTF-16 when the output looks like it, else the OEM code page cp437). The output
+        goes through a private run directory in the guest's temporary directory, removed however the
+        run ends; 5 exchanges besides the polls (7 when stderr is not empty). On Windows guests the
+        program runs through cmd.exe and stderr is always fetched: 7 exchanges (9 when stdout was
+        cut before the line that holds the exit code).
         `capture=False`: only the exit code, 1 exchange besides the polls. `wait_ready=SECONDS` first
         waits (as `vc.guest.wait_ready`) until the guest takes guest operations.
         """
-        spec = program_spec(program, args, arguments, working_directory, environment_variables)
+        spec = program_spec(
+            program, args, arguments, working_directory, environment_variables, through_cmd=capture is True
+        )
         plan = self.run_planner(
             spec,
             timeout=timeout,
@@ -288,6 +337,14 @@ class ProcessesService:
         limit but the guest's disk). The interpreter is `interpreter` (e.g. "/usr/bin/python3") if
         given, else the script's `#!` line, else /bin/bash.
 
+        On a Windows guest (its run directory is a `C:\\...` path) the script is `script.cmd`, run
+        by cmd.exe (text is written in the OEM code page cp437 with CRLF line ends, as cmd reads
+        batch files); with `interpreter` naming PowerShell ("powershell", or a path ending in
+        powershell.exe or pwsh.exe) it is `script.ps1` (text in UTF-8 with a BOM), run as
+        `powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File script.ps1 ARGS`;
+        any other `interpreter` path runs as `INTERPRETER script ARGS`. 7 exchanges besides the
+        polls on POSIX guests, 9 on Windows (stderr is always fetched there).
+
         Example::
 
             result = vc.processes.run_script("vm-42", creds, "set -e\\ncd /srv\\n./deploy.sh", timeout=600)
@@ -307,6 +364,10 @@ class ProcessesService:
         shebang = _has_shebang(body)
 
         def prepare(directory: str) -> Plan[CreateSpec]:
+            if windows_path(directory):
+                spec, path, data = _windows_script(base, directory, script, interpreter, args)
+                yield from files.upload_plan(target, creds, data, path, mode=None)  # the directory is private
+                return spec
             path = f"{directory}/script"
             yield from files.upload_plan(target, creds, body, path, mode="700")
             if interpreter is None and shebang:
@@ -347,7 +408,9 @@ class ProcessesService:
         (what `run` and each VM of `run_many` drive)."""
         ready_within = check_run_timeout(wait_ready, "wait_ready")
         run_timeout = check_run_timeout(timeout)
-        terminate, checked = bool(terminate_on_timeout), bool(check)
+        terminate, checked = check_flag(terminate_on_timeout, "terminate_on_timeout"), bool(check)
+        if terminate and run_timeout is None:
+            raise errors.UsageError("terminate_on_timeout=True needs a timeout= (without one, run waits forever)")
         engine = self._engine
         if not check_flag(capture, "capture"):
             if stdout is not None or stderr is not None:
@@ -419,6 +482,52 @@ def _has_shebang(body: bytes | bytearray | os.PathLike[str]) -> bool:
         raise errors.UsageError(f"cannot read the script {os.fspath(body)!r}: {exc.strerror or exc}") from None
 
 
+POWERSHELL = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
+"""Windows PowerShell, where every Windows since 7 / 2008 R2 has it."""
+
+
+def _windows_script(
+    base: CreateSpec,
+    directory: str,
+    script: str | bytes | bytearray | os.PathLike[str],
+    interpreter: str | None,
+    args: tuple[str, ...],
+) -> tuple[CreateSpec, str, bytes | bytearray | os.PathLike[str]]:
+    """(the spec to run, the guest path to upload to, what to upload) of a script in a Windows run
+    directory: a .cmd script cmd.exe runs, a .ps1 one PowerShell runs, or one for `interpreter`.
+    Text is written as its interpreter reads it; bytes and local files go as they are."""
+    import mslex  # noqa: PLC0415 - only Windows guests need it
+
+    if any("\n" in arg or "\r" in arg for arg in args):
+        raise errors.UsageError(
+            "on a Windows guest, a script's argument cannot hold a line break (cmd.exe ends its line)"
+        )
+    name = (interpreter or "").replace("/", "\\").rsplit("\\", 1)[-1].lower()
+    data: bytes | bytearray | os.PathLike[str] = script.encode("utf-8") if isinstance(script, str) else script
+    if interpreter is None:
+        path = f"{directory}\\script.cmd"
+        program, rest = path, list(args)
+        if isinstance(script, str):
+            try:  # cmd reads a batch file in the OEM code page, line by line (CRLF)
+                data = script.replace("\r\n", "\n").replace("\n", "\r\n").encode("cp437")
+            except UnicodeEncodeError:
+                raise errors.UsageError(
+                    "a cmd script's text must be in the OEM code page cp437 (cmd reads batch files in it); "
+                    "pass its bytes, or interpreter='powershell'"
+                ) from None
+    elif name in {"powershell", "powershell.exe", "pwsh", "pwsh.exe"}:
+        path = f"{directory}\\script.ps1"
+        program = interpreter if windows_path(interpreter) else POWERSHELL
+        rest = ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File", path, *args]
+        if isinstance(script, str):
+            data = ("\ufeff" + script).encode("utf-8")  # Windows PowerShell reads UTF-8 by its BOM
+    else:
+        path = f"{directory}\\script"
+        program, rest = interpreter, [path, *args]
+    arguments = mslex.join(rest, for_cmd=True) if rest else None  # the line goes through cmd.exe (capture)
+    return attrs.evolve(base, path=program, arguments=arguments), path, data
+
+
 def _vm_list(vms: object) -> builtins.list[str]:
     if isinstance(vms, str) or not isinstance(vms, Iterable):
         raise errors.UsageError("vms must be a list of VM identifiers such as ['vm-1', 'vm-2'], not a single string")
@@ -473,7 +582,9 @@ class AsyncProcesses(ProcessesService, AsyncService):
         if on_result is not None and not callable(on_result):
             raise errors.UsageError("on_result must be a function of (vm, outcome)")
         creds = check_credentials(credentials)
-        spec = program_spec(program, args, arguments, working_directory, environment_variables)
+        spec = program_spec(
+            program, args, arguments, working_directory, environment_variables, through_cmd=capture is True
+        )
         plan_of = self.run_planner(
             spec,
             timeout=timeout,

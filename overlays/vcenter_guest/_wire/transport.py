@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -22,6 +23,10 @@ _NOT_SENT = (
 )
 
 
+_PLAIN_HTTP = re.compile(r"wrong.version.number|record.layer.failure|packet.length.too.long|http.request", re.I)
+"""What OpenSSL says when the other end answered a TLS hello in plain HTTP."""
+
+
 def transport_error(exc: httpx.HTTPError, call: Call[Any], server: str) -> errors.VcenterGuestError:
     """The package's exception for an httpx failure of `call`; the httpx one is its `__cause__`."""
     error = _transport_error(exc, call, server)
@@ -36,10 +41,15 @@ def _transport_error(exc: httpx.HTTPError, call: Call[Any], server: str) -> erro
         tls = tls_failure(exc)
         if tls is not None:
             reason = getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or str(tls)
-            message = (
-                f"{where}: TLS with {server} failed ({reason}); the request was not sent. If the server's "
-                "certificate is signed by a private CA, pass its CA bundle (ca_bundle=..., --ca-bundle)"
-            )
+            if _PLAIN_HTTP.search(str(reason)):
+                hint = (
+                    f"it seems to speak plain HTTP: if so, give the server as {server.replace('https://', 'http://')}"
+                )
+            else:
+                hint = (
+                    "if a private CA signed the server's certificate, pass its CA bundle (ca_bundle=..., --ca-bundle)"
+                )
+            message = f"{where}: TLS with {server} failed ({reason}); the request was not sent; {hint}"
         else:
             message = f"{where}: cannot reach {server} ({detail}); the request was not sent"
         return errors.RequestNotSent(message, operation=operation, vm=vm)

@@ -15,6 +15,8 @@ import click
 from vcenter_guest._extras import MissingExtra
 from vcenter_guest._version import __version__
 
+from ._common import group_options
+
 __all__ = ["main"]
 
 # name -> (module, attribute, one-line help shown by --help without importing the module)
@@ -29,7 +31,9 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "rm": ("._files", "rm", "Delete a file (or, with -r, a directory tree) in a VM's guest."),
     "mkdir": ("._files", "mkdir", "Make a directory in a VM's guest."),
     "ps": ("._ps", "ps", "List the processes in a VM's guest."),
-    "kill": ("._ps", "kill", "Terminate a process in a VM's guest."),
+    "kill": ("._ps", "kill", "Terminate a process in a VM's guest (or say it had finished, or is unknown)."),
+    "wait": ("._ps", "wait", "Wait for a process in a VM's guest to end; its exit code as ours."),
+    "logout": ("._logout", "logout", "End the kept API session of a server and user, and forget it."),
 }
 
 
@@ -51,6 +55,10 @@ class _LazyGroup(click.Group):
             return super().invoke(ctx)
         except MissingExtra as exc:
             raise click.ClickException(str(exc)) from None
+        except (KeyboardInterrupt, click.Abort):
+            # Ctrl-C at a prompt or before anything started: 130, as shells report SIGINT.
+            click.echo("\ninterrupted", err=True)
+            raise click.exceptions.Exit(130) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, _COMMANDS[name][2]) for name in sorted(_COMMANDS)]
@@ -61,5 +69,11 @@ class _LazyGroup(click.Group):
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version=__version__, prog_name="vcenter-guest")
+@group_options
 def main(**_: Any) -> None:
-    """Start and manage programs inside vSphere VMs (vSphere Automation REST API)."""
+    """Start and manage programs inside vSphere VMs (vSphere Automation REST API).
+
+    Connection options (--server, --mock, --user, --profile, --json, --debug, ...) go before or
+    after the command. There is no default server: set VCENTER_URL or a profile, or pass --mock for
+    the embedded mock vCenter (demo inventory).
+    """

@@ -1,32 +1,42 @@
-"""What `run`, `ps` and `kill` share: connection options, secrets, the embedded mock, errors, output.
+"""What the commands share: connection settings, secrets, the embedded mock, errors, output.
+
+Connection settings come from options (before or after the subcommand), the environment, a profile
+or defaults (see `_settings`). There is no default server: without `--server` / `VCENTER_URL` / a
+profile's server, a command that talks to a vCenter refuses, and `--mock` names the embedded mock
+vCenter (the demo inventory, in this process) explicitly.
 
 Secrets never come from options (other users of the host can read a command line): the API and
 guest passwords come from `VCENTER_PASSWORD` / `VCENTER_GUEST_PASSWORD` (or a SAML token from
 `VCENTER_GUEST_SAML_TOKEN`), else from a prompt when there is a terminal.
 
-Without `--server` or `VCENTER_URL` the commands talk to the embedded mock vCenter (the demo
-inventory, in this process) as its demo users, and say so in one line on stderr.
-
 Exit codes: the program's own (one VM), 124 when it timed out, 125 when vcenter-guest could not
-run it (connection, API error), 2 for a bad command line.
+run it (connection, API error), 130 after Ctrl-C, 2 for a bad command line.
+
+`--json` prints a list with one object per VM, each naming the server and the VM; `--json-lines`
+prints the same objects one per line, as each VM finishes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from vcenter_guest import Credentials, errors
+
+from ._settings import SETTINGS, SessionStore, load_profile
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -36,12 +46,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
     "EXIT_TIMEOUT",
     "VM_HELP",
     "Connection",
     "connection_options",
     "describe",
     "fail",
+    "group_options",
     "resolve_vms",
     "run_async",
 ]
@@ -49,9 +61,12 @@ __all__ = [
 T = TypeVar("T")
 
 EXIT_TIMEOUT = 124
+EXIT_FAILED = 125
+EXIT_INTERRUPTED = 130
+CLOSE_SECONDS = 10.0
+"""How long closing a client (logging out) may take after Ctrl-C."""
 VM_HELP = "VM id (vm-42) or name (looked up; a name several VMs share is refused, listing them)."
 _VM_ID = re.compile(r"vm-\d+")
-EXIT_FAILED = 125
 EMBEDDED_URL = "http://embedded-mock.invalid"
 
 
@@ -72,100 +87,190 @@ def _secret(variable: str, prompt: str) -> str:
 
 
 class Connection:
-    """The parsed connection options of one command, and the client and guest credentials they give."""
+    """The resolved connection settings of one command (see `_settings`), the client and guest
+    credentials they give, and how results are printed."""
 
-    def __init__(
-        self,
-        *,
-        server: str | None,
-        user: str | None,
-        guest_user: str | None,
-        insecure: bool,
-        ca_bundle: Path | None,
-        http_timeout: float,
-        attempts: int,
-        debug: bool,
-        as_json: bool,
-    ) -> None:
-        self.server = server
-        self.user = user
-        self.guest_user = guest_user
-        self.insecure = insecure
-        self.ca_bundle = ca_bundle
-        self.http_timeout = http_timeout
-        self.attempts = attempts
-        self.debug = debug
-        self.as_json = as_json
-        self.embedded = not server
+    def __init__(self, values: Mapping[str, Any], profile: str | None = None) -> None:
+        self.server: str | None = values["server"]
+        self.mock: bool = values["mock"]
+        self.user: str | None = values["user"]
+        self.guest_user: str | None = values["guest_user"]
+        self.insecure: bool = values["insecure"]
+        self.ca_bundle: Path | None = values["ca_bundle"]
+        self.session_cache: bool = values["session_cache"]
+        self.http_timeout: float = values["http_timeout"]
+        self.attempts: int = values["attempts"]
+        self.debug: bool = values["debug"]
+        self.json_lines: bool = values["json_lines"]
+        self.as_json: bool = values["as_json"] or self.json_lines
+        self.profile = profile
         self.redactor: Redactor | None = None
+        self.server_name = "embedded-mock" if self.mock else (self.server or "")
         self._stderr: Console | None = None
+        self._records: list[dict[str, Any]] = []
+        self._finished = False
+        self.vm: str | None = None
+        """The VM a one-VM command is about (an error's JSON result names it)."""
+        if self.mock and self.server:
+            raise click.UsageError("--mock and --server (or VCENTER_URL, or a profile's server) exclude each other")
+        if self.insecure and self.ca_bundle is not None:
+            raise click.UsageError("--insecure and --ca-bundle contradict each other: pass one of them")
+
+    @property
+    def embedded(self) -> bool:
+        return self.mock
 
     @property
     def stderr(self) -> Console:
-        """A rich console on stderr (progress, notices, errors), so stdout holds only results."""
+        """A rich console on stderr (progress, notices, log lines, errors), so stdout holds only results."""
         if self._stderr is None:
             from rich.console import Console  # noqa: PLC0415 - rich loads only for commands that print
 
-            self._stderr = Console(stderr=True, highlight=False)
+            self._stderr = Console(stderr=True, highlight=False, soft_wrap=True)
         return self._stderr
 
-    def client(self) -> AsyncClient:
-        """An AsyncClient for `--server`, or for the embedded mock vCenter."""
+    def require_server(self) -> str:
+        if not self.server:
+            raise click.UsageError(
+                "no vCenter to talk to: pass --server URL or set VCENTER_URL (or a profile with a server), "
+                "or pass --mock to use the embedded mock vCenter"
+            )
+        from vcenter_guest._clients.options import server_url  # noqa: PLC0415
+
+        try:
+            self.server_name = server_url(self.server)
+        except errors.UsageError as exc:
+            raise click.UsageError(f"--server: {exc}") from None
+        return self.server_name
+
+    def _client(self, **login: Any) -> AsyncClient:
         from vcenter_guest import AsyncClient, RetryPolicy  # noqa: PLC0415 - keeps `--help` fast
 
         retry = RetryPolicy(attempts=self.attempts)
-
         if self.embedded:
             import httpx  # noqa: PLC0415
 
             from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, create_app  # noqa: PLC0415 - starlette
 
-            click.echo(
-                "No --server or VCENTER_URL: using the embedded mock vCenter (demo inventory, in this process) "
-                f"as {DEMO_API_USER}.",
-                err=True,
-            )
-            client = AsyncClient(
+            return AsyncClient(
                 EMBEDDED_URL,
                 user=DEMO_API_USER,
                 password=DEMO_API_PASSWORD,
                 transport=httpx.ASGITransport(create_app()),
                 retry=retry,
             )
-        else:
-            assert self.server is not None
+        return AsyncClient(
+            self.server_name,
+            verify=not self.insecure,
+            ca_bundle=self.ca_bundle,
+            timeout=self.http_timeout,
+            retry=retry,
+            **login,
+        )
+
+    @contextlib.asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncClient]:
+        """A logged-in AsyncClient for the server (or the embedded mock with --mock), closed at the end.
+
+        With the session cache on, a kept session that the server still accepts is used without the
+        password; otherwise the client logs in and its session is kept for the next invocation."""
+        reused: AsyncClient | None = None
+        if not self.embedded:
+            self.require_server()
             if not self.user:
                 raise click.UsageError("pass --user or set VCENTER_USER (the vCenter SSO user to log in as)")
+            if self.session_cache:
+                reused = await self._reused()
+        if reused is not None:
+            vc = reused
+        elif self.embedded:
+            vc = self._client()
+        else:
             password = _secret("VCENTER_PASSWORD", f"vCenter password for {self.user}")
-            client = AsyncClient(
-                self.server,
-                user=self.user,
-                password=password,
-                verify=not self.insecure,
-                ca_bundle=self.ca_bundle,
-                timeout=self.http_timeout,
-                retry=retry,
-            )
-        self.redactor = client.redactor
-        return client
+            vc = self._client(user=self.user, password=password)
+        self.redactor = vc.redactor
+        import anyio  # noqa: PLC0415
+
+        try:
+            await vc.login()
+            if self.session_cache and not self.embedded and self.user:
+                SessionStore().save(self.server_name, self.user, await vc.keep_session())
+            yield vc
+        finally:
+            with anyio.move_on_after(CLOSE_SECONDS, shield=True):  # Ctrl-C: still log out, briefly
+                await vc.close()
+
+    @contextlib.asynccontextmanager
+    async def client_for(self, **login: Any) -> AsyncIterator[AsyncClient]:
+        """A client of the server with these login arguments, not logged in, closed at the end."""
+        vc = self._client(**login)
+        self.redactor = vc.redactor
+        try:
+            yield vc
+        finally:
+            await vc.close()
+
+    async def _reused(self) -> AsyncClient | None:
+        """A client on the kept session of (server, user) if the server still accepts it, else None
+        (and the stale session is forgotten)."""
+        assert self.user is not None
+        store = SessionStore()
+        kept = store.load(self.server_name, self.user)
+        if kept is None:
+            return None
+        password = os.environ.get("VCENTER_PASSWORD")  # lets the client log in again if it expires mid-way
+        login: dict[str, Any] = {"session_id": kept}
+        if password is not None:
+            login |= {"user": self.user, "password": password}
+        vc = self._client(**login)
+        try:
+            alive = await vc.check_session()
+        except errors.VcenterGuestError:
+            alive = False  # unreachable and the like: the fresh login below says why
+        if alive:
+            return vc
+        await vc.close()
+        store.delete(self.server_name, self.user)
+        return None
 
     def credentials(self) -> Credentials:
         """The guest credentials: the demo guest user on the embedded mock unless --guest-user says otherwise."""
-        if self.embedded and not self.guest_user:
+        token = os.environ.get("VCENTER_GUEST_SAML_TOKEN")
+        has_password = "VCENTER_GUEST_PASSWORD" in os.environ
+        if self.embedded and not self.guest_user and not has_password and not token:
             from vcenter_guest.mock import DEMO_GUEST_PASSWORD, DEMO_GUEST_USER  # noqa: PLC0415
 
             return Credentials.password(DEMO_GUEST_USER, DEMO_GUEST_PASSWORD)
-        token = os.environ.get("VCENTER_GUEST_SAML_TOKEN")
-        if token and "VCENTER_GUEST_PASSWORD" not in os.environ:
+        if token and not has_password:
             credentials = Credentials.saml(token, user=self.guest_user or None)
         else:
             if not self.guest_user:
-                raise click.UsageError("pass --guest-user or set VCENTER_GUEST_USER (who the program runs as)")
+                set_ = " (VCENTER_GUEST_PASSWORD is set, but for whom?)" if has_password else ""
+                raise click.UsageError(f"pass --guest-user or set VCENTER_GUEST_USER (who the program runs as){set_}")
             password = _secret("VCENTER_GUEST_PASSWORD", f"Password of guest user {self.guest_user}")
             credentials = Credentials.password(self.guest_user, password)
         if self.redactor is not None:
             self.redactor.add(credentials.secret)
         return credentials
+
+    # --- results --------------------------------------------------------------------------------
+
+    def record(self, vm: str, **fields: Any) -> dict[str, Any]:
+        """One VM's result as JSON: the server and the VM first, then `fields`."""
+        return {"server": self.server_name, "vm": vm, **fields}
+
+    def emit(self, record: dict[str, Any]) -> None:
+        """A result for --json (printed with the others by `finish`) or --json-lines (printed now)."""
+        if self.json_lines:
+            click.echo(json.dumps(record, default=str))
+        else:
+            self._records.append(record)
+
+    def finish(self) -> None:
+        """Prints the results --json gathered: always a list, one object per VM."""
+        if self.as_json and not self.json_lines and not self._finished:
+            click.echo(json.dumps(self._records, indent=2, default=str))
+        self._finished = True
 
     def print_json(self, value: Any) -> None:
         """Writes one JSON document to stdout."""
@@ -186,25 +291,95 @@ def error_json(exc: BaseException) -> dict[str, Any]:
     out: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
     if isinstance(exc, errors.VapiError):
         out["error_type"] = exc.error_type
+    for name in ("pid", "timeout", "terminated"):  # a timed-out program's pid: to wait for or kill it
+        value = getattr(exc, name, None)
+        if value is not None:
+            out[name] = value
     return out
 
 
 def fail(conn: Connection, exc: BaseException, code: int = EXIT_FAILED) -> NoReturn:
-    """Prints `exc` as one line (plus a redacted traceback with --debug) and exits with `code`."""
+    """Prints `exc` as one line (plus a redacted traceback with --debug) and exits with `code`; with
+    --json, the result of the VM it concerns says so too."""
     scrub = conn.redactor.scrub if conn.redactor is not None else (lambda text: text)
     if conn.debug:
-        click.echo(scrub("".join(traceback.format_exception(exc))), err=True)
-    click.echo(scrub(f"error: {describe(exc)}"), err=True)
+        conn.stderr.print(scrub("".join(traceback.format_exception(exc))), markup=False)
+    vm = getattr(exc, "vm", None) or conn.vm
+    if conn.as_json and vm and code != 2:
+        conn.emit(conn.record(vm, error=error_json(exc)))
+        conn.finish()
+    conn.stderr.print(scrub(f"error: {message(exc)}"), markup=False)
     sys.exit(code)
 
 
+def message(exc: BaseException) -> str:
+    """`describe(exc)`, in the command line's words where the library's speak Python."""
+    if isinstance(exc, errors.ProcessTimeout):
+        what = "it was asked to terminate" if exc.terminated else "it is still running (--terminate-on-timeout ends it)"
+        return (
+            f"{exc.vm}: still running after {exc.timeout:g} s: pid {exc.pid}; {what}; follow it with "
+            f"`vcenter-guest wait --vm {exc.vm} {exc.pid}` or end it with `vcenter-guest kill --vm {exc.vm} {exc.pid}`"
+        )
+    return describe(exc)
+
+
 def run_async(conn: Connection, work: Callable[[], Awaitable[T]]) -> T:
-    """Runs `work` in an event loop and turns every error into one line and an exit code."""
+    """Runs `work` in an event loop and turns every error into one line and an exit code.
+
+    Ctrl-C: the first cancels `work`, whose runs terminate the programs they started and remove
+    their run directories (each says what became of its program), then exits 130; a second exits at
+    once, saying that programs may still run."""
     import anyio  # noqa: PLC0415
 
-    _configure_logging(conn.debug)
+    _configure_logging(conn)
+    interrupted = False
+
+    async def main() -> T:
+        results: list[T] = []
+        failures: list[Exception] = []
+        scope = anyio.CancelScope()
+
+        async def watch() -> None:
+            nonlocal interrupted
+            with anyio.open_signal_receiver(signal.SIGINT) as signals:
+                async for _ in signals:
+                    if interrupted:
+                        conn.stderr.print(
+                            "interrupted again: exiting now; programs started may still run in the guest",
+                            markup=False,
+                        )
+                        sys.stdout.flush()
+                        os._exit(EXIT_INTERRUPTED)
+                    interrupted = True
+                    conn.stderr.print(
+                        "interrupted: terminating what was started (Ctrl-C again to exit at once)", markup=False
+                    )
+                    scope.cancel()
+
+        async with anyio.create_task_group() as group:
+
+            async def perform() -> None:
+                with scope:
+                    try:
+                        results.append(await work())
+                    except Exception as exc:  # raised as itself below, not inside an exception group
+                        failures.append(exc)
+                group.cancel_scope.cancel()
+
+            if threading.current_thread() is threading.main_thread():
+                group.start_soon(watch)
+            group.start_soon(perform)
+        if failures:
+            raise failures[0]
+        if not results:
+            raise KeyboardInterrupt
+        return results[0]
+
     try:
-        return anyio.run(work)
+        return anyio.run(main)
+    except KeyboardInterrupt:
+        conn.stderr.print("interrupted", markup=False)
+        sys.exit(EXIT_INTERRUPTED)
     except errors.UsageError as exc:
         fail(conn, exc, 2)
     except errors.ProcessTimeout as exc:
@@ -217,87 +392,147 @@ def run_async(conn: Connection, work: Callable[[], Awaitable[T]]) -> T:
         fail(conn, RuntimeError(f"internal error ({type(exc).__name__}: {exc}); --debug shows the traceback"))
 
 
-class _StderrHandler(logging.Handler):
-    """Writes records to whatever sys.stderr is now (a handler holding the stream would keep a stale one)."""
+class _ConsoleHandler(logging.Handler):
+    """Writes records through the command's rich console, so that they print above a live progress
+    bar instead of into it (the console resolves sys.stderr when it prints)."""
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__()
+        self.conn = conn
 
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(self.format(record), err=True)
+        text = self.format(record)
+        if self.conn.redactor is not None:
+            text = self.conn.redactor.scrub(text)
+        self.conn.stderr.print(text, markup=False, highlight=False)
 
 
-def _configure_logging(debug: bool) -> None:
-    # Retries and TLS warnings always show; --debug adds logins and every HTTP request (no secrets:
-    # tests/overlay/test_redaction.py checks these loggers at DEBUG).
-    for name, level in (("vcenter_guest", logging.DEBUG if debug else logging.WARNING), ("httpx", logging.INFO)):
+def _configure_logging(conn: Connection) -> None:
+    # Retries, interruptions and TLS warnings always show; --debug adds logins and every HTTP
+    # request (no secrets: tests/overlay/test_redaction.py checks these loggers at DEBUG).
+    for name, level in (("vcenter_guest", logging.DEBUG if conn.debug else logging.WARNING), ("httpx", logging.INFO)):
         logger = logging.getLogger(name)
-        if name == "httpx" and not debug:
+        for old in [h for h in logger.handlers if isinstance(h, _ConsoleHandler)]:
+            logger.removeHandler(old)
+        if name == "httpx" and not conn.debug:
             continue
-        if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
-            handler = _StderrHandler()
-            handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-            logger.addHandler(handler)
+        handler = _ConsoleHandler(conn)
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        logger.addHandler(handler)
         logger.setLevel(level)
 
 
-def connection_options(command: Callable[..., T]) -> Callable[..., T]:
-    """Adds --server, --user, --guest-user, --insecure, --ca-bundle, --http-timeout, --attempts, --json, --debug."""
-    options = [
+def _options() -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
+    """The connection options, for the group (before the subcommand) and for each command."""
+    seconds = click.FloatRange(min=0, min_open=True)
+    return [
+        click.option("--server", metavar="URL", help="vCenter URL or host[:port] [env VCENTER_URL]."),
+        click.option("--mock", is_flag=True, default=None, help="Use the embedded mock vCenter (demo inventory)."),
+        click.option("--user", metavar="USER", help="vCenter SSO user [env VCENTER_USER]."),
         click.option(
-            "--server",
-            envvar="VCENTER_URL",
-            metavar="URL",
-            help="vCenter URL or host name [env VCENTER_URL]. Default: the embedded mock vCenter.",
+            "--guest-user", metavar="USER", help="Guest OS user the program runs as [env VCENTER_GUEST_USER]."
         ),
-        click.option("--user", envvar="VCENTER_USER", metavar="USER", help="vCenter SSO user [env VCENTER_USER]."),
         click.option(
-            "--guest-user",
-            envvar="VCENTER_GUEST_USER",
-            metavar="USER",
-            help="Guest OS user the program runs as [env VCENTER_GUEST_USER].",
+            "--insecure",
+            is_flag=True,
+            default=None,
+            help="Do not verify the server's TLS certificate (warns) [env VCENTER_INSECURE=1].",
         ),
-        click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate (warns)."),
         click.option(
             "--ca-bundle",
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="PEM file of the CA that signed the server's certificate.",
+            help="PEM file of the CA that signed the server's certificate [env VCENTER_CA_BUNDLE].",
         ),
         click.option(
-            "--http-timeout",
-            type=click.FloatRange(min=0, min_open=True),
-            default=30.0,
-            show_default=True,
-            metavar="SECONDS",
-            help="Seconds to wait for each HTTP response.",
+            "--profile", metavar="NAME", help="Settings from a profile of the config file [env VCENTER_PROFILE]."
+        ),
+        click.option(
+            "--session-cache/--no-session-cache",
+            default=None,
+            help="Reuse the API session across invocations (kept in the user's cache directory, owner-only) "
+            "[env VCENTER_SESSION_CACHE; default: on].",
+        ),
+        click.option(
+            "--http-timeout", type=seconds, metavar="SECONDS", help="Seconds per HTTP exchange [default: 30]."
         ),
         click.option(
             "--attempts",
             type=click.IntRange(min=1),
             metavar="N",
-            default=5,
-            show_default=True,
             help="Tries per request on transient faults (tools not running, VM busy, connection refused); "
-            "a create that may have reached the server is never sent again.",
+            "a create that may have reached the server is never sent again [default: 5].",
         ),
-        click.option("--json", "as_json", is_flag=True, help="Print results as JSON on stdout."),
-        click.option("--debug", is_flag=True, help="Log requests and print a (redacted) traceback on errors."),
+        click.option("--json", "as_json", is_flag=True, default=None, help="Print results as a JSON list, one per VM."),
+        click.option(
+            "--json-lines", is_flag=True, default=None, help="Print each VM's result as one JSON line as it finishes."
+        ),
+        click.option("--debug", is_flag=True, default=None, help="Log requests; a (redacted) traceback on errors."),
     ]
+
+
+def group_options(group: Callable[..., T]) -> Callable[..., T]:
+    """The connection options before the subcommand: kept for the subcommand to resolve."""
+
+    @functools.wraps(group)
+    def wrapper(**kwargs: Any) -> T:
+        ctx = click.get_current_context()
+        names = {s.name for s in SETTINGS}
+        ctx.obj = {name: kwargs.pop(name) for name in list(kwargs) if name in names}
+        return group(**kwargs)
+
+    decorated: Callable[..., T] = wrapper
+    for option in reversed(_options()):
+        decorated = option(decorated)
+    return decorated
+
+
+def resolve(given: Mapping[str, Any], before: Mapping[str, Any]) -> Connection:
+    """The Connection of a command: each setting from the first of the option after the subcommand,
+    the option before it, the environment, the profile, the default."""
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.profile_key is None and setting.name != "profile":
+            value = given.get(setting.name)
+            values[setting.name] = value if value is not None else before.get(setting.name) or setting.default
+    profile_name = given.get("profile") or before.get("profile") or os.environ.get("VCENTER_PROFILE") or None
+    chosen, profile = load_profile(profile_name)
+    for setting in SETTINGS:
+        if setting.profile_key is None:
+            continue
+        value = given.get(setting.name)
+        if value is None:
+            value = before.get(setting.name)
+        if value is None and setting.env is not None and os.environ.get(setting.env):
+            text = os.environ[setting.env]
+            value = setting.parse(text, setting.env) if setting.parse is not None else text
+        if value is None:
+            value = profile.get(setting.profile_key)
+        values[setting.name] = setting.default if value is None else value
+    if values["json_lines"] and values["as_json"]:
+        raise click.UsageError("--json and --json-lines exclude each other: pick one")
+    if values["mock"] and values["server"] and given.get("server") is None and before.get("server") is None:
+        values["server"] = None  # --mock wins over a VCENTER_URL or profile server (explicitly asked for)
+    return Connection(values, chosen)
+
+
+def connection_options(command: Callable[..., T]) -> Callable[..., T]:
+    """Adds the connection options (see `_settings`); the command gets `conn`, a Connection."""
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> T:
-        conn = Connection(
-            server=kwargs.pop("server"),
-            user=kwargs.pop("user"),
-            guest_user=kwargs.pop("guest_user"),
-            insecure=kwargs.pop("insecure"),
-            ca_bundle=kwargs.pop("ca_bundle"),
-            http_timeout=kwargs.pop("http_timeout"),
-            attempts=kwargs.pop("attempts"),
-            debug=kwargs.pop("debug"),
-            as_json=kwargs.pop("as_json"),
-        )
-        return command(conn=conn, **kwargs)
+        names = {s.name for s in SETTINGS}
+        given = {name: kwargs.pop(name) for name in list(kwargs) if name in names}
+        ctx = click.get_current_context()
+        before = (ctx.parent.obj if ctx.parent is not None else None) or {}
+        conn = resolve(given, before)
+        try:
+            return command(conn=conn, **kwargs)
+        finally:
+            if conn.as_json:
+                conn.finish()
 
     decorated: Callable[..., T] = wrapper
-    for option in reversed(options):
+    for option in reversed(_options()):
         decorated = option(decorated)
     return decorated
 

@@ -65,8 +65,10 @@ def upload(*, conn: Connection, vm: str, overwrite: bool, mode: str | None, loca
             raise click.ClickException(f"cannot read {local}: Permission denied")
     progress = _progress(conn, size, f"upload {guest_path}")
 
+    conn.vm = vm
+
     async def work() -> int:
-        async with conn.client() as vc:
+        async with conn.connect() as vc:
             (target,) = await resolve_vms(vc, [vm])
             written: int = await vc.files.upload(
                 target,
@@ -85,7 +87,7 @@ def upload(*, conn: Connection, vm: str, overwrite: bool, mode: str | None, loca
     else:
         written = run_async(conn, work)
     if conn.as_json:
-        conn.print_json({"vm": vm, "path": guest_path, "bytes": written})
+        conn.emit(conn.record(vm, path=guest_path, bytes=written))
 
 
 def _guest_name(guest_path: str) -> str:
@@ -115,8 +117,10 @@ def download(conn: Connection, vm: str, guest_path: str, local: str | None) -> N
             raise click.UsageError(f"{guest_path!r} names no file: give LOCAL")
         destination = str(Path(name) / _guest_name(guest_path)) if Path(name).is_dir() else name
 
+    conn.vm = vm
+
     async def work() -> int:
-        async with conn.client() as vc:
+        async with conn.connect() as vc:
             (target,) = await resolve_vms(vc, [vm])
             creds = conn.credentials()
             progress = None
@@ -132,7 +136,7 @@ def download(conn: Connection, vm: str, guest_path: str, local: str | None) -> N
 
     moved = run_async(conn, work)
     if conn.as_json:
-        conn.print_json({"vm": vm, "path": guest_path, "bytes": moved, "local": local or destination})
+        conn.emit(conn.record(vm, path=guest_path, bytes=moved, local=local or destination))
 
 
 @click.command(name="ls")
@@ -146,15 +150,18 @@ def ls(conn: Connection, vm: str, pattern: str | None, guest_path: str) -> None:
     vcenter-guest ls --vm vm-42 /var/log
     """
 
+    conn.vm = vm
+
     async def work() -> list[FileSummary]:
-        async with conn.client() as vc:
+        async with conn.connect() as vc:
             (target,) = await resolve_vms(vc, [vm])
             found: list[FileSummary] = await vc.files.list(target, conn.credentials(), guest_path, pattern=pattern)
             return found
 
     entries = run_async(conn, work)
     if conn.as_json:
-        conn.print_json([{"name": e.filename, "type": e.type, "size": e.size} for e in entries])
+        shown = [{"name": e.filename, "type": e.type, "size": e.size} for e in entries]
+        conn.emit(conn.record(vm, path=guest_path, entries=shown))
         return
     width = max((len(str(e.size)) for e in entries), default=1)
     for entry in entries:
@@ -173,8 +180,10 @@ def rm(conn: Connection, vm: str, recursive: bool, guest_path: str) -> None:
     vcenter-guest rm --vm vm-42 -r /tmp/build
     """
 
+    conn.vm = vm
+
     async def work() -> None:
-        async with conn.client() as vc:
+        async with conn.connect() as vc:
             (target,) = await resolve_vms(vc, [vm])
             creds = conn.credentials()
             if recursive and (await vc.files.stat(target, creds, guest_path)).is_directory:
@@ -189,7 +198,7 @@ def rm(conn: Connection, vm: str, recursive: bool, guest_path: str) -> None:
 
     run_async(conn, work)
     if conn.as_json:
-        conn.print_json({"vm": vm, "path": guest_path, "removed": True})
+        conn.emit(conn.record(vm, path=guest_path, removed=True))
 
 
 @click.command()
@@ -203,14 +212,16 @@ def mkdir(conn: Connection, vm: str, parents: bool, guest_path: str) -> None:
     vcenter-guest mkdir --vm vm-42 -p /opt/app/conf
     """
 
+    conn.vm = vm
+
     async def work() -> None:
-        async with conn.client() as vc:
+        async with conn.connect() as vc:
             (target,) = await resolve_vms(vc, [vm])
             await vc.files.mkdir(target, conn.credentials(), guest_path, parents=parents)
 
     run_async(conn, work)
     if conn.as_json:
-        conn.print_json({"vm": vm, "path": guest_path, "made": True})
+        conn.emit(conn.record(vm, path=guest_path, made=True))
 
 
 @click.command(context_settings={"allow_interspersed_args": False})
@@ -244,6 +255,8 @@ def script(
         vcenter-guest script --vm vm-42 deploy.sh --release 1.2
         echo 'uname -a' | vcenter-guest script --vm web-1 -
     """
+    if terminate_on_timeout and timeout is None:
+        raise click.UsageError("--terminate-on-timeout needs --timeout SECONDS")
     body = file.read()  # a script: held in memory once (the upload streams it from there)
     options: dict[str, Any] = {
         "interpreter": interpreter,
@@ -256,13 +269,15 @@ def script(
     if not conn.as_json:
         options["stdout"], options["stderr"] = sys.stdout.buffer, sys.stderr.buffer
 
+    conn.vm = vm
+
     async def work() -> ProcessResult:
-        async with conn.client() as vc:
+        async with conn.connect() as vc:
             (target,) = await resolve_vms(vc, [vm])
             result: ProcessResult = await vc.processes.run_script(target, conn.credentials(), body, *args, **options)
             return result
 
     result = run_async(conn, work)
     if conn.as_json:
-        conn.print_json(result_json(vm, result))
+        conn.emit(result_json(conn, vm, result))
     sys.exit(exit_code_of(result))

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ._common import Connection, connection_options
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -33,7 +35,7 @@ class _CannotRun(click.ClickException):
 
 @contextlib.contextmanager
 def _embedded_mock() -> Iterator[tuple[str, Any]]:
-    from vcenter_guest.mock import create_app, serve  # noqa: PLC0415 - only without --url
+    from vcenter_guest.mock import create_app, serve  # noqa: PLC0415 - only with --mock
 
     app = create_app()
     with serve(app=app) as url:
@@ -41,21 +43,21 @@ def _embedded_mock() -> Iterator[tuple[str, Any]]:
 
 
 def _target(
+    conn: Connection,
     *,
-    url: str | None,
-    user: str | None,
     vms: tuple[str, ...],
     programs: tuple[str, ...],
     any_program: bool,
     ignores_termination: tuple[str, ...],
-    insecure: bool,
     sandbox: bool,
     guest_dir: str | None,
 ) -> FuzzTarget:
     from vcenter_guest.fuzz import FuzzTarget  # noqa: PLC0415
 
-    if user is None:
-        raise click.UsageError("--user is required with --url")
+    url = conn.require_server()
+    user = conn.user
+    if not user:
+        raise click.UsageError("pass --user or set VCENTER_USER (the API user the run logs in as)")
     if not vms:
         raise click.UsageError("name at least one VM with --vm: requests only target the VMs named")
     if not programs and not any_program:
@@ -72,10 +74,11 @@ def _target(
         vms=vms,
         programs=programs,
         any_program=any_program,
-        guest_user=os.environ.get("VCENTER_GUEST_USER"),
+        guest_user=conn.guest_user,
         guest_password=os.environ.get("VCENTER_GUEST_PASSWORD"),
         ignores_termination=ignores_termination,
-        tls_verify=not insecure,
+        tls_verify=not conn.insecure,
+        ca_bundle=None if conn.ca_bundle is None else str(conn.ca_bundle),
         sandbox=sandbox,
         guest_dir=guest_dir,
     )
@@ -118,11 +121,7 @@ def _print_failures(console: Console, result: FuzzResult) -> None:
 
 
 @click.command()
-@click.option(
-    "--url", default=None, help="Base URL of the server (https://vcenter.example.com). Default: embedded mock."
-)
-@click.option("--user", default=None, help="API user (password from VCENTER_PASSWORD, else a prompt).")
-@click.option("--vm", "vms", multiple=True, help="A VM the run may target (repeatable; at least one with --url).")
+@click.option("--vm", "vms", multiple=True, help="A VM the run may target (repeatable; at least one with --server).")
 @click.option("--program", "programs", multiple=True, help="A program create may start (repeatable).")
 @click.option("--any-program", is_flag=True, help="Let create start generated program paths (never on real guests).")
 @click.option(
@@ -150,8 +149,6 @@ def _print_failures(console: Console, result: FuzzResult) -> None:
     show_default=True,
     help="Where reports go.",
 )
-@click.option("--request-timeout", type=click.FloatRange(0.1), default=10.0, show_default=True, help="Seconds.")
-@click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
 @click.option(
     "--guest-dir",
     default=None,
@@ -163,10 +160,10 @@ def _print_failures(console: Console, result: FuzzResult) -> None:
     is_flag=True,
     help="The server is a disposable test double: requests may target any VM id and pid (never a real vCenter).",
 )
+@connection_options
 def fuzz(
     *,
-    url: str | None,
-    user: str | None,
+    conn: Connection,
     vms: tuple[str, ...],
     programs: tuple[str, ...],
     any_program: bool,
@@ -177,18 +174,17 @@ def fuzz(
     no_stateful: bool,
     reports: tuple[str, ...],
     report_dir: Path,
-    request_timeout: float,
-    insecure: bool,
     sandbox: bool,
     guest_dir: str | None,
 ) -> None:
     """Fuzz-test a server of the guest operations API with schemathesis (stateless and stateful).
 
-    Without --url it tests the embedded mock vCenter (demo inventory). Guest credentials come
-    from VCENTER_GUEST_USER / VCENTER_GUEST_PASSWORD; nothing secret goes on the command line.
+    --server (or VCENTER_URL, or a profile) names the server; --mock tests the embedded mock vCenter
+    (demo inventory). Guest credentials come from --guest-user / VCENTER_GUEST_USER and
+    VCENTER_GUEST_PASSWORD; nothing secret goes on the command line.
 
         VCENTER_PASSWORD=... VCENTER_GUEST_USER=root VCENTER_GUEST_PASSWORD=... \\
-          vcenter-guest fuzz --url https://vc.example.com --user svc@vsphere.local \\
+          vcenter-guest fuzz --server https://vc.example.com --user svc@vsphere.local \\
             --vm vm-42 --program /bin/true --report junit
 
     Exit status: 0 nothing failed, 1 a check failed, 2 usage or connection error.
@@ -209,23 +205,21 @@ def fuzz(
         stateful=not no_stateful,
         reports=reports,
         report_dir=report_dir,
-        request_timeout=request_timeout,
+        request_timeout=conn.http_timeout,
     )
     with contextlib.ExitStack() as stack:
-        if url is None:
+        if conn.embedded:
             mock_url, app = stack.enter_context(_embedded_mock())
             target = mock_target(app, url=mock_url, vms=vms)
             where = f"the embedded mock vCenter at {mock_url} (demo inventory)"
         else:
             try:
                 target = _target(
-                    url=url,
-                    user=user,
+                    conn,
                     vms=vms,
                     programs=programs,
                     any_program=any_program,
                     ignores_termination=ignores_termination,
-                    insecure=insecure,
                     sandbox=sandbox,
                     guest_dir=guest_dir,
                 )

@@ -28,18 +28,18 @@ def _seconds(result: ProcessResult) -> float | None:
     return None if result.duration is None else result.duration.total_seconds()
 
 
-def result_json(vm: str, outcome: RunOutcome) -> dict[str, Any]:
-    """One VM's outcome as JSON."""
+def result_json(conn: Connection, vm: str, outcome: RunOutcome) -> dict[str, Any]:
+    """One VM's outcome as JSON (the shape the README documents)."""
     if isinstance(outcome, errors.VcenterGuestError):
-        return {"vm": vm, "error": error_json(outcome)}
-    shown: dict[str, Any] = {
-        "vm": vm,
-        "pid": outcome.pid,
-        "exit_code": outcome.exit_code,
-        "started": outcome.started.isoformat(),
-        "finished": None if outcome.finished is None else outcome.finished.isoformat(),
-        "duration_seconds": _seconds(outcome),
-    }
+        return conn.record(vm, error=error_json(outcome))
+    shown: dict[str, Any] = conn.record(
+        vm,
+        pid=outcome.pid,
+        exit_code=outcome.exit_code,
+        started=outcome.started.isoformat(),
+        finished=None if outcome.finished is None else outcome.finished.isoformat(),
+        duration_seconds=_seconds(outcome),
+    )
     for name in ("stdout", "stderr"):
         data: bytes | None = getattr(outcome, name)
         if data is None:
@@ -180,6 +180,8 @@ def run(
         "capture": not no_capture,
         "wait_ready": wait_ready,
     }
+    if terminate_on_timeout and timeout is None:
+        raise click.UsageError("--terminate-on-timeout needs --timeout SECONDS")
     if no_capture and (max_output is not None or output_dir is not None):
         raise click.UsageError("--max-output and --output-dir need the output: drop --no-capture")
     if max_output is not None:
@@ -238,20 +240,16 @@ def _show_outputs(vms: list[str], outcomes: list[RunOutcome], output_dir: Path |
 async def _run_one(
     conn: Connection, vm: str, program: str, args: tuple[str, ...], options: dict[str, Any]
 ) -> ProcessResult:
-    async with conn.client() as vc:
+    conn.vm = vm
+    async with conn.connect() as vc:
         credentials = conn.credentials()
         (target,) = await resolve_vms(vc, [vm])
-        try:
-            return await vc.processes.run(target, credentials, program, *args, **options)
-        except errors.VcenterGuestError as exc:
-            if conn.as_json:
-                conn.print_json(result_json(vm, exc))
-            raise
+        return await vc.processes.run(target, credentials, program, *args, **options)
 
 
 def _print_one(conn: Connection, vm: str, result: ProcessResult, *, captured: bool) -> None:
     if conn.as_json:
-        conn.print_json(result_json(vm, result))
+        conn.emit(result_json(conn, vm, result))
         return
     if captured:
         return  # the output was the answer, as with ssh; the exit code is vcenter-guest's
@@ -271,19 +269,21 @@ async def _run_many(
 ) -> list[RunOutcome]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
 
-    async with conn.client() as vc:
+    async with conn.connect() as vc:
         credentials = conn.credentials()
+        targets = await resolve_vms(vc, vms)
+        names = dict(zip(targets, vms, strict=True))
+
+        def finished(vm: str, outcome: RunOutcome) -> None:
+            progress.advance(task)
+            if conn.json_lines:
+                conn.emit(result_json(conn, names.get(vm, vm), outcome))
+
         columns = (TextColumn("running {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=conn.stderr, transient=True) as progress:
             task = progress.add_task(program, total=len(vms))
             return await vc.processes.run_many(
-                await resolve_vms(vc, vms),
-                credentials,
-                program,
-                *args,
-                concurrency=concurrency,
-                on_result=lambda _vm, _outcome: progress.advance(task),
-                **options,
+                targets, credentials, program, *args, concurrency=concurrency, on_result=finished, **options
             )
 
 
@@ -291,7 +291,9 @@ def _print_many(conn: Connection, vms: list[str], outcomes: list[RunOutcome]) ->
     failed = [o for o in outcomes if isinstance(o, errors.VcenterGuestError)]
     nonzero = [o for o in outcomes if not isinstance(o, errors.VcenterGuestError) and o.exit_code != 0]
     if conn.as_json:
-        conn.print_json([result_json(vm, outcome) for vm, outcome in zip(vms, outcomes, strict=True)])
+        if not conn.json_lines:  # --json-lines printed each as it finished
+            for vm, outcome in zip(vms, outcomes, strict=True):
+                conn.emit(result_json(conn, vm, outcome))
     else:
         from rich.console import Console  # noqa: PLC0415 - rich loads only when a table is printed
         from rich.table import Table  # noqa: PLC0415

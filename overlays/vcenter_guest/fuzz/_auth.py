@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import ssl
 from typing import Any, Protocol
 
 import httpx
@@ -42,7 +43,7 @@ class LoginError(Exception):
     """The server did not give the run a session (wrong password, unreachable, not this API)."""
 
 
-def http_transport(base_url: str, *, verify: bool, timeout: float) -> Transport:
+def http_transport(base_url: str, *, verify: bool | ssl.SSLContext, timeout: float) -> Transport:
     """A Transport over HTTP(S)."""
 
     def send(method: str, path: str, headers: dict[str, str], content: bytes | None = None) -> tuple[int, bytes]:

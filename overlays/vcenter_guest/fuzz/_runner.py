@@ -12,6 +12,7 @@ import ast
 import contextlib
 import copy
 import re
+import ssl
 import sys
 import threading
 from collections import Counter
@@ -132,7 +133,7 @@ def _config(target: FuzzTarget, options: FuzzOptions) -> Any:
         "base-url": target.base_url,
         "workers": options.workers,
         "request-timeout": options.request_timeout,
-        "tls-verify": target.tls_verify,
+        "tls-verify": target.ca_bundle if target.ca_bundle and target.tls_verify else target.tls_verify,
         "generation": {"max-examples": options.max_examples, "deterministic": True, "database": "none"},
         # schemathesis can draw values from the Python source in the process (here: this package's
         # own, never the server's): off, so that a run depends on the server and the seed only (it
@@ -262,7 +263,10 @@ def _report_handlers(options: FuzzOptions, config: Any) -> list[tuple[Any, Path]
 def _transport(target: FuzzTarget, options: FuzzOptions) -> Transport:
     if target.app is not None:
         return _asgi_transport(target.app, target.base_url)
-    return http_transport(target.base_url, verify=target.tls_verify, timeout=options.request_timeout)
+    verify: bool | ssl.SSLContext = target.tls_verify
+    if target.ca_bundle and target.tls_verify:
+        verify = ssl.create_default_context(cafile=target.ca_bundle)
+    return http_transport(target.base_url, verify=verify, timeout=options.request_timeout)
 
 
 def _schema(state: RunState, transport: Transport) -> Any:

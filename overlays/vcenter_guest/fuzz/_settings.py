@@ -55,6 +55,8 @@ class FuzzTarget:
     # Programs that ignore termination: after delete, get may still show them running.
     ignores_termination: tuple[str, ...] = ()
     tls_verify: bool = True
+    # A PEM file of the CA that signed the server's certificate (verification stays on).
+    ca_bundle: str | None = None
     # A disposable test server (the mock): the rules that protect real guests' VMs and processes
     # are off, so generated VM ids and pids explore the server's error paths too.
     sandbox: bool = False
