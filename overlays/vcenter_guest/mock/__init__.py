@@ -23,7 +23,7 @@ with needs("mock", "vcenter_guest.mock"):
     )
     from ._errors import MockError
     from ._handlers import UnhandledOperation
-    from ._inventory import EXECUTE, QUERY, Inventory, InventoryError, load_inventory
+    from ._inventory import EXECUTE, MODIFY, QUERY, Inventory, InventoryError, load_inventory
     from ._processes import KILLED_EXIT_CODE, TERMINATED_EXIT_CODE, Process
     from ._server import ConnectionTimeouts, base_url, bind, listen_as_esxi_host, serve, uvicorn_config
     from ._sessions import Session
@@ -39,6 +39,7 @@ __all__ = [
     "DEMO_VM",
     "EXECUTE",
     "KILLED_EXIT_CODE",
+    "MODIFY",
     "QUERY",
     "TERMINATED_EXIT_CODE",
     "ConnectionTimeouts",
