@@ -391,3 +391,12 @@ def test_a_second_ctrl_c_exits_at_once_saying_the_program_may_still_run() -> Non
         assert child.returncode == 130, err.decode()
         assert time.monotonic() - started < 10
         assert "may still run" in err.decode()
+
+
+def test_a_plain_http_server_given_as_host_port_gets_a_plain_http_hint_not_a_private_ca_one(mock: Mock) -> None:
+    host_port = mock.url.removeprefix("http://")
+    result = cli("ps", "--server", host_port, "--user", DEMO_API_USER, "--vm", DEMO_VM, "--attempts", "1",
+                 env={"VCENTER_PASSWORD": DEMO_API_PASSWORD})  # fmt: skip
+    assert result.exit_code == 125
+    assert f"give the server as http://{host_port}" in result.stderr
+    assert "private CA" not in result.stderr
