@@ -20,6 +20,7 @@ __all__ = [
     "check_pid",
     "check_run_timeout",
     "check_spec",
+    "check_terminate",
     "check_vm",
     "program_spec",
     "windows_path",
@@ -83,6 +84,14 @@ def check_flag(value: object, name: str) -> bool:
     if not isinstance(value, bool):
         raise UsageError(f"{name} must be True or False, got {value!r}")
     return value
+
+
+def check_terminate(value: object, timeout: float | None, waiter: str) -> bool:
+    """`terminate_on_timeout`: True or False, and True only with a timeout (`waiter` is run or wait)."""
+    terminate = check_flag(value, "terminate_on_timeout")
+    if terminate and timeout is None:
+        raise UsageError(f"terminate_on_timeout=True needs a timeout= (without one, {waiter} waits forever)")
+    return terminate
 
 
 def program_spec(

@@ -33,6 +33,7 @@ from .checks import (
     check_pid,
     check_run_timeout,
     check_spec,
+    check_terminate,
     check_vm,
     program_spec,
     windows_path,
@@ -230,9 +231,7 @@ class ProcessesService:
         forgotten: it keeps exit codes about 5 minutes): errors.ProcessVanished."""
         target, creds, number = check_vm(vm), check_credentials(credentials), check_pid(pid)
         limit = check_run_timeout(timeout)
-        terminate = check_flag(terminate_on_timeout, "terminate_on_timeout")
-        if terminate and limit is None:
-            raise errors.UsageError("terminate_on_timeout=True needs a timeout= (without one, wait waits forever)")
+        terminate = check_terminate(terminate_on_timeout, limit, "wait")
         return poll_until_exit(
             self._engine,
             self,
@@ -408,9 +407,7 @@ class ProcessesService:
         (what `run` and each VM of `run_many` drive)."""
         ready_within = check_run_timeout(wait_ready, "wait_ready")
         run_timeout = check_run_timeout(timeout)
-        terminate, checked = check_flag(terminate_on_timeout, "terminate_on_timeout"), bool(check)
-        if terminate and run_timeout is None:
-            raise errors.UsageError("terminate_on_timeout=True needs a timeout= (without one, run waits forever)")
+        terminate, checked = check_terminate(terminate_on_timeout, run_timeout, "run"), bool(check)
         engine = self._engine
         if not check_flag(capture, "capture"):
             if stdout is not None or stderr is not None:
