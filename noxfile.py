@@ -44,6 +44,7 @@ TEST_REQUIREMENTS = (
     "pytest-timeout>=2.3",
     "hypothesis>=6.100",
     "jsonschema>=4.18",
+    "markdown-it-py>=3",  # tests/test_readme_examples.py finds the README's Python blocks with it
     *GENERATOR_REQUIREMENTS,
     "nox>=2024.4.15",
     "psutil>=5.9",  # tests/bench runs the benchmark harness, which reads the server's CPU time

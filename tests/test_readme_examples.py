@@ -80,4 +80,5 @@ def test_readme_example_runs(
         pytest.skip("the fuzz example needs schemathesis: the fuzz extra, Python 3.11 or later")
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": "__main__", **_reader_supplies(mock_url)}
-    exec(compile(code, f"README.md, block at line {line}", "exec"), namespace)
+    # Compiled as README.md with the code at its own lines, so a traceback shows the README's lines.
+    exec(compile("\n" * line + code, str(README), "exec"), namespace)

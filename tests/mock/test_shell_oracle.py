@@ -196,3 +196,27 @@ def test_a_construct_outside_the_subset_fails_loudly(line: str) -> None:
     assert outcome.status == 2, outcome
     assert b"not supported by the simulated shell" in outcome.stderr, outcome
     assert outcome.stdout == b""
+
+
+def test_an_unsupported_option_fails_that_utility_only_as_real_bash_runs_an_invalid_option() -> None:
+    """A utility given an option the mock lacks fails as a real one given an invalid option does:
+    exit 2, the message on its own (redirected) stderr, and the script goes on, so a captured run
+    still records the exit status and shows why (real bash with `ls --no-such-option` is the oracle
+    for the status and the flow)."""
+    line = "ls --no-such-option / >out 2>err; echo status $? >>out"
+    scratch = Path(tempfile.mkdtemp(prefix="oracle-"))
+    try:
+        real = subprocess.run(
+            [BASH, "-c", line], cwd=scratch, env=ENV, stdin=subprocess.DEVNULL, capture_output=True, check=False
+        )
+        real_out = (scratch / "out").read_bytes()
+        fs = _mock_filesystem(str(scratch))
+        fs.write_file("/usr/bin/ls", b"\x7fELF", ROOT, mode=0o755).program = Program(utility="ls")
+        mock = run_script(fs, ROOT, line, env=ENV, cwd=str(scratch), pid=1)
+        assert (mock.status, mock.stdout, mock.stderr) == (real.returncode, b"", b"") == (0, b"", b"")
+        assert bytes(fs.read_file(f"{scratch}/out", ROOT)) == real_out == b"status 2\n"
+        message = bytes(fs.read_file(f"{scratch}/err", ROOT))
+        assert b"not supported by the simulated ls" in message, message
+        assert (scratch / "err").read_bytes()  # real ls complained there too
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

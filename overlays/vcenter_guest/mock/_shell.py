@@ -53,6 +53,10 @@ class Unsupported(Exception):
     """A construct outside the simulated subset."""
 
 
+class UnsupportedOption(Exception):
+    """An option of a simulated utility outside what the mock implements (the utility fails, exit 2)."""
+
+
 class ExitShell(Exception):
     """`exit N`, or the end of `exec COMMAND`."""
 
@@ -405,7 +409,14 @@ class Shell:
         self.ignores_term |= program.ignores_term
         self.unkillable |= program.unkillable
         if program.utility is not None:
-            return _UTILITIES[program.utility](self, words, env, fds)
+            try:
+                return _UTILITIES[program.utility](self, words, env, fds)
+            except UnsupportedOption as exc:
+                # As a real utility rejects an option: on its own stderr, exit 2, and the script goes
+                # on (a captured run still records it), where an unsupported construct stops it all.
+                name = words[0].rsplit("/", 1)[-1]
+                _complain(fds, f"{name}: vcenter-guest mock: {exc} is not supported by the simulated {name}")
+                return 2
         duration, status = program.duration, program.exit_code
         rest = words[1:]
         if program.duration_from_args:
@@ -1040,7 +1051,7 @@ def _env(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, Str
         _write(fds, 1, "".join(f"{k}={v}\n" for k, v in env.items()).encode("utf-8", "surrogateescape"))
         return 0
     if args[0].startswith("-"):
-        raise Unsupported(f"env {args[0]}")
+        raise UnsupportedOption(f"the option {args[0]}")
     return shell.external(args, env, fds, _Where(shell))
 
 
@@ -1053,8 +1064,8 @@ class _Where:
 
 def _ls(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, Stream]) -> int:
     flags = "".join(w[1:] for w in words[1:] if w.startswith("-") and w != "-")
-    if set(flags) - {"a", "A", "1"}:
-        raise Unsupported(f"ls -{flags}")
+    if unknown := "".join(sorted(set(flags) - {"a", "A", "1"})):
+        raise UnsupportedOption(f"the option -{unknown}")
     paths = [w for w in words[1:] if not w.startswith("-") or w == "-"] or ["."]
     status = 0
     for n, path in enumerate(paths):
@@ -1093,7 +1104,6 @@ def _sleep(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, S
 
 
 def _shell(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, Stream]) -> int:
-    name = words[0].rsplit("/", 1)[-1]
     args = words[1:]
     if args and args[0] == "-c":
         if len(args) < 2:
@@ -1102,7 +1112,7 @@ def _shell(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, S
         command, rest = args[1], args[2:]
         return shell.subshell(command, rest[0] if rest else words[0], rest[1:], env, fds)
     if args and args[0].startswith("-"):
-        raise Unsupported(f"{name} {args[0]}")
+        raise UnsupportedOption(f"the option {args[0]}")
     if not args:
         return shell.subshell(fds.get(0, Null()).read().decode("utf-8", "replace"), words[0], [], env, fds)
     path = shell.absolute(args[0])
