@@ -48,6 +48,7 @@ TEST_REQUIREMENTS = (
     *GENERATOR_REQUIREMENTS,
     "nox>=2024.4.15",
     "psutil>=5.9",  # tests/bench runs the benchmark harness, which reads the server's CPU time
+    "trio>=0.25",  # the AsyncClient under trio keeps httpx's transport (tests/overlay/test_aiohttp.py)
 )
 
 HEADER = (

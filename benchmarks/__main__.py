@@ -29,7 +29,7 @@ from ._server import ROOT, MockServer
 
 __all__ = ["main"]
 
-SECTIONS = ("interop", "percall", "fanout", "capture", "waiting", "imports", "regen", "mock")
+SECTIONS = ("interop", "percall", "fanout", "transport", "capture", "waiting", "imports", "regen", "mock")
 
 # Full run (the figures) and --quick (a smoke run of every part with tiny counts).
 FULL: dict[str, Any] = {
@@ -45,6 +45,11 @@ FULL: dict[str, Any] = {
     "nox_reps": 2,
     "capture_runs": 200,
     "transfer_rounds": 2,
+    "transport_calls": 1000,
+    "transport_reps": 3,
+    "transport_vms": "1000,10000",
+    "transport_concurrency": "50,200",
+    "transport_fanout_reps": 2,
 }
 QUICK: dict[str, Any] = {
     "calls": 30,
@@ -59,6 +64,11 @@ QUICK: dict[str, Any] = {
     "nox_reps": 0,
     "capture_runs": 10,
     "transfer_rounds": 1,
+    "transport_calls": 20,
+    "transport_reps": 1,
+    "transport_vms": "20",
+    "transport_concurrency": "4",
+    "transport_fanout_reps": 1,
 }
 
 
@@ -80,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--nox-reps", type=int, help="regeneration: repetitions of `nox -s generate` (0 skips)")
     parser.add_argument("--capture-runs", type=int, help="capture: instant runs, captured and not, for the wall time")
     parser.add_argument("--transfer-rounds", type=int, help="capture: 100 MB uploads and downloads per client")
+    parser.add_argument("--transport-calls", type=int, help="transport: async create+get per client per repetition")
+    parser.add_argument("--transport-reps", type=int, help="transport: per-call repetitions")
+    parser.add_argument("--transport-vms", help="transport: comma-separated fan-out sizes (VMs)")
+    parser.add_argument("--transport-concurrency", help="transport: comma-separated fan-out concurrencies")
+    parser.add_argument("--transport-fanout-reps", type=int, help="transport: repetitions of each fan-out")
     parser.add_argument("--no-sdk", action="store_true", help="leave the official SDK out")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results", help="folder for the JSON results")
     parser.add_argument(
@@ -184,6 +199,24 @@ class _Plan:
                 reps=args.fanout_reps,
                 path=self.program,
                 arguments=self.program_args,
+                log=self.log,
+            )
+
+    def transport(self) -> dict[str, Any]:
+        from .transport import PERCALL_CLIENTS, run_transport
+
+        args = self.args
+        sizes = [int(n) for n in args.transport_vms.split(",") if n]
+        concurrencies = [int(n) for n in args.transport_concurrency.split(",") if n]
+        count = max(sizes) + len(PERCALL_CLIENTS) * args.transport_reps
+        with MockServer(build_inventory(count)) as server:
+            return run_transport(
+                server,
+                calls=args.transport_calls,
+                reps=args.transport_reps,
+                sizes=sizes,
+                concurrencies=concurrencies,
+                fanout_reps=args.transport_fanout_reps,
                 log=self.log,
             )
 

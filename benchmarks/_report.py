@@ -95,6 +95,8 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         _percall_targets(targets, results["percall"]["clients"])
     if results.get("fanout"):
         _fanout_targets(targets, results["fanout"]["clients"])
+    if results.get("transport"):
+        _transport_targets(targets, results["transport"])
     if results.get("waiting"):
         _waiting_targets(targets, results["waiting"]["programs"])
     if results.get("imports"):
@@ -164,6 +166,27 @@ def _fanout_rows(table: Table, fanout: dict[str, Any]) -> None:
         _row(table, f"{title}: server CPU (cores)", name, (entry["server_cores"], _num), bound)
 
 
+def _transport_rows(table: Table, transport: dict[str, Any]) -> None:
+    for name, entry in transport["percall"].items():
+        _row(table, "async create+get client CPU", name, (entry["cpu_per_call"], _us), _x(entry["cpu_ratio_to_raw"]))
+    for cell in transport["fanout"]["grid"]:
+        title = f"async fan-out, {cell['vms']} VMs, concurrency {cell['concurrency']}"
+        for name, entry in cell["clients"].items():
+            _row(table, f"{title}: VMs/s", name, (entry["vms_per_s"], _num), _x(entry["ratio_to_floor"]))
+        for name, entry in cell["clients"].items():
+            _row(table, f"{title}: client CPU per VM", name, (entry["cpu_per_vm"], _us))
+        for name, entry in cell["clients"].items():
+            _row(table, f"{title}: client memory growth per VM (bytes)", name, (entry["memory_per_vm"], _num))
+
+
+def _transport_targets(targets: _Targets, transport: dict[str, Any]) -> None:
+    best = "overlay, aiohttp" if transport["aiohttp_installed"] else "overlay, httpx"
+    for cell in transport["fanout"]["grid"]:
+        ratio = cell["clients"][best]["ratio_to_floor"]
+        name = f"async fan-out {cell['vms']} VMs at {cell['concurrency']}: {best} / raw httpx per worker"
+        targets.add(name, ratio, 1.5, at_most=False)
+
+
 def _waiting_rows(table: Table, waiting: dict[str, Any]) -> None:
     for label, pollers in waiting["programs"].items():
         for poller, entry in pollers.items():
@@ -213,6 +236,7 @@ def print_table(results: dict[str, Any], console: Console | None = None) -> None
         ("interop", _interop_rows),
         ("percall", _percall_rows),
         ("fanout", _fanout_rows),
+        ("transport", _transport_rows),
         ("waiting", _waiting_rows),
         ("imports", _imports_rows),
         ("regen", _regen_rows),

@@ -88,3 +88,16 @@ def loopback(request: pytest.FixtureRequest) -> Callable[[Any], str]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(params=["sync", "async", "async-httpx"])
+def client_class(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> type[Any]:
+    """`Client`; `AsyncClient` through its default transport (aiohttp, with the aiohttp extra); or
+    `AsyncClient` through httpx's own (VCENTER_GUEST_AIOHTTP=0): a test of both clients runs for each."""
+    from vcenter_guest import AsyncClient, Client
+
+    if request.param == "async-httpx":
+        monkeypatch.setenv("VCENTER_GUEST_AIOHTTP", "0")
+    else:
+        monkeypatch.delenv("VCENTER_GUEST_AIOHTTP", raising=False)
+    return Client if request.param == "sync" else AsyncClient

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,51 @@ def test_cpu_targets_are_met_only_within_their_limits(
 
 def test_a_benchmark_that_did_not_run_gets_no_verdict(report: ModuleType) -> None:
     assert report.evaluate_targets({"meta": {}}) == []
+
+
+@pytest.mark.slow
+def test_the_transport_section_measures_before_httpx_and_aiohttp_and_judges_the_fan_out(tmp_path: Path) -> None:
+    quick = ["--quick", "--no-sdk", "--only", "transport", "--transport-calls", "5", "--transport-vms", "6"]
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", *quick, "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"the quick bench run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    results = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    transport = results["transport"]
+    clients = {"raw httpx", "overlay, before", "overlay, httpx"}
+    if transport["aiohttp_installed"]:
+        clients |= {"raw httpx, aiohttp transport", "overlay, aiohttp"}
+    assert set(transport["percall"]) == clients
+    (cell,) = transport["fanout"]["grid"]
+    assert cell["vms"] == 6
+    assert set(cell["clients"]) == (clients - {"raw httpx", "raw httpx, aiohttp transport"}) | {
+        "raw httpx, a client per worker"
+    }
+    assert [t["target"] for t in results["targets"]] == [
+        "async fan-out 6 VMs at 4: "
+        + ("overlay, aiohttp" if transport["aiohttp_installed"] else "overlay, httpx")
+        + " / raw httpx per worker"
+    ]
+
+
+def test_the_before_figures_run_with_sniffio_failing_to_import_and_restore_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ "overlay, before" is the client where sniffio is not installed: inside, `import sniffio` fails
+    (as httpcore's does then); outside, it works again and the backend switch is back as it was."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    transport = importlib.import_module("benchmarks.transport")
+    monkeypatch.setenv("VCENTER_GUEST_AIOHTTP", "kept")
+    with transport._configured("overlay, before"):
+        with pytest.raises(ModuleNotFoundError):
+            import sniffio
+        assert os.environ["VCENTER_GUEST_AIOHTTP"] == "0"
+    import sniffio
+
+    assert sniffio.current_async_library
+    assert os.environ["VCENTER_GUEST_AIOHTTP"] == "kept"
+    with transport._configured("overlay, aiohttp"):
+        assert os.environ["VCENTER_GUEST_AIOHTTP"] == "1"

@@ -7,6 +7,7 @@ process (through an httpx transport) and once against the same app served by uvi
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -85,9 +86,23 @@ class MockServer:
         return len(self.simulator._sessions)
 
 
-@pytest.fixture(params=["in-process", "loopback"])
-def mock_mode(request: pytest.FixtureRequest) -> str:
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each test of the mock runs in process and over loopback; an async one twice over loopback:
+    through the AsyncClient's default transport (aiohttp, with the aiohttp extra) and through
+    httpx's own ("loopback-httpx", VCENTER_GUEST_AIOHTTP=0)."""
+    if "mock_mode" in metafunc.fixturenames:
+        modes = ["in-process", "loopback"]
+        if inspect.iscoroutinefunction(metafunc.function):
+            modes.append("loopback-httpx")
+        metafunc.parametrize("mock_mode", modes, indirect=True)
+
+
+@pytest.fixture
+def mock_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     mode: str = request.param
+    if mode == "loopback-httpx":
+        monkeypatch.setenv("VCENTER_GUEST_AIOHTTP", "0")
+        return "loopback"
     return mode
 
 

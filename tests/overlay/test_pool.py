@@ -21,6 +21,8 @@ def url() -> Iterator[str]:
 def test_the_pools_hold_max_connections_in_shards_of_at_most_shard_size() -> None:
     for total in (1, 7, 8, 9, 50, 100, 101):
         transport = ShardedTransport(verify=True, max_connections=total)
+        assert (transport.capacity, transport.pools) == (total, []), "no pool before the first request"
+        transport.open("httpx")
         sizes = [pool._pool._max_connections for pool in transport.pools]
         assert all(size <= SHARD_SIZE for size in sizes)
         assert total <= sum(sizes) < total + len(sizes), f"{total}: {sizes}"
@@ -29,6 +31,7 @@ def test_the_pools_hold_max_connections_in_shards_of_at_most_shard_size() -> Non
 @pytest.mark.anyio
 async def test_concurrent_requests_are_spread_over_the_pools_and_released(url: str) -> None:
     transport = ShardedTransport(verify=True, max_connections=24)
+    transport.open("httpx")
     peak = [0] * len(transport.pools)
     inner = transport.handle_async_request
 
@@ -52,16 +55,36 @@ async def test_concurrent_requests_are_spread_over_the_pools_and_released(url: s
 
 
 @pytest.mark.anyio
-async def test_an_async_client_without_a_transport_uses_the_sharded_pools(url: str) -> None:
+@pytest.mark.parametrize(("kind", "pools"), [("httpx", 3), ("aiohttp", 1)])
+async def test_an_async_client_without_a_transport_uses_the_sharded_pools(
+    url: str, kind: str, pools: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httpx's pools in shards of at most SHARD_SIZE; aiohttp's (no per-connection bookkeeping) in one."""
+    if kind == "aiohttp":
+        pytest.importorskip("httpx_aiohttp", reason="the aiohttp extra is not installed")
+    monkeypatch.setenv("VCENTER_GUEST_AIOHTTP", "1" if kind == "aiohttp" else "0")
     async with AsyncClient(url, user=DEMO_API_USER, password=DEMO_API_PASSWORD, max_connections=20) as vc:
         transport = vc._http._transport
         assert isinstance(transport, ShardedTransport)
-        assert len(transport.pools) == 3
-    assert transport.busy == [0, 0, 0]
+        assert (transport.backend, len(transport.pools), transport.capacity) == (kind, pools, 20 if pools == 1 else 21)
+    assert transport.busy == [0] * pools
+
+
+def test_aiohttp_pools_grow_by_one_pool_of_what_is_missing() -> None:
+    pytest.importorskip("httpx_aiohttp", reason="the aiohttp extra is not installed")
+    transport = ShardedTransport(verify=True, max_connections=100)
+    transport.grow(150)  # before the first request: the pools open at the larger size
+    transport.open("aiohttp")
+    assert transport.sizes == [150]
+    transport.grow(100)
+    transport.grow(203)
+    assert transport.sizes == [150, 53]
+    assert transport.busy == [0, 0]
 
 
 def test_grown_pools_hold_the_connections_asked_for_in_shards_of_at_most_shard_size() -> None:
     transport = ShardedTransport(verify=True, max_connections=100)
+    transport.open("httpx")
     transport.grow(50)  # never shrinks
     assert transport.capacity == sum(pool._pool._max_connections for pool in transport.pools) >= 100
     transport.grow(203)
@@ -84,5 +107,5 @@ async def test_run_many_sizes_the_pools_to_its_concurrency_unless_max_connection
         assert vc._http._transport.capacity >= 200
     async with AsyncClient(url, user=DEMO_API_USER, password=DEMO_API_PASSWORD, max_connections=20) as vc:
         await vc.processes.run_many([DEMO_VM], creds, "/bin/true", concurrency=50, capture=False)
-        assert vc._http._transport.capacity == 21  # 3 pools of 7: the bound the caller set
+        assert 20 <= vc._http._transport.capacity < 50  # the bound the caller set (3 pools of 7, or one of 20)
     assert "concurrency 50 is above max_connections 20" in caplog.text

@@ -296,10 +296,10 @@ class Figures:
 
 
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize("make", [Client, AsyncClient], ids=["sync", "async"])
 def test_a_client_survives_any_answer_of_a_hostile_loopback_server(
-    server: Server, make: type[Client] | type[AsyncClient], budget: Callable[[int], int]
+    server: Server, client_class: type[Client] | type[AsyncClient], budget: Callable[[int], int]
 ) -> None:
+    make = client_class
     figures = Figures()
 
     @given(answer=_answers, operation=st.sampled_from(["create", "list", "get", "delete"]))

@@ -223,16 +223,29 @@ def peer() -> Iterator[Callable[[str], tuple[str, list[bytes]]]]:
 @pytest.mark.parametrize("behaviour", sorted(BEHAVIOURS))
 @pytest.mark.parametrize("operation", sorted(SYNC_CALLS))
 def test_client_gives_up_with_its_own_error_on_slow_or_dropped_connections(
-    peer: Callable[[str], tuple[str, list[bytes]]], behaviour: str, operation: str
+    peer: Callable[[str], tuple[str, list[bytes]]],
+    behaviour: str,
+    operation: str,
+    client_class: type[Client] | type[AsyncClient],
 ) -> None:
     url, received = peer(behaviour)
     # An existing session: the misbehaviour meets the guest call itself, not the login.
     retry = RetryPolicy(attempts=2, initial=0.01)
-    with (
-        Client(url, session_id="existing-session", timeout=0.5, retry=retry) as vc,
-        pytest.raises(errors.VcenterGuestError) as caught,
-    ):
-        SYNC_CALLS[operation](vc)
+
+    def call() -> None:
+        if client_class is Client:
+            with Client(url, session_id="existing-session", timeout=0.5, retry=retry) as vc:
+                SYNC_CALLS[operation](vc)
+            return
+
+        async def scenario() -> None:
+            async with AsyncClient(url, session_id="existing-session", timeout=0.5, retry=retry) as avc:
+                await _async_call(avc, operation)
+
+        asyncio.run(scenario())
+
+    with pytest.raises(errors.VcenterGuestError) as caught:
+        call()
     if operation == "create" and isinstance(caught.value, errors.TransportError):
         # A create whose answer was lost may have started the program: it is never sent again.
         assert caught.value.may_have_reached_server or len(received) <= 2
@@ -289,14 +302,14 @@ SLACK = 5.0
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("behaviour", sorted(SLOW))
-@pytest.mark.parametrize("make", [Client, AsyncClient], ids=["sync", "async"])
 def test_a_call_ends_within_its_bound_however_slowly_the_server_answers(
-    peer: Callable[[str], tuple[str, list[bytes]]], behaviour: str, make: type[Client] | type[AsyncClient]
+    peer: Callable[[str], tuple[str, list[bytes]]], behaviour: str, client_class: type[Client] | type[AsyncClient]
 ) -> None:
     """`timeout` bounds a whole exchange (each read and write alone is short here), the retry policy's
     timeout bounds the retries, the one in flight included; a create is sent once and never again."""
     import time
 
+    make = client_class
     url, received = peer(behaviour)
     for operation in ("get", "create"):
         vc: Any = make(url, session_id="existing-session", timeout=TIMEOUT, retry=RETRY)
@@ -432,21 +445,21 @@ def _list_async(vc: AsyncClient) -> Any:
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("behaviour", _TOO_LARGE)
 def test_an_answer_past_the_cap_is_abandoned_with_memory_bounded(
-    peer: Callable[[str], tuple[str, list[bytes]]], behaviour: str
+    peer: Callable[[str], tuple[str, list[bytes]]], behaviour: str, client_class: type[Client] | type[AsyncClient]
 ) -> None:
     """The body is read as a stream and decoded with a cap: past it the call fails, naming the cap, and the
     client never held much more than the cap (tracemalloc's peak), whatever the server sends."""
     import tracemalloc
 
     url, _ = peer(behaviour)
-    for make in (Client, AsyncClient):
-        vc: Any = make(url, session_id="existing-session", timeout=30, retry=NEVER, max_response_bytes=CAP)
-        call = functools.partial(_list_sync if make is Client else _list_async, vc)
-        tracemalloc.start()
-        try:
-            with pytest.raises(errors.UnexpectedResponse, match="max_response_bytes"):
-                call()
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-        assert peak < 3 * CAP + 8 * 1024 * 1024, f"{make.__name__} peaked at {peak / 2**20:.0f} MiB"
+    make = client_class
+    vc: Any = make(url, session_id="existing-session", timeout=30, retry=NEVER, max_response_bytes=CAP)
+    call = functools.partial(_list_sync if make is Client else _list_async, vc)
+    tracemalloc.start()
+    try:
+        with pytest.raises(errors.UnexpectedResponse, match="max_response_bytes"):
+            call()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * CAP + 8 * 1024 * 1024, f"{make.__name__} peaked at {peak / 2**20:.0f} MiB"

@@ -9,11 +9,15 @@ connections). Several small pools holding the same connections in total, each re
 least busy one, do the same job with a fraction of the bookkeeping.
 WHEN IT CAN GO: when httpcore's pool does constant (or linear) work per request; then give
 `httpx.AsyncClient` its `limits` directly again (tests/overlay/test_pool.py says what must hold).
+
+With the aiohttp extra, under asyncio, the pools are aiohttp's instead (see aio): one pool, grown
+by another when `run_many` needs more connections.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import ssl
 from collections.abc import AsyncIterator
 
@@ -21,7 +25,7 @@ import httpx
 
 from .deadline import bound
 
-__all__ = ["SHARD_SIZE", "ShardedTransport"]
+__all__ = ["SHARD_SIZE", "ShardedTransport", "backend"]
 
 SHARD_SIZE = 8
 """Connections per pool: small enough that a pool's bookkeeping stays cheap."""
@@ -49,40 +53,81 @@ class _Released(httpx.AsyncByteStream):
                 self._release.busy[self._index] -= 1
 
 
+def backend() -> str:
+    """The transport the client's own pools use here: "aiohttp" under asyncio with the aiohttp
+    extra installed (see aio), unless VCENTER_GUEST_AIOHTTP=0; otherwise "httpx"."""
+    if os.environ.get("VCENTER_GUEST_AIOHTTP", "").strip().lower() in {"0", "false", "no", "off"}:
+        return "httpx"
+    import sniffio  # noqa: PLC0415 - a dependency; loaded already by httpcore
+
+    if sniffio.current_async_library() != "asyncio":
+        return "httpx"  # aiohttp runs on asyncio only
+    try:
+        from . import aio  # noqa: F401, PLC0415 - aiohttp is imported only by a client that uses it
+    except ImportError:
+        return "httpx"
+    return "aiohttp"
+
+
 class ShardedTransport(httpx.AsyncBaseTransport):
-    """`max_connections` connections in pools of at most SHARD_SIZE; each request goes to the least busy pool.
+    """`max_connections` connections in pools; each request goes to the least busy pool.
+
+    The pools open at the first request, with the transport `backend()` says: httpx's own in pools
+    of at most SHARD_SIZE, or aiohttp's (whose bookkeeping does not grow with the pool) in one.
 
     >>> transport = ShardedTransport(verify=True, max_connections=50)
-    >>> len(transport.pools)
-    7
+    >>> transport.capacity, transport.pools
+    (50, [])
     """
 
     def __init__(self, *, verify: bool | ssl.SSLContext, max_connections: int) -> None:
-        count = max(1, math.ceil(max_connections / SHARD_SIZE))
-        size = math.ceil(max_connections / count)
         self._verify = verify
-        self.pools = [self._pool(size) for _ in range(count)]
-        self.sizes = [size] * count
-        self.busy = [0] * count
+        self._wanted = max_connections
+        self.backend: str | None = None
+        """The transport of the pools ("httpx" or "aiohttp"); None until the first request."""
+        self.pools: list[httpx.AsyncBaseTransport] = []
+        self.sizes: list[int] = []
+        self.busy: list[int] = []
 
-    def _pool(self, size: int) -> httpx.AsyncHTTPTransport:
-        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-        return bound(httpx.AsyncHTTPTransport(verify=self._verify, limits=limits))
+    def open(self, kind: str) -> None:
+        """Opens the pools with the transport `kind` ("httpx" or "aiohttp"), if they are not open."""
+        if self.backend is None:
+            self.backend = kind
+            self._add(self._wanted)
+
+    def _add(self, connections: int) -> None:
+        if self.backend == "aiohttp":
+            from .aio import SafeAiohttpTransport  # noqa: PLC0415 - see backend()
+
+            sizes = [connections]
+        else:
+            count = max(1, math.ceil(connections / SHARD_SIZE))
+            sizes = [math.ceil(connections / count)] * count
+        for size in sizes:
+            if self.backend == "aiohttp":
+                pool: httpx.AsyncBaseTransport = SafeAiohttpTransport(verify=self._verify, max_connections=size)
+            else:
+                limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+                pool = bound(httpx.AsyncHTTPTransport(verify=self._verify, limits=limits))
+            self.pools.append(pool)
+            self.sizes.append(size)
+            self.busy.append(0)
 
     @property
     def capacity(self) -> int:
         """The connections the pools may hold in all."""
-        return sum(self.sizes)
+        return sum(self.sizes) if self.backend is not None else self._wanted
 
     def grow(self, connections: int) -> None:
         """Adds pools until they may hold `connections` in all (never shrinks)."""
-        while self.capacity < connections:
-            size = min(SHARD_SIZE, connections - self.capacity)
-            self.pools.append(self._pool(size))
-            self.sizes.append(size)
-            self.busy.append(0)
+        if self.backend is None:
+            self._wanted = max(self._wanted, connections)
+        elif connections > self.capacity:
+            self._add(connections - self.capacity)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.backend is None:
+            self.open(backend())
         busy = self.busy
         index = busy.index(min(busy))
         busy[index] += 1
