@@ -177,6 +177,10 @@ def _transport_rows(table: Table, transport: dict[str, Any]) -> None:
             _row(table, f"{title}: client CPU per VM", name, (entry["cpu_per_vm"], _us))
         for name, entry in cell["clients"].items():
             _row(table, f"{title}: client memory growth per VM (bytes)", name, (entry["memory_per_vm"], _num))
+        for name, entry in cell["clients"].items():
+            if "server_cores" in entry:
+                _row(table, f"{title}: server CPU (cores)", name, (entry["server_cores"], _num))
+                _row(table, f"{title}: HTTP calls per VM", name, (entry["calls_per_vm"], _num))
 
 
 def _transport_targets(targets: _Targets, transport: dict[str, Any]) -> None:

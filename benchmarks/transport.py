@@ -177,6 +177,10 @@ async def _percall(base_url: str, names: Sequence[str], calls: int, reps: int, f
 # -- fan-out ---------------------------------------------------------------------------------------
 
 
+def _calls(server: MockServer) -> int:
+    return sum(server.request_counts().values())
+
+
 def _fanout_once(name: str, base_url: str, vms: Sequence[str], concurrency: int) -> float:
     from . import fanout
 
@@ -222,15 +226,20 @@ def run_transport(
         vms = [f"vm-{i}" for i in range(1, size + 1)]
         for concurrency in concurrencies:
             raw: dict[str, dict[str, list[float]]] = {
-                n: {"vms_per_s": [], "cpu_per_vm": [], "memory_per_vm": []} for n in fanout_names
+                n: {"vms_per_s": [], "cpu_per_vm": [], "memory_per_vm": [], "server_cores": [], "calls_per_vm": []}
+                for n in fanout_names
             }
             for rep in range(fanout_reps):
                 shift = rep % len(fanout_names)
                 for name in fanout_names[shift:] + fanout_names[:shift]:
                     gc.collect()
-                    cpu0 = time.process_time()
+                    cpu0, server0, calls0 = time.process_time(), server.cpu_seconds(), _calls(server)
+                    wall0 = time.perf_counter()
                     with _RssPeak() as memory:
                         elapsed = _fanout_once(name, server.base_url, vms, concurrency)
+                    # The single-worker server near 1.0 core is the bottleneck, whatever the client does.
+                    raw[name]["server_cores"].append((server.cpu_seconds() - server0) / (time.perf_counter() - wall0))
+                    raw[name]["calls_per_vm"].append((_calls(server) - calls0) / size)
                     raw[name]["vms_per_s"].append(size / elapsed)
                     raw[name]["cpu_per_vm"].append((time.process_time() - cpu0) / size)
                     raw[name]["memory_per_vm"].append(max(memory.growth, 0) / size)

@@ -82,6 +82,50 @@ def test_no_secret_appears_in_any_log_record_repr_or_error_text(
     assert not _find(secrets, texts)
 
 
+@pytest.mark.anyio
+async def test_no_secret_appears_in_what_the_async_client_logs_or_raises(
+    make_server: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same over AsyncClient; over loopback it runs through each of its transports (aiohttp's
+    and httpx's, tests/overlay/conftest.py), with everything logged at DEBUG, aiohttp's loggers too."""
+    server = make_server()
+    sessions: list[str] = []
+    create_session = server.simulator.create_session
+    monkeypatch.setattr(
+        server.simulator, "create_session", lambda *a: sessions.append(create_session(*a)) or sessions[-1]
+    )
+    caplog.set_level(logging.DEBUG)
+    texts: list[str] = []
+    guest = Credentials.password("root", DEMO_GUEST_PASSWORD)
+    saml = Credentials.saml(SAML_TOKEN)
+    spec = CreateSpec("/bin/echo", arguments="hello", environment_variables={"TOKEN": ENV_SECRET})
+    async with server.async_client(retry=RetryPolicy(attempts=2, initial=0.001, maximum=0.001, jitter=0)) as vc:
+        texts += [repr(vc), str(vc)]
+        pid = await vc.processes.create(DEMO_VM, guest, spec)
+        texts += [repr(await vc.processes.get(DEMO_VM, guest, pid)), repr(await vc.processes.list(DEMO_VM, guest))]
+        texts += [repr(await vc.processes.run(DEMO_VM, saml, "/bin/echo", "hi"))]
+        texts += [repr(await vc.processes.run_many([DEMO_VM, "vm-46"], guest, "/bin/true"))]
+        for failing in (
+            vc.processes.list(DEMO_VM, Credentials.password("root", WRONG_PASSWORD)),
+            vc.processes.get(DEMO_VM, saml, 424242),
+        ):
+            with pytest.raises(errors.VcenterGuestError) as caught:
+                await failing
+            texts += [str(caught.value), repr(caught.value), "".join(traceback.format_exception(caught.value))]
+    texts += [record.getMessage() for record in caplog.records] + [caplog.text]
+    secrets = {
+        "API password": DEMO_API_PASSWORD,
+        "guest password": DEMO_GUEST_PASSWORD,
+        "wrong guest password": WRONG_PASSWORD,
+        "SAML token": SAML_TOKEN,
+        "environment value": ENV_SECRET,
+        "basic auth header": basic_auth_token(DEMO_API_USER, DEMO_API_PASSWORD),
+        **{f"session id {i}": s for i, s in enumerate(sessions)},
+    }
+    assert sessions, "the scenario logs in"
+    assert not _find(secrets, texts)
+
+
 def test_a_secret_the_server_echoes_back_is_removed_from_error_texts() -> None:
     guest = Credentials.password("root", "guest-secret-77")
 
