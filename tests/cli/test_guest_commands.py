@@ -321,3 +321,20 @@ def test_wait_ready_waits_for_the_guest_and_gives_up_with_125() -> None:
     result = invoke("run", "--vm", "vm-44", "--wait-ready", "0.3", "/bin/true")  # powered off
     assert result.exit_code == 125
     assert "TimedOut" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("run", "--vm", DEMO_VM, "--terminate-on-timeout", "/bin/true"),
+        ("script", "--vm", DEMO_VM, "--terminate-on-timeout", "-"),
+        ("wait", "--vm", DEMO_VM, "--terminate-on-timeout", "1001"),
+    ],
+    ids=["run", "script", "wait"],
+)
+def test_terminate_on_timeout_without_a_timeout_exits_2_on_every_command_that_takes_it(
+    command: tuple[str, ...],
+) -> None:
+    result = invoke(*command)
+    assert result.exit_code == 2, result.stderr
+    assert "--terminate-on-timeout needs --timeout SECONDS" in result.stderr

@@ -50,6 +50,7 @@ __all__ = [
     "EXIT_TIMEOUT",
     "VM_HELP",
     "Connection",
+    "check_terminate_flag",
     "connection_options",
     "describe",
     "fail",
@@ -275,6 +276,12 @@ class Connection:
     def print_json(self, value: Any) -> None:
         """Writes one JSON document to stdout."""
         click.echo(json.dumps(value, indent=2, default=str))
+
+
+def check_terminate_flag(timeout: float | None, terminate_on_timeout: bool) -> None:
+    """The CLI's wording of the library's rule (run, script, wait): --terminate-on-timeout needs --timeout."""
+    if terminate_on_timeout and timeout is None:
+        raise click.UsageError("--terminate-on-timeout needs --timeout SECONDS")
 
 
 def describe(exc: BaseException) -> str:

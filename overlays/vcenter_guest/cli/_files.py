@@ -12,7 +12,7 @@ import click
 
 from vcenter_guest import errors
 
-from ._common import VM_HELP, Connection, connection_options, resolve_vms, run_async
+from ._common import VM_HELP, Connection, check_terminate_flag, connection_options, resolve_vms, run_async
 from ._run import environment, exit_code_of, program_options, result_json
 
 if TYPE_CHECKING:
@@ -255,8 +255,7 @@ def script(
         vcenter-guest script --vm vm-42 deploy.sh --release 1.2
         echo 'uname -a' | vcenter-guest script --vm web-1 -
     """
-    if terminate_on_timeout and timeout is None:
-        raise click.UsageError("--terminate-on-timeout needs --timeout SECONDS")
+    check_terminate_flag(timeout, terminate_on_timeout)
     body = file.read()  # a script: held in memory once (the upload streams it from there)
     options: dict[str, Any] = {
         "interpreter": interpreter,

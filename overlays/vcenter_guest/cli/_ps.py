@@ -16,7 +16,7 @@ import click
 
 from vcenter_guest import errors
 
-from ._common import VM_HELP, Connection, connection_options, resolve_vms, run_async
+from ._common import VM_HELP, Connection, check_terminate_flag, connection_options, resolve_vms, run_async
 from ._run import exit_code_of
 
 if TYPE_CHECKING:
@@ -193,8 +193,7 @@ def wait(conn: Connection, vm: str, pid: int, timeout: float | None, terminate_o
 
         vcenter-guest wait --vm vm-42 1234 --timeout 600
     """
-    if terminate_on_timeout and timeout is None:
-        raise click.UsageError("--terminate-on-timeout needs --timeout SECONDS")
+    check_terminate_flag(timeout, terminate_on_timeout)
     conn.vm = vm
 
     async def work() -> ProcessResult | None:

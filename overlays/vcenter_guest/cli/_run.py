@@ -11,7 +11,17 @@ import click
 
 from vcenter_guest import errors
 
-from ._common import EXIT_FAILED, VM_HELP, Connection, connection_options, describe, error_json, resolve_vms, run_async
+from ._common import (
+    EXIT_FAILED,
+    VM_HELP,
+    Connection,
+    check_terminate_flag,
+    connection_options,
+    describe,
+    error_json,
+    resolve_vms,
+    run_async,
+)
 
 if TYPE_CHECKING:
     from vcenter_guest import ProcessResult, RunOutcome
@@ -180,8 +190,7 @@ def run(
         "capture": not no_capture,
         "wait_ready": wait_ready,
     }
-    if terminate_on_timeout and timeout is None:
-        raise click.UsageError("--terminate-on-timeout needs --timeout SECONDS")
+    check_terminate_flag(timeout, terminate_on_timeout)
     if no_capture and (max_output is not None or output_dir is not None):
         raise click.UsageError("--max-output and --output-dir need the output: drop --no-capture")
     if max_output is not None:
