@@ -118,10 +118,6 @@ class Connection:
             raise click.UsageError("--insecure and --ca-bundle contradict each other: pass one of them")
 
     @property
-    def embedded(self) -> bool:
-        return self.mock
-
-    @property
     def stderr(self) -> Console:
         """A rich console on stderr (progress, notices, log lines, errors), so stdout holds only results."""
         if self._stderr is None:
@@ -148,7 +144,7 @@ class Connection:
         from vcenter_guest import AsyncClient, RetryPolicy  # noqa: PLC0415 - keeps `--help` fast
 
         retry = RetryPolicy(attempts=self.attempts)
-        if self.embedded:
+        if self.mock:
             import httpx  # noqa: PLC0415
 
             from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, create_app  # noqa: PLC0415 - starlette
@@ -176,7 +172,7 @@ class Connection:
         With the session cache on, a kept session that the server still accepts is used without the
         password; otherwise the client logs in and its session is kept for the next invocation."""
         reused: AsyncClient | None = None
-        if not self.embedded:
+        if not self.mock:
             self.require_server()
             if not self.user:
                 raise click.UsageError("pass --user or set VCENTER_USER (the vCenter SSO user to log in as)")
@@ -184,7 +180,7 @@ class Connection:
                 reused = await self._reused()
         if reused is not None:
             vc = reused
-        elif self.embedded:
+        elif self.mock:
             vc = self._client()
         else:
             password = _secret("VCENTER_PASSWORD", f"vCenter password for {self.user}")
@@ -194,7 +190,7 @@ class Connection:
 
         try:
             await vc.login()
-            if self.session_cache and not self.embedded and self.user:
+            if self.session_cache and not self.mock and self.user:
                 SessionStore().save(self.server_name, self.user, await vc.keep_session())
             yield vc
         finally:
@@ -238,7 +234,7 @@ class Connection:
         """The guest credentials: the demo guest user on the embedded mock unless --guest-user says otherwise."""
         token = os.environ.get("VCENTER_GUEST_SAML_TOKEN")
         has_password = "VCENTER_GUEST_PASSWORD" in os.environ
-        if self.embedded and not self.guest_user and not has_password and not token:
+        if self.mock and not self.guest_user and not has_password and not token:
             from vcenter_guest.mock import DEMO_GUEST_PASSWORD, DEMO_GUEST_USER  # noqa: PLC0415
 
             return Credentials.password(DEMO_GUEST_USER, DEMO_GUEST_PASSWORD)

@@ -208,7 +208,7 @@ def fuzz(
         request_timeout=conn.http_timeout,
     )
     with contextlib.ExitStack() as stack:
-        if conn.embedded:
+        if conn.mock:
             mock_url, app = stack.enter_context(_embedded_mock())
             target = mock_target(app, url=mock_url, vms=vms)
             where = f"the embedded mock vCenter at {mock_url} (demo inventory)"

@@ -18,7 +18,7 @@ def logout(conn: Connection) -> None:
 
         vcenter-guest logout --server vc.example.com --user administrator@vsphere.local
     """
-    if conn.embedded:
+    if conn.mock:
         raise click.UsageError("the embedded mock vCenter keeps no session between invocations: nothing to end")
     server = conn.require_server()
     if not conn.user:
