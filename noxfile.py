@@ -49,6 +49,7 @@ TEST_REQUIREMENTS = (
     "nox>=2024.4.15",
     "psutil>=5.9",  # tests/bench runs the benchmark harness, which reads the server's CPU time
     "trio>=0.25",  # the AsyncClient under trio keeps httpx's transport (tests/overlay/test_aiohttp.py)
+    "trustme>=1.1",  # a private CA and certificates for the real-TLS tests (tests/overlay/test_tls_and_esxi.py)
 )
 
 HEADER = (

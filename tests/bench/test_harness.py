@@ -20,6 +20,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _quick_run(args: list[str], out: Path) -> tuple[dict[str, Any], str]:
+    """Runs `python -m benchmarks ARGS` into `out`; its raw figures and printed table (it must succeed)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", *args, "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"the quick bench run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    results: dict[str, Any] = json.loads((out / "latest.json").read_text(encoding="utf-8"))
+    return results, done.stdout
+
+
 @pytest.fixture
 def report(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     # benchmarks/ is a folder of the checkout, not part of the installed package.
@@ -31,16 +46,7 @@ def report(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 def test_a_quick_run_measures_every_client_against_a_served_mock_and_writes_the_raw_figures(tmp_path: Path) -> None:
     quick = ["--quick", "--no-sdk", "--only", "percall,fanout,capture", "--calls", "5", "--fanout-vms", "12"]
     quick += ["--capture-runs", "2", "--transfer-rounds", "1"]
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", *quick, "--out", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, f"the quick bench run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    results = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    results, table = _quick_run(quick, tmp_path)
     assert set(results["percall"]["clients"]) == {"raw httpx", "generated", "overlay"}
     for entry in results["percall"]["clients"].values():
         assert entry["both"]["cpu"]["n"] == 2, "each figure must come from every repetition"
@@ -58,7 +64,7 @@ def test_a_quick_run_measures_every_client_against_a_served_mock_and_writes_the_
         "SDK sample guest_ops.py": 12,
     }
     assert results["fanout"]["clients"]["overlay, captured"]["calls_per_vm"]["median"] >= 6
-    assert "per call" in done.stdout, "the table is printed"
+    assert "per call" in table, "the table is printed"
 
 
 def _percall(overlay_cpu: float, sdk_cpu: float) -> dict[str, Any]:
@@ -87,16 +93,7 @@ def test_a_benchmark_that_did_not_run_gets_no_verdict(report: ModuleType) -> Non
 @pytest.mark.slow
 def test_the_transport_section_measures_before_httpx_and_aiohttp_and_judges_the_fan_out(tmp_path: Path) -> None:
     quick = ["--quick", "--no-sdk", "--only", "transport", "--transport-calls", "5", "--transport-vms", "6"]
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", *quick, "--out", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, f"the quick bench run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    results = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    results, _ = _quick_run(quick, tmp_path)
     transport = results["transport"]
     clients = {"raw httpx", "overlay, before", "overlay, httpx"}
     if transport["aiohttp_installed"]:

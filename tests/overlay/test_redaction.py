@@ -28,15 +28,33 @@ def _find(secrets: dict[str, str], texts: list[str]) -> list[str]:
     return [f"{name} found in: {text[:200]!r}" for text in texts for name, s in secrets.items() if s in text]
 
 
-def test_no_secret_appears_in_any_log_record_repr_or_error_text(
-    make_server: Any, clock: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    server = make_server(clock=clock)
+def _recorded_sessions(server: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the sessions the mock creates from now on (each one a secret to look for)."""
     sessions: list[str] = []
     create_session = server.simulator.create_session
     monkeypatch.setattr(
         server.simulator, "create_session", lambda *a: sessions.append(create_session(*a)) or sessions[-1]
     )
+    return sessions
+
+
+def _secrets(sessions: list[str]) -> dict[str, str]:
+    return {
+        "API password": DEMO_API_PASSWORD,
+        "guest password": DEMO_GUEST_PASSWORD,
+        "wrong guest password": WRONG_PASSWORD,
+        "SAML token": SAML_TOKEN,
+        "environment value": ENV_SECRET,
+        "basic auth header": basic_auth_token(DEMO_API_USER, DEMO_API_PASSWORD),
+        **{f"session id {i}": s for i, s in enumerate(sessions)},
+    }
+
+
+def test_no_secret_appears_in_any_log_record_repr_or_error_text(
+    make_server: Any, clock: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = make_server(clock=clock)
+    sessions = _recorded_sessions(server, monkeypatch)
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []
     guest = Credentials.password("root", DEMO_GUEST_PASSWORD)
@@ -69,15 +87,7 @@ def test_no_secret_appears_in_any_log_record_repr_or_error_text(
     texts += [record.getMessage() for record in caplog.records]
     texts += [caplog.text]
     assert len(sessions) >= 2, "the scenario must include a session renewal"
-    secrets = {
-        "API password": DEMO_API_PASSWORD,
-        "guest password": DEMO_GUEST_PASSWORD,
-        "wrong guest password": WRONG_PASSWORD,
-        "SAML token": SAML_TOKEN,
-        "environment value": ENV_SECRET,
-        "basic auth header": basic_auth_token(DEMO_API_USER, DEMO_API_PASSWORD),
-        **{f"session id {i}": s for i, s in enumerate(sessions)},
-    }
+    secrets = _secrets(sessions)
     assert any("httpx" in r.name for r in caplog.records), "httpx request logging must be part of the check"
     assert not _find(secrets, texts)
 
@@ -89,11 +99,7 @@ async def test_no_secret_appears_in_what_the_async_client_logs_or_raises(
     """The same over AsyncClient; over loopback it runs through each of its transports (aiohttp's
     and httpx's, tests/overlay/conftest.py), with everything logged at DEBUG, aiohttp's loggers too."""
     server = make_server()
-    sessions: list[str] = []
-    create_session = server.simulator.create_session
-    monkeypatch.setattr(
-        server.simulator, "create_session", lambda *a: sessions.append(create_session(*a)) or sessions[-1]
-    )
+    sessions = _recorded_sessions(server, monkeypatch)
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []
     guest = Credentials.password("root", DEMO_GUEST_PASSWORD)
@@ -113,15 +119,7 @@ async def test_no_secret_appears_in_what_the_async_client_logs_or_raises(
                 await failing
             texts += [str(caught.value), repr(caught.value), "".join(traceback.format_exception(caught.value))]
     texts += [record.getMessage() for record in caplog.records] + [caplog.text]
-    secrets = {
-        "API password": DEMO_API_PASSWORD,
-        "guest password": DEMO_GUEST_PASSWORD,
-        "wrong guest password": WRONG_PASSWORD,
-        "SAML token": SAML_TOKEN,
-        "environment value": ENV_SECRET,
-        "basic auth header": basic_auth_token(DEMO_API_USER, DEMO_API_PASSWORD),
-        **{f"session id {i}": s for i, s in enumerate(sessions)},
-    }
+    secrets = _secrets(sessions)
     assert sessions, "the scenario logs in"
     assert not _find(secrets, texts)
 

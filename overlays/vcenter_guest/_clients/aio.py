@@ -82,10 +82,12 @@ def _aiohttp_errors() -> Iterator[None]:
         # httpx-aiohttp's own mapping, replaced by one made from the aiohttp exception behind it.
         cause = exc.__cause__
         if isinstance(cause, _AIOHTTP_ERRORS):
-            raise translated(cause) from None
+            # `from cause`, not `from None`: that would blank the __cause__ translated() sets, and
+            # tracebacks would lose the aiohttp exception (httpx-aiohttp's mapping stays hidden).
+            raise translated(cause) from cause
         raise
     except _AIOHTTP_ERRORS as exc:  # what httpx-aiohttp lets through unmapped
-        raise translated(exc) from None
+        raise translated(exc) from exc
 
 
 def _left() -> float | None:

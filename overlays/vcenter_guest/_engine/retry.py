@@ -118,13 +118,18 @@ class RetryPolicy:
 
 
 def tls_failure(exc: BaseException) -> ssl.SSLError | None:
-    """The TLS error behind a transport failure, if one is behind it."""
+    """The TLS error behind a transport failure, if one is behind it: the innermost, which is the
+    ssl module's own (with `verify_message`) even when a library wraps it in an exception that is an
+    SSLError too (aiohttp's ClientConnectorCertificateError)."""
+    found: ssl.SSLError | None = None
     seen: BaseException | None = exc
-    while seen is not None:
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:  # a cyclic chain ends the walk
+        visited.add(id(seen))
         if isinstance(seen, ssl.SSLError):
-            return seen
+            found = seen
         seen = seen.__cause__ or seen.__context__
-    return None
+    return found
 
 
 def may_retry(resend: Resend | None, policy: RetryPolicy, failure: BaseException) -> bool:

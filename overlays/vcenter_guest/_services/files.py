@@ -27,6 +27,7 @@ import httpx
 
 from vcenter_guest import errors
 from vcenter_guest._engine import CAUGHT, Call, Engine, Move, Moved, Plan
+from vcenter_guest._engine.retry import tls_failure
 from vcenter_guest._values import Credentials, FileInfo, FileSummary
 from vcenter_guest.operations import operations
 
@@ -392,6 +393,17 @@ class FilesService:
             if isinstance(exc, errors.VcenterGuestError):
                 raise
             detail = type(exc).__name__
+            tls = tls_failure(exc) if isinstance(exc, httpx.ConnectError) else None
+            if tls is not None:
+                # The host was reached; its certificate was refused (wrong name, or an unknown CA).
+                reason = getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or type(tls).__name__
+                raise errors.RequestNotSent(
+                    f"{vm}: the {what} {path} was not sent: TLS with the ESXi host {host} failed ({reason}); "
+                    "its certificate must name the host as the transfer URL does, and be signed by a CA this "
+                    "client trusts (ca_bundle=..., --ca-bundle)",
+                    operation="transfers.create",
+                    vm=vm,
+                ) from exc
             if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
                 raise errors.RequestNotSent(
                     f"{vm}: the {what} {path} could not reach the ESXi host {host} ({detail}): file transfers "
