@@ -268,16 +268,19 @@ def test_the_async_client_s_esxi_hosts_reach_a_host_at_another_address_under_its
 
 
 def _esxi_over_tls(client_class: type[Any], server: TLSServer, guest: Credentials, **options: Any) -> bytes:
-    """Uploads then downloads a file through a client of `client_class` trusting the server's CA."""
+    """Uploads then downloads a file through a client of `client_class` trusting the server's CA, after
+    an API call (a vCenter connection is in the pool when the transfers begin)."""
     options = {"user": DEMO_API_USER, "password": DEMO_API_PASSWORD, "retry": FAST_RETRY, **options}
     if client_class is Client:
         with Client(server.url, ca_bundle=server.ca_pem, **options) as vc:
+            assert vc.check_session()
             vc.files.upload(DEMO_VM, guest, b"over tls", "/tmp/tls.txt")
             data: bytes = vc.files.download(DEMO_VM, guest, "/tmp/tls.txt")
             return data
 
     async def main() -> bytes:
         async with AsyncClient(server.url, ca_bundle=server.ca_pem, **options) as vc:
+            assert await vc.check_session()
             await vc.files.upload(DEMO_VM, guest, b"over tls", "/tmp/tls.txt")
             data: bytes = await vc.files.download(DEMO_VM, guest, "/tmp/tls.txt")
             return data
@@ -321,3 +324,27 @@ def test_esxi_hosts_refuse_a_host_whose_certificate_does_not_name_it(
         assert "could not reach" not in message
         assert "token=" not in message
         assert "token=" not in repr(caught.value)
+
+
+@pytest.mark.parametrize("names", [("127.0.0.1", "localhost"), ("127.0.0.1", "localhost", "esxi-1.invalid")])
+def test_esxi_hosts_check_the_certificate_even_at_vcenter_s_own_address(
+    ca: Any, tmp_path: Path, client_class: type[Any], guest: Credentials, names: tuple[str, ...]
+) -> None:
+    """A host mapped to the address:port the client already has a connection to (vCenter's own here)
+    still gets its own TLS handshake, checked for its name: a pooled vCenter connection, whose
+    certificate names only 127.0.0.1, is not reused for esxi-1.invalid."""
+    app = create_app()
+    with serve_tls(ca, tmp_path, *names, app=app) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        app.state.simulator.host_url = f"https://esxi-1.invalid:{port}"  # the data plane: vCenter's port
+        hosts = {"esxi-1.invalid": f"127.0.0.1:{port}"}
+        if "esxi-1.invalid" in names:
+            assert _esxi_over_tls(client_class, server, guest, esxi_hosts=hosts) == b"over tls"
+            return
+        with pytest.raises(errors.RequestNotSent) as caught:
+            _esxi_over_tls(client_class, server, guest, esxi_hosts=hosts)
+        message = str(caught.value)
+        reason = _verify_message(port, "esxi-1.invalid", server.ca_pem)
+        assert f"TLS with the ESXi host esxi-1.invalid:{port} " in message
+        assert f"failed ({reason})" in message
+        assert "Hostname mismatch" in message

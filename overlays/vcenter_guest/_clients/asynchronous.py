@@ -69,12 +69,23 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
         transport = setup.transport
         if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
             raise errors.UsageError("transport must be an httpx.AsyncBaseTransport (for Client: BaseTransport)")
-        # Small pools (see pool), each keeping its idle connections for the next caller.
-        pools = transport or ShardedTransport(verify=setup.options["verify"], max_connections=setup.max_connections)
-        self._pools = pools if isinstance(pools, ShardedTransport) and transport is None else None
+
+        def shards() -> ShardedTransport:
+            # Small pools (see pool), each keeping its idle connections for the next caller.
+            return ShardedTransport(verify=setup.options["verify"], max_connections=setup.max_connections)
+
+        def connections(transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
+            # Every exchange ends within `timeout`, whatever the server trickles (see deadline).
+            return httpx.AsyncClient(transport=bound(transport), **setup.options)
+
+        self._pools: ShardedTransport | None = None
+        if transport is None:
+            transport = self._pools = shards()
         self._max_connections = setup.max_connections
-        # Every exchange ends within `timeout`, whatever the server trickles (see deadline).
-        self._http: httpx.AsyncClient = httpx.AsyncClient(transport=bound(pools), **setup.options)
+        self._http: httpx.AsyncClient = connections(transport)
+        # Transfers to an `esxi_hosts` name: connections of their own, one pool per name (see _hosts).
+        self._new_pool = (lambda: connections(shards())) if self._pools is not None else None
+        self._host_pools: dict[str, httpx.AsyncClient] = {}
         self._lock: anyio.Lock | None = None
         self._sleep = setup.sleep  # None: anyio.sleep, imported on the first sleep
         self.processes = AsyncProcesses(self)
@@ -124,6 +135,8 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
                 await self._drive(self._engine.logout())
             finally:
                 await self._http.aclose()
+                for pool in self._host_pools.values():
+                    await pool.aclose()
 
     aclose = close
     """Same as `close` (the name httpx.AsyncClient uses)."""
@@ -187,9 +200,19 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
             await response.aread()
             return response
 
+    def _hosts(self, move: Move) -> httpx.AsyncClient:
+        """The connections of a transfer: the client's own, or that `esxi_hosts` name's pool (see
+        `Client._hosts`; aiohttp's pool would keep the names apart, httpx's does not)."""
+        if move.host is None or self._new_pool is None:
+            return self._http
+        pool = self._host_pools.get(move.host)
+        if pool is None:
+            pool = self._host_pools[move.host] = self._new_pool()
+        return pool
+
     async def _move(self, move: Move) -> Moved:
         content = None if move.source is None else _pieces(move.source)
-        response = await self._http.send(self._move_request(move, content), stream=True)
+        response = await self._hosts(move).send(self._move_request(move, content), stream=True)
         async with contextlib.aclosing(response):
             status = response.status_code
             if response.is_success and move.method != "GET":

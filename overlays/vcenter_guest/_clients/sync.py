@@ -71,13 +71,22 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
         transport = setup.transport
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
             raise errors.UsageError("transport must be an httpx.BaseTransport (for AsyncClient: AsyncBaseTransport)")
-        if transport is None:
+
+        def connections(transport: httpx.BaseTransport) -> httpx.Client:
+            # Every exchange ends within `timeout`, whatever the server trickles (see deadline).
+            return httpx.Client(transport=bound(transport), **setup.options)
+
+        def own() -> httpx.Client:
             limits = httpx.Limits(
                 max_connections=setup.max_connections, max_keepalive_connections=setup.max_connections
             )
-            transport = httpx.HTTPTransport(verify=setup.options["verify"], limits=limits)
-        # Every exchange ends within `timeout`, whatever the server trickles (see deadline).
-        self._http: httpx.Client = httpx.Client(transport=bound(transport), **setup.options)
+            return connections(httpx.HTTPTransport(verify=setup.options["verify"], limits=limits))
+
+        self._http: httpx.Client = own() if transport is None else connections(transport)
+        # Transfers to an `esxi_hosts` name: connections of their own, one pool per name (see _hosts).
+        self._new_pool = own if transport is None else None
+        self._host_pools: dict[str, httpx.Client] = {}
+        self._host_lock = threading.Lock()
         self._lock = threading.RLock()
         self._sleep = setup.sleep or time.sleep
         self.processes = Processes(self)
@@ -120,6 +129,8 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
                 self._drive(self._engine.logout())
             finally:
                 self._http.close()
+                for pool in self._host_pools.values():
+                    pool.close()
 
     def __enter__(self) -> Client:
         try:
@@ -155,8 +166,26 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
                 return response
             return body.consume(response.iter_raw())
 
+    def _hosts(self, move: Move) -> httpx.Client:
+        """The connections of a transfer: the client's own, or, for a host `esxi_hosts` maps, that
+        name's pool (opened on first use, closed by `close`).
+
+        WHY: httpx's pool keys connections by the URL's scheme, host and port only. A host mapped to
+        an address the client is already connected to (vCenter's, or another name's) would get that
+        connection, its certificate checked for another name, or not at all; a pool of its own opens
+        its own, checked for the name (the request's `sni_hostname`). With a `transport=` of the
+        user's, transfers go through it as everything else does.
+        """
+        if move.host is None or self._new_pool is None:
+            return self._http
+        with self._host_lock:
+            pool = self._host_pools.get(move.host)
+            if pool is None:
+                pool = self._host_pools[move.host] = self._new_pool()
+            return pool
+
     def _move(self, move: Move) -> Moved:
-        response = self._http.send(self._move_request(move, move.source), stream=True)
+        response = self._hosts(move).send(self._move_request(move, move.source), stream=True)
         with contextlib.closing(response):
             status = response.status_code
             if response.is_success and move.method != "GET":
