@@ -20,6 +20,7 @@ from vcenter_guest._services.vms import AsyncGuest, AsyncVms
 
 from .base import BaseClient, Received, Setup
 from .bounded import Body
+from .cookies import AsyncHttp
 from .deadline import DEADLINE, begin, bound
 from .pool import ShardedTransport
 
@@ -76,7 +77,7 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
 
         def connections(transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
             # Every exchange ends within `timeout`, whatever the server trickles (see deadline).
-            return httpx.AsyncClient(transport=bound(transport), **setup.options)
+            return AsyncHttp(transport=bound(transport), **setup.options)
 
         self._pools: ShardedTransport | None = None
         if transport is None:

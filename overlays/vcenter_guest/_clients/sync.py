@@ -19,6 +19,7 @@ from vcenter_guest._services.vms import Guest, Vms
 
 from .base import BaseClient, Received, Setup
 from .bounded import Body
+from .cookies import Http
 from .deadline import DEADLINE, begin, bound
 
 __all__ = ["Client"]
@@ -74,7 +75,7 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
 
         def connections(transport: httpx.BaseTransport) -> httpx.Client:
             # Every exchange ends within `timeout`, whatever the server trickles (see deadline).
-            return httpx.Client(transport=bound(transport), **setup.options)
+            return Http(transport=bound(transport), **setup.options)
 
         def own() -> httpx.Client:
             limits = httpx.Limits(
