@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 
 import anyio
@@ -109,3 +110,23 @@ async def test_run_many_sizes_the_pools_to_its_concurrency_unless_max_connection
         await vc.processes.run_many([DEMO_VM], creds, "/bin/true", concurrency=50, capture=False)
         assert 20 <= vc._http._transport.capacity < 50  # the bound the caller set (3 pools of 7, or one of 20)
     assert "concurrency 50 is above max_connections 20" in caplog.text
+
+
+@pytest.mark.parametrize("kind", ["httpx", "aiohttp"])
+def test_all_pools_grown_or_not_load_the_ca_bundle_once(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the CAs costs a new SSL context 20-30 ms of CPU: 13 of them delayed the first request."""
+    if kind == "aiohttp":
+        pytest.importorskip("httpx_aiohttp", reason="the aiohttp extra is not installed")
+    loads: list[object] = []
+    original = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: object, **kwargs: object) -> None:
+        loads.append(args or kwargs)
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    transport = ShardedTransport(verify=True, max_connections=100)
+    transport.open(kind)
+    transport.grow(203)
+    assert len(transport.pools) > 1
+    assert len(loads) == 1, loads

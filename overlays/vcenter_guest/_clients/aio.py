@@ -132,7 +132,8 @@ class SafeAiohttpTransport(AiohttpTransport):
     """
 
     def __init__(self, *, verify: bool | ssl.SSLContext, max_connections: int) -> None:
-        # trust_env=False: no proxy or CA bundle from the environment, as with httpx's transport here.
+        # trust_env=False: no proxy from the environment (the CA bundle is in `verify`, the pool's
+        # one context: see pool), as with httpx's transport here.
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         super().__init__(verify=verify, trust_env=False, limits=limits)
 

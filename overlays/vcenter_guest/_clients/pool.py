@@ -82,6 +82,7 @@ class ShardedTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, *, verify: bool | ssl.SSLContext, max_connections: int) -> None:
         self._verify = verify
+        self._context: ssl.SSLContext | None = None
         self._wanted = max_connections
         self.backend: str | None = None
         """The transport of the pools ("httpx" or "aiohttp"); None until the first request."""
@@ -96,6 +97,11 @@ class ShardedTransport(httpx.AsyncBaseTransport):
             self._add(self._wanted)
 
     def _add(self, connections: int) -> None:
+        if self._context is None:
+            # One context for every pool: loading the CA bundle costs each new one 20-30 ms of CPU,
+            # which 13 pools of httpx's transport (100 connections) paid on the first request.
+            self._context = httpx.create_ssl_context(verify=self._verify)
+        verify = self._context
         if self.backend == "aiohttp":
             from .aio import SafeAiohttpTransport  # noqa: PLC0415 - see backend()
 
@@ -105,10 +111,10 @@ class ShardedTransport(httpx.AsyncBaseTransport):
             sizes = [math.ceil(connections / count)] * count
         for size in sizes:
             if self.backend == "aiohttp":
-                pool: httpx.AsyncBaseTransport = SafeAiohttpTransport(verify=self._verify, max_connections=size)
+                pool: httpx.AsyncBaseTransport = SafeAiohttpTransport(verify=verify, max_connections=size)
             else:
                 limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-                pool = bound(httpx.AsyncHTTPTransport(verify=self._verify, limits=limits))
+                pool = bound(httpx.AsyncHTTPTransport(verify=verify, limits=limits))
             self.pools.append(pool)
             self.sizes.append(size)
             self.busy.append(0)
