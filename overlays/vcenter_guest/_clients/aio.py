@@ -2,7 +2,7 @@
 
 WHY: httpx's own transport parses HTTP in pure Python (httpcore, h11); aiohttp parses it in C. With
 httpx-aiohttp's transport under `httpx.AsyncClient`, the same public API, models and errors cost
-about 0.7x the client CPU per call, and `run_many` fans out 1.4-2.0x faster on this machine (the
+about 0.7x the client CPU per call, and `run_many` fans out 1.6-2.0x faster on this machine (the
 figures and the command: README, "Results"). The client is the bottleneck of a fan-out, so that is
 throughput.
 
