@@ -15,7 +15,7 @@ import anyio
 import anyio.from_thread
 import httpx
 import pytest
-from vcenter_guest import AsyncClient, Client, Credentials, RetryPolicy
+from vcenter_guest import AsyncClient, Client, Credentials, RetryPolicy, errors
 from vcenter_guest.mock import (
     DEMO_API_PASSWORD,
     DEMO_API_USER,
@@ -28,6 +28,45 @@ from vcenter_guest.mock import (
 
 # Retries that do not slow the tests down, but still go through the whole retry machinery.
 FAST_RETRY = RetryPolicy(attempts=3, timeout=10, initial=0.001, maximum=0.005, jitter=0.0)
+
+
+class Interrupt(BaseException):
+    """Stands for KeyboardInterrupt (which pytest itself would act on)."""
+
+
+class Interruptions:
+    """A client's `sleep=` that can stop a run at its first wait: with Interrupt (Ctrl-C) or by
+    cancelling the run's task. `ending(run, how)` runs a call one way and names how it ended."""
+
+    def __init__(self, clock: Any) -> None:
+        self._clock = clock
+        self._interrupt = False
+        self._cancel: anyio.CancelScope | None = None
+
+    async def sleep(self, seconds: float) -> None:
+        if self._interrupt:
+            self._interrupt = False
+            raise Interrupt
+        if self._cancel is not None:
+            scope, self._cancel = self._cancel, None
+            scope.cancel()
+        await self._clock.async_sleep(seconds)
+
+    async def ending(self, run: Callable[[], Any], how: str = "plain") -> str:
+        """ "returned", the error's class name, "interrupted" (how="ctrl-c") or "cancelled" (how="cancel")."""
+        try:
+            if how == "cancel":
+                with anyio.CancelScope() as scope:
+                    self._cancel = scope
+                    await run()
+                return "cancelled" if scope.cancelled_caught else "not cancelled"
+            self._interrupt = how == "ctrl-c"
+            await run()
+        except Interrupt:
+            return "interrupted"
+        except errors.VcenterGuestError as exc:
+            return type(exc).__name__
+        return "returned"
 
 
 class SyncASGITransport(httpx.BaseTransport):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from vcenter_guest.mock import (
     create_app,
 )
 
-from .conftest import FAST_RETRY, SyncASGITransport
+from .conftest import FAST_RETRY, Interruptions, SyncASGITransport
 
 RUN_PREFIX = "vcenter-guest-run-"
 
@@ -186,22 +187,8 @@ def test_a_thousand_runs_ending_every_way_leave_no_run_directory(guest: Credenti
     app = create_app(inventory, clock=clock, simulator_cls=_ForgetsSome)
     endings: Counter[str] = Counter()
 
-    class Interrupt(BaseException):
-        """Stands for KeyboardInterrupt (which pytest itself would act on)."""
-
     async def main() -> None:
-        interrupt: list[bool] = []
-        cancel: list[anyio.CancelScope] = []
-
-        async def sleep(seconds: float) -> None:
-            # The first wait of the run: Ctrl-C, or the task's cancellation, arrives there.
-            if interrupt:
-                interrupt.clear()
-                raise Interrupt
-            if cancel:
-                cancel.pop().cancel()
-            await clock.async_sleep(seconds)
-
+        stops = Interruptions(clock)
         transport = httpx.ASGITransport(app)
         async with AsyncClient(
             "http://mock.test",
@@ -209,38 +196,23 @@ def test_a_thousand_runs_ending_every_way_leave_no_run_directory(guest: Credenti
             password=DEMO_API_PASSWORD,
             transport=transport,
             clock=clock,
-            sleep=sleep,
+            sleep=stops.sleep,
             retry=FAST_RETRY,
         ) as vc:
+            run = vc.processes.run
+            ways: list[tuple[Callable[[], Any], str]] = [
+                (lambda: run(DEMO_VM, guest, "/bin/echo", "ok"), "plain"),
+                (lambda: run(DEMO_VM, guest, "/bin/sh", "-c", "echo no >&2; exit 1"), "plain"),
+                (lambda: run(DEMO_VM, guest, "/bin/false", check=True), "plain"),
+                (lambda: run(DEMO_VM, guest, "/bin/sleep", "60", timeout=1, terminate_on_timeout=True), "plain"),
+                (lambda: run(DEMO_VM, guest, "/bin/sleep", "60", timeout=1), "plain"),
+                (lambda: run(DEMO_VM, guest, "/bin/sh", "-c", "exit 9"), "plain"),
+                (lambda: run(DEMO_VM, guest, "/bin/sleep", "600"), "ctrl-c"),  # Ctrl-C at the first wait
+                (lambda: run(DEMO_VM, guest, "/bin/sleep", "600"), "cancel"),  # the task cancelled there
+            ]
             for index in range(1000):
-                way = index % 8
-                try:
-                    if way == 0:
-                        await vc.processes.run(DEMO_VM, guest, "/bin/echo", "ok")
-                    elif way == 1:
-                        await vc.processes.run(DEMO_VM, guest, "/bin/sh", "-c", "echo no >&2; exit 1")
-                    elif way == 2:
-                        await vc.processes.run(DEMO_VM, guest, "/bin/false", check=True)
-                    elif way == 3:
-                        await vc.processes.run(DEMO_VM, guest, "/bin/sleep", "60", timeout=1, terminate_on_timeout=True)
-                    elif way == 4:
-                        await vc.processes.run(DEMO_VM, guest, "/bin/sleep", "60", timeout=1)
-                    elif way == 5:
-                        await vc.processes.run(DEMO_VM, guest, "/bin/sh", "-c", "exit 9")
-                    elif way == 6:
-                        interrupt.append(True)
-                        await vc.processes.run(DEMO_VM, guest, "/bin/sleep", "600")
-                    else:
-                        with anyio.CancelScope() as scope:
-                            cancel.append(scope)
-                            await vc.processes.run(DEMO_VM, guest, "/bin/sleep", "600")
-                        endings["cancelled" if scope.cancelled_caught else "not cancelled"] += 1
-                        continue
-                    endings["returned"] += 1
-                except Interrupt:
-                    endings["interrupted"] += 1
-                except errors.VcenterGuestError as exc:
-                    endings[type(exc).__name__] += 1
+                call, how = ways[index % len(ways)]
+                endings[await stops.ending(call, how)] += 1
 
     anyio.run(main)
     assert _leftovers(app) == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from vcenter_guest import AsyncClient, Client, Credentials, errors
 from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_INVENTORY, Simulator, create_app
 
-from .conftest import FAST_RETRY, SyncASGITransport
+from .conftest import FAST_RETRY, Interruptions, SyncASGITransport
 from .test_capture import RUN_PREFIX, Counting, _Forgetful
 
 WINDOWS_VM = "vm-43"
@@ -156,53 +157,28 @@ def test_the_run_directory_is_gone_however_the_run_ends(guest: Credentials, cloc
     endings: Counter[str] = Counter()
     sleeper = "C:\\Windows\\System32\\timeout.exe"
 
-    class Interrupt(BaseException):
-        """Stands for KeyboardInterrupt (which pytest itself would act on)."""
-
     async def main() -> None:
-        interrupt: list[bool] = []
-        cancel: list[anyio.CancelScope] = []
-
-        async def sleep(seconds: float) -> None:
-            if interrupt:
-                interrupt.clear()
-                raise Interrupt
-            if cancel:
-                cancel.pop().cancel()
-            await clock.async_sleep(seconds)
-
+        stops = Interruptions(clock)
         async with AsyncClient(
             "http://mock.test",
             user=DEMO_API_USER,
             password=DEMO_API_PASSWORD,
             transport=httpx.ASGITransport(app),
             clock=clock,
-            sleep=sleep,
+            sleep=stops.sleep,
             retry=FAST_RETRY,
         ) as vc:
+            run = vc.processes.run
+            ways: list[tuple[Callable[[], Any], str]] = [
+                (lambda: run(WINDOWS_VM, guest, ARGV, "ok"), "plain"),
+                (lambda: run(WINDOWS_VM, guest, ARGV, environment_variables={"EXIT": "1"}, check=True), "plain"),
+                (lambda: run(WINDOWS_VM, guest, sleeper, "60", timeout=1, terminate_on_timeout=True), "plain"),
+                (lambda: run(WINDOWS_VM, guest, sleeper, "600"), "ctrl-c"),
+                (lambda: run(WINDOWS_VM, guest, sleeper, "600"), "cancel"),
+            ]
             for index in range(25):
-                way = index % 5
-                try:
-                    if way == 0:
-                        await vc.processes.run(WINDOWS_VM, guest, ARGV, "ok")
-                    elif way == 1:
-                        await vc.processes.run(WINDOWS_VM, guest, ARGV, environment_variables={"EXIT": "1"}, check=True)
-                    elif way == 2:
-                        await vc.processes.run(WINDOWS_VM, guest, sleeper, "60", timeout=1, terminate_on_timeout=True)
-                    elif way == 3:
-                        interrupt.append(True)
-                        await vc.processes.run(WINDOWS_VM, guest, sleeper, "600")
-                    else:
-                        with anyio.CancelScope() as scope:
-                            cancel.append(scope)
-                            await vc.processes.run(WINDOWS_VM, guest, sleeper, "600")
-                        endings["cancelled" if scope.cancelled_caught else "not cancelled"] += 1
-                        continue
-                    endings["returned"] += 1
-                except Interrupt:
-                    endings["interrupted"] += 1
-                except errors.VcenterGuestError as exc:
-                    endings[type(exc).__name__] += 1
+                call, how = ways[index % len(ways)]
+                endings[await stops.ending(call, how)] += 1
 
     anyio.run(main)
     assert _leftovers(app) == []
