@@ -19,7 +19,7 @@ from vcenter_guest._services.processes import AsyncProcesses
 from vcenter_guest._services.vms import AsyncGuest, AsyncVms
 
 from .base import BaseClient, Received, Setup
-from .bounded import Body
+from .bounded import Body, unbind
 from .cookies import AsyncHttp
 from .deadline import DEADLINE, begin, bound
 from .pool import ShardedTransport
@@ -196,10 +196,13 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
     async def _read(self, response: httpx.Response) -> httpx.Response:
         async with contextlib.aclosing(response):
             body = Body(response, self._max_bytes)
-            if not body.plain:
-                return await body.aconsume(response.aiter_raw())
-            await response.aread()
-            return response
+            if body.plain:
+                await response.aread()
+                answer = response
+            else:
+                answer = await body.aconsume(response.aiter_raw())
+        unbind(response)
+        return answer
 
     def _hosts(self, move: Move) -> httpx.AsyncClient:
         """The connections of a transfer: the client's own, or that `esxi_hosts` name's pool (see

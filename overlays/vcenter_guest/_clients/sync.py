@@ -18,7 +18,7 @@ from vcenter_guest._services.processes import Processes
 from vcenter_guest._services.vms import Guest, Vms
 
 from .base import BaseClient, Received, Setup
-from .bounded import Body
+from .bounded import Body, unbind
 from .cookies import Http
 from .deadline import DEADLINE, begin, bound
 
@@ -164,8 +164,11 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
             body = Body(response, self._max_bytes)
             if body.plain:
                 response.read()
-                return response
-            return body.consume(response.iter_raw())
+                answer = response
+            else:
+                answer = body.consume(response.iter_raw())
+        unbind(response)
+        return answer
 
     def _hosts(self, move: Move) -> httpx.Client:
         """The connections of a transfer: the client's own, or, for a host `esxi_hosts` maps, that
