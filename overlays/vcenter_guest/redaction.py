@@ -3,16 +3,58 @@
 Secrets never get into log records and reprs in the first place (`REDACTED` is written instead).
 Text that comes from elsewhere (a server's error message, a response body, a traceback) may echo
 one back, so it goes through `Redactor.scrub`, which knows the secrets a client holds.
+
+A transfer URL's `token` is a secret too (whoever has the URL may read or write that guest file for
+10 minutes), but a new one comes with every transfer: instead of being remembered, it is found by
+its place in a URL (`scrub_tokens`). The loggers that print URLs (httpx's request lines, uvicorn's
+access log) get `TokenFilter`, which `hide_tokens` installs once per logger.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
+import re
 from collections.abc import Iterable
 
-__all__ = ["REDACTED", "Redactor", "basic_auth_token"]
+__all__ = ["REDACTED", "Redactor", "TokenFilter", "basic_auth_token", "hide_tokens", "scrub_tokens"]
 
 REDACTED = "<redacted>"
+
+_TOKEN = re.compile(r"([?&](?:amp;)?token=)[^&#\s\"'<>]+", re.IGNORECASE)
+
+
+def scrub_tokens(text: str) -> str:
+    """`text` with the value of every `token` query parameter of a URL in it replaced by `REDACTED`.
+
+    >>> scrub_tokens("GET https://esx-1/guestFile?id=7&token=LemUwkjC 200")
+    'GET https://esx-1/guestFile?id=7&token=<redacted> 200'
+    >>> scrub_tokens("/guestFile?token=a-b_c&id=1"), scrub_tokens("no token here")
+    ('/guestFile?token=<redacted>&id=1', 'no token here')
+    """
+    return _TOKEN.sub(rf"\1{REDACTED}", text) if "token=" in text.lower() else text
+
+
+class TokenFilter(logging.Filter):
+    """Rewrites a log record whose message holds a URL's `token` (see `scrub_tokens`); drops none."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a record whose arguments do not fit its format: logging reports it later
+            return True
+        scrubbed = scrub_tokens(message)
+        if scrubbed is not message:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+def hide_tokens(*loggers: str) -> None:
+    """Installs one `TokenFilter` on each named logger (again: nothing more)."""
+    for name in loggers:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, TokenFilter) for f in logger.filters):
+            logger.addFilter(TokenFilter())
 
 
 def basic_auth_token(user: str, password: str) -> str:
@@ -48,8 +90,8 @@ class Redactor:
         return Redactor((*self._secrets, *secrets))
 
     def scrub(self, text: str) -> str:
-        """`text` with each secret replaced by `REDACTED`."""
+        """`text` with each secret replaced by `REDACTED`, and any transfer URL's token."""
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        return text
+        return scrub_tokens(text)

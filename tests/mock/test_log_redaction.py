@@ -87,3 +87,22 @@ def test_trace_log_level_is_refused_because_it_logs_headers():
 
     with pytest.raises(ValueError, match="log_level"), serve(log_level="trace"):
         pass
+
+
+def test_the_access_log_never_holds_a_transfer_urls_token(caplog):
+    """Whoever holds a transfer URL may read or write that guest file: its token is a secret."""
+    for name in ("uvicorn", "uvicorn.access"):
+        caplog.set_level(logging.INFO, logger=name)
+    with serve(log_level="info") as url:
+        session = httpx.post(url + "/api/session", auth=(DEMO_API_USER, DEMO_API_PASSWORD)).json()
+        creds = {"type": "USERNAME_PASSWORD", "interactive_session": False, "user_name": "root"}
+        transfer = httpx.post(
+            url + "/api/vcenter/vm/vm-42/guest/filesystem?action=create",
+            json={"credentials": {**creds, "password": DEMO_GUEST_PASSWORD}, "spec": {"path": "/etc/hostname"}},
+            headers={"vmware-api-session-id": session},
+        ).json()
+        token = httpx.URL(transfer).params["token"]
+        assert httpx.get(url + httpx.URL(transfer).raw_path.decode()).status_code == 200
+    access = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
+    assert any("/guestFile?" in line and "token=<redacted>" in line for line in access), access
+    assert not [line for line in access if token in line]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -170,3 +171,18 @@ def test_json_of_a_request_is_the_only_place_the_guest_password_goes() -> None:
     vc = Client("http://vc.test", user="api", password="api-pass", transport=httpx.MockTransport(handler))
     vc.processes.list("vm-1", Credentials.password("root", "the-guest-pw"))
     assert json.loads(sent[0])["credentials"]["password"] == "the-guest-pw"
+
+
+def test_no_transfer_token_appears_in_what_httpx_logs(server: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """httpx logs each request's URL at INFO; a transfer URL's token (access to a guest file) is hidden."""
+    caplog.set_level(logging.DEBUG)
+    guest = Credentials.password("root", DEMO_GUEST_PASSWORD)
+    with server.client() as vc:
+        vc.files.upload(DEMO_VM, guest, b"data", "/tmp/token-test.bin", overwrite=True)
+        assert vc.files.download(DEMO_VM, guest, "/tmp/token-test.bin") == b"data"
+        assert vc.processes.run(DEMO_VM, guest, "/bin/echo", "hi").stdout == b"hi\n"
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    transfers = [line for line in lines if "/guestFile?" in line]
+    assert len(transfers) >= 3, lines
+    assert all("token=<redacted>" in line for line in transfers), transfers
+    assert not [line for line in lines if re.search(r"token=(?!<redacted>)", line)]

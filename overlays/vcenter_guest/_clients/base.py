@@ -18,7 +18,7 @@ import httpx
 
 from vcenter_guest import errors
 from vcenter_guest._engine import SESSION_HEADER, Engine, Move, Moved, Plan, RetryPolicy, Send, Stepper
-from vcenter_guest.redaction import Redactor
+from vcenter_guest.redaction import Redactor, hide_tokens
 
 from .bounded import DEFAULT_MAX_RESPONSE_BYTES
 from .options import (
@@ -136,6 +136,7 @@ class BaseClient(Generic[TransportT, SleepT]):
         self._max_bytes = max_response_bytes
         self.esxi_hosts = esxi_addresses(esxi_hosts)
         timeouts = http_timeout(timeout)
+        hide_tokens("httpx")  # its INFO lines print each URL, a transfer's token with it
         self._engine = Engine(
             url,
             user=api_user,

@@ -18,6 +18,8 @@ import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from vcenter_guest.redaction import hide_tokens
+
 from ._app import create_app
 from ._inventory import Inventory
 from ._simulator import Simulator
@@ -163,6 +165,7 @@ def uvicorn_config(
     if log_level not in LOG_LEVELS:
         raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
     timeouts = timeouts or ConnectionTimeouts()
+    hide_tokens("uvicorn.access")  # the access log prints each path, a transfer URL's token with it
     return uvicorn.Config(
         app,
         log_level=log_level,
