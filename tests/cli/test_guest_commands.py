@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shlex
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -174,18 +177,55 @@ def test_debug_adds_the_traceback_and_the_requests() -> None:
 
 
 def test_run_on_many_vms_prints_a_summary_table_and_exits_0_when_all_exit_0() -> None:
-    result = invoke("run", "--vm", DEMO_VM, "--vm", "vm-50", "/bin/true")
+    # Captured, stdout is the programs' output alone: the table goes to stderr.
+    result = invoke("run", "--vm", DEMO_VM, "--vm", "vm-50", "--no-prefix", "/bin/echo", "hi")
     assert result.exit_code == 0
-    assert "2 VMs" in result.stdout
-    assert "vm-50" in result.stdout
+    assert result.stdout == "hi\nhi\n"
+    assert "2 VMs" in result.stderr
+    assert "vm-50" in result.stderr
+    assert "2 exited 0, 0 exited non-zero, 0 could not run it" in result.stderr
+    # Uncaptured, the table is the output.
+    result = invoke("run", "--vm", DEMO_VM, "--vm", "vm-50", "--no-capture", "/bin/true")
+    assert result.exit_code == 0
     assert "2 exited 0, 0 exited non-zero, 0 could not run it" in result.stdout
+
+
+def test_run_on_many_vms_says_on_stderr_which_stream_was_cut_at_max_output(tmp_path: Any) -> None:
+    out = tmp_path / "out"
+    result = invoke(
+        "run", "--vm", DEMO_VM, "--vm", "vm-50", "--max-output", "5", "--output-dir", str(out), "/bin/echo", "hello"
+    )
+    assert result.exit_code == 0
+    assert (out / f"{DEMO_VM}.stdout").read_bytes() == b"hello"
+    assert f"warning: {DEMO_VM}: stdout was cut at 5 bytes (--max-output)" in result.stderr
+    assert "warning: vm-50: stdout was cut at 5 bytes" in result.stderr
+    assert "stderr was cut" not in result.stderr
+
+
+def test_run_output_dir_that_cannot_be_made_fails_before_running_and_unwritable_files_are_said(
+    tmp_path: Any,
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = invoke("run", "--vm", DEMO_VM, "--vm", "vm-50", "--output-dir", str(blocker / "sub"), "/bin/true")
+    assert result.exit_code == 1
+    assert f"cannot make {blocker / 'sub'}" in result.stderr
+    assert "Traceback" not in result.stderr
+    out = tmp_path / "out"
+    (out / f"{DEMO_VM}.stdout").mkdir(parents=True)  # a directory where the file should go
+    result = invoke("run", "--vm", DEMO_VM, "--vm", "vm-50", "--output-dir", str(out), "/bin/cat", "/etc/hostname")
+    assert result.exit_code == 1
+    assert f"error: cannot write {out / (DEMO_VM + '.stdout')}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (out / "vm-50.stdout").read_text() == "demo-solaris\n"  # the others are still written
+    assert "2 exited 0" in result.stderr
 
 
 def test_run_on_many_vms_exits_1_when_a_program_failed_and_125_when_a_vm_could_not_run_it() -> None:
     assert invoke("run", "--vm", DEMO_VM, "--vm", "vm-50", "/bin/false").exit_code == 1
     result = invoke("run", "--vm", DEMO_VM, "--vm", "vm-44", "/bin/true")
     assert result.exit_code == 125
-    assert "NotAllowedInCurrentState" in result.stdout
+    assert "NotAllowedInCurrentState" in result.stderr
 
 
 def test_run_on_many_vms_as_json_lists_outcomes_in_the_order_given() -> None:
@@ -338,3 +378,28 @@ def test_terminate_on_timeout_without_a_timeout_exits_2_on_every_command_that_ta
     result = invoke(*command)
     assert result.exit_code == 2, result.stderr
     assert "--terminate-on-timeout needs --timeout SECONDS" in result.stderr
+
+
+def test_download_to_stdout_refuses_json_which_would_share_it() -> None:
+    result = invoke("--json", "download", "--vm", DEMO_VM, "/etc/hostname", "-")
+    assert result.exit_code == 2
+    assert "--json and - both want stdout" in result.stderr
+    assert "demo-linux" not in result.stdout
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly_not_as_an_internal_error() -> None:
+    # `vcenter-guest run ... | head -c1`: the pipe's reader closes after one byte of 200,000.
+    code = "from vcenter_guest.cli import main; main()"
+    args = ["--mock", "run", "--vm", DEMO_VM, "--", "/bin/printf", "%0200000d", "0"]
+    reader_gone = subprocess.run(
+        f'{shlex.join([sys.executable, "-c", code, *args])} | head -c1 >/dev/null; echo "${{PIPESTATUS[0]}}" >&2',
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "internal error" not in reader_gone.stderr
+    assert "Traceback" not in reader_gone.stderr
+    assert reader_gone.stderr.strip().splitlines()[-1] == "1"

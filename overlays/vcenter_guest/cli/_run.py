@@ -210,28 +210,66 @@ def run(
         result = run_async(conn, lambda: _run_one(conn, targets[0], program, args, options))
         _print_one(conn, targets[0], result, captured=not no_capture)
         sys.exit(exit_code_of(result))
-    outcomes = run_async(
-        conn, lambda: _run_many(conn, targets, program, args, options=options, concurrency=concurrency)
-    )
-    if not no_capture and not conn.as_json:
-        _show_outputs(targets, outcomes, output_dir, sys.stdout.isatty() if prefix is None else prefix)
-    sys.exit(_print_many(conn, targets, outcomes))
-
-
-def _show_outputs(vms: list[str], outcomes: list[RunOutcome], output_dir: Path | None, prefix: bool) -> None:
-    """Each VM's output, in VM order: into DIR/VM.stdout and DIR/VM.stderr, or printed (prefixed)."""
-    if output_dir is not None:
+    if output_dir is not None:  # before anything runs: a directory that cannot be made costs no run
         try:
             output_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise click.ClickException(f"cannot make {output_dir}: {exc.strerror or exc}") from None
+    outcomes = run_async(
+        conn, lambda: _run_many(conn, targets, program, args, options=options, concurrency=concurrency)
+    )
+    unwritten: list[str] = []
+    if not no_capture and not conn.as_json:
+        prefixed = sys.stdout.isatty() if prefix is None else prefix
+        unwritten = _show_outputs(conn, targets, outcomes, output_dir, prefixed)
+    status = _print_many(conn, targets, outcomes, table_on_stderr=not no_capture)
+    if unwritten:  # the programs' own status stands if it says more (125: some VM could not run it)
+        conn.stderr.print(f"error: {len(unwritten)} output file(s) could not be written", markup=False, highlight=False)
+        status = status or 1
+    sys.exit(status)
+
+
+_UNSAFE = frozenset('%/\\:*?"<>|')
+"""Characters a file name cannot hold on POSIX or Windows (and `%`, the escape)."""
+
+
+def output_file_name(vm: str) -> str:
+    """The file name (without suffix) of a VM's output in --output-dir: the VM as given, with what a
+    path cannot hold as a name percent-encoded, so that two VMs never share a file.
+
+    >>> output_file_name("vm-42"), output_file_name("web 1/é"), output_file_name(".."), output_file_name("50%")
+    ('vm-42', 'web 1%2Fé', '%2E.', '50%25')
+    """
+    from urllib.parse import quote  # noqa: PLC0415
+
+    name = "".join(quote(c, safe="") if c in _UNSAFE or not c.isprintable() else c for c in vm)
+    return "%2E" + name[1:] if name.startswith(".") else name
+
+
+def _show_outputs(
+    conn: Connection, vms: list[str], outcomes: list[RunOutcome], output_dir: Path | None, prefix: bool
+) -> list[str]:
+    """Each VM's output, in VM order: into DIR/VM.stdout and DIR/VM.stderr, or printed (prefixed).
+    A stream cut at --max-output is said on stderr; the files that could not be written are
+    returned (each said on stderr), the others are still written."""
+    unwritten: list[str] = []
     for vm, outcome in zip(vms, outcomes, strict=True):
         if isinstance(outcome, errors.VcenterGuestError):
             continue
         for name, stream in (("stdout", sys.stdout), ("stderr", sys.stderr)):
             data: bytes = getattr(outcome, name) or b""
+            if getattr(outcome, f"{name}_truncated"):
+                conn.stderr.print(
+                    f"warning: {vm}: {name} was cut at {len(data)} bytes (--max-output)", markup=False, highlight=False
+                )
             if output_dir is not None:
-                (output_dir / f"{vm}.{name}").write_bytes(data)
+                path = output_dir / f"{output_file_name(vm)}.{name}"
+                try:
+                    path.write_bytes(data)
+                except OSError as exc:
+                    unwritten.append(str(path))
+                    text = f"error: cannot write {path}: {exc.strerror or exc}"
+                    conn.stderr.print(text, markup=False, highlight=False)
                 continue
             if not data:
                 continue
@@ -244,6 +282,7 @@ def _show_outputs(vms: list[str], outcomes: list[RunOutcome], output_dir: Path |
                 )
             out.write(data)
             out.flush()
+    return unwritten
 
 
 async def _run_one(
@@ -296,7 +335,8 @@ async def _run_many(
             )
 
 
-def _print_many(conn: Connection, vms: list[str], outcomes: list[RunOutcome]) -> int:
+def _print_many(conn: Connection, vms: list[str], outcomes: list[RunOutcome], *, table_on_stderr: bool) -> int:
+    """The outcomes as JSON, or a summary table: on stderr when stdout holds the programs' output."""
     failed = [o for o in outcomes if isinstance(o, errors.VcenterGuestError)]
     nonzero = [o for o in outcomes if not isinstance(o, errors.VcenterGuestError) and o.exit_code != 0]
     if conn.as_json:
@@ -323,11 +363,16 @@ def _print_many(conn: Connection, vms: list[str], outcomes: list[RunOutcome]) ->
                     "",
                     style=None if outcome.exit_code == 0 else "yellow",
                 )
-        Console(highlight=False, width=None if sys.stdout.isatty() else 160).print(table)
-        click.echo(
+        summary = (
             f"{len(vms) - len(failed) - len(nonzero)} exited 0, {len(nonzero)} exited non-zero, "
             f"{len(failed)} could not run it"
         )
+        if table_on_stderr:
+            conn.stderr.print(table)
+            conn.stderr.print(summary, markup=False, highlight=False)
+        else:
+            Console(highlight=False, width=None if sys.stdout.isatty() else 160).print(table)
+            click.echo(summary)
     if failed:
         return EXIT_FAILED
     return 1 if nonzero else 0
