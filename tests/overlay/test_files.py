@@ -233,3 +233,31 @@ def test_progress_reports_every_byte_moved_each_way(server: Any, guest: Credenti
     assert sum(sent) == sum(received) == len(data)
     assert len(sent) > 1
     assert (tmp_path / "back.bin").read_bytes() == data
+
+
+def test_mkdir_with_parents_accepts_a_directory_that_is_there_as_mkdir_p_does(server: Any, guest: Credentials) -> None:
+    with server.client() as vc:
+        vc.files.mkdir(DEMO_VM, guest, "/tmp/again/x", parents=True)
+        vc.files.mkdir(DEMO_VM, guest, "/tmp/again/x", parents=True)  # there already: fine
+        assert vc.files.stat(DEMO_VM, guest, "/tmp/again/x").is_directory
+        with pytest.raises(errors.AlreadyExists):
+            vc.files.mkdir(DEMO_VM, guest, "/tmp/again/x")  # without parents, as mkdir
+        vc.files.upload(DEMO_VM, guest, b"f", "/tmp/again/file")
+        with pytest.raises(errors.AlreadyExists):
+            vc.files.mkdir(DEMO_VM, guest, "/tmp/again/file", parents=True)  # a file is not a directory
+
+
+def test_a_text_file_object_is_refused_before_anything_is_sent(server: Any, guest: Credentials) -> None:
+    with server.client() as vc:
+        before = len(vc.processes.list(DEMO_VM, guest))
+        for call in (
+            lambda: vc.files.download(DEMO_VM, guest, "/etc/hostname", io.StringIO()),
+            lambda: vc.files.upload(DEMO_VM, guest, io.StringIO("text"), "/tmp/t.txt"),
+            lambda: vc.processes.run(DEMO_VM, guest, "/bin/echo", "hi", stdout=io.StringIO()),
+            lambda: vc.processes.run_script(DEMO_VM, guest, "echo hi", stderr=io.StringIO()),
+        ):
+            with pytest.raises(errors.UsageError, match=r"binary file object .* not a text one \(StringIO\)"):
+                call()
+        assert len(vc.processes.list(DEMO_VM, guest)) == before  # no program was started
+        with pytest.raises(errors.NotFound):
+            vc.files.stat(DEMO_VM, guest, "/tmp/t.txt")

@@ -49,7 +49,7 @@ from vcenter_guest._engine import Engine, Plan
 from vcenter_guest._engine.waiting import run_program
 from vcenter_guest._values import CreateSpec, Credentials, ProcessResult
 
-from .checks import windows_path
+from .checks import check_binary_stream, windows_path
 
 if TYPE_CHECKING:
     from .files import FilesService
@@ -317,6 +317,7 @@ def output_target(value: object, name: str) -> IO[bytes] | None:
         return None
     if not callable(getattr(value, "write", None)):
         raise errors.UsageError(f"{name} must be a binary file object (with write) or None, not {type(value).__name__}")
+    check_binary_stream(value, name, "wb")
     return value  # type: ignore[return-value] # anything with write(bytes)
 
 

@@ -5,6 +5,7 @@ Every check raises `errors.UsageError` (also a ValueError) before anything is se
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import shlex
@@ -16,6 +17,7 @@ from vcenter_guest._values.specs import CreateSpec
 from vcenter_guest.errors import UsageError
 
 __all__ = [
+    "check_binary_stream",
     "check_credentials",
     "check_pid",
     "check_run_timeout",
@@ -155,3 +157,20 @@ def program_spec(
         working_directory=working_directory,
         environment_variables=environment_variables,
     )
+
+
+def check_binary_stream(value: object, name: str, mode: str) -> None:
+    """Refuses a text file object where bytes must go (`mode`: 'rb' or 'wb'), before anything is sent.
+
+    >>> check_binary_stream(io.BytesIO(), "stdout", "wb")
+    >>> check_binary_stream(io.StringIO(), "stdout", "wb")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vcenter_guest.errors.UsageError: stdout must be a binary file object (opened with 'wb'), not a text one ...
+    """
+    if isinstance(value, io.TextIOBase):
+        raise UsageError(
+            f"{name} must be a binary file object (opened with {mode!r}), not a text one "
+            f"({type(value).__name__}); for sys.std{'in' if 'r' in mode else 'out'}, pass "
+            f"sys.std{'in' if 'r' in mode else 'out'}.buffer"
+        )

@@ -32,7 +32,7 @@ from vcenter_guest._values import Credentials, FileInfo, FileSummary
 from vcenter_guest.operations import operations
 
 from .base import AsyncService, SyncService, driven
-from .checks import check_credentials, check_flag, check_vm
+from .checks import check_binary_stream, check_credentials, check_flag, check_vm
 
 __all__ = ["AsyncFiles", "Files", "FilesService"]
 
@@ -170,6 +170,7 @@ class _Source:
             self._file, self._close = handle, handle.close
             self.size = os.fstat(handle.fileno()).st_size
         elif callable(getattr(source, "read", None)):
+            check_binary_stream(source, "source", "rb")
             self._file = cast("IO[bytes]", source)
             self.size = self._measure()
         else:
@@ -235,6 +236,7 @@ class _Destination:
                 raise errors.UsageError(f"cannot write {self.path!r}: not a file in a writable directory")
             self.write = self._write_file
         elif callable(getattr(destination, "write", None)):
+            check_binary_stream(destination, "destination", "wb")
             self.write = cast("IO[bytes]", destination).write
         else:
             raise errors.UsageError(
@@ -539,6 +541,9 @@ class FilesService:
     def stat(self, vm: str, credentials: Credentials, guest_path: str) -> Plan[FileInfo]:
         """What `guest_path` is (a symbolic link is described, not followed): type, size, times, owner and mode."""
         vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
+        return self._stat_plan(vm, credentials, path)
+
+    def _stat_plan(self, vm: str, credentials: Credentials, path: str) -> Plan[FileInfo]:
         g = _generated()
         build = functools.partial(g.files_get.request_kwargs, vm, path, body=self._creds(credentials))
 
@@ -615,14 +620,26 @@ class FilesService:
 
     @driven
     def mkdir(self, vm: str, credentials: Credentials, guest_path: str, *, parents: bool = False) -> Plan[None]:
-        """Makes the directory `guest_path`; `parents=True` makes missing parents too (as `mkdir -p`)."""
+        """Makes the directory `guest_path`; `parents=True` makes missing parents too and, as `mkdir -p`,
+        accepts a directory that is there already (anything else there is still `AlreadyExists`)."""
         vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
+        parents = check_flag(parents, "parents")
         g = _generated()
-        body = g.DirectoriesCreateBody(
-            credentials=credentials._cached_generated(), path=path, create_parents=check_flag(parents, "parents")
-        )
+        body = g.DirectoriesCreateBody(credentials=credentials._cached_generated(), path=path, create_parents=parents)
         build = functools.partial(g.directories_create.request_kwargs, vm, body=body)
-        return self._engine.call(self._call("directories.create", build, _parse_nothing, vm, credentials))
+        return self._mkdir_plan(vm, credentials, path, parents, build)
+
+    def _mkdir_plan(
+        self, vm: str, credentials: Credentials, path: str, parents: bool, build: Callable[[], Any]
+    ) -> Plan[None]:
+        try:
+            yield from self._engine.call(self._call("directories.create", build, _parse_nothing, vm, credentials))
+        except errors.AlreadyExists:
+            if not parents:
+                raise
+            info = yield from self._stat_plan(vm, credentials, path)
+            if not info.is_directory:
+                raise
 
     @driven
     def rmdir(self, vm: str, credentials: Credentials, guest_path: str, *, recursive: bool = False) -> Plan[None]:

@@ -391,6 +391,8 @@ def run_async(conn: Connection, work: Callable[[], Awaitable[T]]) -> T:
         fail(conn, exc)
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise
+    except BrokenPipeError:
+        raise  # the reader of stdout went away (`| head`): click ends quietly, as `cat` would
     except Exception as exc:
         fail(conn, RuntimeError(f"internal error ({type(exc).__name__}: {exc}); --debug shows the traceback"))
 

@@ -110,6 +110,8 @@ def download(conn: Connection, vm: str, guest_path: str, local: str | None) -> N
     """
     destination: Any
     if local == "-":
+        if conn.as_json:
+            raise click.UsageError("--json and - both want stdout: give LOCAL a file name, or drop --json")
         destination = sys.stdout.buffer
     else:
         name = local if local is not None else _guest_name(guest_path)
