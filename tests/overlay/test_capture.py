@@ -74,6 +74,15 @@ def test_each_argument_reaches_the_program_unchanged(server: Any, guest: Credent
     assert result.stdout_text == "".join(f"[{a}]\n" for a in args)
 
 
+def test_verbatim_arguments_with_shell_syntax_have_all_their_output_captured(server: Any, guest: Credentials) -> None:
+    with server.client() as vc:
+        both = vc.processes.run(DEMO_VM, guest, "/bin/echo", arguments="a; /bin/echo b >&2 && /bin/echo c # x")
+        assert (both.stdout, both.stderr, both.exit_code) == (b"a\nc\n", b"b\n", 0)
+        exited = vc.processes.run(DEMO_VM, guest, "/bin/echo", arguments="a; exit 3")
+        assert (exited.stdout, exited.exit_code) == (b"a\n", 3)
+        assert _leftovers(server.app) == []
+
+
 def test_output_without_a_final_newline_is_kept_exactly(server: Any, guest: Credentials) -> None:
     with server.client() as vc:
         assert vc.processes.run(DEMO_VM, guest, "/bin/printf", "no newline").stdout == b"no newline"

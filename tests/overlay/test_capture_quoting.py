@@ -77,3 +77,33 @@ def test_the_marker_line_gives_the_exit_code_and_whether_stderr_has_bytes(
     assert out.end_stdout("MARK", complete=True) == (code, bool(stderr))
     assert bytes(out.kept) == b'["a"]'
     assert (tmp_path / "stderr").read_text() == stderr
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize(
+    ("arguments", "stdout", "stderr", "code"),
+    [
+        ("a; echo b", b"a\nb\n", b"", 0),
+        ("a && echo b || echo c", b"a\nb\n", b"", 0),
+        ("a # a comment", b"a\n", b"", 0),
+        ("a >&2; echo b", b"b\n", b"a\n", 0),
+        ("a; false", b"a\n", b"", 1),
+        ("'a b'   c", b"a b c\n", b"", 0),
+    ],
+)
+def test_verbatim_arguments_with_shell_syntax_have_every_commands_output_captured(  # noqa: PLR0917 - the table's columns
+    shell: str, tmp_path: Path, arguments: str, stdout: bytes, stderr: bytes, code: int
+) -> None:
+    """`arguments=` is shell text: whatever its commands print is captured, not only the last one's."""
+    from vcenter_guest import CreateSpec
+    from vcenter_guest._services.capture import posix_line
+
+    captured = posix_line(CreateSpec("/bin/echo", arguments=arguments), str(tmp_path), "MARK")
+    line = shlex.quote(captured.path) + " " + (captured.arguments or "")
+    done = subprocess.run([shell, "-c", line], env={"PATH": "/usr/bin:/bin"}, timeout=30, check=False)
+    out = Output(None, 1 << 20)
+    out.take_stdout((tmp_path / "stdout").read_bytes())
+    assert out.end_stdout("MARK", complete=True) == (code, bool(stderr))
+    assert bytes(out.kept) == stdout
+    assert (tmp_path / "stderr").read_bytes() == stderr
+    assert done.returncode == code

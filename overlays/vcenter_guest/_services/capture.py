@@ -63,6 +63,7 @@ __all__ = [
     "check_limit",
     "cmd_line",
     "output_target",
+    "posix_line",
     "run_captured",
     "windows_encoding",
 ]
@@ -143,6 +144,32 @@ def _command_suffix(directory: str, marker: str) -> str:
     )
 
 
+def posix_line(spec: CreateSpec, directory: str, marker: str) -> CreateSpec:
+    """`spec` with its output in the POSIX run directory `directory` (see the module).
+
+    Arguments that are a list of words (what `run(*args)` sends) are followed by the redirections.
+    Verbatim `arguments=` may hold shell syntax (`a; b`, `&&`, a `#` comment): the redirections
+    would then catch only the last command, so the line runs as `/bin/sh -c '{ PATH ARGS
+    } >D/stdout 2>D/stderr; ...'`, a group whose every command writes into the run directory.
+
+    >>> posix_line(CreateSpec("/bin/echo", arguments="'a b' c"), "/tmp/d", "M").path
+    '/bin/echo'
+    >>> grouped = posix_line(CreateSpec("/bin/echo", arguments="a; /bin/echo b"), "/tmp/d", "M")
+    >>> grouped.path, shlex.split(grouped.arguments)[1].startswith("{ /bin/echo a; /bin/echo b\\n} >/tmp/d/stdout")
+    ('/bin/sh', True)
+    """
+    arguments = spec.arguments or ""
+    suffix = _command_suffix(directory, marker)
+    try:
+        words = shlex.split(arguments)
+    except ValueError:
+        words = None
+    if words is not None and shlex.join(words) == arguments.strip():
+        return attrs.evolve(spec, arguments=arguments + suffix)
+    group = f"{{ {shlex.quote(spec.path)} {arguments}\n}}{suffix}"
+    return attrs.evolve(spec, path="/bin/sh", arguments="-c " + shlex.quote(group))
+
+
 def cmd_line(spec: CreateSpec, directory: str, marker: str) -> CreateSpec:
     """`spec` run through cmd.exe with its output in the Windows run directory `directory` (see the
     module); `spec.arguments` is put in cmd's line as it is (program_spec quotes args for it)."""
@@ -207,10 +234,7 @@ def run_captured(
         if callable(spec):
             spec = yield from spec(directory)
         marker = f"vcenter-guest-{secrets.token_hex(12)}"
-        if windows:
-            captured = cmd_line(spec, directory, marker)
-        else:
-            captured = attrs.evolve(spec, arguments=(spec.arguments or "") + _command_suffix(directory, marker))
+        captured = (cmd_line if windows else posix_line)(spec, directory, marker)
         sep = "\\" if windows else "/"
         vanished: errors.ProcessVanished | None = None
         result: ProcessResult | None = None

@@ -275,7 +275,9 @@ class ProcessesService:
         `args` are quoted for the guest's POSIX shell, or for a Windows program (its path is
         `C:\\...`) with mslex for CommandLineToArgvW (and for cmd.exe too, with capture), one argument
         each, so each reaches the program unchanged; `arguments=` is passed verbatim instead (shell
-        syntax; on Windows with capture, cmd's). A non-zero exit code is a
+        syntax: on POSIX with capture, `a; b` or `a && b` has every command's output captured, the
+        line running as `/bin/sh -c '{ PATH ARGUMENTS ... }'`; on Windows with capture, cmd's
+        syntax, where only the program's own output is). A non-zero exit code is a
         result unless `check=True` (then errors.ProcessFailed). After `timeout` seconds:
         errors.ProcessTimeout, having terminated the process if `terminate_on_timeout=True`. Ctrl-C or
         a cancelled task terminates the program. If the server forgot the process before its exit

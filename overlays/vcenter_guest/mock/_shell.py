@@ -4,10 +4,11 @@ vCenter starts `path arguments` through `/bin/bash` on those guests, so the mock
 as bash does. `bashlex` (a port of bash's own parser) parses it; this module walks the tree:
 quoting and escapes, variables and the special parameters (`$?`, `$#`, `$@`, `$*`, `$0`..`$9`,
 `$$`), `~`, assignments, redirections (`<`, `>`, `>>`, `N>file`, `2>&1`, `>&2`, `N>&-`,
-`/dev/null`), `;`, `&&`, `||`, pipes, and the builtins `cd`, `exit`, `exec`, `export`, `echo`,
-`printf`, `true`, `false`, `:`. Programs are files of the guest: a declared program (the inventory's
-`programs`, with a simulated utility or declared output), or a script (a shebang of sh or bash, or
-none), run by a nested shell. Anything else (command substitution, `if`, loops, functions,
+`/dev/null`), `;`, `&&`, `||`, pipes, `{ ...; }` groups (with redirections), and the builtins
+`cd`, `exit`, `exec`, `export`, `echo`, `printf`, `true`, `false`, `:`. Programs are files of the
+guest: a declared program (the inventory's `programs`, with a simulated utility or declared
+output), or a script (a shebang of sh or bash, or
+none), run by a nested shell. Anything else (command substitution, subshells, `if`, loops, functions,
 globbing, here-documents, `&`...) fails loudly: a message on the shell's stderr and exit status 2.
 
 Everything a line does happens when the process starts; its duration (the sleeps and declared
@@ -212,10 +213,25 @@ class Shell:
         if kind == "command":
             return self.command(node, self.fds)
         if kind == "compound":
-            raise Unsupported("a compound command ({ ...; } or ( ... ))")
+            return self.group(node)
         if kind in {"if", "for", "while", "until", "function", "case"}:
             raise Unsupported(f"`{kind}`")
         raise Unsupported(f"the construct {kind!r}")
+
+    def group(self, node: Any) -> int:
+        """`{ LIST; } REDIRECTIONS`: the list runs in this shell with the group's redirections."""
+        parts = node.list
+        if not (parts[0].kind == "reservedword" and parts[0].word == "{" and parts[-1].kind == "reservedword"):
+            raise Unsupported("a subshell ( ... )")
+        fds = dict(self.fds)
+        for redirect in getattr(node, "redirects", None) or []:
+            if not self.redirect(redirect, fds):
+                return 1
+        saved, self.fds = self.fds, fds
+        try:
+            return self.list_(parts[1:-1])
+        finally:
+            self.fds = saved
 
     def list_(self, parts: list[Any]) -> int:
         if any(part.kind == "operator" and part.op == "&" for part in parts):
