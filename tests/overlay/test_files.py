@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -261,3 +262,29 @@ def test_a_text_file_object_is_refused_before_anything_is_sent(server: Any, gues
         assert len(vc.processes.list(DEMO_VM, guest)) == before  # no program was started
         with pytest.raises(errors.NotFound):
             vc.files.stat(DEMO_VM, guest, "/tmp/t.txt")
+
+
+def test_a_downloaded_file_gets_the_mode_cp_would_give_it(server: Any, guest: Credentials, tmp_path: Path) -> None:
+    """Written through a private temporary file, it still ends with the umask's mode (or the mode of
+    the file it replaces), not the temporary file's 600."""
+    fresh, replaced = tmp_path / "fresh", tmp_path / "replaced"
+    replaced.write_bytes(b"old")
+    replaced.chmod(0o640)
+    old_mask = os.umask(0o027)
+    try:
+        with server.client() as vc:
+            vc.files.download(DEMO_VM, guest, "/etc/hostname", fresh)
+            vc.files.download(DEMO_VM, guest, "/etc/hostname", replaced)
+    finally:
+        os.umask(old_mask)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o640  # 666 less the umask 027
+    assert stat.S_IMODE(replaced.stat().st_mode) == 0o640
+    assert replaced.read_bytes() == b"demo-linux\n"
+
+
+def test_permissions_may_be_written_as_python_writes_octal(server: Any, guest: Credentials) -> None:
+    with server.client() as vc:
+        vc.files.upload(DEMO_VM, guest, b"x", "/tmp/p.txt", permissions="0o604")
+        assert vc.files.stat(DEMO_VM, guest, "/tmp/p.txt").permissions == "604"
+        with pytest.raises(errors.UsageError, match="'0o640'"):
+            vc.files.upload(DEMO_VM, guest, b"x", "/tmp/q.txt", permissions="0o9")

@@ -17,6 +17,7 @@ import io
 import logging
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from types import SimpleNamespace
@@ -127,14 +128,30 @@ def _guest_path(path: object, what: str = "guest_path") -> str:
     return path
 
 
+def _umask() -> int:
+    """The process's umask: read where the system shows it (Linux), else set and put back at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _permissions(permissions: object) -> str | None:
     if permissions is None:
         return None
     if type(permissions) is int and 0 <= permissions <= 0o7777:
         return format(permissions, "o")
-    if isinstance(permissions, str) and 1 <= len(permissions) <= 4 and all(c in "01234567" for c in permissions):
-        return permissions
-    raise errors.UsageError(f"permissions must be an octal mode such as 0o640 or '640', got {permissions!r}")
+    if isinstance(permissions, str):
+        digits = permissions[2:] if permissions[:2].lower() == "0o" else permissions  # '0o640' as 0o640
+        if 1 <= len(digits) <= 4 and all(c in "01234567" for c in digits):
+            return digits
+    raise errors.UsageError(f"permissions must be an octal mode such as 0o640, '640' or '0o640', got {permissions!r}")
 
 
 def _progress(progress: object) -> Callable[[int], object] | None:
@@ -259,6 +276,13 @@ class _Destination:
                 self._write_file(b"")
             assert self._temp is not None
             self._file.close()
+            # mkstemp made it 600: the file gets the mode a file it replaces had, else what the
+            # umask leaves of 666, as `cp` and `curl -o` would give it.
+            try:
+                mode = stat.S_IMODE(os.stat(self.path).st_mode)
+            except OSError:
+                mode = 0o666 & ~_umask()
+            os.chmod(self._temp, mode)
             os.replace(self._temp, self.path)
             self._temp = None
         return bytes(self._buffer) if self._buffer is not None else None
