@@ -32,7 +32,7 @@ def scrub_tokens(text: str) -> str:
     >>> scrub_tokens("/guestFile?token=a-b_c&id=1"), scrub_tokens("no token here")
     ('/guestFile?token=<redacted>&id=1', 'no token here')
     """
-    return _TOKEN.sub(rf"\1{REDACTED}", text) if "token=" in text.lower() else text
+    return _TOKEN.sub(rf"\1{REDACTED}", text)
 
 
 class TokenFilter(logging.Filter):
@@ -44,7 +44,7 @@ class TokenFilter(logging.Filter):
         except Exception:  # a record whose arguments do not fit its format: logging reports it later
             return True
         scrubbed = scrub_tokens(message)
-        if scrubbed is not message:
+        if scrubbed != message:
             record.msg, record.args = scrubbed, None
         return True
 

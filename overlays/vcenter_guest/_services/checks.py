@@ -169,8 +169,8 @@ def check_binary_stream(value: object, name: str, mode: str) -> None:
     vcenter_guest.errors.UsageError: stdout must be a binary file object (opened with 'wb'), not a text one ...
     """
     if isinstance(value, io.TextIOBase):
+        std = "sys.stdin" if "r" in mode else "sys.stdout"
         raise UsageError(
             f"{name} must be a binary file object (opened with {mode!r}), not a text one "
-            f"({type(value).__name__}); for sys.std{'in' if 'r' in mode else 'out'}, pass "
-            f"sys.std{'in' if 'r' in mode else 'out'}.buffer"
+            f"({type(value).__name__}); for {std}, pass {std}.buffer"
         )

@@ -7,9 +7,9 @@ quoting and escapes, variables and the special parameters (`$?`, `$#`, `$@`, `$*
 `/dev/null`), `;`, `&&`, `||`, pipes, `{ ...; }` groups (with redirections), and the builtins
 `cd`, `exit`, `exec`, `export`, `echo`, `printf`, `true`, `false`, `:`. Programs are files of the
 guest: a declared program (the inventory's `programs`, with a simulated utility or declared
-output), or a script (a shebang of sh or bash, or
-none), run by a nested shell. Anything else (command substitution, subshells, `if`, loops, functions,
-globbing, here-documents, `&`...) fails loudly: a message on the shell's stderr and exit status 2.
+output), or a script (a shebang of sh or bash, or none), run by a nested shell. Anything else
+(command substitution, subshells, `if`, loops, functions, globbing, here-documents, `&`...) fails
+loudly: a message on the shell's stderr and exit status 2.
 
 Everything a line does happens when the process starts; its duration (the sleeps and declared
 durations of what it ran) only decides when it ends. A command of infinite duration stops the line
