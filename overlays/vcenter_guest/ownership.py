@@ -14,10 +14,11 @@ that existed before the request can carry it.
     >>> path = f"/tmp/{prefix}Xa81"
     >>> prove_directory(path, prefix=prefix) == path
     True
-    >>> prove_directory("/tmp", prefix=prefix)
-    Traceback (most recent call last):
-    ...
-    vcenter_guest.ownership.UnprovenDirectory: '/tmp' is not a new directory of this run: its name does not start with the prefix asked for
+    >>> try:
+    ...     prove_directory("/tmp", prefix=prefix)
+    ... except UnprovenDirectory as exc:
+    ...     print(exc.why)
+    its name does not start with the prefix asked for
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from vcenter_guest._engine import CAUGHT, Call, Engine, Move, Moved, Plan
 from vcenter_guest._engine.retry import tls_failure
 from vcenter_guest._values import Credentials, FileInfo, FileSummary
 from vcenter_guest.operations import operations
+from vcenter_guest.ownership import UnprovenDirectory, claim_prefix, prove_directory
 
 from .base import AsyncService, SyncService, driven
 from .checks import check_binary_stream, check_credentials, check_flag, check_vm
@@ -688,8 +689,11 @@ class FilesService:
         suffix: str = "",
         parent: str | None = None,
     ) -> Plan[str]:
-        """Makes a new directory with a name nobody could predict, readable by this guest user only, in
-        the guest's temporary directory (or `parent`); returns its path. See `temporary_directory`."""
+        """Makes a new directory with a name nobody could predict (`prefix`, a random nonce, what the guest
+        adds, `suffix`), readable by this guest user only, in the guest's temporary directory (or
+        `parent`); returns its path. An answer that is not provably that new directory (`/tmp` itself,
+        another parent, `..`) is errors.UnexpectedResponse, and nothing is done in it. See
+        `temporary_directory`."""
         vm, credentials = check_vm(vm), check_credentials(credentials)
         for name, value in (("prefix", prefix), ("suffix", suffix)):
             if not isinstance(value, str) or "/" in value or "\\" in value:
@@ -700,16 +704,30 @@ class FilesService:
     def mkdtemp_plan(
         self, vm: str, credentials: Credentials, prefix: str, suffix: str, parent: str | None
     ) -> Plan[str]:
-        """Directories.createTemporary (checked arguments)."""
+        """Directories.createTemporary (checked arguments), its answer proven the new directory asked for
+        (see `vcenter_guest.ownership`): the prefix carries a fresh nonce after `prefix`."""
         g = _generated()
+        claimed = claim_prefix(prefix)
         body = g.DirectoriesCreateTemporaryBody(
             credentials=credentials._cached_generated(),
-            prefix=prefix,
+            prefix=claimed,
             suffix=suffix,
             parent_path=g.UNSET if parent is None else parent,
         )
         build = functools.partial(g.directories_create_temporary.request_kwargs, vm, body=body)
-        return self._engine.call(self._call("directories.create_temporary", build, _parse_url, vm, credentials))
+        op = "directories.create_temporary"
+        answer = yield from self._engine.call(self._call(op, build, _parse_url, vm, credentials))
+        try:
+            return prove_directory(answer, prefix=claimed, suffix=suffix, parent=parent)
+        except UnprovenDirectory as exc:
+            raise errors.UnexpectedResponse(
+                f"{op} on {vm}: the server's answer {exc}; nothing was written into it or deleted",
+                status_code=200,
+                content_type="application/json",
+                body=answer,
+                reason=exc.why,
+                operation=op,
+            ) from None
 
     def fetch(
         self, vm: str, credentials: Credentials, path: str, sink: Callable[[bytes], object], most: int | None
