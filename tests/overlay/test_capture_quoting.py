@@ -89,6 +89,9 @@ def test_the_marker_line_gives_the_exit_code_and_whether_stderr_has_bytes(
         ("a >&2; echo b", b"b\n", b"a\n", 0),
         ("a; false", b"a\n", b"", 1),
         ("'a b'   c", b"a b c\n", b"", 0),
+        ("3\n", b"3\n", b"", 0),  # a trailing line break ends the line, not the command
+        ("3\r\n", b"3\r\n", b"", 0),
+        ("a\n\necho b\n", b"a\nb\n", b"", 0),
     ],
 )
 def test_verbatim_arguments_with_shell_syntax_have_every_commands_output_captured(  # noqa: PLR0917 - the table's columns
@@ -107,3 +110,23 @@ def test_verbatim_arguments_with_shell_syntax_have_every_commands_output_capture
     assert bytes(out.kept) == stdout
     assert (tmp_path / "stderr").read_bytes() == stderr
     assert done.returncode == code
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize("arguments", ["'unbalanced", "a; (", "a |", "$(("])
+def test_a_verbatim_line_that_does_not_parse_gives_the_shells_message_and_exit_code_2(
+    shell: str, tmp_path: Path, arguments: str
+) -> None:
+    """Not 'the run directory's stdout was not found': the marker line, exit code 2, the shell's own words."""
+    from vcenter_guest import CreateSpec
+    from vcenter_guest._services.capture import posix_line
+
+    captured = posix_line(CreateSpec("/bin/echo", arguments=arguments), str(tmp_path), "MARK")
+    line = shlex.quote(captured.path) + " " + (captured.arguments or "")
+    done = subprocess.run([shell, "-c", line], env={"PATH": "/usr/bin:/bin"}, timeout=30, check=False)
+    out = Output(None, 1 << 20)
+    out.take_stdout((tmp_path / "stdout").read_bytes())
+    assert out.end_stdout("MARK", complete=True) == (2, True)
+    assert bytes(out.kept) == b""
+    assert b"rror" in (tmp_path / "stderr").read_bytes()  # "Syntax error" (dash), "syntax error" (bash)
+    assert done.returncode == 2

@@ -148,15 +148,18 @@ def posix_line(spec: CreateSpec, directory: str, marker: str) -> CreateSpec:
     """`spec` with its output in the POSIX run directory `directory` (see the module).
 
     Arguments that are a list of words (what `run(*args)` sends) are followed by the redirections.
-    Verbatim `arguments=` may hold shell syntax (`a; b`, `&&`, a `#` comment): the redirections
-    would then catch only the last command, so the line runs as `/bin/sh -c '{ PATH ARGS
-    } >D/stdout 2>D/stderr; ...'`, a group whose every command writes into the run directory.
+    Verbatim `arguments=` are shell text: they may hold shell syntax (`a; b`, `&&`, a `#` comment,
+    a line break), so the redirections cannot simply follow them (they would catch the last
+    command only, or stand on a line of their own), and they may not parse at all. The line is
+    then given to a shell of its own, as its `$1`: `/bin/sh -c '/bin/sh -c "$1" >D/stdout
+    2>D/stderr; ...' sh 'PATH ARGUMENTS'`. Whatever its commands print is captured; a syntax error
+    is that inner shell's message on stderr and its exit code (2), as running the line would give.
 
-    >>> posix_line(CreateSpec("/bin/echo", arguments="'a b' c"), "/tmp/d", "M").path
-    '/bin/echo'
-    >>> grouped = posix_line(CreateSpec("/bin/echo", arguments="a; /bin/echo b"), "/tmp/d", "M")
-    >>> grouped.path, shlex.split(grouped.arguments)[1].startswith("{ /bin/echo a; /bin/echo b\\n} >/tmp/d/stdout")
-    ('/bin/sh', True)
+    >>> posix_line(CreateSpec("/bin/echo", arguments="'a b' c"), "/tmp/d", "M").arguments.startswith("'a b' c >")
+    True
+    >>> nested = posix_line(CreateSpec("/bin/echo", arguments="a; /bin/echo b"), "/tmp/d", "M")
+    >>> nested.path, shlex.split(nested.arguments)[-2:]
+    ('/bin/sh', ['sh', '/bin/echo a; /bin/echo b'])
     """
     arguments = spec.arguments or ""
     suffix = _command_suffix(directory, marker)
@@ -164,10 +167,11 @@ def posix_line(spec: CreateSpec, directory: str, marker: str) -> CreateSpec:
         words = shlex.split(arguments)
     except ValueError:
         words = None
-    if words is not None and shlex.join(words) == arguments.strip():
+    if words is not None and shlex.join(words) == arguments.strip(" "):
         return attrs.evolve(spec, arguments=arguments + suffix)
-    group = f"{{ {shlex.quote(spec.path)} {arguments}\n}}{suffix}"
-    return attrs.evolve(spec, path="/bin/sh", arguments="-c " + shlex.quote(group))
+    line = f"{shlex.quote(spec.path)} {arguments}"
+    outer = '/bin/sh -c "$1"' + suffix
+    return attrs.evolve(spec, path="/bin/sh", arguments=f"-c {shlex.quote(outer)} sh {shlex.quote(line)}")
 
 
 def cmd_line(spec: CreateSpec, directory: str, marker: str) -> CreateSpec:

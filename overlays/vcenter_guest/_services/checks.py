@@ -140,6 +140,16 @@ def program_spec(
         if "\0" in arg:
             raise UsageError("an argument cannot hold a NUL character: no program can receive one")
     text: Any = arguments
+    if (
+        through_cmd
+        and isinstance(arguments, str)
+        and windows_path(program)
+        and ("\n" in arguments or "\r" in arguments)
+    ):
+        raise UsageError(
+            "on a Windows guest with capture, arguments= cannot hold a line break (cmd.exe ends its command "
+            "line there, and the output would not be captured); pass capture=False"
+        )
     if args and windows_path(program):
         import mslex  # noqa: PLC0415 - only Windows programs need it
 

@@ -696,8 +696,8 @@ class FilesService:
         `temporary_directory`."""
         vm, credentials = check_vm(vm), check_credentials(credentials)
         for name, value in (("prefix", prefix), ("suffix", suffix)):
-            if not isinstance(value, str) or "/" in value or "\\" in value:
-                raise errors.UsageError(f"{name} must be a string without path separators, got {value!r}")
+            if not isinstance(value, str) or "/" in value or "\\" in value or "\0" in value:
+                raise errors.UsageError(f"{name} must be a string without path separators or NUL, got {value!r}")
         where = None if parent is None else _guest_path(parent, "parent")
         return self.mkdtemp_plan(vm, credentials, prefix, suffix, where)
 

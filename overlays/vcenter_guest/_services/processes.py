@@ -354,9 +354,9 @@ class ProcessesService:
         target, creds = check_vm(vm), check_credentials(credentials)
         # The checks of run's arguments, directory and environment (the spec's program comes later).
         base = program_spec("/bin/true", args, None, working_directory, environment_variables)
-        if interpreter is not None and (not isinstance(interpreter, str) or not interpreter):
+        if interpreter is not None and (not isinstance(interpreter, str) or not interpreter or "\0" in interpreter):
             raise errors.UsageError(
-                f"interpreter must be a path in the guest such as '/usr/bin/python3', got {interpreter!r}"
+                f"interpreter must be a path in the guest such as '/usr/bin/python3' (no NUL), got {interpreter!r}"
             )
         body = script.encode("utf-8") if isinstance(script, str) else script
         if not isinstance(body, bytes | bytearray | os.PathLike):

@@ -92,6 +92,8 @@ class Credentials(CachedGenerated):
             raise UsageError(f"credentials type must be {USERNAME_PASSWORD} or {SAML_BEARER_TOKEN}, got {kind!r}")
         if not isinstance(interactive_session, bool):
             raise UsageError("interactive_session must be True or False")
+        if "\0" in secret or "\0" in (user_name or ""):
+            raise UsageError("guest credentials cannot hold a NUL character")
         self.__attrs_init__(kind, user_name, interactive_session, secret, None)
 
     @classmethod

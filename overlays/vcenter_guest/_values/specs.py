@@ -33,6 +33,10 @@ def _environment(value: Mapping[str, str] | None) -> Mapping[str, str] | None:
     for name, text in copy.items():
         if not isinstance(name, str) or not name or not isinstance(text, str):
             raise UsageError("environment_variables must map non-empty string names to string values")
+        if "=" in name:
+            raise UsageError(f"an environment variable's name cannot hold '=', got {name!r}")
+        if "\0" in name or "\0" in text:
+            raise UsageError("an environment variable's name or value cannot hold a NUL character")
     return types.MappingProxyType(copy)
 
 
@@ -65,6 +69,9 @@ class CreateSpec(CachedGenerated):
         for name in ("arguments", "working_directory"):
             if not isinstance(getattr(self, name), str | None):
                 raise UsageError(f"{name} must be a string or None")
+        for name in ("path", "arguments", "working_directory"):
+            if "\0" in (getattr(self, name) or ""):
+                raise UsageError(f"the {name} cannot hold a NUL character: no program, path or argument can")
         if not isinstance(self.start_minimized, bool | None):
             raise UsageError("start_minimized must be True, False or None")
 
