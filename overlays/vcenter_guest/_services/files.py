@@ -186,7 +186,8 @@ class _Source:
             except OSError as exc:
                 raise errors.UsageError(f"cannot read {os.fspath(source)!r}: {exc.strerror or exc}") from None
             self._file, self._close = handle, handle.close
-            self.size = os.fstat(handle.fileno()).st_size
+            # A FIFO, a pipe (`<(command)` is /dev/fd/N) or a device has no size to trust: spool it.
+            self.size = self._measure(sized=stat.S_ISREG(os.fstat(handle.fileno()).st_mode))
         elif callable(getattr(source, "read", None)):
             check_binary_stream(source, "source", "rb")
             self._file = cast("IO[bytes]", source)
@@ -196,18 +197,22 @@ class _Source:
                 f"source must be bytes, a local path or a binary file object, not {type(source).__name__}"
             )
 
-    def _measure(self) -> int:
+    def _measure(self, *, sized: bool = True) -> int:
+        """The bytes left to send. Transfers.create must know the size before anything is sent: what
+        has none to trust (a pipe, a socket, a FIFO) is spooled to a temporary file first, in constant
+        memory; so is what says it is empty, since /proc and /sys files say so and still have bytes
+        (a file that really is empty spools nothing)."""
         file = self._file
         assert file is not None
         try:
-            if file.seekable():
+            if sized and file.seekable():
                 here = file.tell()
                 end = file.seek(0, io.SEEK_END)
                 file.seek(here)
-                return end - here
+                if end > here:
+                    return end - here
         except (OSError, ValueError, AttributeError):
             pass
-        # A pipe or a socket: spool it (Transfers.create must know the size before anything is sent).
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed by close()
         shutil.copyfileobj(file, spool, PIECE)
         size = spool.tell()
