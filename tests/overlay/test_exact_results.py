@@ -85,3 +85,24 @@ def test_a_nul_character_anywhere_is_a_usage_error_before_anything_is_sent(where
 def test_an_environment_name_with_an_equals_sign_is_a_usage_error() -> None:
     with pytest.raises(errors.UsageError, match="="):
         CreateSpec("/bin/env", environment_variables={"A=B": "x"})
+
+
+def test_capture_without_the_modify_privilege_fails_before_the_program_runs_naming_it_and_no_capture(
+    make_server: Callable[..., MockServer], demo_inventory: dict[str, Any], guest: Credentials
+) -> None:
+    """processes.create documents Execute and Query; capture also needs what its run directory needs."""
+    demo_inventory["users"].append(
+        {
+            "name": "runner@vsphere.local",
+            "password": "Run!23",
+            "privileges": ["VirtualMachine.GuestOperations.Execute", "VirtualMachine.GuestOperations.Query"],
+        }
+    )
+    server = make_server(demo_inventory)
+    with server.client(user="runner@vsphere.local", password="Run!23") as vc:
+        with pytest.raises(errors.Unauthorized) as caught:
+            vc.processes.run(DEMO_VM, guest, "/bin/echo", "hi")
+        assert "VirtualMachine.GuestOperations.Modify" in str(caught.value)
+        assert "capture=False" in str(caught.value)
+        assert caught.value.operation == "directories.create_temporary"
+        assert vc.processes.run(DEMO_VM, guest, "/bin/echo", "hi", capture=False).exit_code == 0

@@ -48,6 +48,7 @@ from vcenter_guest import errors
 from vcenter_guest._engine import Engine, Plan
 from vcenter_guest._engine.waiting import run_program
 from vcenter_guest._values import CreateSpec, Credentials, ProcessResult
+from vcenter_guest.operations import operations
 
 from .checks import check_binary_stream, windows_path
 
@@ -231,7 +232,10 @@ def run_captured(
 
     `spec` may be a function of the run directory giving the plan that prepares it (`run_script`
     uploads the script there) and returns the spec to run."""
-    directory: str = yield from files.mkdtemp_plan(vm, credentials, _RUN_PREFIX, "", None)
+    try:
+        directory: str = yield from files.mkdtemp_plan(vm, credentials, _RUN_PREFIX, "", None)
+    except errors.Unauthorized as exc:
+        raise _refused_capture(exc) from exc
     closed = False
     try:
         windows = windows_path(directory)
@@ -300,6 +304,33 @@ def run_captured(
     finally:
         if not closed:
             yield from files.remove_quietly(vm, credentials, directory)
+
+
+# The operations a captured run needs besides processes.create and processes.get.
+_CAPTURE_OPERATIONS = ("directories.create_temporary", "transfers.create", "directories.delete")
+
+
+def _refused_capture(exc: errors.Unauthorized) -> errors.Unauthorized:
+    """The run directory was refused before anything ran: say what capture needs that processes.create
+    does not (the privileges, from the document), and how to run without it."""
+    table = operations()
+    extra = {p for op in _CAPTURE_OPERATIONS for p in table[op].privileges} - set(table["processes.create"].privileges)
+    message = (
+        f"{exc} Capturing output needs a run directory in the guest: the API user's privilege "
+        f"{' and '.join(sorted(extra))} besides those of processes.create, and a guest user who may make "
+        "a directory in the guest's temporary directory. Nothing was started; capture=False (the "
+        "command line's --no-capture) runs the program for its exit code alone."
+    )
+    return type(exc)(
+        message,
+        status_code=exc.status_code,
+        messages=exc.messages,
+        data=exc.data,
+        operation=exc.operation,
+        vm=exc.vm,
+        pid=exc.pid,
+        error_type=exc.error_type,
+    )
 
 
 def _with_exit_code(
