@@ -62,28 +62,47 @@ def basic_auth_token(user: str, password: str) -> str:
     return base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
+SHORT_SECRET = 8
+"""Secrets shorter than this are redacted where they stand as a word of their own, not inside words."""
+
+
+def _short(secret: str) -> re.Pattern[str]:
+    before = r"(?<![0-9A-Za-z])" if secret[0].isalnum() else ""
+    after = r"(?![0-9A-Za-z])" if secret[-1].isalnum() else ""
+    return re.compile(before + re.escape(secret) + after)
+
+
 class Redactor:
     """Replaces every known secret in a text with `REDACTED`.
+
+    A secret shorter than `SHORT_SECRET` characters is replaced where it stands as a word of its
+    own (between characters that are not letters or digits): a one-letter password would otherwise
+    turn every message into `unex<redacted>ected res<redacted>onse`, and within a longer word it
+    gives nothing away.
 
     >>> r = Redactor(["hunter2"])
     >>> r.scrub("password hunter2 rejected")
     'password <redacted> rejected'
     >>> r.with_secrets(["s3cr3t"]).scrub("hunter2 s3cr3t")
     '<redacted> <redacted>'
+    >>> Redactor(["p"]).scrub("unexpected response for user:p")
+    'unexpected response for user:<redacted>'
     """
 
-    __slots__ = ("_secrets",)
+    __slots__ = ("_long", "_secrets", "_short")
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         # Longest first, so a secret containing another is replaced whole.
         self._secrets: tuple[str, ...] = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+        self._long = tuple(s for s in self._secrets if len(s) >= SHORT_SECRET)
+        self._short = tuple(_short(s) for s in self._secrets if len(s) < SHORT_SECRET)
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._secrets)} secrets)"
 
     def add(self, *secrets: str) -> None:
         """Remembers more secrets (a new session id, say)."""
-        self._secrets = tuple(sorted({*self._secrets, *(s for s in secrets if s)}, key=len, reverse=True))
+        self.__init__((*self._secrets, *secrets))  # type: ignore[misc] # one place that derives the rest
 
     def with_secrets(self, secrets: Iterable[str]) -> Redactor:
         """A new redactor that also knows `secrets` (this one is unchanged)."""
@@ -91,7 +110,9 @@ class Redactor:
 
     def scrub(self, text: str) -> str:
         """`text` with each secret replaced by `REDACTED`, and any transfer URL's token."""
-        for secret in self._secrets:
+        for secret in self._long:
             if secret in text:
                 text = text.replace(secret, REDACTED)
+        for pattern in self._short:
+            text = pattern.sub(REDACTED, text)
         return scrub_tokens(text)
