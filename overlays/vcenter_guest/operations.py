@@ -70,6 +70,15 @@ class Effect(enum.Enum):
     WRITES_GUEST_FILES = "writes-guest-files"
     DELETES_GUEST_FILES = "deletes-guest-files"
 
+    @property
+    def names_what_it_made(self) -> bool:
+        """Whether a success leaves something in the guest that only its answer names (a program's pid,
+        a temporary directory's path): an interrupted client finishes such an exchange, to undo it."""
+        return self in _NAMES_WHAT_IT_MADE
+
+
+_NAMES_WHAT_IT_MADE = frozenset({Effect.STARTS_PROGRAM, Effect.CREATES_GUEST_FILES})
+
 
 class DocumentError(ValueError):
     """The document breaks a convention the table relies on; the message names the operation."""

@@ -42,6 +42,23 @@ async def _pieces(source: Iterable[bytes], checkpoint: Callable[[], Awaitable[No
         yield piece
 
 
+async def _shielded(exchange: Awaitable[T]) -> T:
+    """An exchange whose answer names what it made (`Send.finish`): finished even if the task is cancelled
+    meanwhile (within the exchange's own limit), so that the plan learns what to undo."""
+    import anyio  # noqa: PLC0415 - loaded already by httpx's async machinery
+
+    with anyio.CancelScope(shield=True):
+        outcome = await exchange
+    return outcome
+
+
+async def _delivered() -> None:
+    """A cancellation that came while an exchange was shielded, delivered now."""
+    from anyio.lowlevel import checkpoint_if_cancelled  # noqa: PLC0415 - loaded already
+
+    await checkpoint_if_cancelled()
+
+
 class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitable[None]]]):
     """The asynchronous `Client`: same parameters, same methods, awaited; plus `processes.run_many`.
 
@@ -174,9 +191,17 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
         """Runs a plan, performing its effects (see _engine.effects)."""
         stepper = self._stepper(plan)
         cleanup_ends: float | None = None
+        finished = False  # an exchange was finished shielded: a cancellation may be waiting
         for effect in stepper:
             try:
                 if stepper.interrupted is None:
+                    if finished:
+                        finished = False
+                        await _delivered()  # the plan now knows what that exchange made
+                    if isinstance(effect, Send) and effect.finish:
+                        finished = True
+                        stepper.reply(await _shielded(self._perform(effect)))
+                        continue
                     stepper.reply(await self._perform(effect))
                     continue
                 import anyio  # noqa: PLC0415 - a cancellation came through anyio's machinery
@@ -192,6 +217,8 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
                 stepper.fail(exc)
             except BaseException as exc:  # a cancellation: the plan cleans up, then re-raises (see _engine.effects)
                 stepper.interrupt(exc)
+        if finished:
+            await _delivered()
         return stepper.result
 
     async def _read(self, response: httpx.Response) -> httpx.Response:

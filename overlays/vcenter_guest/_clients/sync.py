@@ -21,6 +21,7 @@ from .base import BaseClient, Received, Setup
 from .bounded import Body, unbind
 from .cookies import Http
 from .deadline import DEADLINE, begin, bound
+from .held import hold_interrupts
 
 __all__ = ["Client"]
 
@@ -149,13 +150,23 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
     def _drive(self, plan: Plan[T]) -> T:
         """Runs a plan, performing its effects (see _engine.effects)."""
         stepper = self._stepper(plan)
+        held: list[Callable[[], object]] = []  # a Ctrl-C held back while an exchange was finished (see held)
         for effect in stepper:
             try:
-                stepper.reply(self._perform(effect))
+                if held:
+                    held.pop()()  # the plan now knows what the exchange made: deliver the Ctrl-C
+                if isinstance(effect, Send) and effect.finish and stepper.interrupted is None:
+                    with hold_interrupts(held):
+                        outcome = self._perform(effect)
+                    stepper.reply(outcome)
+                else:
+                    stepper.reply(self._perform(effect))
             except CAUGHT as exc:
                 stepper.fail(exc)
             except BaseException as exc:  # Ctrl-C: the plan cleans up, then re-raises (see _engine.effects)
                 stepper.interrupt(exc)
+        if held:
+            held.pop()()
         return stepper.result
 
     def _read(self, response: httpx.Response) -> httpx.Response:

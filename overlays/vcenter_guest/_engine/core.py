@@ -99,7 +99,9 @@ class Engine:
 
     def _send(self, call: Call[Any], limit: float | None) -> Send:
         if call.operation.uses_session:
-            return Send.of(call.build(), session=self.session_id, auth=None, limit=limit)
+            effect = call.operation.effect
+            finish = effect is not None and effect.names_what_it_made
+            return Send.of(call.build(), session=self.session_id, auth=None, limit=limit, finish=finish)
         if self.user is None or self._password is None:  # login() checks can_login first
             raise errors.UsageError("no user and password to log in with")
         return Send.of(call.build(), session=None, auth=(self.user, self._password), limit=limit)

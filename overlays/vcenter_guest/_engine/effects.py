@@ -53,6 +53,10 @@ class Send:
     limit: float | None = None
     params: Mapping[str, Any] | None = None
     """The query (VM.list's filter arrays), as the generated `request_kwargs` give it."""
+    finish: bool = False
+    """Finish the exchange even if an interruption comes meanwhile (within its `limit`): its answer names
+    what it made in the guest (a pid, a directory), which the plan must know to undo it. The
+    interruption then reaches the plan at its next effect; a second one stops at once."""
 
     @classmethod
     def of(
@@ -62,11 +66,19 @@ class Send:
         session: str | None,
         auth: tuple[str, str] | None,
         limit: float | None = None,
+        finish: bool = False,
     ) -> Send:
         """From a generated `request_kwargs()`: its method, URL and JSON body. Its headers are dropped: a
         per-request header merge costs httpx time on every call, and httpx sets Content-Type for `json=`."""
         return cls(
-            kwargs["method"].upper(), kwargs["url"], kwargs.get("json"), session, auth, limit, kwargs.get("params")
+            kwargs["method"].upper(),
+            kwargs["url"],
+            kwargs.get("json"),
+            session,
+            auth,
+            limit,
+            kwargs.get("params"),
+            finish,
         )
 
 
