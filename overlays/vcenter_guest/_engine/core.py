@@ -186,7 +186,9 @@ class Engine:
                     raise failure
                 # The same attempt again with the new session: the whole timeout for a first attempt,
                 # what is left of the retry policy's time for a retry.
-                limit = self.exchange_timeout if sent == 1 and until is None else self._limit(ends)
+                limit = self.exchange_timeout if sent == 1 else self._limit(ends)
+                if sent == 1 and until is not None:
+                    limit = self._limit(until)  # the caller's deadline, not the retry policy's time
                 if limit is not None and not self._enough(op, limit):
                     raise failure
             elif (
