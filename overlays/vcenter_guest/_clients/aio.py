@@ -16,7 +16,8 @@ Two things httpx-aiohttp (0.2.0) does not do that the client relies on, done her
   connection timed out) say "not sent"; any other, known or not, says "may have been sent".
 - **The whole-exchange deadline** (see deadline): aiohttp's time-outs are per read, so a trickling
   server resets them with every byte. Here every phase gets at most what is left of the exchange's
-  deadline, and the answer's body is read within it too.
+  deadline, and the answer's body is read within it too; a transfer's deadline (a `Pace`) moves
+  as its bytes do, and the scope that keeps it follows.
 
 aiohttp runs only on asyncio: under trio, the client keeps httpx's own transport (see pool).
 WHEN IT CAN GO: when httpx's own transport costs about what this one does (compare them with
@@ -37,7 +38,7 @@ import anyio
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from .deadline import DEADLINE
+from .deadline import DEADLINE, Pace, ends
 
 __all__ = ["SafeAiohttpTransport", "translated"]
 
@@ -91,15 +92,15 @@ def _aiohttp_errors() -> Iterator[None]:
 
 
 def _left() -> float | None:
-    """Seconds left of the exchange's deadline (None: no deadline)."""
+    """Seconds left of the exchange's deadline, or of a transfer's current window (None: no deadline)."""
     deadline = DEADLINE.get()
-    return None if deadline is None else deadline - time.monotonic()
+    return None if deadline is None else ends(deadline) - time.monotonic()
 
 
 class _Body(httpx.AsyncByteStream):
     """An answer's body read through aiohttp: errors translated, each read within the deadline."""
 
-    def __init__(self, inner: httpx.AsyncByteStream, deadline: float | None) -> None:
+    def __init__(self, inner: httpx.AsyncByteStream, deadline: float | Pace | None) -> None:
         self._inner = inner
         self._deadline = deadline
 
@@ -110,7 +111,7 @@ class _Body(httpx.AsyncByteStream):
                 if self._deadline is None:
                     chunk = await anext(chunks, None)
                 else:
-                    with anyio.move_on_after(self._deadline - time.monotonic()) as scope:
+                    with anyio.move_on_after(ends(self._deadline) - time.monotonic()) as scope:
                         chunk = await anext(chunks, None)
                     if scope.cancelled_caught:
                         raise httpx.ReadTimeout("the exchange did not end within the client's timeout (body cut off)")
@@ -149,15 +150,27 @@ class SafeAiohttpTransport(AiohttpTransport):
         # connecting (and says "not sent"); the scope below ends whatever phase comes after.
         timeouts: dict[str, Any] = dict(request.extensions.get("timeout", {}))
         request.extensions["timeout"] = {k: left if v is None else min(v, left) for k, v in timeouts.items()}
-        deadline = time.monotonic() + left
+        deadline = DEADLINE.get()
+        assert deadline is not None
+        unwatch = None
         with anyio.move_on_after(left) as scope, _aiohttp_errors():
-            response = await super().handle_async_request(request)
+            if isinstance(deadline, Pace):
+                # An upload's pieces move its deadline on (aiohttp sends them from a task of its own).
+                def follow(ends: float) -> None:
+                    scope.deadline = anyio.current_time() + ends - time.monotonic()
+
+                unwatch = deadline.watch(follow)
+            try:
+                response = await super().handle_async_request(request)
+            finally:
+                if unwatch is not None:
+                    unwatch()
         if scope.cancelled_caught:
             raise httpx.ReadTimeout("the exchange did not end within the client's timeout (answer cut off)")
         return self._answer(response, deadline)
 
     @staticmethod
-    def _answer(response: httpx.Response, deadline: float | None) -> httpx.Response:
+    def _answer(response: httpx.Response, deadline: float | Pace | None) -> httpx.Response:
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _Body(response.stream, deadline)
         return response

@@ -18,10 +18,10 @@ from vcenter_guest._services.files import AsyncFiles
 from vcenter_guest._services.processes import AsyncProcesses
 from vcenter_guest._services.vms import AsyncGuest, AsyncVms
 
-from .base import BaseClient, Received, Setup
+from .base import BaseClient, Received, Setup, paced
 from .bounded import Body, unbind
 from .cookies import AsyncHttp
-from .deadline import DEADLINE, begin, bound
+from .deadline import DEADLINE, Pace, begin, bound
 from .pool import ShardedTransport
 
 if TYPE_CHECKING:
@@ -248,18 +248,31 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
         # that waits (seen through aiohttp: a 300 MB download ran to its end). Each piece looks for one.
         from anyio.lowlevel import checkpoint_if_cancelled  # noqa: PLC0415 - loaded already by httpx
 
-        content = None if move.source is None else _pieces(move.source, checkpoint_if_cancelled)
-        response = await self._hosts(move).send(self._move_request(move, content), stream=True)
-        async with contextlib.aclosing(response):
-            status = response.status_code
-            if response.is_success and move.method != "GET":
-                return Moved(status, move.size)
-            received = Received(move, response.is_success)  # the download, or an error's start
-            async for chunk in response.aiter_bytes():
-                await checkpoint_if_cancelled()
-                if not received.take(chunk):
-                    break
-            return received.outcome(status)
+        # Within its Pace (see deadline): the client's timeout per 64 KiB moved, and the Move's limit.
+        pace = Pace.of(self._engine.exchange_timeout, move.limit)
+        token = DEADLINE.set(pace)
+        try:
+            content = None if move.source is None else _pieces(paced(move.source, pace), checkpoint_if_cancelled)
+            response = await self._hosts(move).send(self._move_request(move, content), stream=True)
+            async with contextlib.aclosing(response):
+                status = response.status_code
+                if response.is_success and move.method != "GET":
+                    return Moved(status, move.size)
+                # The raw bytes, decoded by Received piece by piece (httpx would expand each chunk whole).
+                decoded = response.is_stream_consumed  # an in-memory transport's, read and decoded already
+                received = Received(move, response, pace, decoded=decoded)
+                if decoded:
+                    received.feed(response.content)
+                else:
+                    async for raw in response.aiter_raw():
+                        await checkpoint_if_cancelled()
+                        if not received.feed(raw):
+                            break
+                    else:
+                        received.end()
+                return received.outcome(status)
+        finally:
+            DEADLINE.reset(token)
 
     async def _perform(self, effect: Effect) -> Any:
         if isinstance(effect, Send):

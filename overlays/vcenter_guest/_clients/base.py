@@ -10,7 +10,7 @@ import os
 import random
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -20,7 +20,8 @@ from vcenter_guest import errors
 from vcenter_guest._engine import SESSION_HEADER, Engine, Move, Moved, Plan, RetryPolicy, Send, Stepper
 from vcenter_guest.redaction import Redactor, hide_tokens
 
-from .bounded import DEFAULT_MAX_RESPONSE_BYTES
+from .bounded import DEFAULT_MAX_RESPONSE_BYTES, Codings
+from .deadline import WINDOW, Pace
 from .options import (
     DEFAULT_TIMEOUT,
     api_login,
@@ -40,6 +41,7 @@ __all__ = [
     "BaseClient",
     "Received",
     "Setup",
+    "paced",
 ]
 
 DEFAULT_MAX_CONNECTIONS = 100
@@ -49,24 +51,55 @@ ERROR_TEXT_BYTES = 1024
 
 
 class Received:
-    """Counts a data-plane answer's body: a successful GET's into the `Move`'s sink, stopping at its
-    `most` bytes; an error's start (ERROR_TEXT_BYTES), for its message."""
+    """A data-plane answer's body, fed raw network chunks (`feed`, then `end`): its content codings
+    undone piece by piece (`bounded.Codings`), a successful GET's bytes go to the `Move`'s sink,
+    stopping at its `most` decoded bytes; an error's start (ERROR_TEXT_BYTES) is kept for its
+    message. Each raw chunk counts towards the transfer's `Pace`."""
 
-    __slots__ = ("error", "left", "moved", "sink", "truncated")
+    __slots__ = ("codings", "error", "left", "moved", "pace", "sink", "truncated")
 
-    def __init__(self, move: Move, success: bool) -> None:
+    def __init__(self, move: Move, response: httpx.Response, pace: Pace | None, *, decoded: bool = False) -> None:
         self.error: bytearray | None = None
-        if success:
+        self.pace = pace
+        # `decoded`: an in-memory transport (a test double) handed the body over read and decoded.
+        headers = httpx.Headers() if decoded else response.headers
+        if response.is_success:
             assert move.sink is not None
             self.sink, self.left = move.sink, move.most
+            self.codings: Codings | None = Codings(headers)  # an unknown coding: httpx.DecodingError
         else:
             self.error = bytearray()
             self.sink, self.left = self.error.extend, ERROR_TEXT_BYTES
+            try:
+                self.codings = Codings(headers)
+            except httpx.DecodingError:
+                self.codings = None  # the status says what failed; a body no one can read says nothing
         self.moved = 0
         self.truncated = False
 
+    def feed(self, raw: bytes) -> bool:
+        """Takes the next raw chunk; False once no more is wanted."""
+        if self.pace is not None:
+            self.pace.moved(len(raw))
+        if self.codings is None:
+            return False
+        try:
+            for piece in self.codings.decode(raw):
+                if not self.take(piece):
+                    return False
+        except httpx.DecodingError:
+            if self.error is None:
+                raise
+            return False  # an error's text: what could be read of it
+        return True
+
+    def end(self) -> None:
+        """The body is all in: its codings must have ended (unless it was cut at `most`)."""
+        if self.codings is not None and self.error is None and not self.truncated:
+            self.codings.end()
+
     def take(self, chunk: bytes) -> bool:
-        """Writes `chunk` (cut at the limit); False once no more is wanted."""
+        """Writes decoded `chunk` (cut at the limit); False once no more is wanted."""
         if self.left is not None and self.moved + len(chunk) > self.left:
             chunk = chunk[: self.left - self.moved]
             self.truncated = True
@@ -79,6 +112,17 @@ class Received:
         if self.error is not None:
             return Moved(status, 0, text=self.error.decode("utf-8", "replace").strip())
         return Moved(status, self.moved, self.truncated)
+
+
+def paced(source: Iterable[bytes], pace: Pace | None) -> Iterator[bytes]:
+    """An upload's pieces, cut to WINDOW bytes at most, each counted towards `pace` once the transport
+    asks for the next (it has sent the previous one then)."""
+    for piece in source:
+        for start in range(0, len(piece), WINDOW):
+            part = piece[start : start + WINDOW]
+            yield part
+            if pace is not None:
+                pace.moved(len(part))
 
 
 T = TypeVar("T")

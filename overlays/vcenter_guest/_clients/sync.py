@@ -17,10 +17,10 @@ from vcenter_guest._services.files import Files
 from vcenter_guest._services.processes import Processes
 from vcenter_guest._services.vms import Guest, Vms
 
-from .base import BaseClient, Received, Setup
+from .base import BaseClient, Received, Setup, paced
 from .bounded import Body, unbind
 from .cookies import Http
-from .deadline import DEADLINE, begin, bound
+from .deadline import DEADLINE, Pace, begin, bound
 from .held import hold_interrupts
 
 __all__ = ["Client"]
@@ -50,7 +50,12 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
     faults; no retry runs past its `timeout`. `transport` is any `httpx.BaseTransport` (tests, a
     mock server, `httpx.HTTPTransport(proxy=...)` for a proxy: the environment's proxy settings
     are not read). `max_connections` bounds the connections to vCenter (threads share them).
-    `max_response_bytes` caps the decoded body of one answer. File transfers go to the ESXi host
+    `max_response_bytes` caps the decoded body of one answer. A file transfer (upload, download,
+    run's output) must move 64 KiB within every `timeout` seconds, however slowly the host trickles
+    (a transfer of N bytes ends within `timeout` x (1 + N / 64 KiB)); its content codings (gzip,
+    deflate, stacked) are undone piece by piece, under download's `max_bytes` and run's
+    `max_output_bytes`; from an https:// vCenter, an http:// transfer URL is refused (a downgrade).
+    File transfers go to the ESXi host
     that runs the VM, as the transfer URL names it; `esxi_hosts={"esxi-1.lab": "10.0.0.5:443"}`
     reaches a host at another address (TLS still checks the certificate for the name), and an
     `ssl.SSLContext` as `verify` that trusts both CAs serves a vCenter and hosts signed by different
@@ -200,16 +205,27 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
             return pool
 
     def _move(self, move: Move) -> Moved:
-        response = self._hosts(move).send(self._move_request(move, move.source), stream=True)
-        with contextlib.closing(response):
-            status = response.status_code
-            if response.is_success and move.method != "GET":
-                return Moved(status, move.size)
-            received = Received(move, response.is_success)  # the download, or an error's start
-            for chunk in response.iter_bytes():
-                if not received.take(chunk):
-                    break
-            return received.outcome(status)
+        # Within its Pace (see deadline): the client's timeout per 64 KiB moved, and the Move's limit.
+        pace = Pace.of(self._engine.exchange_timeout, move.limit)
+        token = DEADLINE.set(pace)
+        try:
+            source = None if move.source is None else paced(move.source, pace)
+            response = self._hosts(move).send(self._move_request(move, source), stream=True)
+            with contextlib.closing(response):
+                status = response.status_code
+                if response.is_success and move.method != "GET":
+                    return Moved(status, move.size)
+                # The raw bytes, decoded by Received piece by piece (httpx would expand each chunk whole).
+                decoded = response.is_stream_consumed  # an in-memory transport's, read and decoded already
+                received = Received(move, response, pace, decoded=decoded)
+                for raw in [response.content] if decoded else response.iter_raw():
+                    if not received.feed(raw):
+                        break
+                else:
+                    received.end()
+                return received.outcome(status)
+        finally:
+            DEADLINE.reset(token)
 
     def _perform(self, effect: Effect) -> Any:
         if isinstance(effect, Send):

@@ -106,22 +106,40 @@ class Engine:
             raise errors.UsageError("no user and password to log in with")
         return Send.of(call.build(), session=None, auth=(self.user, self._password), limit=limit)
 
-    def call(self, call: Call[T]) -> Plan[T]:
+    def call(self, call: Call[T], until: float | None = None) -> Plan[T]:
         """Sends `call` and returns its parsed result, renewing the session and retrying as allowed.
 
         Time: the first attempt may take the whole `exchange_timeout`; retries happen only within the
         retry policy's `timeout` since the first attempt started, and the retry in flight when that
         time is up is cut off. So a call ends within max(exchange_timeout, retry.timeout) seconds
-        (plus the login it may need, itself such a call).
+        (plus the login it may need, itself such a call). `until` (this engine's clock) cuts every
+        attempt off then, and none starts after it (errors.RequestNotSent): a caller's own deadline.
         """
         if call.operation.uses_session and self.session_id is None:
             yield Renew(None)
         session = self.session_id
         started = self.clock()
-        outcome = yield from self._attempt(call, self.exchange_timeout)
+        ends = started + self.retry.timeout
+        limit = self.exchange_timeout
+        if until is not None:
+            limit = self._until(call, until)
+            ends = min(ends, until)
+        outcome = yield from self._attempt(call, limit)
         if not isinstance(outcome, errors.VcenterGuestError):
             return outcome
-        return (yield from self._recover(call, outcome, session, started + self.retry.timeout))
+        return (yield from self._recover(call, outcome, session, ends, until))
+
+    def _until(self, call: Call[Any], until: float) -> float:
+        """The limit of an attempt that must end by `until`, or RequestNotSent when that time is up."""
+        left = until - self.clock()
+        if left <= 0:
+            raise errors.RequestNotSent(
+                f"{call.where}: not sent: the time allowed for it was up (the caller's deadline)",
+                operation=call.operation.id,
+                vm=call.vm,
+            )
+        bound = self.exchange_timeout
+        return left if bound is None or left < bound else bound
 
     def _enough(self, op: Operation, seconds: float) -> bool:
         """Whether an attempt of `op` with `seconds` left is worth starting (see _MIN_RETRY_SECONDS)."""
@@ -153,7 +171,9 @@ class Engine:
         _wire().scrub_error(failure, redactor.scrub)
         return failure
 
-    def _recover(self, call: Call[T], failure: errors.VcenterGuestError, session: str | None, ends: float) -> Plan[T]:
+    def _recover(
+        self, call: Call[T], failure: errors.VcenterGuestError, session: str | None, ends: float, until: float | None
+    ) -> Plan[T]:
         op = call.operation
         renewed = False
         retrying: Any = None
@@ -169,6 +189,8 @@ class Engine:
                 # The same attempt again with the new session: the whole timeout for a first attempt,
                 # what is left of the retry policy's time for a retry.
                 limit = self.exchange_timeout if sent == 1 else self._limit(ends)
+                if sent == 1 and until is not None:
+                    limit = self._limit(until)  # the caller's deadline, not the retry policy's time
                 if limit is not None and not self._enough(op, limit):
                     raise failure
             elif (

@@ -10,7 +10,9 @@ A plan is a generator. It yields effects and gets back their outcome:
               the driver runs `Engine.renew` and sends back True (send again with the new session) or
               False (the session is alive), or throws the error that renewing raised
     Move   -> one request of the data plane (a transfer URL: GET streams the body into `sink`, PUT
-              streams `source` out); the driver sends back `Moved`, or throws the `httpx.HTTPError`
+              streams `source` out), within the client's timeout per 64 KiB moved and `limit`
+              seconds in all (see _clients/deadline.Pace); the driver sends back `Moved`, or throws
+              the `httpx.HTTPError` (an `httpx.TimeoutException` past either bound)
 
 `Plan[T]` is a plan that returns a T. `Stepper` runs one plan for a driver: it holds the outcome of
 the last effect and hands the next effect over, so that the sync and the async driver only perform
@@ -100,7 +102,9 @@ class Renew:
 class Move:
     """Effect: GET or PUT a transfer URL (absolute, with no session: its id and token are the credential,
     so it is never shown). GET: each piece of the body goes to `sink`, at most `most` bytes (None: all;
-    past it the driver stops reading and says `truncated`). PUT: `source` yields the `size` bytes."""
+    past it the driver stops reading and says `truncated`), its content codings undone. PUT: `source`
+    yields the `size` bytes. `limit`: the seconds the whole transfer may take (None: no more than
+    the client's timeout per 64 KiB moved allows)."""
 
     method: str
     url: str = attrs.field(repr=False)
@@ -111,6 +115,7 @@ class Move:
     host: str | None = None
     """The host (and port) the transfer URL named, when `url` reaches it at another address (the
     client's `esxi_hosts`): sent as the Host header, and the name TLS checks the certificate for."""
+    limit: float | None = None
 
 
 @attrs.frozen

@@ -246,6 +246,7 @@ def run_captured(
         sep = "\\" if windows else "/"
         vanished: errors.ProcessVanished | None = None
         result: ProcessResult | None = None
+        until = files.output_until(timeout)  # the output is fetched by then (timeout plus a grace)
         try:
             result = yield from run_program(
                 engine,
@@ -265,6 +266,7 @@ def run_captured(
             f"{directory}{sep}stdout",
             stdout.take_stdout,
             None if stdout.target else stdout.limit + _HOLD,
+            until,
         )
         found = stdout.end_stdout(marker, complete=not moved.truncated, windows=windows)
         result = yield from _with_exit_code(
@@ -276,11 +278,12 @@ def run_captured(
             found=found,
             rc=f"{directory}{sep}rc",
             windows=windows,
+            until=until,
         )
         assert result is not None
         if found is None or found[1]:  # stderr has bytes (or, on Windows, may), or no marker line
             moved = yield from files.fetch(
-                vm, credentials, f"{directory}{sep}stderr", stderr.take, None if stderr.target else stderr.limit
+                vm, credentials, f"{directory}{sep}stderr", stderr.take, None if stderr.target else stderr.limit, until
             )
             stderr.truncated = moved.truncated
         if windows and encoding is None:
@@ -343,13 +346,14 @@ def _with_exit_code(
     found: tuple[int, bool] | None,
     rc: str,
     windows: bool,
+    until: float | None = None,
 ) -> Plan[ProcessResult]:
     """The result with the program's exit code: the server's (POSIX: the line exits with it), else
     the marker line's, else what the line wrote to D/rc. On Windows the server's is cmd's, which is
     the program's only when the line never got past it (`exit` in a batch file)."""
     if vanished is None and result is not None and not windows:
         return result
-    exit_code = found[0] if found is not None else (yield from _recorded_exit(files, vm, credentials, rc))
+    exit_code = found[0] if found is not None else (yield from _recorded_exit(files, vm, credentials, rc, until))
     if vanished is not None:
         if exit_code is None or vanished.started is None:
             raise vanished
@@ -358,12 +362,14 @@ def _with_exit_code(
     return result if exit_code is None else attrs.evolve(result, exit_code=exit_code)
 
 
-def _recorded_exit(files: FilesService, vm: str, credentials: Credentials, path: str) -> Plan[int | None]:
+def _recorded_exit(
+    files: FilesService, vm: str, credentials: Credentials, path: str, until: float | None = None
+) -> Plan[int | None]:
     """The exit code the command line wrote to D/rc (cmd's may be negative, its line ends with CRLF),
     or None (it never got there)."""
     kept = bytearray()
     try:
-        yield from files.fetch(vm, credentials, path, kept.extend, 16)
+        yield from files.fetch(vm, credentials, path, kept.extend, 16, until)
     except errors.NotFound:
         return None
     text = kept.decode("ascii", "replace").strip()

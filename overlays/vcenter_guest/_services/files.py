@@ -5,7 +5,13 @@ A transfer is two exchanges: Transfers.create (at vCenter, retried by the engine
 returns a single-use URL of the ESXi host's `/guestFile`, and one GET or PUT of it (a `Move` effect,
 never retried: the URL may be used up). A URL whose host is `*` means "the server you called": the
 client puts its server's host and port there. The URL's token is a credential: no message, log or
-repr shows it (errors name the host only).
+repr shows it (errors name the host only, and a data plane's error that quotes the token has it
+removed). A client that talks https:// to vCenter refuses an http:// transfer URL (a downgrade).
+
+What a transfer may cost: its body is decoded piece by piece, stacked content codings included,
+and capped after decoding (`max_bytes`, run's `max_output_bytes`); it must move 64 KiB within every
+client `timeout` (a server that trickles cannot hold it: see _clients/deadline.Pace), and `run`'s
+output fetch must end by the run's deadline besides (`output_until`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from types import SimpleNamespace
 from typing import IO, Any, cast
-from urllib.parse import urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
 import httpx
 
@@ -397,9 +403,22 @@ class FilesService:
                 reason="not a transfer URL",
                 operation="transfers.create",
             ) from None
+        server = httpx.URL(self._engine.server)
         if parsed.host == "*":
-            server = httpx.URL(self._engine.server)
             parsed = parsed.copy_with(host=server.host, port=server.port)
+        if server.scheme == "https" and parsed.scheme != "https":
+            # The file's bytes and the URL's token would cross the network in the clear, from a
+            # client that was asked to use TLS (the mock over plain HTTP hands out http:// URLs to
+            # plain HTTP clients only: they are used).
+            where = parsed.netloc.decode("ascii", "replace")
+            raise errors.UnexpectedResponse(
+                f"transfers.create: the server answered an {parsed.scheme}:// transfer URL (host {where}) to a "
+                f"client that talks https:// to {self._engine.server}: a downgrade to plain HTTP, refused "
+                "before anything was sent (the file and the URL's credential would cross the network "
+                "unencrypted)",
+                reason="a transfer URL that downgrades https to http",
+                operation="transfers.create",
+            )
         named: str | None = None
         address = self._client.esxi_hosts.get(parsed.host.lower())
         if address is not None:
@@ -413,10 +432,13 @@ class FilesService:
         origin = str(parsed.copy_with(path="/", query=None, fragment=None)).rstrip("/")
         return f"{origin}{kwargs['url']}?{urlencode(kwargs['params'])}", named
 
-    def transfer(self, vm: str, path: str, move: Move) -> Plan[Moved]:
-        """Performs one GET or PUT of a transfer URL; the package's error if it fails (never retried)."""
+    def transfer(self, vm: str, path: str, move: Move, until: float | None = None) -> Plan[Moved]:
+        """Performs one GET or PUT of a transfer URL; the package's error if it fails (never retried).
+        `until` (the engine's clock) is when the caller's deadline ends, whose remainder is the Move's
+        `limit` (say so in the message when it is what cut the transfer off)."""
         what = "download of" if move.method == "GET" else "upload to"
-        host = httpx.URL(move.url).netloc.decode("ascii", "replace")
+        url = httpx.URL(move.url)
+        host = url.netloc.decode("ascii", "replace")
         if move.host is not None:
             host = f"{move.host} (reached at {host}, from esxi_hosts)"
         try:
@@ -443,6 +465,24 @@ class FilesService:
                     operation="transfers.create",
                     vm=vm,
                 ) from exc
+            if isinstance(exc, httpx.DecodingError):
+                raise self._scrubbed(
+                    errors.UnexpectedResponse(
+                        f"{vm}: the {what} {path} through the ESXi host {host} came back unreadable: {exc}",
+                        reason=str(exc),
+                        operation="transfers.create",
+                    ),
+                    url,
+                ) from exc
+            if isinstance(exc, httpx.TimeoutException):
+                # PoolTimeout: the time was up before the request went out (the aiohttp transport's).
+                late = errors.RequestNotSent if isinstance(exc, httpx.PoolTimeout) else errors.ResponseNotReceived
+                raise late(
+                    f"{vm}: the {what} {path} through the ESXi host {host} timed out: {self._time_rule(until)}; "
+                    "the transfer URL may be used up, so it was not tried again",
+                    operation="transfers.create",
+                    vm=vm,
+                ) from exc
             raise errors.ResponseNotReceived(
                 f"{vm}: the {what} {path} through the ESXi host {host} failed ({detail}); "
                 "the transfer URL may be used up, so it was not tried again",
@@ -451,7 +491,31 @@ class FilesService:
             ) from exc
         if 200 <= moved.status < 300:
             return moved
-        raise _data_plane_error(vm, path, what, moved)
+        raise self._scrubbed(_data_plane_error(vm, path, what, moved), url)
+
+    def _time_rule(self, until: float | None) -> str:
+        """Which bound cut a transfer off, in words."""
+        if until is not None and self._engine.clock() >= until - 0.05:
+            return "it did not end by the caller's deadline (run's timeout, plus the client's timeout for its output)"
+        timeout = self._engine.exchange_timeout
+        if timeout is None:
+            return "it waited longer than the client's timeout allows"
+        return f"it did not move 64 KiB within {timeout:g} s (the client's timeout), as a transfer must each time"
+
+    def _scrubbed(self, error: errors.VcenterGuestError, url: httpx.URL) -> errors.VcenterGuestError:
+        """`error` without the transfer's token: a data plane may quote it bare in its answer."""
+        token = url.params.get("token") or ""
+        redactor = self._engine.redactor.with_secrets([token, quote(token, safe=""), quote_plus(token)])
+        _generated().wire.scrub_error(error, redactor.scrub)
+        return error
+
+    def output_until(self, timeout: float | None) -> float | None:
+        """The deadline (this engine's clock) of a run's output fetch, for a program started now with
+        `timeout`: the timeout, plus a grace of one client `timeout` for fetching the output (the
+        transfers and the calls that make them); None when either is None. The removal of the run
+        directory after that is one more call, within the client's timeout and retry policy."""
+        grace = self._engine.exchange_timeout
+        return None if timeout is None or grace is None else self._engine.clock() + timeout + grace
 
     # --- the methods users call ---------------------------------------------------------------------------
 
@@ -734,13 +798,28 @@ class FilesService:
                 operation=op,
             ) from None
 
-    def fetch(
-        self, vm: str, credentials: Credentials, path: str, sink: Callable[[bytes], object], most: int | None
+    def fetch(  # noqa: PLR0917 - download's checked arguments, and the caller's deadline
+        self,
+        vm: str,
+        credentials: Credentials,
+        path: str,
+        sink: Callable[[bytes], object],
+        most: int | None,
+        until: float | None = None,
     ) -> Plan[Moved]:
-        """Downloads the guest file `path` into `sink` (at most `most` bytes): Transfers.create and one GET."""
-        url = yield from self._engine.call(self.transfer_call(vm, credentials, path))
+        """Downloads the guest file `path` into `sink` (at most `most` bytes): Transfers.create and one
+        GET, both ended by `until` (the engine's clock; see `output_until`) if given."""
+        url = yield from self._engine.call(self.transfer_call(vm, credentials, path), until)
         target, named = self.data_url(url, "GET")
-        return (yield from self.transfer(vm, path, Move("GET", target, sink=sink, most=most, host=named)))
+        limit = None if until is None else until - self._engine.clock()
+        if limit is not None and limit <= 0:
+            raise errors.RequestNotSent(
+                f"{vm}: the download of {path} was not sent: {self._time_rule(until)}",
+                operation="transfers.create",
+                vm=vm,
+            )
+        move = Move("GET", target, sink=sink, most=most, host=named, limit=limit)
+        return (yield from self.transfer(vm, path, move, until))
 
     def remove_quietly(self, vm: str, credentials: Credentials, directory: str) -> Plan[None]:
         """Removes a directory the client made, with its contents; a failure is logged, not raised (it

@@ -279,7 +279,10 @@ class ProcessesService:
         line running as `/bin/sh -c '{ PATH ARGUMENTS ... }'`; on Windows with capture, cmd's
         syntax, where only the program's own output is). A non-zero exit code is a
         result unless `check=True` (then errors.ProcessFailed). After `timeout` seconds:
-        errors.ProcessTimeout, having terminated the process if `terminate_on_timeout=True`. Ctrl-C or
+        errors.ProcessTimeout, having terminated the process if `terminate_on_timeout=True`; with
+        capture, the output must have arrived within `timeout` plus the client's timeout (a grace for
+        fetching it; else errors.ResponseNotReceived), and the run directory's removal after that is
+        one more call (within the client's timeout and retry policy). Ctrl-C or
         a cancelled task terminates the program. If the server forgot the process before its exit
         was seen: errors.ProcessVanished (with capture, the exit code the run recorded is used).
 

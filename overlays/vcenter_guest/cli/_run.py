@@ -86,7 +86,8 @@ _PROGRAM_OPTIONS = (
         "--timeout",
         type=_SECONDS,
         metavar="SECONDS",
-        help="Give up waiting after this long (exit 124). Default: wait as long as it runs.",
+        help="Give up waiting after this long (exit 124); the output must arrive within --http-timeout more. "
+        "Default: wait as long as it runs.",
     ),
     click.option("--terminate-on-timeout", is_flag=True, help="Terminate the program when --timeout passes."),
     click.option("--cwd", metavar="DIR", help="Working directory in the guest (default: the user's home)."),
