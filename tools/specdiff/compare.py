@@ -152,13 +152,16 @@ def _fields(op: str, aspect: str, mine: dict[str, Field], theirs: dict[str, Fiel
             if _parent(name) in theirs and _parent(name) not in mine:
                 continue
             pointer = _would_be(name, mine, where)
-            diffs.append(Difference(op, aspect, ONLY_VMWARE, pointer, f"{label}: VMware's {_show(b)}; not in the document"))
+            diffs.append(
+                Difference(op, aspect, ONLY_VMWARE, pointer, f"{label}: VMware's {_show(b)}; not in the document")
+            )
         elif a is not None and b is not None:
-            diffs += _field_changes(op, aspect, label, a, b, where)
+            diffs += _field_changes(op, aspect, label, (a, b), where)
     return diffs
 
 
-def _field_changes(op: str, aspect: str, label: str, a: Field, b: Field, where: str) -> list[Difference]:
+def _field_changes(op: str, aspect: str, label: str, pair: tuple[Field, Field], where: str) -> list[Difference]:
+    a, b = pair
     diffs = []
     typed = a.type_pointer or a.pointer or where
     if (a.type, a.format) != (b.type, b.format):
@@ -169,7 +172,8 @@ def _field_changes(op: str, aspect: str, label: str, a: Field, b: Field, where: 
         detail = f"{label}: enum values only VMware has {added}, only the document has {dropped}"
         diffs.append(Difference(op, aspect, CHANGED, f"{typed}/enum", detail))
     if a.required != b.required:
-        detail = f"{label}: {'required' if a.required else 'optional'} in the document, {'required' if b.required else 'optional'} in VMware's"
+        ours, theirs = ("required" if f.required else "optional" for f in (a, b))
+        detail = f"{label}: {ours} in the document, {theirs} in VMware's"
         diffs.append(Difference(op, aspect, CHANGED, a.pointer or where, detail))
     return diffs
 

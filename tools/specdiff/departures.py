@@ -42,7 +42,7 @@ class Departure:
             return False
         have = diff.pointer.split("/")[1:]
         want = self.segments()
-        return len(have) >= len(want) and all(p.match(s) for p, s in zip(want, have))
+        return len(have) >= len(want) and all(p.match(s) for p, s in zip(want, have[: len(want)], strict=True))
 
 
 def load_departures(path: Path) -> tuple[list[Departure], list[dict[str, str]]]:
@@ -60,10 +60,8 @@ def load_departures(path: Path) -> tuple[list[Departure], list[dict[str, str]]]:
         if entry.keys() - _KEYS or not str(entry["pointer"]).startswith("/"):
             raise SpecError(f"{path}: departure {entry['id']}: unknown keys or a pointer not starting with /")
         forms = tuple(str(f) for f in entry.get("forms") or ())
-        found.append(
-            Departure(str(entry["id"]), str(entry["pointer"]), str(entry["reason"]), str(entry["source"]),
-                      entry.get("aspect"), entry.get("kind"), forms)  # fmt: skip
-        )
+        ident, pointer, reason, source = (str(entry[k]) for k in ("id", "pointer", "reason", "source"))
+        found.append(Departure(ident, pointer, reason, source, entry.get("aspect"), entry.get("kind"), forms))
     ids = [d.id for d in found]
     if len(set(ids)) != len(ids):
         raise SpecError(f"{path}: departure ids repeat")

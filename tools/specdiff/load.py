@@ -13,7 +13,7 @@ from .model import Operation, Spec, SpecError
 from .normalise import operations_of
 
 try:  # the C loader reads an 8 MB spec several times faster than the pure-Python one
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader
+    _Loader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 

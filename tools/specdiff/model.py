@@ -80,5 +80,3 @@ def family_of(key: str) -> str:
 def op_key(method: str, path: str) -> str:
     bare = path[4:] if path.startswith("/api/") or path == "/api" else path
     return f"{method.upper()} {_PARAM.sub('{}', bare)}"
-
-

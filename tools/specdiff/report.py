@@ -63,14 +63,14 @@ def write_plain(report: dict[str, Any], out: TextIO, show_all: bool) -> None:
         header = (*COLUMNS, "departure")
         widths = [min(60, max(len(r[i]) for r in [header, *rows])) for i in range(len(header))]
         for row in [header, *rows]:
-            out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
+            out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n")
         out.write("\n")
     out.write("\n".join(_summary(report)) + "\n")
 
 
 def write_rich(report: dict[str, Any], out: TextIO, show_all: bool) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from rich.console import Console  # noqa: PLC0415 - rich only on a terminal
+    from rich.table import Table  # noqa: PLC0415
 
     console = Console(file=out)
     rows = _rows(report, show_all)

@@ -88,26 +88,31 @@ def _field_of(resolver: Resolver, schema: dict[str, Any], required: bool, pointe
 
 def flatten(resolver: Resolver, schema: Any, pointer: str, required: bool = False) -> dict[str, Field]:
     """Every field of `schema` by its dotted name ("" is the schema itself)."""
-    out: dict[str, Field] = {}
-    _walk(resolver, schema, pointer, "", required, out, ())
-    return out
+    walker = _Walker(resolver)
+    walker.walk(schema, (pointer, ""), required, ())
+    return walker.out
 
 
-def _walk(
-    resolver: Resolver, schema: Any, decl: str, name: str, required: bool, out: dict[str, Field], chain: tuple[str, ...]
-) -> None:
-    schema, where, chain = resolver.resolve(schema, decl, chain)
-    if not isinstance(schema, dict) or len(chain) > MAX_DEPTH:
-        out[name] = Field("(unreadable)", required=required, pointer=decl, type_pointer=where)
-        return
-    if isinstance(schema.get("allOf"), list) and len(schema["allOf"]) > 1:
-        schema = _merged(resolver, schema, chain)
-    out[name] = _field_of(resolver, schema, required, (decl, where))
-    needed = set(_listed(schema))
-    for prop, sub in (schema.get("properties") or {}).items():
-        child = f"{name}.{prop}" if name else str(prop)
-        _walk(resolver, sub, f"{where}/properties/{escape(str(prop))}", child, prop in needed, out, chain)
-    if isinstance(schema.get("items"), dict):
-        _walk(resolver, schema["items"], f"{where}/items", f"{name}[]", False, out, chain)
-    if isinstance(schema.get("additionalProperties"), dict):
-        _walk(resolver, schema["additionalProperties"], f"{where}/additionalProperties", f"{name}{{}}", False, out, chain)
+class _Walker:
+    def __init__(self, resolver: Resolver) -> None:
+        self.resolver = resolver
+        self.out: dict[str, Field] = {}
+
+    def walk(self, schema: Any, at: tuple[str, str], required: bool, chain: tuple[str, ...]) -> None:
+        """Records the field at `at` (its declaration pointer, its dotted name), then its children."""
+        decl, name = at
+        schema, where, chain = self.resolver.resolve(schema, decl, chain)
+        if not isinstance(schema, dict) or len(chain) > MAX_DEPTH:
+            self.out[name] = Field("(unreadable)", required=required, pointer=decl, type_pointer=where)
+            return
+        if isinstance(schema.get("allOf"), list) and len(schema["allOf"]) > 1:
+            schema = _merged(self.resolver, schema, chain)
+        self.out[name] = _field_of(self.resolver, schema, required, (decl, where))
+        needed = set(_listed(schema))
+        for prop, sub in (schema.get("properties") or {}).items():
+            child = f"{name}.{prop}" if name else str(prop)
+            self.walk(sub, (f"{where}/properties/{escape(str(prop))}", child), prop in needed, chain)
+        if isinstance(schema.get("items"), dict):
+            self.walk(schema["items"], (f"{where}/items", f"{name}[]"), False, chain)
+        if isinstance(schema.get("additionalProperties"), dict):
+            self.walk(schema["additionalProperties"], (f"{where}/additionalProperties", f"{name}{{}}"), False, chain)
