@@ -65,9 +65,15 @@ def document() -> dict[str, Any]:
             "404": _errors("NotFound"),
         },
     }
+    credentials_only = {
+        "type": "object",
+        "required": ["credentials"],
+        "properties": {"credentials": _ref("Vcenter.Vm.Guest.Credentials")},
+    }
     listing = {
         "operationId": "processes.list",
         "parameters": [vm],
+        "requestBody": {"required": True, "content": {JSON: {"schema": credentials_only}}},
         "responses": {
             "200": {"description": "ok", "content": {JSON: {"schema": {"type": "array", "items": {"type": "string"}}}}}
         },

@@ -86,11 +86,14 @@ def test_a_body_field_vmware_adds_is_reported_where_the_document_would_write_it(
     assert code == 1
 
 
-def test_an_enum_value_vmware_adds_is_reported_on_the_enum(write: Write, vmware: Any, capsys: Any) -> None:
+def test_an_enum_value_vmware_adds_is_reported_once_on_the_enum_naming_each_operation(
+    write: Write, vmware: Any, capsys: Any
+) -> None:
     _defs(vmware)[_name(vmware, "Vcenter.Vm.Guest.Credentials.Type")]["enum"].append("SSPI")
     code, report = _run(write, vmware, capsys=capsys)
     assert _reported(report) == [("body", "changed", "/components/schemas/Vcenter.Vm.Guest.Credentials.Type/enum")]
     assert "['SSPI']" in report["differences"][0]["detail"]
+    assert report["differences"][0]["operation"] == "processes.create, processes.list"
     assert code == 1
 
 

@@ -53,6 +53,7 @@ def compare(ours: Spec, theirs: Spec) -> Comparison:
         elif a is not None and b is not None:
             diffs += compare_operation(a, b)
     diffs += _error_schemas(list(mine.values()), list(wanted.values()))
+    diffs = _once(diffs)
     uncovered = sorted(
         f"{op.key} ({op.name})"
         for op in theirs.operations.values()
@@ -60,6 +61,18 @@ def compare(ours: Spec, theirs: Spec) -> Comparison:
     )
     counts = {"document": len(mine), "vmware_in_families": len(wanted), "matched": len(mine.keys() & wanted.keys())}
     return Comparison(diffs, uncovered, counts)
+
+
+def _once(diffs: list[Difference]) -> list[Difference]:
+    """One difference per place: a shared schema's change is reported once, naming every operation."""
+    merged: dict[tuple[str, str, str, str], Difference] = {}
+    for diff in diffs:
+        key = (diff.pointer, diff.kind, diff.aspect, diff.detail)
+        if key in merged:
+            merged[key].operation += f", {diff.operation}"
+        else:
+            merged[key] = Difference(diff.operation, diff.aspect, diff.kind, diff.pointer, diff.detail)
+    return list(merged.values())
 
 
 def compare_operation(a: Operation, b: Operation) -> list[Difference]:

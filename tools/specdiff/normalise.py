@@ -109,7 +109,7 @@ def _parameter(op: Operation, resolver: Resolver, param: Any, where: str) -> Non
     top = fields.get("", Field(""))
     items = fields.get("[]")
     kind = f"{param.get('in')} {top.type}" + (f" of {items.type}" if items else "")
-    enum = items.enum if items else top.enum
+    enum = (items.enum if items else top.enum) or resolver.enum_in_prose(param)
     op.params[str(param["name"])] = Field(kind, (items or top).format, enum, bool(param.get("required")), where)
     op.param_pointers[str(param["name"])] = where
 

@@ -105,7 +105,7 @@ class _Walker:
         if not isinstance(schema, dict) or len(chain) > MAX_DEPTH:
             self.out[name] = Field("(unreadable)", required=required, pointer=decl, type_pointer=where)
             return
-        if isinstance(schema.get("allOf"), list) and len(schema["allOf"]) > 1:
+        if isinstance(schema.get("allOf"), list) and schema["allOf"]:  # several members, or one plus properties
             schema = _merged(self.resolver, schema, chain)
         self.out[name] = _field_of(self.resolver, schema, required, (decl, where))
         needed = set(_listed(schema))
