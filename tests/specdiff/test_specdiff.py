@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from .conftest import ROOT, as_openapi3, as_swagger, document
 
@@ -238,3 +240,37 @@ def test_the_command_exits_0_1_and_2_and_says_in_one_line_why_it_cannot_read(wri
         assert done.stderr.count("\n") == 1
         assert "Traceback" not in done.stderr
         assert done.stderr.startswith(f"spec-diff: {bad}")
+
+
+def _places(node: Any, segments: list[str]) -> int:
+    """How many places of `node` a departure's pointer segments (with `*`) name."""
+    if not segments:
+        return 1
+    head, rest = segments[0], segments[1:]
+    pattern = re.compile(".*".join(map(re.escape, head.replace("~1", "/").replace("~0", "~").split("*"))) + r"\Z")
+    if isinstance(node, dict):
+        return sum(_places(value, rest) for key, value in node.items() if pattern.match(str(key)))
+    if isinstance(node, list):
+        return sum(_places(value, rest) for index, value in enumerate(node) if pattern.match(str(index)))
+    return 0
+
+
+def test_each_recorded_departure_of_the_document_names_a_place_the_document_has() -> None:
+    document = yaml.safe_load((ROOT / "openapi" / "vcenter-guest.yaml").read_text(encoding="utf-8"))
+    recorded = yaml.safe_load((ROOT / "openapi" / "departures.yaml").read_text(encoding="utf-8"))["departures"]
+    for departure in recorded:
+        segments = departure["pointer"].split("/")[1:]
+        if departure.get("kind") == "only-vmware":  # where the document would write it: its parent exists
+            segments = segments[:1]
+        assert _places(document, segments), departure["id"]
+        assert departure["reason"].strip(), departure["id"]
+        assert departure["source"].strip(), departure["id"]
+
+
+def test_an_unreadable_departures_file_exits_2_saying_why(write: Write, capsys: Any) -> None:
+    doc = write("document.yaml", document(), as_yaml=True)
+    spec = write("vmware.json", as_swagger(document()))
+    for bad in ({"departures": [{"id": "x", "pointer": "/paths"}]}, {"nothing": 1}):
+        deps = write("departures.yaml", bad, as_yaml=True)
+        assert main([str(spec), "--document", str(doc), "--departures", str(deps)]) == 2
+        assert capsys.readouterr().err.startswith("spec-diff: ")
