@@ -190,8 +190,8 @@ def spec_diff(session: nox.Session) -> None:
     """What differs between the document and VMware's spec (`-- FILE [FILE...] [--json] [--all]`).
 
     The same as `python -m tools.specdiff FILE...` from the checkout (it needs PyYAML, and rich for
-    a table on a terminal). Exit 0: nothing unexplained; 1: differences or stale departures; 2:
-    unreadable input.
+    a table on a terminal). The module exits 0 when nothing unexplained differs, 1 on differences or
+    stale departures, 2 on unreadable input; nox reports the last two alike, as a failed session.
     """
     if not session.posargs:
         session.error("give VMware's spec: nox -s spec-diff -- FILE [FILE...] (one file, or one per service)")

@@ -7,6 +7,7 @@ recorded departure is stale), 1 otherwise, 2 when an input cannot be read (one l
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -48,12 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     result = compare(ours, theirs)
     stale = apply(departures, result.differences, theirs.form)
     report = as_dict(result, stale, notes, theirs.form)
-    if args.json:
-        write_json(report, sys.stdout)
-    elif sys.stdout.isatty():
-        write_rich(report, sys.stdout, args.all)
-    else:
-        write_plain(report, sys.stdout, args.all)
+    try:
+        if args.json:
+            write_json(report, sys.stdout)
+        elif sys.stdout.isatty():
+            write_rich(report, sys.stdout, args.all)
+        else:
+            write_plain(report, sys.stdout, args.all)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `spec-diff ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0 if report["unexplained"] == 0 and not stale else 1
 
 

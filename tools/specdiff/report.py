@@ -75,7 +75,9 @@ def write_rich(report: dict[str, Any], out: TextIO, show_all: bool) -> None:
     console = Console(file=out)
     rows = _rows(report, show_all)
     if rows:
-        table = Table(*COLUMNS, "departure", title="Document vs VMware's spec", show_lines=False)
+        table = Table(title="Document vs VMware's spec")
+        for column in (*COLUMNS, "departure"):
+            table.add_column(column, overflow="fold")  # a pointer is read whole, never cut short
         for row in rows:
             style = "red" if row[-1] == "UNEXPLAINED" else "dim"
             table.add_row(*row, style=style)
