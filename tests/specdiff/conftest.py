@@ -52,6 +52,40 @@ def _errors(*names: str) -> dict[str, Any]:
     }
 
 
+def _schemas() -> dict[str, Any]:
+    schemas: dict[str, Any] = {f"Vapi.Std.Errors.{n}": _error(n, t) for n, t in ERRORS.items()}
+    schemas["Vcenter.Vm.Guest.Credentials.Type"] = {
+        "type": "string",
+        "enum": ["USERNAME_PASSWORD", "SAML_BEARER_TOKEN"],
+    }
+    schemas["Vcenter.Vm.Guest.Credentials"] = {
+        "type": "object",
+        "required": ["type"],
+        "properties": {
+            "type": {"allOf": [_ref("Vcenter.Vm.Guest.Credentials.Type")], "description": "how"},
+            "password": {"type": "string", "format": "password"},
+        },
+    }
+    schemas["Vcenter.Vm.Guest.Processes.CreateSpec"] = {
+        "type": "object",
+        "required": ["path"],
+        "properties": {
+            "path": {"type": "string"},
+            "arguments": {"type": "string"},
+            "environment_variables": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    }
+    schemas["Vcenter.Vm.Guest.Processes.CreateRequestBody"] = {
+        "type": "object",
+        "required": ["credentials", "spec"],
+        "properties": {
+            "credentials": {"allOf": [_ref("Vcenter.Vm.Guest.Credentials")]},
+            "spec": {"allOf": [_ref("Vcenter.Vm.Guest.Processes.CreateSpec")]},
+        },
+    }
+    return schemas
+
+
 def document() -> dict[str, Any]:
     vm = {"name": "vm", "in": "path", "required": True, "schema": {"type": "string"}}
     body = {"required": True, "content": {JSON: {"schema": _ref("Vcenter.Vm.Guest.Processes.CreateRequestBody")}}}
@@ -86,36 +120,7 @@ def document() -> dict[str, Any]:
             "401": _errors("Unauthenticated"),
         },
     }
-    schemas: dict[str, Any] = {f"Vapi.Std.Errors.{n}": _error(n, t) for n, t in ERRORS.items()}
-    schemas["Vcenter.Vm.Guest.Credentials.Type"] = {
-        "type": "string",
-        "enum": ["USERNAME_PASSWORD", "SAML_BEARER_TOKEN"],
-    }
-    schemas["Vcenter.Vm.Guest.Credentials"] = {
-        "type": "object",
-        "required": ["type"],
-        "properties": {
-            "type": {"allOf": [_ref("Vcenter.Vm.Guest.Credentials.Type")], "description": "how"},
-            "password": {"type": "string", "format": "password"},
-        },
-    }
-    schemas["Vcenter.Vm.Guest.Processes.CreateSpec"] = {
-        "type": "object",
-        "required": ["path"],
-        "properties": {
-            "path": {"type": "string"},
-            "arguments": {"type": "string"},
-            "environment_variables": {"type": "object", "additionalProperties": {"type": "string"}},
-        },
-    }
-    schemas["Vcenter.Vm.Guest.Processes.CreateRequestBody"] = {
-        "type": "object",
-        "required": ["credentials", "spec"],
-        "properties": {
-            "credentials": {"allOf": [_ref("Vcenter.Vm.Guest.Credentials")]},
-            "spec": {"allOf": [_ref("Vcenter.Vm.Guest.Processes.CreateSpec")]},
-        },
-    }
+    schemas = _schemas()
     return {
         "openapi": "3.0.3",
         "info": {"title": "small", "version": "1"},
