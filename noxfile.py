@@ -8,6 +8,7 @@
     nox -s demo                  the README's main job: run a program against the embedded mock vCenter
     nox -s fuzz                  the property suites with a large example budget
     nox -s bench                 benchmarks against raw httpx and the official SDK
+    nox -s spec-diff -- FILE...  the document against VMware's published spec (openapi/departures.yaml applied)
 
 The regeneration pipeline is plain functions (`regenerate`, `compare_trees`) so that the
 spec-change test in tests/ can run it on a copy of the project without nox creating venvs.
@@ -168,8 +169,8 @@ def _install_project(session: nox.Session, extras: str = "all") -> None:
 def lint(session: nox.Session) -> None:
     """ruff on the handwritten code (generated/ is formatted by the generator's post hooks)."""
     session.install("ruff==0.17.6")
-    session.run("ruff", "check", "overlays", "tests", "benchmarks", "noxfile.py")
-    session.run("ruff", "format", "--check", "overlays", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "overlays", "tests", "benchmarks", "tools", "noxfile.py")
+    session.run("ruff", "format", "--check", "overlays", "tests", "benchmarks", "tools", "noxfile.py")
 
 
 @nox.session
@@ -181,6 +182,21 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "--strict", "generated/vcenter_guest_client")
     session.run("mypy", "--strict", "overlays/vcenter_guest")
     session.run("mypy", "--strict", "benchmarks")
+    session.run("mypy", "--strict", "tools")
+
+
+@nox.session(name="spec-diff")
+def spec_diff(session: nox.Session) -> None:
+    """What differs between the document and VMware's spec (`-- FILE [FILE...] [--json] [--all]`).
+
+    The same as `python -m tools.specdiff FILE...` from the checkout (it needs PyYAML, and rich for
+    a table on a terminal). The module exits 0 when nothing unexplained differs, 1 on differences or
+    stale departures, 2 on unreadable input; nox reports the last two alike, as a failed session.
+    """
+    if not session.posargs:
+        session.error("give VMware's spec: nox -s spec-diff -- FILE [FILE...] (one file, or one per service)")
+    session.install("pyyaml>=6.0", "rich>=13")
+    session.run("python", "-m", "tools.specdiff", *session.posargs, env={"PYTHONPATH": str(ROOT)})
 
 
 @nox.session

@@ -1,0 +1,1 @@
+"""The spec diff: openapi/vcenter-guest.yaml against VMware's published spec, departures applied."""
