@@ -325,14 +325,14 @@ def make_run_directory(
         path = prove_directory(answer, prefix=prefix, parent=parent)
     except UnprovenDirectory as exc:
         raise NoRunDirectory(
-            f"the server's answer is not a new directory: {exc}",
+            str(exc),
             _fault(
                 "run_directory_is_new",
                 make,
                 vm=vm,
                 body=body,
                 status=status,
-                title=f"Directories.createTemporary did not answer a new directory: {exc}",
+                title=f"Directories.createTemporary: {exc}",
                 message=f"Asked for a new directory named {prefix}... {where}, the server answered "
                 f"{str(answer)[:200]!r}: {exc.why}. A server that hands out an existing directory "
                 f"breaks the API's facts (createTemporary makes a new one). {_SKIPPED}",

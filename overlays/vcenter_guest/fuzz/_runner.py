@@ -351,7 +351,34 @@ def _fuzzed_document(state: RunState) -> dict[str, Any]:
                 links = response.get("links", {})
                 for name in [n for n, link in links.items() if link.get("operationId") in dropped]:
                     del links[name]
+    _drop_path_examples(document)
     return document
+
+
+def _names_a_path(value: Any) -> bool:
+    if isinstance(value, str):
+        return "/" in value or "\\" in value
+    if isinstance(value, dict):
+        return any(_names_a_path(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_names_a_path(v) for v in value)
+    return False
+
+
+def _drop_path_examples(node: Any, parent: str | None = None) -> None:
+    """Removes every example that holds a path (`/tmp/a.txt`, `-l /tmp > /tmp/ls.out`): the engine sends
+    examples as they are, and the document's example paths are never sent to a server that is not a
+    sandbox (the guard would rewrite them anyway; this way they never reach it)."""
+    if isinstance(node, dict):
+        if parent != "properties":  # there, `example` would be the name of a member
+            for key in ("example", "examples"):
+                if key in node and _names_a_path(node[key]):
+                    del node[key]
+        for key, value in node.items():
+            _drop_path_examples(value, key)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_path_examples(value)
 
 
 def _on_event(result: FuzzResult, state: RunState, event: Any, say: Callable[[str], None]) -> None:
