@@ -22,7 +22,7 @@ from click.testing import CliRunner, Result
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vcenter_guest.cli import main
 from vcenter_guest.fuzz import FuzzOptions, FuzzTarget, _shaping
-from vcenter_guest.fuzz._guestfiles import TEMPORARY_PREFIX, RunDirectory
+from vcenter_guest.fuzz._guestfiles import TEMPORARY_PREFIX, RunDirectory, remove_run_directory
 from vcenter_guest.fuzz._shaping import Refused, guard
 from vcenter_guest.fuzz._state import RunState, forget, remember
 from vcenter_guest.mock import (
@@ -409,3 +409,52 @@ def test_the_guard_fails_closed_if_its_rewriting_lets_a_path_through(monkeypatch
 def test_the_run_directory_itself_is_never_the_path_an_operation_acts_on() -> None:
     case = _guarded(_file_case("directories.delete", {"path": RUN, "recursive": True}))
     assert case.body["path"].startswith(RUN + "/"), "a recursive delete of the run's directory skips the listing"
+
+
+# -- the final listing: a server's answer is input --------------------------------------------------
+
+
+def _listing_server(list_answer: Callable[[dict[str, Any]], Any]) -> tuple[Any, list[tuple[str, Any]]]:
+    """A `send` that answers Files.list with list_answer(body) and every other call with success."""
+    sent: list[tuple[str, Any]] = []
+
+    def send(method: str, route: str, headers: dict[str, str], content: bytes | None) -> tuple[int, bytes]:
+        body = json.loads(content) if content else None
+        sent.append((route, body))
+        if route.endswith("action=list"):
+            return 200, json.dumps(list_answer(body)).encode()
+        return 204, b""
+
+    return send, sent
+
+
+def _entry(name: str, kind: str = "FILE") -> dict[str, Any]:
+    return {"filename": name, "type": kind, "size": 0}
+
+
+HOSTILE_LISTINGS = [
+    pytest.param(lambda body: {"files": [_entry(".")], "total": 1, "status": "READY"}, id="endless-dot-pages"),
+    pytest.param(
+        lambda body: {"files": [_entry(f"spare-{body['iteration']['index']}.txt")], "total": 9, "status": "READY"},
+        id="endless-pages",
+    ),
+    pytest.param(lambda body: {"files": [_entry("dir", "DIRECTORY")], "total": 1, "status": "END_OF_DATA"}, id="deep"),
+    pytest.param(lambda body: {"files": [_entry("../../etc")], "total": 1, "status": "END_OF_DATA"}, id="not-a-name"),
+    pytest.param(lambda body: {"files": "all", "status": "END_OF_DATA"}, id="not-a-list-result"),
+    pytest.param(lambda body: {"files": [_entry("seed.txt", "SYMLINK")], "status": "END_OF_DATA"}, id="a-link"),
+]
+
+
+@pytest.mark.parametrize("answer", HOSTILE_LISTINGS)
+def test_a_listing_the_run_cannot_account_for_gets_no_recursive_delete_and_is_reported(
+    answer: Callable[[dict[str, Any]], Any],
+) -> None:
+    send, sent = _listing_server(answer)
+    table = OperationTable(load_document())
+    fault = remove_run_directory(send, "session", table, RunDirectory(DEMO_VM, RUN), {"type": "x"})
+    assert fault is not None
+    assert fault.check == "run_directory_holds_only_the_runs_files"
+    assert RUN in fault.title
+    assert len(sent) <= 200, "the listing is bounded"
+    deletes = [body for route, body in sent if "directories?action=delete" in route]
+    assert all(body.get("recursive") is False for body in deletes), deletes

@@ -79,6 +79,7 @@ _COMPONENTS = frozenset(part for name in NAMES for part in name.split("/"))
 _PAGE = 50
 _MOST_ENTRIES = 2000
 _MOST_DEPTH = 16
+_MOST_PAGES = 2 * _MOST_ENTRIES // _PAGE
 _KINDS = frozenset({"FILE", "DIRECTORY", "SYMLINK"})
 
 
@@ -273,8 +274,11 @@ def _list(
     if listing is None:
         raise _Unlisted("the API document has no files.list")
     found: list[tuple[str, str]] = []
-    more, index = True, 0
+    more, index, pages = True, 0, 0
     while more:
+        pages += 1
+        if pages > _MOST_PAGES:
+            raise _Unlisted(f"its listing did not end within {_MOST_PAGES} pages")
         iteration = {"size": _PAGE, "index": index}
         status, answer = _post(
             send, session, listing, vm, {"credentials": credentials, "path": path, "iteration": iteration}
@@ -425,7 +429,7 @@ def remove_run_directory(
     send: Send, session: str, table: OperationTable, run: RunDirectory, credentials: dict[str, Any]
 ) -> ServerFault | None:
     """Lists the run's directory and deletes it with everything in it if all of it is the run's; else
-    deletes nothing (an empty directory it could not list goes) and returns the fault to report."""
+    deletes nothing (a directory it cannot list only goes if empty) and returns the fault to report."""
     delete, listing = table.get("directories.delete"), table.get("files.list")
     if delete is None or listing is None:
         return None
@@ -435,8 +439,7 @@ def remove_run_directory(
     except _Unlisted as exc:
         # Unseen contents are never deleted: a delete that is not recursive only removes an empty directory.
         status, _ = _post(send, session, delete, run.vm, {**body, "recursive": False})
-        if status == delete.success_status:
-            return None
+        gone = "it was removed as an empty directory" if status == delete.success_status else "it is left in place"
         return _fault(
             "run_directory_holds_only_the_runs_files",
             listing,
@@ -445,7 +448,7 @@ def remove_run_directory(
             status=None,
             title=f"The run's directory {run.path!r} could not be listed before its removal: {exc}",
             message=f"The run lists its directory before it deletes it, to delete nothing it did not make; {exc}. "
-            f"Nothing in it was deleted: {run.path!r} is left in place in {run.vm}.",
+            f"So it was not deleted recursively, only as an empty directory would be: {gone} in {run.vm}.",
         )
     if strangers:
         shown = ", ".join(repr(s) for s in strangers[:10]) + (" ..." if len(strangers) > 10 else "")
