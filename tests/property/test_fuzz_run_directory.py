@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner, Result
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vcenter_guest.cli import main
-from vcenter_guest.fuzz import FuzzOptions, FuzzTarget, _shaping
+from vcenter_guest.fuzz import FuzzOptions, FuzzTarget, _shaping, mock_target, run
 from vcenter_guest.fuzz._guestfiles import TEMPORARY_PREFIX, RunDirectory, remove_run_directory
 from vcenter_guest.fuzz._shaping import Refused, guard
 from vcenter_guest.fuzz._state import RunState, forget, remember
@@ -458,3 +458,13 @@ def test_a_listing_the_run_cannot_account_for_gets_no_recursive_delete_and_is_re
     assert len(sent) <= 200, "the listing is bounded"
     deletes = [body for route, body in sent if "directories?action=delete" in route]
     assert all(body.get("recursive") is False for body in deletes), deletes
+
+
+def test_a_sandbox_run_makes_only_names_its_final_listing_knows_and_removes_its_directory() -> None:
+    """Against a sandbox the guard rewrites nothing: steering alone gives what the run makes in its
+    directory the run's names (a temporary name there its prefix), or the directory would stay."""
+    app = create_app()
+    with serve(app=app) as url:
+        result = run(mock_target(app, url=url, sandbox=True), FuzzOptions(max_examples=10, seed=1))
+    assert "run_directory_holds_only_the_runs_files" not in result.failed_checks, result.failures
+    assert not [p for p in _tree(app) if p.startswith(f"/tmp/{RUN_PREFIX}")], "the run's directory was left behind"

@@ -206,6 +206,8 @@ def _steer_guest_paths(run: RunDirectory, op: Operation, case: Any, key: list[An
         body["new_path"] = run.child(moved_name(stable_share("new", key)))
     if "parent_path" in body:
         body["parent_path"] = run.path
+        if isinstance(body.get("prefix"), str):  # a name the final listing knows as the run's
+            body["prefix"] = TEMPORARY_PREFIX + not_a_path(body["prefix"])
     if isinstance(body.get("spec"), dict):
         if stable_share("download", key) < 0.5:
             body["spec"] = {"path": run.child(SEED_FILE)}
