@@ -194,9 +194,9 @@ def test_every_guest_path_of_a_file_operation_is_put_inside_the_run_directory(ho
     assert upload.body["spec"]["path"].startswith(RUN + "/")
 
 
-def test_a_path_inside_the_run_directory_is_left_as_it_is() -> None:
-    case = _guarded(_file_case("directories.move", body={"path": f"{RUN}/dir", "new_path": f"{RUN}/dir2"}), RUN)
-    assert (case.body["path"], case.body["new_path"]) == (f"{RUN}/dir", f"{RUN}/dir2")
+def test_a_path_inside_the_run_directory_made_of_the_runs_names_is_left_as_it_is() -> None:
+    case = _guarded(_file_case("directories.move", body={"path": f"{RUN}/dir", "new_path": f"{RUN}/moved-7"}), RUN)
+    assert (case.body["path"], case.body["new_path"]) == (f"{RUN}/dir", f"{RUN}/moved-7")
 
 
 def test_a_temporary_name_without_a_parent_is_made_in_the_run_directory() -> None:

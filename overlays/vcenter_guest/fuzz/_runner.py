@@ -11,7 +11,9 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
+import json
 import re
+import shlex
 import ssl
 import sys
 import threading
@@ -26,7 +28,7 @@ from vcenter_guest.operations import Effect, OperationTable, load_document
 
 from ._auth import LoginError, Transport, http_transport, login, logout, make_provider
 from ._checks import register_checks
-from ._guestfiles import make_run_directory, open_transfer, remove_run_directory
+from ._guestfiles import NoRunDirectory, ServerFault, make_run_directory, open_transfer, remove_run_directory
 from ._secrets import SecretFilter
 from ._settings import FuzzOptions, FuzzTarget
 from ._shaping import FILE_EFFECTS, HTTP_TOKEN, install_guard, steer, unguarded
@@ -240,6 +242,51 @@ def _add_failure(
     )
 
 
+def _own_directory(
+    state: RunState, result: FuzzResult, transport: Transport, session: str, say: Callable[[str], None]
+) -> None:
+    """Makes the run's own guest directory (`state.run_directory`) when the document has file operations;
+    without one (a fault of the server is reported), no file operation is sent."""
+    table, target, credentials = state.table, state.target, state.target.guest_credentials()
+    if credentials is None or not any(op.effect in FILE_EFFECTS for op in table.values()):
+        return
+    say("making the run's own guest directory")
+    try:
+        run_directory = state.run_directory = make_run_directory(
+            transport, session, table, vm=target.vms[0], credentials=credentials, parent=target.guest_dir
+        )
+    except NoRunDirectory as exc:
+        say(state.secrets.text(f"no guest directory of the run's own ({exc.why}): file operations were skipped"))
+        if exc.fault is not None:
+            _add_fault(result, state.secrets, target, exc.fault)
+        return
+
+    def opener(upload: bool) -> tuple[str, int | None] | None:
+        return open_transfer(transport, session, table, run_directory, credentials, upload=upload)
+
+    state.opener = opener
+
+
+def _add_fault(result: FuzzResult, secrets: SecretFilter, target: FuzzTarget, fault: ServerFault) -> None:
+    """Reports what the run found wrong with its own guest directory as a failure, with a curl line that
+    asks the same (credentials and session filtered)."""
+    shown = {**fault.body, "credentials": "[Filtered]"}
+    curl = (
+        f"curl -X {fault.method} -H 'vmware-api-session-id: [Filtered]' -H 'Content-Type: application/json' "
+        f"-d {shlex.quote(json.dumps(shown))} {shlex.quote(target.base_url + fault.route)}"
+    )
+    result.failures.append(
+        FuzzFailure(
+            operation=fault.operation,
+            check=fault.check,
+            title=secrets.text(fault.title),
+            message=secrets.text(fault.message),
+            status=fault.status,
+            curl=secrets.text(curl),
+        )
+    )
+
+
 def _report_handlers(options: FuzzOptions, config: Any) -> list[tuple[Any, Path]]:
     from schemathesis.cli.commands.run.handlers.har import HarHandler  # noqa: PLC0415
     from schemathesis.cli.commands.run.handlers.junitxml import JunitXMLHandler  # noqa: PLC0415
@@ -304,7 +351,34 @@ def _fuzzed_document(state: RunState) -> dict[str, Any]:
                 links = response.get("links", {})
                 for name in [n for n, link in links.items() if link.get("operationId") in dropped]:
                     del links[name]
+    _drop_path_examples(document)
     return document
+
+
+def _names_a_path(value: Any) -> bool:
+    if isinstance(value, str):
+        return "/" in value or "\\" in value
+    if isinstance(value, dict):
+        return any(_names_a_path(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_names_a_path(v) for v in value)
+    return False
+
+
+def _drop_path_examples(node: Any, parent: str | None = None) -> None:
+    """Removes every example that holds a path (`/tmp/a.txt`, `-l /tmp > /tmp/ls.out`): the engine sends
+    examples as they are, and the document's example paths are never sent to a server that is not a
+    sandbox (the guard would rewrite them anyway; this way they never reach it)."""
+    if isinstance(node, dict):
+        if parent != "properties":  # there, `example` would be the name of a member
+            for key in ("example", "examples"):
+                if key in node and _names_a_path(node[key]):
+                    del node[key]
+        for key, value in node.items():
+            _drop_path_examples(value, key)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_path_examples(value)
 
 
 def _on_event(result: FuzzResult, state: RunState, event: Any, say: Callable[[str], None]) -> None:
@@ -352,21 +426,10 @@ def run(
     # Fail early, with a clear reason, if the run cannot log in at all.
     setup_session = login(transport, target.user, target.password)
     secrets.add(setup_session)
-    credentials = target.guest_credentials()
-    if credentials is not None and any(op.effect in FILE_EFFECTS for op in table.values()):
-        say("making the run's own guest directory")
-        run_directory = state.run_directory = make_run_directory(
-            transport, setup_session, table, vm=target.vms[0], credentials=credentials, parent=target.guest_dir
-        )
-        if run_directory is not None:
-            guest = credentials
-
-            def opener(upload: bool) -> tuple[str, int | None] | None:
-                return open_transfer(transport, setup_session, table, run_directory, guest, upload=upload)
-
-            state.opener = opener
-    schema = _schema(state, transport)
     result = FuzzResult()
+    credentials = target.guest_credentials()
+    _own_directory(state, result, transport, setup_session, say)
+    schema = _schema(state, transport)
     ctx = ExecutionContext(config=schema.config)
     stack = contextlib.ExitStack()
     handlers = _report_handlers(options, schema.config)
@@ -387,7 +450,10 @@ def run(
             handler.shutdown(ctx)
         forget(schema)
         if state.run_directory is not None and credentials is not None:
-            remove_run_directory(transport, setup_session, table, state.run_directory, credentials)
+            say("listing the run's guest directory before removing it")
+            fault = remove_run_directory(transport, setup_session, table, state.run_directory, credentials)
+            if fault is not None:
+                _add_fault(result, secrets, target, fault)
         for session_id in [*state.stray_sessions, *state.own_sessions, setup_session]:
             logout(transport, session_id)
     for _, path in handlers:

@@ -15,15 +15,17 @@ REPORT_FORMATS = ("junit", "har", "ndjson")
 # Printed first by `vcenter-guest fuzz`, and enforced for every request the run sends (_guard).
 SAFETY_RULES = (
     "Requests only target the VMs named with --vm.",
-    "Create calls only start the programs named with --program (with generated arguments, working "
-    "directories and environments), unless --any-program is given; they also send paths that start "
-    "nothing on any guest (empty, relative, a root directory).",
+    "Create calls only start the programs named with --program (with generated arguments made shell-inert: "
+    "ASCII letters, digits, spaces and ._+- only; generated working directories and environments), unless "
+    "--any-program is given; they also send paths that start nothing on any guest (empty, relative, a root directory).",
     "Delete calls only terminate processes this run started; any other pid is replaced by one no "
     "guest can have (2147483647).",
     "Secrets (API password, guest password or token, session ids) are filtered from every report and printed line.",
     "File and directory operations only touch paths inside a directory the run makes in the first VM "
-    "named with --vm (under --guest-dir, or the guest's temporary directory) and deletes at the end; "
-    "any other path is replaced by one inside it, and /guestFile only gets the run's own transfer URLs.",
+    "named with --vm (under --guest-dir, or the guest's temporary directory) and proves its own (its name "
+    "carries a fresh random nonce, it is new and empty when listed; else no file operation is sent); any "
+    "other path is replaced by one inside it, and /guestFile only gets the run's own transfer URLs. At the "
+    "end the run lists the directory and deletes it only if everything in it is the run's.",
     "Operations whose effect (x-vcenter-guest-effect in the API document) no rule covers are never sent.",
 )
 

@@ -29,7 +29,7 @@ from schemathesis import GenerationMode
 
 from vcenter_guest.operations import Effect, Operation, OperationTable
 
-from ._guestfiles import GUEST_PATH_FIELDS, NEW_FILE, SEED_FILE, RunDirectory, names_for
+from ._guestfiles import GUEST_PATH_FIELDS, NEW_FILE, SEED_FILE, TEMPORARY_PREFIX, RunDirectory, moved_name, names_for
 from ._state import NO_SUCH_PID, RunState, operation_of, stable_share, state_of
 
 __all__ = [
@@ -37,10 +37,13 @@ __all__ = [
     "HTTP_TOKEN",
     "PLAUSIBLE_ARGUMENTS",
     "RULES",
+    "SHELL_INERT",
     "UNSTARTABLE_PATHS",
     "Refused",
     "guard",
     "install_guard",
+    "not_a_path",
+    "shell_inert",
     "steer",
     "unguarded",
 ]
@@ -65,6 +68,57 @@ FILE_EFFECTS = frozenset(
 # The query a data-plane case gets when its id and token are not a transfer of this run.
 NO_SUCH_TRANSFER = {"id": "0", "token": "not-a-transfer-of-this-run"}
 STEERED_UPLOAD_MAX = 1 << 16
+
+
+SHELL_INERT = re.compile(r"[A-Za-z0-9 ._+-]*")
+"""Arguments no shell interprets: ASCII letters and digits, the space between words, and `._+-`.
+
+Everything else means something to `/bin/sh -c` (`;&|<>()$`\\"'` and newlines, globs `*?[`, `~`
+and `#` at a word's start, `{}` in bash, `!` in an interactive bash), to cmd.exe (`%` expands a
+variable, `^` escapes, `,;=` split arguments), or may become one of those on the way (a non-ASCII
+character that a Windows code page maps onto `"` or `%`)."""
+_SHELL_ACTIVE = re.compile(r"[^A-Za-z0-9 ._+-]")
+
+
+def shell_inert(text: str) -> str:
+    """`text` with every character outside `SHELL_INERT` replaced by `_`.
+
+    >>> shell_inert("-l /tmp > /tmp/ls.out 2>&1; rm *")
+    '-l _tmp _ _tmp_ls.out 2__1_ rm _'
+    """
+    return _SHELL_ACTIVE.sub("_", text)
+
+
+def _shell_inert_values(value: Any) -> Any:
+    """Every string in `value` (a generated `arguments`, whatever its type) made shell-inert."""
+    if isinstance(value, str):
+        return shell_inert(value)
+    if isinstance(value, list):
+        return [_shell_inert_values(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _shell_inert_values(v) for k, v in value.items()}
+    return value
+
+
+_SEPARATORS = re.compile(r"[/\\\x00]")
+_DRIVE = re.compile(r"[A-Za-z]:")
+
+
+def not_a_path(text: str) -> str:
+    """`text` with nothing that makes it a guest path: no separator or NUL, no drive (`C:`), no `~`
+    first, and not `.` or `..` (nor what Windows reads as them: trailing dots and spaces dropped).
+
+    >>> not_a_path("../../etc/x"), not_a_path("C:evil"), not_a_path(".. "), not_a_path("2026-01-01T00:00:00Z")
+    ('.._.._etc_x', 'C_evil', '___', '2026-01-01T00:00:00Z')
+    """
+    text = _SEPARATORS.sub("_", text)
+    if _DRIVE.match(text):
+        text = f"{text[0]}_{text[2:]}"
+    if text.startswith("~"):
+        text = f"_{text[1:]}"
+    if text and not text.rstrip(". "):
+        text = "_" * len(text)
+    return text
 
 
 def _is_positive(case: Any) -> bool:
@@ -149,9 +203,11 @@ def _steer_guest_paths(run: RunDirectory, op: Operation, case: Any, key: list[An
         if field in body:
             body[field] = run.child(names[int(stable_share(field, key) * len(names))])
     if "new_path" in body:
-        body["new_path"] = run.child(f"moved-{int(stable_share('new', key) * 1e9)}")
+        body["new_path"] = run.child(moved_name(stable_share("new", key)))
     if "parent_path" in body:
         body["parent_path"] = run.path
+        if isinstance(body.get("prefix"), str):  # a name the final listing knows as the run's
+            body["prefix"] = TEMPORARY_PREFIX + not_a_path(body["prefix"])
     if isinstance(body.get("spec"), dict):
         if stable_share("download", key) < 0.5:
             body["spec"] = {"path": run.child(SEED_FILE)}
@@ -231,6 +287,10 @@ def _starts_program(state: RunState, case: Any, params: dict[str, Any]) -> None:
         ):
             programs = state.target.programs
             spec["path"] = programs[int(stable_share("program", _key(case)) * len(programs))]
+        if isinstance(spec, dict) and "arguments" in spec:
+            # The guest may start the program through a shell (`/bin/sh -c`, cmd.exe): only arguments
+            # no shell interprets reach a named program, whatever generated them (examples too).
+            spec["arguments"] = _shell_inert_values(spec["arguments"])
 
 
 def _terminates_process(state: RunState, case: Any, params: dict[str, Any]) -> None:
@@ -261,16 +321,56 @@ def _guest_files(state: RunState, case: Any, params: dict[str, Any]) -> None:
         # Percent-encoded, as the server receives it; checked as the server decodes it (once).
         params["path"] = quote(run.confine(unquote(params["path"]), stable_share("path", key)), safe="")
     body = case.body
-    if not isinstance(body, dict):
-        return
-    for field in GUEST_PATH_FIELDS:
-        if field in body:
-            body[field] = run.confine(body[field], stable_share(field, key))
-    spec = body.get("spec")
-    if isinstance(spec, dict) and "path" in spec:
-        spec["path"] = run.confine(spec["path"], stable_share("spec", key))
-    if op is not None and "parent_path" in op.body_fields and "parent_path" not in body:
-        body["parent_path"] = run.path  # unset: the guest's temporary directory, outside the run's
+    if isinstance(body, dict):
+        body = case.body = {
+            name: value if name == "credentials" else _confined(run, value, key, name, name in GUEST_PATH_FIELDS)
+            for name, value in body.items()
+        }
+        prefix = body.get("prefix")
+        if isinstance(prefix, str) and not prefix.startswith(TEMPORARY_PREFIX):
+            # A temporary name made in the run's directory is one the final listing knows as the run's.
+            body["prefix"] = TEMPORARY_PREFIX + prefix
+        if op is not None and "parent_path" in op.body_fields and "parent_path" not in body:
+            body["parent_path"] = run.path  # unset: the guest's temporary directory, outside the run's
+    elif isinstance(body, (list, str)):
+        case.body = _confined(run, body, key, None, path=False)
+    if isinstance(case.query, dict):
+        case.query = _confined(run, case.query, key, None, path=False)
+    escaped = _escaped(run, {**params, "path": unquote(params["path"])} if "path" in params else params, False)
+    escaped = escaped or _escaped(run, case.body, False) or _escaped(run, case.query, False)
+    if escaped is not None:  # fails closed: never reached while the rewriting above is right
+        raise Refused(f"a guest path outside the run's directory survived the guard: {escaped!r}")
+
+
+def _confined(run: RunDirectory, value: Any, key: list[Any], field: str | None, path: bool) -> Any:
+    """`value` with every string under a path field (`GUEST_PATH_FIELDS`, at any depth) confined to the
+    run's directory, and every other string made `not_a_path`: a field the rules do not know as a
+    path (a prefix, a pattern, one a newer document adds) can still not name a place in the guest."""
+    if isinstance(value, dict):
+        return {k: _confined(run, v, key, k, path or k in GUEST_PATH_FIELDS) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_confined(run, v, key, field, path) for v in value]
+    if isinstance(value, str):
+        return run.confine(value, stable_share(field, key)) if path else not_a_path(value)
+    return value
+
+
+def _escaped(run: RunDirectory, value: Any, path: bool, field: str | None = None) -> str | None:
+    """The first string of `value` that names a guest place outside the run's directory, if any."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if field is None and k in {"credentials", "vm"}:
+                continue
+            found = _escaped(run, v, path or k in GUEST_PATH_FIELDS, k)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        return next((f for v in value if (f := _escaped(run, v, path, field)) is not None), None)
+    elif isinstance(value, str):
+        # The run's directory itself is only ever a parent (of a temporary name), never a path acted on.
+        ours = run.owns(value) or (field == "parent_path" and value == run.path)
+        return value if (not ours if path else not_a_path(value) != value) else None
+    return None
 
 
 def _sessions(state: RunState, case: Any, params: dict[str, Any]) -> None:
