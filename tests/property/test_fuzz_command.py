@@ -420,6 +420,17 @@ def test_fuzz_command_exits_2_on_usage_and_connection_errors(served: Callable[..
     assert "Traceback" not in refused.output
 
 
+@pytest.mark.parametrize("guest_dir", ["tmp", "./work", "~/x", "/tmp\x00x", "C:relative"])
+def test_fuzz_command_refuses_a_guest_dir_that_is_not_an_absolute_guest_path(guest_dir: str) -> None:
+    """Not a run that reports every createTemporary answer as a server failure."""
+    refused = CliRunner().invoke(
+        main, ["fuzz", "--mock", "--vm", DEMO_VM, "--program", "/bin/true", "--guest-dir", guest_dir]
+    )
+    assert refused.exit_code == 2, refused.output
+    assert "--guest-dir" in refused.output
+    assert "Traceback" not in refused.output
+
+
 def test_terminated_exit_code_is_the_one_the_check_documents() -> None:
     assert TERMINATED_EXIT_CODE == 143
 

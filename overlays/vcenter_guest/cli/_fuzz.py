@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,6 +121,15 @@ def _print_failures(console: Console, result: FuzzResult) -> None:
         console.print(f"    {failure.curl}", markup=False, soft_wrap=True)
 
 
+def _absolute_guest_path(value: str | None) -> str | None:
+    """--guest-dir: an absolute guest path (`/...` or `C:\\...`), or None."""
+    if value is None:
+        return None
+    if "\0" in value or not (value.startswith("/") or re.match(r"[A-Za-z]:[\\/]", value)):
+        raise click.BadParameter(f"must be an absolute path in the guest (/... or C:\\...), got {value!r}")
+    return value
+
+
 @click.command()
 @click.option("--vm", "vms", multiple=True, help="A VM the run may target (repeatable; at least one with --server).")
 @click.option("--program", "programs", multiple=True, help="A program create may start (repeatable).")
@@ -152,6 +162,7 @@ def _print_failures(console: Console, result: FuzzResult) -> None:
 @click.option(
     "--guest-dir",
     default=None,
+    callback=lambda ctx, param, value: _absolute_guest_path(value),
     help="Guest directory under which the run makes the only directory its file operations touch "
     "(default: the guest's temporary directory). The run removes its directory at the end.",
 )
