@@ -106,7 +106,7 @@ class Connection:
         self.as_json: bool = values["as_json"] or self.json_lines
         self.profile = profile
         self.redactor: Redactor | None = None
-        self.server_name = "embedded-mock" if self.mock else (self.server or "")
+        self.server_name = "embedded-mock" if self.mock else ""  # the checked URL, once require_server ran
         self._stderr: Console | None = None
         self._records: list[dict[str, Any]] = []
         self._finished = False
@@ -134,6 +134,11 @@ class Connection:
             )
         from vcenter_guest._clients.options import server_url  # noqa: PLC0415
 
+        if "@" in self.server:  # user:password@host; never quoted back (nor is the rest of the URL)
+            raise click.UsageError(
+                "the server URL holds credentials (user:password@): give the server alone, the user with --user "
+                "or VCENTER_USER and the password in VCENTER_PASSWORD (or at the prompt)"
+            )
         try:
             self.server_name = server_url(self.server)
         except errors.UsageError as exc:
