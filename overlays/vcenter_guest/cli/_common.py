@@ -10,7 +10,8 @@ guest passwords come from `VCENTER_PASSWORD` / `VCENTER_GUEST_PASSWORD` (or a SA
 `VCENTER_GUEST_SAML_TOKEN`), else from a prompt when there is a terminal.
 
 Exit codes: the program's own (one VM), 124 when it timed out, 125 when vcenter-guest could not
-run it (connection, API error), 130 after Ctrl-C, 2 for a bad command line.
+run it (connection, API error), 130 after Ctrl-C, 2 for a bad command line or local input (a local
+file that cannot be read, an output directory that cannot be made).
 
 `--json` prints a list with one object per VM, each naming the server and the VM; `--json-lines`
 prints the same objects one per line, as each VM finishes.
