@@ -145,8 +145,21 @@ def test_a_kept_session_ended_mid_command_without_a_password_to_log_in_again_say
     app.before = 1
     result = cli(environment(url, password=False), "ps", "--vm", DEMO_VM)
     assert result.exit_code == 125
-    assert "VCENTER_PASSWORD" in result.stderr
+    assert "the kept API session ended mid-command" in result.stderr
+    assert "set VCENTER_PASSWORD" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_wrong_guest_credentials_on_a_kept_session_are_not_taken_for_an_ended_session(
+    ends: tuple[EndsSessions, str],
+) -> None:
+    _, url = ends
+    assert cli(environment(url), "ps", "--vm", DEMO_VM).exit_code == 0
+    wrong = environment(url, password=False) | {"VCENTER_GUEST_PASSWORD": "not-the-password"}
+    result = cli(wrong, "ps", "--vm", DEMO_VM)
+    assert result.exit_code == 125
+    assert "Unauthenticated" in result.stderr
+    assert "session ended" not in result.stderr, "the API session is alive: the guest credentials are wrong"
 
 
 # --- L6: a session-cache folder that is a link --------------------------------------------------

@@ -434,10 +434,10 @@ def fail(conn: Connection, exc: BaseException, code: int = EXIT_FAILED) -> NoRet
         conn.emit(conn.record(vm, error=error_json(exc)))
         conn.finish()
     text = message(exc)
-    if conn.kept_without_password and isinstance(exc, errors.Unauthenticated):
-        text += (
-            " (the kept API session ended mid-command, and vcenter-guest has no password to log in again with: "
-            "set VCENTER_PASSWORD, or run the command again to be asked for it)"
+    if conn.kept_without_password and isinstance(exc, errors.Unauthenticated) and exc.operation == "session.create":
+        text = (  # the client's own words speak of its constructor's arguments
+            "Unauthenticated: the kept API session ended mid-command, and vcenter-guest has no password to log "
+            "in again with: set VCENTER_PASSWORD, or run the command again to be asked for it"
         )
     conn.stderr.print(scrub(f"error: {text}"), markup=False)
     sys.exit(code)
