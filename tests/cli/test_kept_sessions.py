@@ -204,6 +204,27 @@ def test_a_session_cache_folder_others_may_write_to_is_made_private_not_followed
     assert len(kept_sessions()) == 1
 
 
+@pytest.mark.parametrize("blocked", [".", "vcenter-guest", "vcenter-guest/sessions"])
+def test_a_cache_folder_that_cannot_be_made_costs_one_warning_line_not_the_command(
+    ends: tuple[EndsSessions, str], blocked: str
+) -> None:
+    app, url = ends
+    cache = Path(os.environ["XDG_CACHE_HOME"])
+    (cache / blocked).parent.mkdir(parents=True, exist_ok=True)
+    if blocked == ".":
+        cache.write_text("a file where the user's cache directory should be")
+    else:
+        (cache / blocked).write_text("a file where a folder should be")
+    for args in (["ps", "--vm", DEMO_VM], ["logout"]):
+        result = cli(environment(url), *args)
+        assert result.exit_code == 0, result.output
+        assert "Traceback" not in result.output
+        (warning,) = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+        assert "session cache" in warning
+    assert len(app.created) == 1
+    assert [s for s in app.created if alive(url, s)] == [], "a session that could not be kept is ended"
+
+
 # --- L8: concurrent invocations on an empty cache --------------------------------------------------
 
 

@@ -42,7 +42,11 @@ def logout(conn: Connection) -> None:
             return alive
 
     ended = run_async(conn, work)
-    forgotten = store is not None and store.delete(server, user)
+    try:
+        forgotten = store is not None and store.delete(server, user)
+    except UnsafeCache as exc:
+        conn.warn(str(exc))
+        forgotten = False
     if conn.as_json:
         conn.print_json({"server": server, "user": user, "ended": ended, "forgotten": forgotten})
     elif ended:

@@ -105,7 +105,10 @@ class SessionStore:
     def _folder(self, *, create: bool) -> Iterator[_Folder | None]:
         """The `sessions` folder, checked (and made, with `create`); None when it does not exist."""
         if create:
-            self.root.parent.mkdir(parents=True, exist_ok=True)  # the user's cache directory: theirs to link
+            try:
+                self.root.parent.mkdir(parents=True, exist_ok=True)  # the user's cache directory: theirs to link
+            except OSError as exc:
+                raise UnsafeCache(f"cannot make {self.root.parent}: {exc.strerror or exc}") from None
         if not _RELATIVE:  # pragma: no cover - Windows
             yield self._checked_by_path(create=create)
             return
@@ -119,20 +122,32 @@ class SessionStore:
                 raise UnsafeCache(f"cannot open {self.root.parent}: {exc.strerror or exc}") from None
             opened.callback(os.close, parent)
             for path, private in ((self.root, False), (self.directory, True)):
-                if create:
-                    with contextlib.suppress(FileExistsError):
-                        os.mkdir(path.name, 0o700, dir_fd=parent)
-                try:
-                    child = os.open(path.name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=parent)
-                except FileNotFoundError:
+                child = self._open_child(parent, path, create=create)
+                if child is None:
                     yield None
                     return
-                except OSError as exc:  # ELOOP: a link; ENOTDIR: a file...
-                    raise UnsafeCache(_why(path, exc)) from None
                 opened.callback(os.close, child)
                 self._own(child, path, private)
                 parent = child
             yield _Folder(self.directory, parent)
+
+    @staticmethod
+    def _open_child(parent: int, path: Path, *, create: bool) -> int | None:
+        """The folder `path` (inside the open folder `parent`), made with `create`, opened without
+        following a link; None when it does not exist."""
+        if create:
+            try:
+                os.mkdir(path.name, 0o700, dir_fd=parent)
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise UnsafeCache(f"cannot make {path}: {exc.strerror or exc}") from None
+        try:
+            return os.open(path.name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=parent)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:  # ELOOP: a link; ENOTDIR: a file...
+            raise UnsafeCache(_why(path, exc)) from None
 
     def _checked_by_path(self, *, create: bool) -> _Folder | None:  # pragma: no cover - Windows
         """Where folders cannot be opened relative to each other: each checked to be no link (nor a
@@ -214,6 +229,10 @@ class SessionStore:
                 folder.unlink(f"{self._name(server, user)}.json")
             except FileNotFoundError:
                 return False
+            except OSError as exc:
+                raise UnsafeCache(
+                    f"cannot forget the session kept in {self.directory}: {exc.strerror or exc}"
+                ) from None
         return True
 
     def lock(self, server: str, user: str) -> filelock.BaseFileLock:
