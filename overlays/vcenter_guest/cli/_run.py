@@ -138,7 +138,8 @@ def program_options(command: Any) -> Any:
     "--output-dir",
     type=click.Path(file_okay=False, path_type=Path),
     metavar="DIR",
-    help="With many VMs: write each VM's output to DIR/VM.stdout and DIR/VM.stderr instead of printing it.",
+    help="With many VMs: write each VM's output to DIR/VM.stdout and DIR/VM.stderr instead of printing it "
+    "(files replaced whole; a VM name too long for a file name is shortened, said on stderr).",
 )
 @click.option(
     "--prefix/--no-prefix",
