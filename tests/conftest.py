@@ -1,4 +1,5 @@
-"""The fixtures every folder of the tests shares: a fake clock, an event-loop portal, a loopback server.
+"""The fixtures every folder of the tests shares: a home of each test's own, a fake clock, an event-loop
+portal, a loopback server.
 
 Folder conftests add only what their folder needs on top: the overlay's mock servers reached in
 process or over loopback (tests/overlay), the mock's request helper that checks each answer against
@@ -7,14 +8,45 @@ the document (tests/mock), the parsed document (tests/spec), example budgets (te
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
 import anyio.from_thread
 import anyio.lowlevel
 import pytest
+
+KEPT_SETTINGS = frozenset({"VCENTER_GUEST_FUZZ_SCALE"})
+"""The one `VCENTER_*` variable a test sees: set by `nox -s fuzz` for the tests themselves (their budget)."""
+
+_HOME_VARIABLES = {
+    "HOME": "",  # Path.home(), and platformdirs on macOS (~/Library/...)
+    "USERPROFILE": "",  # Path.home() on Windows
+    "XDG_CONFIG_HOME": ".config",  # platformdirs on Linux and the BSDs (macOS too, when set)
+    "XDG_CACHE_HOME": ".cache",
+    "XDG_DATA_HOME": ".local/share",
+    "XDG_STATE_HOME": ".local/state",
+    "APPDATA": "AppData/Roaming",  # a Windows program's own lookups
+    "LOCALAPPDATA": "AppData/Local",
+    "WIN_PD_OVERRIDE_APPDATA": "AppData/Roaming",  # platformdirs on Windows (it asks the shell otherwise)
+    "WIN_PD_OVERRIDE_LOCAL_APPDATA": "AppData/Local",
+}
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every test (and every process it starts, which inherits the environment) runs as a user with
+    no settings: a home, config and cache directories of its own, and no `VCENTER_*` variable. The
+    README recommends a default profile and an exported VCENTER_USER; a test must see neither."""
+    for name in [n for n in os.environ if n.startswith("VCENTER_") and n not in KEPT_SETTINGS]:
+        monkeypatch.delenv(name)
+    home = tmp_path_factory.mktemp("home")
+    for name, below in _HOME_VARIABLES.items():
+        monkeypatch.setenv(name, str(home / below) if below else str(home))
+    return home
 
 
 class FakeClock:

@@ -82,6 +82,11 @@ def sessions_dir() -> Path:
     return Path(os.environ["XDG_CACHE_HOME"]) / "vcenter-guest" / "sessions"
 
 
+def kept_files() -> list[Path]:
+    """The kept sessions' files (beside them: the lock files concurrent invocations take turns with)."""
+    return sorted(sessions_dir().glob("*.json"))
+
+
 # --- one set of connection options -------------------------------------------------------------
 
 
@@ -192,7 +197,7 @@ def test_the_api_session_is_kept_owner_only_reused_and_ended_by_logout(mock: Moc
     assert cli("run", "--vm", DEMO_VM, "/bin/true", env=env).exit_code == 0
     assert cli("ps", "--vm", DEMO_VM, env=env).exit_code == 0
     assert mock.logins == 1, "the second invocation reuses the session"
-    (kept,) = sessions_dir().iterdir()
+    (kept,) = kept_files()
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     assert stat.S_IMODE(sessions_dir().stat().st_mode) == 0o700
     session_id = json.loads(kept.read_text())["session_id"]
@@ -203,14 +208,14 @@ def test_the_api_session_is_kept_owner_only_reused_and_ended_by_logout(mock: Moc
     assert out.exit_code == 0
     assert "logged out" in out.stdout
     assert not mock.alive(session_id), "logout ends the session on the server"
-    assert list(sessions_dir().iterdir()) == []
+    assert kept_files() == []
     assert session_id not in out.output
 
 
 def test_an_expired_kept_session_is_replaced(mock: Mock, secrets_env: dict[str, str]) -> None:
     env = served(mock, secrets_env)
     assert cli("ps", "--vm", DEMO_VM, env=env).exit_code == 0
-    (kept,) = sessions_dir().iterdir()
+    (kept,) = kept_files()
     first = json.loads(kept.read_text())["session_id"]
     assert cli("logout", env=env).exit_code == 0
     kept.parent.mkdir(parents=True, exist_ok=True)
@@ -225,7 +230,7 @@ def test_an_expired_kept_session_is_replaced(mock: Mock, secrets_env: dict[str, 
 def test_a_kept_session_others_could_read_is_not_used(mock: Mock, secrets_env: dict[str, str]) -> None:
     env = served(mock, secrets_env)
     assert cli("ps", "--vm", DEMO_VM, env=env).exit_code == 0
-    (kept,) = sessions_dir().iterdir()
+    (kept,) = kept_files()
     kept.chmod(0o644)
     assert cli("ps", "--vm", DEMO_VM, env=env).exit_code == 0
     assert mock.logins == 2
@@ -237,7 +242,7 @@ def test_no_session_cache_logs_in_each_time_and_keeps_nothing(mock: Mock, secret
         assert cli("ps", "--vm", DEMO_VM, "--no-session-cache", env=env).exit_code == 0
     assert cli("ps", "--vm", DEMO_VM, env=env | {"VCENTER_SESSION_CACHE": "0"}).exit_code == 0
     assert mock.logins == 3
-    assert not sessions_dir().exists() or list(sessions_dir().iterdir()) == []
+    assert kept_files() == []
 
 
 # --- follow-up commands, one JSON shape -----------------------------------------------------------

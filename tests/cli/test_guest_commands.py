@@ -208,7 +208,7 @@ def test_run_output_dir_that_cannot_be_made_fails_before_running_and_unwritable_
     blocker = tmp_path / "file"
     blocker.write_text("x")
     result = invoke("run", "--vm", DEMO_VM, "--vm", "vm-50", "--output-dir", str(blocker / "sub"), "/bin/true")
-    assert result.exit_code == 1
+    assert result.exit_code == 2, "bad local input, like a LOCAL file upload cannot read"
     assert f"cannot make {blocker / 'sub'}" in result.stderr
     assert "Traceback" not in result.stderr
     out = tmp_path / "out"

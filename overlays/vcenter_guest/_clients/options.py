@@ -42,6 +42,10 @@ def server_url(server: object) -> str:
     if not isinstance(server, str) or not server.strip():
         raise UsageError("server must be a URL or host name, e.g. https://vcenter.example.com")
     text = server.strip()
+    if "@" in text:
+        # user:password@host. Refused before any other check, whose message would quote the URL: no
+        # message may carry the credentials, whatever else is wrong with it (a host never holds '@').
+        raise UsageError("do not put credentials (user:password@) in the server URL; pass user= and password=")
     if "://" not in text:
         text = "https://" + text
     try:
@@ -54,8 +58,6 @@ def server_url(server: object) -> str:
         )
     if url.port is not None and not 0 < url.port < 65536:
         raise UsageError(f"server: port {url.port} is not a TCP port (1-65535): {server!r}")
-    if url.userinfo:
-        raise UsageError("do not put credentials in the server URL; pass user= and password=")
     if url.path.rstrip("/").endswith("/api"):
         # A path is a prefix (a reverse proxy's); /api is what the client adds to it.
         raise UsageError(f"give the server without /api (the client adds /api to each call): {server!r}")

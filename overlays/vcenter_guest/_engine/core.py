@@ -35,8 +35,9 @@ T = TypeVar("T")
 
 SESSION_HEADER = "vmware-api-session-id"
 
-# A session validated this recently is not checked again when another call fails with
-# UNAUTHENTICATED (many concurrent calls with wrong guest credentials would each check it).
+# A session validated this recently, because a call failed with UNAUTHENTICATED, is not checked
+# again when another call fails so (many concurrent calls with wrong guest credentials would each
+# check it). `check_session` (session_alive) is no such validation: a failure after it is news.
 _VALIDATION_TTL = 2.0
 
 # A retry of an operation that is never re-sent after a lost answer (create) starts only with at
@@ -265,13 +266,14 @@ class Engine:
         return True
 
     def session_alive(self) -> Plan[bool]:
-        """Whether the server still accepts the session (False when there is none); never logs in."""
+        """Whether the server still accepts the session (False when there is none); never logs in.
+
+        The answer is not recorded as a validation (see `_VALIDATION_TTL`): a caller checks before
+        relying on a kept session, and a refusal that follows the check is news, not a repeat (the
+        session may have ended since): it is asked about again, and renewed."""
         if self.session_id is None:
             return False
-        stale = self.session_id
         alive: bool = yield from self.call(_wire().session_get())
-        if alive and self.session_id == stale:
-            self._validated = (stale, self.clock())
         return alive
 
     def logout(self, *, given_too: bool = False) -> Plan[None]:

@@ -67,7 +67,13 @@ class _LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+_EXIT_CODES = """Exit codes: the program's own (one VM; many VMs: 0 if every program exited 0, 1 if some exited
+otherwise); 124 it timed out; 125 vcenter-guest could not run it (connection, API error); 130 interrupted;
+2 a bad command line or local input (a local file that cannot be read, a directory that cannot be made),
+refused before anything is sent."""
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=_EXIT_CODES)
 @click.version_option(version=__version__, prog_name="vcenter-guest")
 @group_options
 def main(**_: Any) -> None:

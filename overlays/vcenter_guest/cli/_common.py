@@ -10,7 +10,8 @@ guest passwords come from `VCENTER_PASSWORD` / `VCENTER_GUEST_PASSWORD` (or a SA
 `VCENTER_GUEST_SAML_TOKEN`), else from a prompt when there is a terminal.
 
 Exit codes: the program's own (one VM), 124 when it timed out, 125 when vcenter-guest could not
-run it (connection, API error), 130 after Ctrl-C, 2 for a bad command line.
+run it (connection, API error), 130 after Ctrl-C, 2 for a bad command line or local input (a local
+file that cannot be read, an output directory that cannot be made).
 
 `--json` prints a list with one object per VM, each naming the server and the VM; `--json-lines`
 prints the same objects one per line, as each VM finishes.
@@ -36,9 +37,11 @@ import click
 
 from vcenter_guest import Credentials, errors
 
-from ._settings import SETTINGS, SessionStore, load_profile
+from ._sessions import SessionStore, UnsafeCache
+from ._settings import SETTINGS, load_profile
 
 if TYPE_CHECKING:
+    import filelock
     from rich.console import Console
 
     from vcenter_guest import AsyncClient
@@ -64,6 +67,9 @@ T = TypeVar("T")
 EXIT_TIMEOUT = 124
 EXIT_FAILED = 125
 EXIT_INTERRUPTED = 130
+_MAX_TURNS = 5
+"""Times an invocation looks for a kept session, checks it and finds it ended before it logs in
+without the cache (other invocations keeping sessions the server ends at once)."""
 CLOSE_SECONDS = 10.0
 """How long closing a client (logging out) may take after Ctrl-C."""
 VM_HELP = "VM id (vm-42) or name (looked up; a name several VMs share is refused, listing them)."
@@ -106,12 +112,14 @@ class Connection:
         self.as_json: bool = values["as_json"] or self.json_lines
         self.profile = profile
         self.redactor: Redactor | None = None
-        self.server_name = "embedded-mock" if self.mock else (self.server or "")
+        self.server_name = "embedded-mock" if self.mock else ""  # the checked URL, once require_server ran
         self._stderr: Console | None = None
         self._records: list[dict[str, Any]] = []
         self._finished = False
         self.vm: str | None = None
         """The VM a one-VM command is about (an error's JSON result names it)."""
+        self.kept_without_password = False
+        """Whether the command runs on a kept session with no password to log in again with."""
         if self.mock and self.server:
             raise click.UsageError("--mock and --server (or VCENTER_URL, or a profile's server) exclude each other")
         if self.insecure and self.ca_bundle is not None:
@@ -134,6 +142,11 @@ class Connection:
             )
         from vcenter_guest._clients.options import server_url  # noqa: PLC0415
 
+        if "@" in self.server:  # user:password@host; never quoted back (nor is the rest of the URL)
+            raise click.UsageError(
+                "the server URL holds credentials (user:password@): give the server alone, the user with --user "
+                "or VCENTER_USER and the password in VCENTER_PASSWORD (or at the prompt)"
+            )
         try:
             self.server_name = server_url(self.server)
         except errors.UsageError as exc:
@@ -170,32 +183,139 @@ class Connection:
         """A logged-in AsyncClient for the server (or the embedded mock with --mock), closed at the end.
 
         With the session cache on, a kept session that the server still accepts is used without the
-        password; otherwise the client logs in and its session is kept for the next invocation."""
-        reused: AsyncClient | None = None
-        if not self.mock:
+        password; otherwise the client logs in and its session is kept for the next invocation.
+        Concurrent invocations take turns at this under the cache's lock, so they log in once. A kept
+        session the server ends mid-command is renewed by the client (with VCENTER_PASSWORD), and the
+        new session is kept in its place."""
+        import anyio  # noqa: PLC0415
+
+        store: SessionStore | None = None
+        if self.mock:
+            vc = self._client()
+        else:
             self.require_server()
             if not self.user:
                 raise click.UsageError("pass --user or set VCENTER_USER (the vCenter SSO user to log in as)")
-            if self.session_cache:
-                reused = await self._reused()
-        if reused is not None:
-            vc = reused
-        elif self.mock:
-            vc = self._client()
-        else:
-            password = _secret("VCENTER_PASSWORD", f"vCenter password for {self.user}")
-            vc = self._client(user=self.user, password=password)
+            vc, store = await self._logged_in(self.session_store())
         self.redactor = vc.redactor
-        import anyio  # noqa: PLC0415
-
+        started_with = vc.session_id
         try:
             await vc.login()
-            if self.session_cache and not self.mock and self.user:
-                SessionStore().save(self.server_name, self.user, await vc.keep_session())
             yield vc
         finally:
             with anyio.move_on_after(CLOSE_SECONDS, shield=True):  # Ctrl-C: still log out, briefly
+                if store is not None and vc.session_id not in (None, started_with):
+                    await self._keep_renewed(store, vc, started_with)
                 await vc.close()
+
+    def session_store(self) -> SessionStore | None:
+        """The session cache, or None when it is off (or on the embedded mock)."""
+        return SessionStore() if self.session_cache and not self.mock else None
+
+    def warn(self, text: str) -> None:
+        """One warning line on stderr."""
+        self.stderr.print(f"warning: {text}", markup=False, highlight=False)
+
+    async def _locked(self, store: SessionStore) -> filelock.BaseFileLock | None:
+        """The cache's lock for this server and user, acquired; None when another invocation holds it
+        longer than an HTTP exchange may take (this one then goes on without the cache, and ends its
+        own session at the end). UnsafeCache when the lock cannot be made or taken."""
+        import anyio  # noqa: PLC0415
+        import filelock  # noqa: PLC0415 - with the session cache only
+
+        assert self.user is not None
+        lock = store.lock(self.server_name, self.user)
+        ends = anyio.current_time() + self.http_timeout
+        while True:
+            try:
+                lock.acquire(timeout=0)
+            except filelock.Timeout:
+                if anyio.current_time() >= ends:
+                    self.warn("the session cache is busy (another vcenter-guest holds its lock): going on without it")
+                    return None
+                await anyio.sleep(0.02)
+            except OSError as exc:
+                raise UnsafeCache(f"cannot lock it: {exc.strerror or exc}") from None
+            else:
+                return lock
+
+    async def _logged_in(self, store: SessionStore | None) -> tuple[AsyncClient, SessionStore | None]:
+        """A logged-in client, on the kept session if the server still accepts it, else on a new one,
+        kept; and the cache, or None if this invocation does not use it (off, unsafe: said in one
+        line, or busy)."""
+        if store is not None:
+            try:
+                return await self._from_cache(store)
+            except UnsafeCache as exc:
+                self.warn(f"not using the session cache: {exc}")
+        return await self._fresh(), None
+
+    async def _from_cache(self, store: SessionStore) -> tuple[AsyncClient, SessionStore | None]:
+        """Only logging in and keeping the new session happen under the cache's lock: an invocation
+        that finds that the lock's holder kept a session meanwhile releases the lock and uses that one
+        (so concurrent invocations on an empty cache log in once); checks happen outside the lock."""
+        dead: set[str] = set()  # kept sessions this invocation found ended: never checked twice
+        for _ in range(_MAX_TURNS):
+            vc = await self._reused(store, dead)
+            if vc is not None:
+                return vc, store
+            lock = await self._locked(store)
+            if lock is None:
+                break
+            try:
+                kept = self._load(store)
+                if kept is not None and kept not in dead:
+                    continue  # kept by another invocation meanwhile: check it (the lock is released)
+                vc = await self._fresh()
+                return vc, (store if await self._keep(store, vc) else None)
+            finally:
+                lock.release()
+        return await self._fresh(), None  # busy, or sessions kept and ended over and over: not kept
+
+    async def _fresh(self) -> AsyncClient:
+        """A client logged in with the user and password (VCENTER_PASSWORD, else a prompt)."""
+        assert self.user is not None
+        password = _secret("VCENTER_PASSWORD", f"vCenter password for {self.user}")
+        vc = self._client(user=self.user, password=password)
+        try:
+            await vc.login()
+        except BaseException:
+            await vc.close()
+            raise
+        return vc
+
+    def _load(self, store: SessionStore) -> str | None:
+        assert self.user is not None
+        return store.load(self.server_name, self.user)
+
+    async def _keep(self, store: SessionStore, vc: AsyncClient) -> bool:
+        """Keeps the client's session for the next invocations (then `close` leaves it alive); whether
+        it was kept (if not, `close` ends it)."""
+        assert self.user is not None
+        session = vc.session_id
+        try:
+            kept = session is not None and store.save(self.server_name, self.user, session)
+        except UnsafeCache as exc:
+            self.warn(f"not keeping the session: {exc}")
+            return False
+        if kept:
+            await vc.keep_session()
+        return kept
+
+    async def _keep_renewed(self, store: SessionStore, vc: AsyncClient, ended: str | None) -> None:
+        """After the client renewed the kept session `ended` mid-command: keeps the new session in its
+        place, unless another invocation kept one meanwhile (then `close` ends this one)."""
+        try:
+            lock = await self._locked(store)
+            if lock is None:
+                return
+            try:
+                if self._load(store) in (ended, None):
+                    await self._keep(store, vc)
+            finally:
+                lock.release()
+        except UnsafeCache:
+            return
 
     @contextlib.asynccontextmanager
     async def client_for(self, **login: Any) -> AsyncIterator[AsyncClient]:
@@ -207,15 +327,16 @@ class Connection:
         finally:
             await vc.close()
 
-    async def _reused(self) -> AsyncClient | None:
+    async def _reused(self, store: SessionStore, dead: set[str]) -> AsyncClient | None:
         """A client on the kept session of (server, user) if the server still accepts it, else None
-        (and the stale session is forgotten)."""
+        (a session found ended is added to `dead`; the login that follows replaces it in the cache).
+        With VCENTER_PASSWORD the client can log in again should the session end mid-command;
+        without it, it cannot (`fail` says what to set)."""
         assert self.user is not None
-        store = SessionStore()
-        kept = store.load(self.server_name, self.user)
-        if kept is None:
+        kept = self._load(store)
+        if kept is None or kept in dead:
             return None
-        password = os.environ.get("VCENTER_PASSWORD")  # lets the client log in again if it expires mid-way
+        password = os.environ.get("VCENTER_PASSWORD")
         login: dict[str, Any] = {"session_id": kept}
         if password is not None:
             login |= {"user": self.user, "password": password}
@@ -223,11 +344,12 @@ class Connection:
         try:
             alive = await vc.check_session()
         except errors.VcenterGuestError:
-            alive = False  # unreachable and the like: the fresh login below says why
+            alive = False  # unreachable and the like: the fresh login says why
         if alive:
+            self.kept_without_password = password is None
             return vc
         await vc.close()
-        store.delete(self.server_name, self.user)
+        dead.add(kept)
         return None
 
     def credentials(self) -> Credentials:
@@ -311,7 +433,13 @@ def fail(conn: Connection, exc: BaseException, code: int = EXIT_FAILED) -> NoRet
     if conn.as_json and vm and code != 2:
         conn.emit(conn.record(vm, error=error_json(exc)))
         conn.finish()
-    conn.stderr.print(scrub(f"error: {message(exc)}"), markup=False)
+    text = message(exc)
+    if conn.kept_without_password and isinstance(exc, errors.Unauthenticated) and exc.operation == "session.create":
+        text = (  # the client's own words speak of its constructor's arguments
+            "Unauthenticated: the kept API session ended mid-command, and vcenter-guest has no password to log "
+            "in again with: set VCENTER_PASSWORD, or run the command again to be asked for it"
+        )
+    conn.stderr.print(scrub(f"error: {text}"), markup=False)
     sys.exit(code)
 
 

@@ -46,7 +46,8 @@ vm_option = click.option("--vm", required=True, metavar="VM", help=VM_HELP)
 @click.argument("local", type=click.Path(dir_okay=False, allow_dash=True, path_type=str))
 @click.argument("guest_path")
 def upload(*, conn: Connection, vm: str, overwrite: bool, mode: str | None, local: str, guest_path: str) -> None:
-    """Copy LOCAL (a file, or - for stdin) to GUEST_PATH in the VM's guest.
+    """Copy LOCAL (a file, or - for stdin) to GUEST_PATH in the VM's guest. A LOCAL that cannot be
+    read exits 2 (a bad command line), before anything is sent.
 
     \b
         vcenter-guest upload --vm vm-42 app.tar.gz /tmp/app.tar.gz
@@ -59,10 +60,10 @@ def upload(*, conn: Connection, vm: str, overwrite: bool, mode: str | None, loca
         source = local
         try:
             size = os.stat(local).st_size
-        except OSError as exc:
-            raise click.ClickException(f"cannot read {local}: {exc.strerror or exc}") from None
+        except OSError as exc:  # as `script` says of its FILE: bad input on the command line, exit 2
+            raise click.BadParameter(f"cannot read {local}: {exc.strerror or exc}", param_hint="LOCAL") from None
         if not os.access(local, os.R_OK):
-            raise click.ClickException(f"cannot read {local}: Permission denied")
+            raise click.BadParameter(f"cannot read {local}: Permission denied", param_hint="LOCAL")
     progress = _progress(conn, size, f"upload {guest_path}")
 
     conn.vm = vm

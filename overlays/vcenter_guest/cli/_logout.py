@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ._common import Connection, connection_options, run_async
-from ._settings import SessionStore
+from ._sessions import SessionStore, UnsafeCache
 
 __all__ = ["logout"]
 
@@ -24,8 +24,13 @@ def logout(conn: Connection) -> None:
     if not conn.user:
         raise click.UsageError("pass --user or set VCENTER_USER (whose kept session to end)")
     user = conn.user
-    store = SessionStore()
-    kept = store.load(server, user)
+    store: SessionStore | None
+    try:
+        store = SessionStore()
+        kept = store.load(server, user)
+    except UnsafeCache as exc:
+        conn.warn(f"not using the session cache: {exc}")
+        store, kept = None, None
 
     async def work() -> bool:
         if kept is None:
@@ -37,7 +42,11 @@ def logout(conn: Connection) -> None:
             return alive
 
     ended = run_async(conn, work)
-    forgotten = store.delete(server, user)
+    try:
+        forgotten = store is not None and store.delete(server, user)
+    except UnsafeCache as exc:
+        conn.warn(str(exc))
+        forgotten = False
     if conn.as_json:
         conn.print_json({"server": server, "user": user, "ended": ended, "forgotten": forgotten})
     elif ended:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
+import os
+import secrets
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +30,7 @@ from ._common import (
 if TYPE_CHECKING:
     from vcenter_guest import ProcessResult, RunOutcome
 
-__all__ = ["environment", "exit_code_of", "program_options", "run"]
+__all__ = ["environment", "exit_code_of", "output_stem", "program_options", "run", "write_new_file"]
 
 
 def exit_code_of(result: ProcessResult) -> int:
@@ -135,7 +139,8 @@ def program_options(command: Any) -> Any:
     "--output-dir",
     type=click.Path(file_okay=False, path_type=Path),
     metavar="DIR",
-    help="With many VMs: write each VM's output to DIR/VM.stdout and DIR/VM.stderr instead of printing it.",
+    help="With many VMs: write each VM's output to DIR/VM.stdout and DIR/VM.stderr instead of printing it "
+    "(files replaced whole; a VM name too long for a file name is shortened, said on stderr).",
 )
 @click.option(
     "--prefix/--no-prefix",
@@ -215,7 +220,8 @@ def run(
         try:
             output_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise click.ClickException(f"cannot make {output_dir}: {exc.strerror or exc}") from None
+            reason = exc.strerror or exc
+            raise click.BadParameter(f"cannot make {output_dir}: {reason}", param_hint="--output-dir") from None
     outcomes = run_async(
         conn, lambda: _run_many(conn, targets, program, args, options=options, concurrency=concurrency)
     )
@@ -247,6 +253,68 @@ def output_file_name(vm: str) -> str:
     return "%2E" + name[1:] if name.startswith(".") else name
 
 
+_STREAMS = ("stdout", "stderr")
+_HASH_CHARACTERS = 12
+"""Hex digits of the VM name's hash that keep a shortened file name unique (48 bits)."""
+
+
+def _name_max(directory: Path) -> int:
+    """The longest file name, in bytes, the filesystem of `directory` takes (255 when it does not say)."""
+    try:
+        return int(os.pathconf(directory, "PC_NAME_MAX"))
+    except (AttributeError, OSError, ValueError):  # no pathconf (Windows), or no answer
+        return 255
+
+
+def output_stem(vm: str, name_max: int = 255) -> tuple[str, bool]:
+    """The file name (without suffix) of a VM's output in --output-dir, and whether it was shortened.
+
+    `output_file_name(vm)`, unless it and the longest suffix are too long for a file name: then its
+    start, cut at a character, plus `~` and a hash of the whole VM name, so that two VMs whose long
+    names start alike still get files of their own.
+
+    >>> output_stem("vm-42")
+    ('vm-42', False)
+    >>> stem, shortened = output_stem("x" * 300)
+    >>> shortened, len(stem), stem[-13:-12]
+    (True, 248, '~')
+    """
+    stem = output_file_name(vm)
+    room = name_max - max(len(f".{stream}") for stream in _STREAMS)
+    if len(os.fsencode(stem)) <= room:
+        return stem, False
+    kept, size = [], 0
+    for character in stem:
+        size += len(os.fsencode(character))
+        if size > room - 1 - _HASH_CHARACTERS:
+            break
+        kept.append(character)
+    start = "".join(kept)
+    start = start[: start.rfind("%")] if "%" in start[-2:] else start  # never half a %XX escape
+    digest = hashlib.sha256(vm.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_CHARACTERS]
+    return f"{start}~{digest}", True
+
+
+def write_new_file(path: Path, data: bytes) -> None:
+    """Writes `data` as the file `path`, whole or not at all, never through a link planted there.
+
+    The bytes go to a new file of a random name, made exclusively (O_EXCL: a link or file already
+    there, planted or not, makes it fail rather than be followed), then renamed over `path`: a link
+    at `path` is replaced, never written through, and a file there (an earlier run's) is replaced
+    whole. The new file has the umask's mode, as any file a command makes."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    temporary = path.with_name(f".vcenter-guest-{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temporary, flags, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
 def _show_outputs(
     conn: Connection, vms: list[str], outcomes: list[RunOutcome], output_dir: Path | None, prefix: bool
 ) -> list[str]:
@@ -254,9 +322,15 @@ def _show_outputs(
     A stream cut at --max-output is said on stderr; the files that could not be written are
     returned (each said on stderr), the others are still written."""
     unwritten: list[str] = []
+    name_max = 255 if output_dir is None else _name_max(output_dir)
     for vm, outcome in zip(vms, outcomes, strict=True):
         if isinstance(outcome, errors.VcenterGuestError):
             continue
+        stem, shortened = output_stem(vm, name_max)
+        if shortened and output_dir is not None:
+            files = " and ".join(str(output_dir / f"{stem}.{name}") for name in _STREAMS)
+            text = f"note: the name of VM {vm} is too long for a file name: its output is in {files}"
+            conn.stderr.print(text, markup=False, highlight=False)
         for name, stream in (("stdout", sys.stdout), ("stderr", sys.stderr)):
             data: bytes = getattr(outcome, name) or b""
             if getattr(outcome, f"{name}_truncated"):
@@ -264,9 +338,9 @@ def _show_outputs(
                     f"warning: {vm}: {name} was cut at {len(data)} bytes (--max-output)", markup=False, highlight=False
                 )
             if output_dir is not None:
-                path = output_dir / f"{output_file_name(vm)}.{name}"
+                path = output_dir / f"{stem}.{name}"
                 try:
-                    path.write_bytes(data)
+                    write_new_file(path, data)
                 except OSError as exc:
                     unwritten.append(str(path))
                     text = f"error: cannot write {path}: {exc.strerror or exc}"

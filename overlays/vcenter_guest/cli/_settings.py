@@ -17,27 +17,21 @@ The profile file is TOML, `config.toml` in the user's config directory (platform
     insecure = false
 
 It holds no secret: a password, token or session key in it is refused (secrets come from the
-environment or a prompt). API sessions are kept, as govc keeps them, one file per server and user
-in the user's cache directory (`sessions/`, directory 700, files 600, written atomically), checked
-with the server before use, replaced when expired, removed by `vcenter-guest logout`.
+environment or a prompt). The API sessions the CLI keeps between invocations: `_sessions`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import stat
 import sys
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import attrs
 import click
 
-__all__ = ["SETTINGS", "SessionStore", "Setting", "config_path", "load_profile"]
+__all__ = ["SETTINGS", "Setting", "config_path", "load_profile"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -172,53 +166,3 @@ def _profile_value(path: Path, profile: str, key: str, value: object) -> Any:
     if not isinstance(value, str) or not value:
         raise click.UsageError(f"{where} must be a non-empty string")
     return _path(value, where) if key == "ca_bundle" else value
-
-
-class SessionStore:
-    """API sessions kept between invocations: one owner-only file per (server, user)."""
-
-    def __init__(self, directory: Path | None = None) -> None:
-        if directory is None:
-            import platformdirs  # noqa: PLC0415
-
-            directory = Path(platformdirs.user_cache_dir("vcenter-guest")) / "sessions"
-        self.directory = directory
-
-    def _file(self, server: str, user: str) -> Path:
-        digest = hashlib.sha256(f"{server}\n{user}".encode()).hexdigest()[:32]
-        return self.directory / f"{digest}.json"
-
-    def load(self, server: str, user: str) -> str | None:
-        """The kept session id, or None (none kept, unreadable, or not private to this user: ignored)."""
-        path = self._file(server, user)
-        try:
-            info = path.lstat()
-            if not stat.S_ISREG(info.st_mode) or info.st_mode & 0o077 or info.st_uid != os.getuid():
-                return None  # someone else could read or have planted it: never use it
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not isinstance(record, Mapping) or record.get("server") != server or record.get("user") != user:
-            return None
-        session = record.get("session_id")
-        return session if isinstance(session, str) and session.isascii() and session.isprintable() else None
-
-    def save(self, server: str, user: str, session_id: str) -> None:
-        """Keeps `session_id`, readable by this user only (a failure to keep it is not an error)."""
-        try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(self.directory, 0o700)
-            descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=".session-")  # mode 600
-            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-                json.dump({"server": server, "user": user, "session_id": session_id}, file)
-            os.replace(temporary, self._file(server, user))
-        except OSError:
-            return
-
-    def delete(self, server: str, user: str) -> bool:
-        """Forgets the session of (server, user); whether one was kept."""
-        try:
-            self._file(server, user).unlink()
-        except FileNotFoundError:
-            return False
-        return True
