@@ -1,0 +1,107 @@
+"""What one request may cost the mock: the limits that keep any single request from holding the others up.
+
+The mock is one process serving every client, so a request that computes for a minute stalls them all
+(issue 25, M5). `Budget` holds every limit in one place; `Simulator.budget` is the one in force (pass
+another to `Simulator(budget=...)` or `create_app(budget=...)`). A budget exceeded is what a real guest
+gives for a limit (a program ends with `BUDGET_EXIT_CODE` and a message on its stderr), or a 4xx
+standard error of the API, never a 5xx.
+
+`Meter` counts what one process start has used so far: every shell and batch file of the run shares it.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = ["BUDGET_EXIT_CODE", "NODE_OVERHEAD", "Budget", "Meter", "OverBudget"]
+
+BUDGET_EXIT_CODE = 152
+"""The exit code of a run stopped by its budget: what a process killed for exceeding its CPU-time
+limit (`ulimit -t`, SIGXCPU: 128 + 24) reports."""
+
+NODE_OVERHEAD = 256
+"""Bytes of the quota each file, directory and link costs besides its bytes and name (an ext4 inode is
+256 bytes): the mock's memory per entry is bounded by the quota too, empty files included."""
+
+
+def _positive(instance: object, attribute: attrs.Attribute[int | float], value: int | float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"Budget.{attribute.name} must be a positive number")
+
+
+@attrs.frozen
+class Budget:
+    """The limits of one request to the mock.
+
+    >>> Budget().steps, Budget(steps=100).steps
+    (20000, 100)
+    """
+
+    steps: int = attrs.field(default=20_000, validator=_positive)
+    """Commands one process start runs in all (simple commands of the shell and of cmd.exe, scripts and
+    nested shells each count one): a script that runs itself three times stops here, not after 3**16."""
+    nesting: int = attrs.field(default=16, validator=_positive)
+    """Shells (or cmd.exe batch files) nested inside one another."""
+    source_chars: int = attrs.field(default=256 << 10, validator=_positive)
+    """Characters of shell source one process start parses in all (its command line, scripts, `bash -c`
+    strings): bashlex is pure Python, about 0.1 s per 16 KiB."""
+    output_bytes: int = attrs.field(default=64 << 20, validator=_positive)
+    """Bytes the programs of one process start write in all (to pipes, files and its own stdout and
+    stderr; /dev/null is free): `base64` of a big file stops here."""
+    format_width: int = attrs.field(default=1 << 20, validator=_positive)
+    """The largest width or precision of one `printf` directive (bash takes up to 2**31 - 1)."""
+    tree_depth: int = attrs.field(default=1024, validator=_positive)
+    """Levels of directories a guest's tree may have below its root (a deeper `mkdir -p` or a move that
+    would make one is refused as PATH_TOO_LONG): walking the tree stays short."""
+    pattern_seconds: float = attrs.field(default=1.0, validator=_positive)
+    """Seconds one Files.list may spend matching names against its `match_pattern`, in all."""
+    pattern_match_seconds: float = attrs.field(default=0.05, validator=_positive)
+    """Seconds one name may take to match (a pattern that backtracks for ever on one name fails fast)."""
+    concurrent_runs: int = attrs.field(default=4, validator=_positive)
+    """Process starts simulated at once (in worker threads, off the event loop); more wait their turn.
+    With `output_bytes`, this bounds the memory the runs take."""
+
+
+class OverBudget(Exception):
+    """A run used up one of its budgets: it ends at once, as a process killed for its limit does."""
+
+    def __init__(self, what: str, limit: int, field: str) -> None:
+        super().__init__(f"{what} exceeds the mock's budget of {limit} (Budget.{field})")
+        self.what, self.limit, self.field = what, limit, field
+
+
+@attrs.define
+class Meter:
+    """What one process start has used of its budget so far."""
+
+    budget: Budget = attrs.field(factory=Budget)
+    steps: int = 0
+    source_chars: int = 0
+    output_bytes: int = 0
+
+    def step(self) -> None:
+        """One more command."""
+        self.steps += 1
+        if self.steps > self.budget.steps:
+            raise OverBudget("the number of commands run", self.budget.steps, "steps")
+
+    def parse(self, chars: int) -> None:
+        """`chars` more characters of shell source to parse."""
+        self.source_chars += chars
+        if self.source_chars > self.budget.source_chars:
+            raise OverBudget("the characters of shell source parsed", self.budget.source_chars, "source_chars")
+
+    def output(self, size: int) -> None:
+        """`size` more bytes written."""
+        self.output_bytes += size
+        if self.output_bytes > self.budget.output_bytes:
+            raise OverBudget("the bytes written", self.budget.output_bytes, "output_bytes")
+
+    def room(self) -> int:
+        """Bytes the run may still write."""
+        return max(0, self.budget.output_bytes - self.output_bytes)
+
+    def width(self, value: int) -> None:
+        """A printf width or precision about to be used."""
+        if value > self.budget.format_width:
+            raise OverBudget(f"the printf width {value}", self.budget.format_width, "format_width")
