@@ -11,9 +11,13 @@ standard error of the API, never a 5xx.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
 import attrs
 
-__all__ = ["BUDGET_EXIT_CODE", "NODE_OVERHEAD", "Budget", "Meter", "OverBudget"]
+__all__ = ["BUDGET_EXIT_CODE", "NODE_OVERHEAD", "Budget", "Meter", "OverBudget", "meter", "metered"]
 
 BUDGET_EXIT_CODE = 152
 """The exit code of a run stopped by its budget: what a process killed for exceeding its CPU-time
@@ -68,6 +72,8 @@ class OverBudget(Exception):
     def __init__(self, what: str, limit: int, field: str) -> None:
         super().__init__(f"{what} exceeds the mock's budget of {limit} (Budget.{field})")
         self.what, self.limit, self.field = what, limit, field
+        self.reported = False
+        """Whether its message was written (on the stderr of the command that exceeded it)."""
 
 
 @attrs.define
@@ -97,6 +103,11 @@ class Meter:
         if self.output_bytes > self.budget.output_bytes:
             raise OverBudget("the bytes written", self.budget.output_bytes, "output_bytes")
 
+    def expect(self, size: int) -> None:
+        """OverBudget if `size` more bytes would not fit (before they are made)."""
+        if self.output_bytes + size > self.budget.output_bytes:
+            raise OverBudget("the bytes written", self.budget.output_bytes, "output_bytes")
+
     def room(self) -> int:
         """Bytes the run may still write."""
         return max(0, self.budget.output_bytes - self.output_bytes)
@@ -105,3 +116,28 @@ class Meter:
         """A printf width or precision about to be used."""
         if value > self.budget.format_width:
             raise OverBudget(f"the printf width {value}", self.budget.format_width, "format_width")
+
+
+_CURRENT: contextvars.ContextVar[Meter | None] = contextvars.ContextVar("vcenter_guest_mock_meter", default=None)
+
+
+@contextlib.contextmanager
+def metered(budget: Budget | None = None) -> Iterator[Meter]:
+    """The meter of the run under way (every shell, script and batch file of one process start shares
+    it), or a new one for `budget` when no run is under way in this context."""
+    current = _CURRENT.get()
+    if current is not None:
+        yield current
+        return
+    meter = Meter(budget if budget is not None else Budget())
+    token = _CURRENT.set(meter)
+    try:
+        yield meter
+    finally:
+        _CURRENT.reset(token)
+
+
+def meter() -> Meter:
+    """The meter of the run under way (a fresh one, which nothing else counts on, outside a run)."""
+    current = _CURRENT.get()
+    return current if current is not None else Meter()

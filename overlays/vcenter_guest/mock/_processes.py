@@ -16,6 +16,8 @@ import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import anyio
+import anyio.to_thread
 import attrs
 from starlette.responses import Response
 
@@ -235,12 +237,14 @@ class Processes(Vms):
         """Runs `path arguments` through the guest's simulated /bin/bash (Linux and Solaris guests)."""
         env, cwd = self._surroundings(vm, user, spec)
         path, arguments = spec["path"], spec.get("arguments") or ""
-        return run_line(self.filesystem(vm), account(user), path, arguments, env=env, cwd=cwd, pid=pid)
+        fs, who = self.filesystem(vm), account(user)
+        return run_line(fs, who, path, arguments, env=env, cwd=cwd, pid=pid, budget=self.budget)
 
     def run_in_cmd(self, vm: VmState, user: GuestUser, spec: Mapping[str, Any]) -> Outcome:
         """Runs `cmd.exe ARGUMENTS` in a Windows guest (its `/c LINE` subset)."""
         env, cwd = self._surroundings(vm, user, spec)
-        return run_cmd(self.filesystem(vm), account(user), spec.get("arguments") or "", env=env, cwd=cwd)
+        fs, who, arguments = self.filesystem(vm), account(user), spec.get("arguments") or ""
+        return run_cmd(fs, who, arguments, env=env, cwd=cwd, budget=self.budget)
 
     def program_behaviour(self, program: Program, arguments: str) -> tuple[float, int]:
         """(duration in seconds, exit code) of one run of `program` with `arguments`."""
@@ -331,62 +335,98 @@ class Processes(Vms):
         return vm, user
 
     def create_process(self, vm_id: str, credentials: Mapping[str, Any], spec: Mapping[str, Any]) -> int:
-        """Starts a program (Processes.create); returns its pid."""
+        """Starts a program (Processes.create); returns its pid.
+
+        The program runs without the simulator's lock (its file operations take it one at a time), so
+        that the create handler can run it in a worker thread while the event loop serves the others:
+        a long run holds up nobody but its own request (the runs' budgets bound it, see `_budget`)."""
         with self._lock:
-            vm, user = self._ready_vm(vm_id, credentials)
-            path: str = spec["path"]
-            program = self.resolve_program(vm, path, user)
-            if spec.get("start_minimized") and not vm.spec.windows:
-                raise MockError(
-                    "INVALID_ARGUMENT",
-                    "com.vmware.vcenter.vm.guest.processes.start_minimized_unsupported",
-                    "start_minimized is only supported on Windows guests; virtual machine {0} runs {1}.",
-                    vm.spec.id,
-                    vm.spec.guest_os_family,
-                )
-            self.check_working_directory(vm, spec.get("working_directory"), user)
-            if program.fails_to_start or self._running_started(vm) >= self.inventory.max_running_processes:
-                raise MockError(
-                    "UNABLE_TO_ALLOCATE_RESOURCE",
-                    "com.vmware.vcenter.vm.guest.processes.start_failed",
-                    "The program {0} failed to start.",
-                    path,
-                )
-            arguments: str = spec.get("arguments") or ""
-            pid = self.allocate_pid(vm)
-            ignores_term, unkillable = program.ignores_term, program.unkillable
-            if vm.spec.windows and program.utility == CMD:
-                outcome = self.run_in_cmd(vm, user, spec)
-                duration, exit_code = outcome.duration, outcome.status
-            elif vm.spec.windows and program.utility == ARGV:  # no shell: it splits its command line itself
-                env, _ = self._surroundings(vm, user, spec)
-                outcome = run_argv(self.filesystem(vm), account(user), arguments, env=env)
-                duration, exit_code = outcome.duration, outcome.status  # its stdout: no console reads it
-            elif vm.spec.windows:  # no shell: the program itself, with its arguments
-                duration, exit_code = self.program_behaviour(program, arguments)
-            else:
-                outcome = self.run_in_shell(vm, user, spec, pid=pid)
-                duration, exit_code = outcome.duration, outcome.status
-                ignores_term, unkillable = outcome.ignores_term, outcome.unkillable
-            now = self.now()
-            name = (ntpath if vm.spec.windows else posixpath).basename(path) or path
-            process = Process(
-                pid=pid,
-                name=name,
-                owner=user.name,
-                command=f'"{path}" {arguments}' if arguments else f'"{path}"',
-                started=now,
-                duration=duration,
-                exit_code=exit_code,
-                ignores_term=ignores_term,
-                unkillable=unkillable,
+            vm, user, program, pid = self._start(vm_id, credentials, spec)
+        duration, exit_code, ignores_term, unkillable = self._simulate(vm, user, program, spec, pid)
+        with self._lock:
+            self._record(vm, user, spec, pid, duration, exit_code, ignores_term, unkillable)
+        log.debug("started %s as pid %d in %s for guest user %s", spec["path"], pid, vm_id, user.name)
+        return pid
+
+    def _start(
+        self, vm_id: str, credentials: Mapping[str, Any], spec: Mapping[str, Any]
+    ) -> tuple[VmState, GuestUser, Program, int]:
+        """The checks of create, under the lock: the VM, user and program, and the pid the process gets."""
+        vm, user = self._ready_vm(vm_id, credentials)
+        path: str = spec["path"]
+        program = self.resolve_program(vm, path, user)
+        if spec.get("start_minimized") and not vm.spec.windows:
+            raise MockError(
+                "INVALID_ARGUMENT",
+                "com.vmware.vcenter.vm.guest.processes.start_minimized_unsupported",
+                "start_minimized is only supported on Windows guests; virtual machine {0} runs {1}.",
+                vm.spec.id,
+                vm.spec.guest_os_family,
             )
-            vm.processes[pid] = process
-            vm.started[pid] = process
-            self._schedule_expiry(vm, process)
-            self._forget_oldest_finished(vm, keep=pid)
-            log.debug("started %s as pid %d in %s for guest user %s", path, pid, vm_id, user.name)
-            return pid
+        self.check_working_directory(vm, spec.get("working_directory"), user)
+        if program.fails_to_start or self._running_started(vm) >= self.inventory.max_running_processes:
+            raise MockError(
+                "UNABLE_TO_ALLOCATE_RESOURCE",
+                "com.vmware.vcenter.vm.guest.processes.start_failed",
+                "The program {0} failed to start.",
+                path,
+            )
+        return vm, user, program, self.allocate_pid(vm)
+
+    def _simulate(
+        self, vm: VmState, user: GuestUser, program: Program, spec: Mapping[str, Any], pid: int
+    ) -> tuple[float, int, bool, bool]:
+        """What the program does when started: (duration, exit code, ignores SIGTERM, unkillable)."""
+        path: str = spec["path"]
+        arguments: str = spec.get("arguments") or ""
+        ignores_term, unkillable = program.ignores_term, program.unkillable
+        if vm.spec.windows and program.utility == CMD:
+            outcome = self.run_in_cmd(vm, user, spec)
+            duration, exit_code = outcome.duration, outcome.status
+        elif vm.spec.windows and program.utility == ARGV:  # no shell: it splits its command line itself
+            env, _ = self._surroundings(vm, user, spec)
+            with self._lock:  # run_argv is quick: one file read at most
+                outcome = run_argv(self.filesystem(vm), account(user), arguments, env=env)
+            duration, exit_code = outcome.duration, outcome.status  # its stdout: no console reads it
+        elif vm.spec.windows:  # no shell: the program itself, with its arguments
+            duration, exit_code = self.program_behaviour(program, arguments)
+        else:
+            outcome = self.run_in_shell(vm, user, spec, pid=pid)
+            duration, exit_code = outcome.duration, outcome.status
+            ignores_term, unkillable = outcome.ignores_term, outcome.unkillable
+        return duration, exit_code, ignores_term, unkillable
+
+    def _record(  # noqa: PLR0913 - what the run found, kept
+        self,
+        vm: VmState,
+        user: GuestUser,
+        spec: Mapping[str, Any],
+        pid: int,
+        duration: float,
+        exit_code: int,
+        ignores_term: bool,
+        unkillable: bool,
+    ) -> None:
+        """Keeps the started process (under the lock)."""
+        path: str = spec["path"]
+        arguments: str = spec.get("arguments") or ""
+        now = self.now()
+        name = (ntpath if vm.spec.windows else posixpath).basename(path) or path
+        process = Process(
+            pid=pid,
+            name=name,
+            owner=user.name,
+            command=f'"{path}" {arguments}' if arguments else f'"{path}"',
+            started=now,
+            duration=duration,
+            exit_code=exit_code,
+            ignores_term=ignores_term,
+            unkillable=unkillable,
+        )
+        vm.processes[pid] = process
+        vm.started[pid] = process
+        self._schedule_expiry(vm, process)
+        self._forget_oldest_finished(vm, keep=pid)
 
     def _started_text(self, process: Process) -> str:
         process.started_text = self.timestamp(process.started)
@@ -486,9 +526,11 @@ class Processes(Vms):
 async def create(api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
     """Processes.create: the new pid."""
     body, _ = await api.guest_call(op, params, scope, receive)
-    return json_response(
-        api.simulator.create_process(params["vm"], body["credentials"], body["spec"]), op.success_status
+    # In a worker thread (at most Budget.concurrent_runs at once): the event loop serves the others.
+    pid = await anyio.to_thread.run_sync(
+        api.simulator.create_process, params["vm"], body["credentials"], body["spec"], limiter=api.runs
     )
+    return json_response(pid, op.success_status)
 
 
 @handles("processes.list")
