@@ -35,6 +35,7 @@ VM = "vm-42"
 CREDS = {"type": "USERNAME_PASSWORD", "interactive_session": False, "user_name": "root", "password": "vmware"}
 API_USER, API_PASSWORD = "administrator@vsphere.local", "Admin!23"
 PING_EVERY = 0.05
+TMP = "/tmp"  # noqa: S108 - the mock guest's directory, not this machine's
 FS = f"/api/vcenter/vm/{VM}/guest/filesystem"
 PROCESSES = f"/api/vcenter/vm/{VM}/guest/processes"
 
@@ -103,30 +104,30 @@ class _Api:
 
 def _self_running_script(api: _Api, size: int) -> Callable[[], str]:
     script = b"sh $0;sh $0;sh $0\n"  # with its path, 42 bytes of request run it 3**depth times
-    api.upload("/tmp/s", script)
-    return lambda: _create(api, "/bin/sh", "/tmp/s")
+    api.upload(f"{TMP}/s", script)
+    return lambda: _create(api, "/bin/sh", f"{TMP}/s")
 
 
 def _slow_regex(api: _Api, size: int) -> Callable[[], str]:
-    api.fs("/directories?action=create", path="/tmp/many")
+    api.fs("/directories?action=create", path=f"{TMP}/many")
     for n in range(size):
-        api.fs("/directories?action=create", path=f"/tmp/many/{'a' * 24}!{n}")
+        api.fs("/directories?action=create", path=f"{TMP}/many/{'a' * 24}!{n}")
 
     def attack() -> str:
-        response = api.fs("/files?action=list", path="/tmp/many", filter={"match_pattern": "^(a|aa)+$"})
+        response = api.fs("/files?action=list", path=f"{TMP}/many", filter={"match_pattern": "^(a|aa)+$"})
         return f"HTTP {response.status_code}"
 
     return attack
 
 
 def _big_script(api: _Api, size: int) -> Callable[[], str]:
-    api.upload("/tmp/big.sh", b"true\n" * (size // 5))
-    return lambda: _create(api, "/bin/sh", "/tmp/big.sh")
+    api.upload(f"{TMP}/big.sh", b"true\n" * (size // 5))
+    return lambda: _create(api, "/bin/sh", f"{TMP}/big.sh")
 
 
 def _deep_mkdir(api: _Api, size: int) -> Callable[[], str]:
     def attack() -> str:
-        response = api.fs("/directories?action=create", path="/tmp/deep" + "/a" * size, create_parents=True)
+        response = api.fs("/directories?action=create", path=f"{TMP}/deep" + "/a" * size, create_parents=True)
         return f"HTTP {response.status_code}"
 
     return attack
@@ -137,8 +138,8 @@ def _printf_width(api: _Api, size: int) -> Callable[[], str]:
 
 
 def _base64_big(api: _Api, size: int) -> Callable[[], str]:
-    api.upload("/tmp/big.bin", bytes(size))
-    return lambda: _create(api, "/bin/base64", "/tmp/big.bin")
+    api.upload(f"{TMP}/big.bin", bytes(size))
+    return lambda: _create(api, "/bin/base64", f"{TMP}/big.bin")
 
 
 def _create(api: _Api, path: str, arguments: str) -> str:

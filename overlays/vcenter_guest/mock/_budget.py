@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 
@@ -28,7 +29,7 @@ NODE_OVERHEAD = 256
 256 bytes): the mock's memory per entry is bounded by the quota too, empty files included."""
 
 
-def _positive(instance: object, attribute: attrs.Attribute[int | float], value: int | float) -> None:
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise ValueError(f"Budget.{attribute.name} must be a positive number")
 

@@ -41,6 +41,7 @@ which programs use for their own arguments, not cmd's operators), so the subset 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Mapping
@@ -259,10 +260,8 @@ class _Cmd:
         except OverBudget as exc:
             if not exc.reported:  # there too, once (the innermost command says it); the run ends
                 exc.reported = True
-                try:
+                with contextlib.suppress(OSError, MockError):
                     fds.get(2, Null()).write(f"vcenter-guest mock: {exc}\r\n".encode())
-                except (OSError, MockError):
-                    pass
             raise
 
     def dispatch(self, words: list[str], rest: str, source: str, fds: dict[int, Stream]) -> int | None:  # noqa: PLR0911 - one per builtin

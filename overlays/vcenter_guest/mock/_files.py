@@ -572,6 +572,7 @@ async def upload(api: MockApi, op: Operation, params: dict[str, str], scope: Sco
     if transfer.upload is None:
         return _plain(400, "This transfer is a download: send GET.")
     size: int = transfer.upload["size"]
+    reserved: GuestFilesystem | None
     try:
         reserved = simulator.reserve_upload(transfer, size)  # before a byte is read
     except MockError as error:

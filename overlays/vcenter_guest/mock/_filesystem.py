@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import functools
 import secrets
-import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
@@ -65,11 +63,11 @@ def _locked(method: Callable[Concatenate[GuestFilesystem, _P], _T]) -> Callable[
     """Runs a method under the file system's lock: a program simulated in a worker thread changes the
     tree one operation at a time, while the requests served on the event loop change it too."""
 
-    @functools.wraps(method)
-    def locked(self: GuestFilesystem, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    def locked(self: GuestFilesystem, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
         with self.lock:
             return method(self, *args, **kwargs)
 
+    locked.__name__, locked.__doc__ = method.__name__, method.__doc__
     return locked
 
 

@@ -344,7 +344,16 @@ class Processes(Vms):
             vm, user, program, pid = self._start(vm_id, credentials, spec)
         duration, exit_code, ignores_term, unkillable = self._simulate(vm, user, program, spec, pid)
         with self._lock:
-            self._record(vm, user, spec, pid, duration, exit_code, ignores_term, unkillable)
+            self._record(
+                vm,
+                user,
+                spec,
+                pid,
+                duration=duration,
+                exit_code=exit_code,
+                ignores_term=ignores_term,
+                unkillable=unkillable,
+            )
         log.debug("started %s as pid %d in %s for guest user %s", spec["path"], pid, vm_id, user.name)
         return pid
 
@@ -377,7 +386,6 @@ class Processes(Vms):
         self, vm: VmState, user: GuestUser, program: Program, spec: Mapping[str, Any], pid: int
     ) -> tuple[float, int, bool, bool]:
         """What the program does when started: (duration, exit code, ignores SIGTERM, unkillable)."""
-        path: str = spec["path"]
         arguments: str = spec.get("arguments") or ""
         ignores_term, unkillable = program.ignores_term, program.unkillable
         if vm.spec.windows and program.utility == CMD:
@@ -396,12 +404,13 @@ class Processes(Vms):
             ignores_term, unkillable = outcome.ignores_term, outcome.unkillable
         return duration, exit_code, ignores_term, unkillable
 
-    def _record(  # noqa: PLR0913 - what the run found, kept
+    def _record(
         self,
         vm: VmState,
         user: GuestUser,
         spec: Mapping[str, Any],
         pid: int,
+        *,
         duration: float,
         exit_code: int,
         ignores_term: bool,

@@ -19,6 +19,7 @@ there: nothing after it ever runs.
 from __future__ import annotations
 
 import base64
+import contextlib
 import fnmatch
 import math
 import re
@@ -29,8 +30,7 @@ import attrs
 import bashlex
 import bashlex.errors
 
-from ._budget import Budget, OverBudget, meter, metered
-from ._budget import BUDGET_EXIT_CODE as BUDGET_EXIT_CODE
+from ._budget import BUDGET_EXIT_CODE, Budget, OverBudget, meter, metered
 from ._errors import MockError
 from ._filesystem import Account, GuestFilesystem, Kind, Node
 
@@ -307,10 +307,8 @@ class Shell:
         if exc.reported:
             return
         exc.reported = True
-        try:
+        with contextlib.suppress(OSError, MockError):
             fds.get(2, Null()).write(f"{self.name}: vcenter-guest mock: {exc}\n".encode())
-        except (OSError, MockError):
-            pass
 
     def _command(self, node: Any, fds: dict[int, Stream]) -> int:
         assignments: list[tuple[str, str]] = []
@@ -819,8 +817,7 @@ def _printf(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -
     status, out = 0, []
     run = meter()
     while True:
-        used = 0
-        pos = 0
+        used = pos = pending = 0
         for match in _DIRECTIVE.finditer(fmt):
             text, stop = _escapes(fmt[pos : match.start()], echo=False)
             out.append(text)
@@ -833,30 +830,11 @@ def _printf(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -
                 continue
             arg = args[used] if used < len(args) else None
             used += arg is not None
-            width, precision = match["width"], match["precision"]
-            if _too_wide(width) or _too_wide(precision):
-                continue  # bash's printf fails on it (EOVERFLOW) and writes nothing for the directive
-            run.width(int(width or "0"))
-            run.width(int(precision or "0"))
-            spec = f"%{match['flags']}{width}" + (f".{precision}" if precision is not None else "")
-            if conv in "diouxX":
-                number, ok = _integer(arg)
-                if not ok:
-                    shell.error(node.pos[0], f"printf: {arg}: invalid number", fds)
-                    status = 1
-                elif not INT64_MIN <= number <= INT64_MAX:
-                    shell.error(node.pos[0], f"printf: warning: {arg}: Numerical result out of range", fds)
-                    number = max(INT64_MIN, min(INT64_MAX, number))
-                python_conv = {"i": "d", "u": "d"}.get(conv, conv)
-                out.append((spec + python_conv) % number)
-            elif conv == "c":
-                out.append((spec + "s") % ((arg or "")[:1]))
-            elif conv == "b":
-                text, _ = _escapes(arg or "", echo=True)
-                out.append((spec + "s") % text)
-            else:
-                out.append((spec + "s") % (arg or ""))
-            run.expect(sum(len(piece) for piece in out))  # before a round of widths makes gigabytes
+            text, failed = _directive(shell, match, arg, fds, node)
+            status = status or failed
+            out.append(text)
+            pending += len(text)
+            run.expect(pending)  # before a round of wide directives makes gigabytes
         text, stop = _escapes(fmt[pos:], echo=False)
         out.append(text)
         if stop:
@@ -870,9 +848,35 @@ def _printf(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -
     return _flush(shell, fds, out, status, node)
 
 
+def _directive(
+    shell: Shell, match: re.Match[str], arg: str | None, fds: dict[int, Stream], node: Any
+) -> tuple[str, int]:
+    """The text of one directive (not %%) for `arg`, and 1 if the argument is not a number (else 0)."""
+    conv, width, precision = match["conv"], match["width"], match["precision"]
+    if _too_wide(width) or _too_wide(precision):
+        return "", 0  # bash's printf fails on it (EOVERFLOW) and writes nothing for the directive
+    run = meter()
+    run.width(int(width or "0"))
+    run.width(int(precision or "0"))
+    spec = f"%{match['flags']}{width}" + (f".{precision}" if precision is not None else "")
+    if conv in "diouxX":
+        number, ok = _integer(arg)
+        if not ok:
+            shell.error(node.pos[0], f"printf: {arg}: invalid number", fds)
+        elif not INT64_MIN <= number <= INT64_MAX:
+            shell.error(node.pos[0], f"printf: warning: {arg}: Numerical result out of range", fds)
+            number = max(INT64_MIN, min(INT64_MAX, number))
+        return (spec + {"i": "d", "u": "d"}.get(conv, conv)) % number, int(not ok)
+    if conv == "c":
+        return (spec + "s") % ((arg or "")[:1]), 0
+    if conv == "b":
+        return (spec + "s") % _escapes(arg or "", echo=True)[0], 0
+    return (spec + "s") % (arg or ""), 0
+
+
 def _too_wide(digits: str | None) -> bool:
     """Whether a printf width or precision is more than bash takes."""
-    return bool(digits) and (len(digits.lstrip("0")) > 10 or int(digits) > INT_MAX)
+    return digits is not None and digits != "" and (len(digits.lstrip("0")) > 10 or int(digits) > INT_MAX)
 
 
 def _int(text: str, base: int) -> int:
@@ -1100,14 +1104,14 @@ def _head(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, St
     return 1 if failed else 0
 
 
-def _first_lines(data: bytes | bytearray, count: int) -> bytes | bytearray:
+def _first_lines(data: bytes, count: int) -> bytes:
     """The first `count` lines of `data` (all of it if it has fewer), found in C, without a list of lines."""
     room = meter().room()
     count = min(count, room + 1)  # more lines than that would not fit the output budget anyway
     if count == 0:
         return b""
     window = memoryview(data)[: room + 1]
-    found = re.match(rb"(?:[^\n]*\n){0,%d}" % min(count, 4_000_000_000), window)  # noqa: UP031 - bytes
+    found = re.match(rb"(?:[^\n]*\n){0,%d}" % count, window)
     end = found.end() if found else 0
     full = data.count(b"\n", 0, end) == count
     return data[:end] if full else data
