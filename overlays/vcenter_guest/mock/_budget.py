@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,9 +25,12 @@ BUDGET_EXIT_CODE = 152
 """The exit code of a run stopped by its budget: what a process killed for exceeding its CPU-time
 limit (`ulimit -t`, SIGXCPU: 128 + 24) reports."""
 
-NODE_OVERHEAD = 256
-"""Bytes of the quota each file, directory and link costs besides its bytes and name (an ext4 inode is
-256 bytes): the mock's memory per entry is bounded by the quota too, empty files included."""
+NODE_OVERHEAD = 512
+"""Bytes of the quota each file, directory and link costs besides its bytes: the mock's own memory per
+entry (about 370 bytes, and its name), so that the quota bounds memory, empty files included."""
+
+YIELD_EVERY = 0.001
+"""Seconds a simulated run computes before it lets the other threads run (see `Meter.step`)."""
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -39,10 +43,10 @@ class Budget:
     """The limits of one request to the mock.
 
     >>> Budget().steps, Budget(steps=100).steps
-    (20000, 100)
+    (10000, 100)
     """
 
-    steps: int = attrs.field(default=20_000, validator=_positive)
+    steps: int = attrs.field(default=10_000, validator=_positive)
     """Commands one process start runs in all (simple commands of the shell and of cmd.exe, scripts and
     nested shells each count one): a script that runs itself three times stops here, not after 3**16."""
     nesting: int = attrs.field(default=16, validator=_positive)
@@ -85,9 +89,16 @@ class Meter:
     steps: int = 0
     source_chars: int = 0
     output_bytes: int = 0
+    yielded: float = attrs.field(factory=time.monotonic)
 
     def step(self) -> None:
-        """One more command."""
+        """One more command; and, a millisecond of work at most since the last, a moment for the other
+        threads (the event loop's above all) to take the interpreter, whose lock a busy thread would
+        otherwise hand over only every 5 ms (`sys.getswitchinterval()`) each time the loop asks."""
+        now = time.monotonic()
+        if now - self.yielded >= YIELD_EVERY:
+            time.sleep(0)
+            self.yielded = now
         self.steps += 1
         if self.steps > self.budget.steps:
             raise OverBudget("the number of commands run", self.budget.steps, "steps")

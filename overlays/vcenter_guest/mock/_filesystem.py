@@ -486,9 +486,8 @@ class GuestFilesystem:
         node.accessed = self.now()
         return node
 
-    @_locked
     def read_file(self, path: str, who: Account) -> bytes | bytearray:
-        """The bytes of the file at `path`."""
+        """The bytes of the file at `path` (an upload's pieces are joined after the lock is let go)."""
         return self.open_file(path, who).data
 
     @_locked
