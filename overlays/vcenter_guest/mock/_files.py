@@ -469,7 +469,7 @@ def _answering(method: str) -> Handler:
         body = await _credentials_call(api, op, params, scope, receive)
         request = {**body, **{k: v for k, v in params.items() if k != "vm"}}
         run = getattr(api.simulator, method)
-        if method in _IN_A_THREAD:
+        if method in _IN_A_THREAD and (body.get("filter") or {}).get("match_pattern") is not None:
             result = await anyio.to_thread.run_sync(run, params["vm"], body["credentials"], request, limiter=api.runs)
         else:
             result = run(params["vm"], body["credentials"], request)
@@ -480,7 +480,8 @@ def _answering(method: str) -> Handler:
 
 
 _IN_A_THREAD = frozenset({"list_files"})
-"""Methods that may take long without the simulator's lock (a pattern to match): off the event loop."""
+"""Methods that may take long without the simulator's lock (a pattern to match): off the event loop
+when they have a pattern."""
 
 # operationId -> the Filesystems method that simulates it.
 for _operation_id, _method in {

@@ -758,7 +758,7 @@ class GuestFilesystem:
             raise file_error(
                 "INVALID_ARGUMENT", "move_into_itself", "The directory {0} cannot move into itself.", path, None
             )
-        if directory and target.depth + 1 > source.depth + 1:
+        if directory and target.depth > source.depth:  # deeper than it was: within the tree's depth?
             self._too_deep(target.depth, 1 + self.depth_below(node), new_path)
         if target.node is not None and (directory or target.node.kind is Kind.DIRECTORY or not overwrite):
             raise already_exists(new_path)
