@@ -7,6 +7,16 @@ gives for a limit (a program ends with `BUDGET_EXIT_CODE` and a message on its s
 standard error of the API, never a 5xx.
 
 `Meter` counts what one process start has used so far: every shell and batch file of the run shares it.
+
+Where long work runs, and why: a process start (the simulated bash or cmd.exe walking its command
+line, scripts included) runs in a worker thread (`anyio.to_thread`, at most `concurrent_runs` at once),
+not on the event loop, and without the simulator's lock: its file operations take the lock one at a
+time (`GuestFilesystem`'s methods), as a real guest's programs change the file system while others
+use it. A Files.list with a pattern matches names in a worker thread too, outside the lock, with
+`regex`'s `concurrent=True`. Rewriting the shell (a recursive tree walker) as resumable steps for the
+event loop would have touched every construct; a thread per run keeps it as it is, and the budgets
+bound what a run costs. Every other request is short (a walk of a path, a page of a listing) and runs
+on the event loop under the lock.
 """
 
 from __future__ import annotations

@@ -13,7 +13,9 @@ loudly: a message on the shell's stderr and exit status 2.
 
 Everything a line does happens when the process starts; its duration (the sleeps and declared
 durations of what it ran) only decides when it ends. A command of infinite duration stops the line
-there: nothing after it ever runs.
+there: nothing after it ever runs. A run has a budget (`_budget.Budget`: commands, nesting, source
+parsed, bytes written, printf widths); past it the run ends at once with `BUDGET_EXIT_CODE` and says
+why on the stderr of the command that went over.
 """
 
 from __future__ import annotations
