@@ -250,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     worst = max((r["worst_wait_ms"] or 0.0 for r in rows.values()), default=0.0)
     print(f"the mock's worst request: another client waited {worst} ms")
     if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"attacks": rows, "worst_wait_ms": worst}, indent=2) + "\n")
     return 0
 

@@ -61,9 +61,10 @@ class Budget:
     nested shells each count one): a script that runs itself three times stops here, not after 3**16."""
     nesting: int = attrs.field(default=16, validator=_positive)
     """Shells (or cmd.exe batch files) nested inside one another."""
-    source_chars: int = attrs.field(default=256 << 10, validator=_positive)
+    source_chars: int = attrs.field(default=32 << 10, validator=_positive)
     """Characters of shell source one process start parses in all (its command line, scripts, `bash -c`
-    strings): bashlex is pure Python, about 0.1 s per 16 KiB."""
+    strings): bashlex is pure Python, and a script of short lines takes it about 0.5 s per 16 KiB, in
+    one call that cannot pause for the other threads."""
     output_bytes: int = attrs.field(default=64 << 20, validator=_positive)
     """Bytes the programs of one process start write in all (to pipes, files and its own stdout and
     stderr; /dev/null is free): `base64` of a big file stops here."""
