@@ -6,7 +6,8 @@ The mock runs in its own process (the demo inventory, one uvicorn worker, the mo
 settings) on 127.0.0.1. For each attack of issue 25 (M5) the set-up is done first (files uploaded,
 directories made), then the attack request is sent on one connection while another client sends a
 cheap call (`processes.get` of a finished process) on its own keep-alive connection every 50 ms.
-Reported per attack: what the attack got (status, and the exit code for a create), how long it took,
+A first row, `baseline`, sends nothing for 3 s: the other client's longest wait then is the machine's
+own noise. Reported per attack: what the attack got (status, and the exit code for a create), how long it took,
 and the other client's longest wait (from sending a get to its answer). An attack still running
 after `--cap` seconds is abandoned (reported as `> cap`) and the server restarted for the next one.
 
@@ -149,8 +150,17 @@ def _create(api: _Api, path: str, arguments: str) -> str:
     return f"HTTP 201, exit {api.exit_code(response.json())}"
 
 
+def _nothing(api: _Api, size: int) -> Callable[[], str]:
+    def attack() -> str:
+        time.sleep(3)
+        return "(3 s without a request)"
+
+    return attack
+
+
 ATTACKS: dict[str, tuple[str, Callable[[_Api, int], Callable[[], str]], int, int]] = {
     # name: (what, set-up returning the attack, size, quick size)
+    "baseline": ("no attack: the machine's own noise", _nothing, 0, 0),
     "self-running script": ("`sh $0` three times, 42 bytes", _self_running_script, 0, 0),
     "slow regex": ("files list, ^(a|aa)+$ over N names", _slow_regex, 3000, 300),
     "2 MB script": ("a script of N bytes", _big_script, 2_000_000, 200_000),
