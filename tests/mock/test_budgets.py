@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 import pytest
-from vcenter_guest.mock import BUDGET_EXIT_CODE, DEMO_INVENTORY, NODE_OVERHEAD, Budget, create_app
+from vcenter_guest.mock import BUDGET_EXIT_CODE, DEMO_INVENTORY, NODE_OVERHEAD, Budget, _budget, create_app
 from vcenter_guest.mock._errors import shown
 from vcenter_guest.mock._filesystem import Account, Kind, Node
 
@@ -271,3 +271,43 @@ def test_concurrent_uploads_beyond_the_quota_are_refused_and_the_bytes_held_stay
     portal.call(main)
     assert sorted(statuses) == [200, 200, 200, 507, 507, 507]
     assert max(held) <= 1 << 20, f"the mock held {max(held)} bytes of a 1 MiB quota"
+
+
+# -- long work holds no global lock -----------------------------------------------------------------
+
+
+def test_a_simulated_run_holds_no_lock_between_its_commands(monkeypatch: pytest.MonkeyPatch, clock: Any) -> None:
+    app = create_app(clock=clock)
+    simulator = app.state.simulator
+    root = Account("root", 0, True, "/root")
+    simulator.filesystem(simulator.find_vm("vm-42")).write_file("/tmp/s", b"true; echo a > /tmp/o; cat /tmp/o\n", root)
+    held: list[bool] = []
+    step = _budget.Meter.step
+
+    def watched(meter: _budget.Meter) -> None:
+        held.append(simulator._lock._is_owned())
+        step(meter)
+
+    monkeypatch.setattr(_budget.Meter, "step", watched)
+    simulator.create_process("vm-42", CREDS, {"path": "/bin/sh", "arguments": "/tmp/s"})
+    assert len(held) >= 4
+    assert not any(held), "a run's commands ran under the simulator's lock: every other request waits"
+
+
+@pytest.mark.parametrize(
+    ("path", "arguments", "quick"),
+    [
+        ("/bin/true", "", True),
+        ("/opt/app/job", "3 0 > /tmp/out 2>&1", True),
+        ("/bin/echo", "a && true; exit 3", True),
+        ("/bin/sh", "/tmp/s", False),
+        ("/bin/echo", "a; sh /tmp/s", False),
+        ("/bin/cat", "/var/log/app.log", False),
+        ("/bin/echo", "$X", True),
+        ("/bin/true", "; $X", False),
+        ("/bin/true", "x" * 5000, False),
+    ],
+)
+def test_only_starts_sure_to_be_short_run_on_the_event_loop(path: str, arguments: str, quick: bool) -> None:
+    simulator = create_app().state.simulator
+    assert simulator.quick_start("vm-42", {"path": path, "arguments": arguments}) is quick

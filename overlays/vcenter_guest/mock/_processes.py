@@ -24,10 +24,10 @@ from starlette.responses import Response
 from ._argv import ARGV, run_argv
 from ._cmd import CMD, run_cmd
 from ._errors import MockError, shown
-from ._filesystem import Kind
+from ._filesystem import Account, Kind
 from ._handlers import handles, json_response
 from ._inventory import GuestUser, Program
-from ._shell import DEFAULT_PATH, Outcome, run_line
+from ._shell import DEFAULT_PATH, Outcome, command_line, command_names, plain_words, run_line
 from ._vms import Vms, VmState, account
 
 if TYPE_CHECKING:
@@ -49,6 +49,21 @@ MAX_PATH_LENGTH = 4096
 # A file the guest cannot execute (no execute permission for the user, or not a program the mock
 # knows): bash reports it and exits 126 at once.
 NOT_EXECUTABLE = Program(exit_code=126)
+# Starts run on the event loop (no worker thread) when they are sure to be short (see Processes._quick).
+QUICK_ARGUMENTS = 4096
+QUICK_PARSE = 512
+QUICK_UTILITIES = frozenset({"true", "false", "echo", "sleep"})
+QUICK_BUILTINS = frozenset({"echo", "true", "false", ":", "cd", "exit", "export", "test", "["})
+_PEEK = Account("(mock)", 0, True, "/")  # finds a program's file whoever may run it
+
+
+def _quick_program(program: Program) -> bool:
+    """A declared program of little output, or a utility that reads no file and starts nothing."""
+    if program.utility is None:
+        return program.output_bytes <= QUICK_ARGUMENTS
+    return program.utility in QUICK_UTILITIES
+
+
 # Characters of `arguments` read for the words a simulated program takes (a duration, an exit
 # code): the shell's word splitting (shlex) is pure Python, and a megabyte of arguments took it 4 s
 # of the event loop. Longer lines are split only this far (see _leading_words).
@@ -338,8 +353,8 @@ class Processes(Vms):
         """Starts a program (Processes.create); returns its pid.
 
         The program runs without the simulator's lock (its file operations take it one at a time), so
-        that the create handler can run it in a worker thread while the event loop serves the others:
-        a long run holds up nobody but its own request (the runs' budgets bound it, see `_budget`)."""
+        that the create handler can run a start that may take long (see `quick_start`) in a worker
+        thread while the event loop serves the others; the budget bounds what it costs."""
         with self._lock:
             vm, user, program, pid = self._start(vm_id, credentials, spec)
         duration, exit_code, ignores_term, unkillable = self._simulate(vm, user, program, spec, pid)
@@ -356,6 +371,54 @@ class Processes(Vms):
             )
         log.debug("started %s as pid %d in %s for guest user %s", spec["path"], pid, vm_id, user.name)
         return pid
+
+    def quick_start(self, vm_id: str, spec: Mapping[str, Any]) -> bool:
+        """Whether create of `spec` is sure to be short enough for the event loop (a worker thread's
+        hand-over costs more than it); True too when it is sure to fail (create then says why)."""
+        with self._lock:
+            vm = self._vms.get(vm_id)
+            if vm is None or not self.is_absolute(vm.spec, spec["path"]):
+                return True
+            try:
+                node, _ = self.filesystem(vm).lookup(spec["path"], _PEEK)
+            except MockError:
+                return True
+            return node.program is not None and self._quick(vm, node.program, spec)
+
+    def _quick(self, vm: VmState, program: Program, spec: Mapping[str, Any]) -> bool:
+        """A short command line that runs only builtins, declared programs and the utilities that read
+        no file and start nothing; on Windows, anything but cmd.exe."""
+        arguments: str = spec.get("arguments") or ""
+        if len(arguments) > QUICK_ARGUMENTS:
+            return False
+        if vm.spec.windows:
+            return program.utility != CMD
+        if plain_words(arguments) is not None:
+            return _quick_program(program)
+        # bashlex takes about 30 us a character: a short line only
+        names = command_names(command_line(spec["path"], arguments)) if len(arguments) <= QUICK_PARSE else None
+        return names is not None and self._quick_names(vm, names, spec)
+
+    def _quick_names(self, vm: VmState, names: list[str], spec: Mapping[str, Any]) -> bool:
+        """Whether each command name is a builtin or a quick program (see `_quick_program`)."""
+        env = spec.get("environment_variables") or {}
+        search = [d or "." for d in env.get("PATH", DEFAULT_PATH).split(":")]
+        fs = self.filesystem(vm)
+        for name in names:
+            if name in QUICK_BUILTINS:
+                continue
+            candidates = [name] if "/" in name else [f"{d.rstrip('/')}/{name}" for d in search]
+            found = None
+            for candidate in candidates:
+                if candidate.startswith("/"):
+                    try:
+                        found, _ = fs.lookup(candidate, _PEEK)
+                    except MockError:
+                        continue
+                    break
+            if found is None or found.program is None or not _quick_program(found.program):
+                return False
+        return True
 
     def _start(
         self, vm_id: str, credentials: Mapping[str, Any], spec: Mapping[str, Any]
@@ -535,10 +598,11 @@ class Processes(Vms):
 async def create(api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
     """Processes.create: the new pid."""
     body, _ = await api.guest_call(op, params, scope, receive)
-    # In a worker thread (at most Budget.concurrent_runs at once): the event loop serves the others.
-    pid = await anyio.to_thread.run_sync(
-        api.simulator.create_process, params["vm"], body["credentials"], body["spec"], limiter=api.runs
-    )
+    simulator, vm, credentials, spec = api.simulator, params["vm"], body["credentials"], body["spec"]
+    if simulator.quick_start(vm, spec):
+        pid = simulator.create_process(vm, credentials, spec)
+    else:  # in a worker thread (at most Budget.concurrent_runs at once): the event loop serves the others
+        pid = await anyio.to_thread.run_sync(simulator.create_process, vm, credentials, spec, limiter=api.runs)
     return json_response(pid, op.success_status)
 
 

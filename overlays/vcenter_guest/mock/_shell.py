@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import fnmatch
+import functools
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -39,7 +40,17 @@ from ._filesystem import Account, GuestFilesystem, Kind, Node
 if TYPE_CHECKING:
     from ._inventory import Program
 
-__all__ = ["DEFAULT_PATH", "MAX_LINE", "UTILITIES", "Outcome", "command_line", "plain_words", "run_line", "run_script"]
+__all__ = [
+    "DEFAULT_PATH",
+    "MAX_LINE",
+    "UTILITIES",
+    "Outcome",
+    "command_line",
+    "command_names",
+    "plain_words",
+    "run_line",
+    "run_script",
+]
 
 MAX_LINE = 16384
 """Characters of a command line the shell parses (bashlex is pure Python: 16 KiB take about 0.1 s);
@@ -683,12 +694,21 @@ class _SyntaxError(Exception):
         self.line = line
 
 
+_CACHED_SOURCE = 4096
+"""Sources this short are parsed once (`command_names` parses a line, then its run does again)."""
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(source: str) -> tuple[Any, ...]:
+    return tuple(bashlex.parse(source))  # the shell only reads the nodes
+
+
 def _parse(source: str) -> list[Any]:
     if not source.strip():
         return []
     meter().parse(len(source))
     try:
-        return list(bashlex.parse(source))
+        return list(_parsed(source) if len(source) <= _CACHED_SOURCE else bashlex.parse(source))
     except bashlex.errors.ParsingError as exc:
         raise _SyntaxError(source.count("\n", 0, max(0, min(exc.position, len(source)))) + 1) from None
     except NotImplementedError as exc:
@@ -1255,6 +1275,35 @@ def plain_words(arguments: str) -> list[str] | None:
     (['-l', '/tmp', '--run=3'], None, None)
     """
     return arguments.split() if _PLAIN.fullmatch(arguments) else None
+
+
+_NAMELESS_KINDS = frozenset({"list", "pipeline", "compound", "operator", "pipe", "reservedword", "redirect"})
+
+
+def command_names(line: str) -> list[str] | None:
+    """The names of the commands a short line runs, as written (`echo`, `/opt/app/job`); None if the line
+    is long, does not parse, names a command through an expansion, or has a construct the shell
+    does not simulate (what it runs is then not known before it runs)."""
+    if len(line) > _CACHED_SOURCE:
+        return None
+    try:
+        nodes = list(_parsed(line)) if line.strip() else []
+    except Exception:  # bashlex fails in many ways; the run will say how
+        return None
+    names: list[str] = []
+    while nodes:
+        node = nodes.pop()
+        kind = node.kind
+        if kind == "command":
+            words = [p for p in node.parts if p.kind == "word"]
+            if words and getattr(words[0], "parts", None):
+                return None  # `$X args`: known only when it runs
+            names += [words[0].word] if words else []
+        elif kind in _NAMELESS_KINDS:
+            nodes += getattr(node, "parts", None) or getattr(node, "list", None) or []
+        else:
+            return None
+    return names
 
 
 def command_line(path: str, arguments: str) -> str:
