@@ -17,6 +17,7 @@ import pytest
 from vcenter_guest.mock import BUDGET_EXIT_CODE, DEMO_INVENTORY, NODE_OVERHEAD, Budget, _budget, create_app
 from vcenter_guest.mock._errors import shown
 from vcenter_guest.mock._filesystem import Account, Kind, Node
+from vcenter_guest.mock._inventory import Program
 
 from .conftest import CREDS, Api
 
@@ -311,3 +312,22 @@ def test_a_simulated_run_holds_no_lock_between_its_commands(monkeypatch: pytest.
 def test_only_starts_sure_to_be_short_run_on_the_event_loop(path: str, arguments: str, quick: bool) -> None:
     simulator = create_app().state.simulator
     assert simulator.quick_start("vm-42", {"path": path, "arguments": arguments}) is quick
+
+
+def test_a_declared_output_bigger_than_the_budget_is_not_made(make_api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    demo = DEMO_INVENTORY["vms"][0]
+    vm = {**demo, "programs": {**demo["programs"], "/opt/app/loud": {"output_bytes": 1 << 30}}}
+    api: Api = make_api({**DEMO_INVENTORY, "vms": [vm]}, budget=Budget(output_bytes=1 << 20))
+    made: list[int] = []
+    stdout_data = Program.stdout_data
+
+    def counted(program: Program) -> bytes:
+        data = stdout_data(program)
+        made.append(len(data))
+        return data
+
+    monkeypatch.setattr(Program, "stdout_data", counted)
+    assert _run(api, "/bin/bash", "-c '/opt/app/loud > /tmp/out'")["exit_code"] == BUDGET_EXIT_CODE
+    assert api.download("/tmp/out") == b""
+    assert _run(api, "/opt/app/loud", "> /dev/null")["exit_code"] == 0
+    assert max(made, default=0) <= 1 << 20, "the mock made a gigabyte of output nobody could keep"

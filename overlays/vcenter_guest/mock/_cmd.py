@@ -395,6 +395,7 @@ class _Cmd:
                     outcome = run_cmd(self.fs, self.who, arguments, env=self.env, cwd=self.cwd, depth=self.depth + 1)
                 else:
                     duration, status = _behaviour(program, arguments)
+                    meter().expect(len(program.stdout) + program.output_bytes)  # before it is made
                     outcome = Outcome(program.stdout_data(), program.stderr.encode(), status, duration)
                 _write(fds, 1, outcome.stdout)
                 _write(fds, 2, outcome.stderr)

@@ -485,7 +485,9 @@ class Shell:
                 status = int(rest.pop(0)) % 256
             except (IndexError, ValueError):
                 status = 2
-        _write(fds, 1, program.stdout_data())
+        if not isinstance(fds.get(1, Null()), Null | Closed):  # its output_bytes are made only to be kept
+            meter().expect(len(program.stdout) + program.output_bytes)
+            _write(fds, 1, program.stdout_data())
         _write(fds, 2, program.stderr.encode())
         self.pass_time(duration)
         return status % 256
