@@ -29,7 +29,7 @@ from ._server import ROOT, MockServer
 
 __all__ = ["main"]
 
-SECTIONS = ("interop", "percall", "fanout", "transport", "capture", "waiting", "imports", "regen", "mock")
+SECTIONS = ("interop", "percall", "fanout", "transport", "capture", "waiting", "imports", "regen", "mock", "stall")
 
 # Full run (the issue's figures) and --quick (a smoke run of every part with tiny counts).
 FULL: dict[str, Any] = {
@@ -155,6 +155,19 @@ def _run_mock_throughput(quick: bool, out: Path, log: Callable[[str], None]) -> 
     return figures
 
 
+def _run_mock_stall(quick: bool, out: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    """Runs `benchmarks/mock_stall.py`: the mock's worst request, as the longest wait of another client."""
+    json_path = out / "mock-stall.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / "mock_stall.py"), "--json", str(json_path)]
+    command += ["--quick"] if quick else []
+    log("mock stall: python " + " ".join(command[1:]))
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"mock_stall.py failed:\n{(done.stdout + done.stderr)[-2000:]}")
+    figures: dict[str, Any] = json.loads(json_path.read_text(encoding="utf-8"))
+    return figures
+
+
 class _Plan:
     """The resolved settings of one run, and one method per benchmark."""
 
@@ -251,6 +264,9 @@ class _Plan:
     def mock(self) -> dict[str, Any]:
         return _run_mock_throughput(self.args.quick, self.args.out, self.log)
 
+    def stall(self) -> dict[str, Any]:
+        return _run_mock_stall(self.args.quick, self.args.out, self.log)
+
 
 def _meta(args: argparse.Namespace, argv: list[str] | None, sdk: bool) -> dict[str, Any]:
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -285,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"meta": _meta(args, argv, sdk), "errors": {}}
     if not sdk:
         log("the official SDK is not installed (or --no-sdk): its figures are left out")
-    keys = {"mock": "mock_throughput"}
+    keys = {"mock": "mock_throughput", "stall": "mock_stall"}
     for section in (s for s in chosen if s not in skipped):
         log(f"[bold]{section}[/bold]")
         start = time.perf_counter()

@@ -88,6 +88,12 @@ def _waiting_targets(targets: _Targets, programs: dict[str, Any]) -> None:
             targets.add(name, overlay["polls"]["median"] - pollers["fixed 0.5 s"]["polls"]["median"], 0, at_most=True)
 
 
+def _stall_target(targets: _Targets, stall: dict[str, Any]) -> None:
+    if isinstance(stall.get("worst_wait_ms"), (int, float)):
+        name = "mock: another client's longest wait during one hostile request (ms)"
+        targets.add(name, stall["worst_wait_ms"], 500, at_most=True)
+
+
 def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's targets against the measured figures; a target whose benchmark did not run is absent."""
     targets = _Targets()
@@ -118,6 +124,7 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             targets.add(f"vc.files {method} of 100 MB / raw httpx streaming", row["ratio"], 0.8, at_most=False)
         growth_mb = capture["client_peak_memory_growth"] / 1e6
         targets.add("client peak memory growth over the 100 MB transfers (MB)", growth_mb, 32, at_most=True)
+    _stall_target(targets, results.get("mock_stall") or {})
     mock = results.get("mock_throughput") or {}
     for label, value in (mock.get("ratios") or {}).items():
         if isinstance(value, (int, float)):
@@ -223,6 +230,13 @@ def _mock_rows(table: Table, mock: dict[str, Any]) -> None:
         table.add_row("mock server req/s (vs bare Starlette)", f"ratio, {label}", "", "", _x(row["ratio"]))
 
 
+def _stall_rows(table: Table, stall: dict[str, Any]) -> None:
+    for name, row in (stall.get("attacks") or {}).items():
+        took = _s(row["seconds"]) if row.get("finished") else "abandoned"
+        wait = f"{row['worst_wait_ms']:.0f} ms waited" if row.get("worst_wait_ms") is not None else ""
+        table.add_row("mock: another client's wait", f"{name}: {row['answer']}", took, "", wait)
+
+
 def _interop_rows(table: Table, interop: dict[str, Any]) -> None:
     if "skipped" in interop:
         table.add_row("SDK interop", "guest filesystem", "skipped", "", interop["skipped"])
@@ -245,6 +259,7 @@ def print_table(results: dict[str, Any], console: Console | None = None) -> None
         ("imports", _imports_rows),
         ("regen", _regen_rows),
         ("mock_throughput", _mock_rows),
+        ("mock_stall", _stall_rows),
     )
     for key, rows in sections:
         if results.get(key):

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_INVENTORY, serve
+from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_INVENTORY, NODE_OVERHEAD, serve
 
 from .conftest import CREDS, SVC_CREDS, Api
 
@@ -95,7 +95,9 @@ def test_a_file_that_appears_after_create_stops_an_upload_without_overwrite(api:
 
 
 def test_an_upload_beyond_the_free_space_is_unable_to_allocate(make_api: Any) -> None:
-    api: Api = make_api({**DEMO_INVENTORY, "vms": [{**DEMO_INVENTORY["vms"][0], "disk_bytes": 100}]})
+    # A file costs its bytes and NODE_OVERHEAD (the mock's memory per entry).
+    vm = {**DEMO_INVENTORY["vms"][0], "disk_bytes": 100 + NODE_OVERHEAD}
+    api: Api = make_api({**DEMO_INVENTORY, "vms": [vm]})
     api.upload("/tmp/fits", b"x" * 100)
     response = api.fs("?action=create", spec={"path": "/tmp/more", "attributes": {"size": 1}})
     api.expect_error(

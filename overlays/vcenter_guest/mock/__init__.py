@@ -13,6 +13,7 @@ from vcenter_guest._extras import needs
 
 with needs("mock", "vcenter_guest.mock"):
     from ._app import create_app
+    from ._budget import BUDGET_EXIT_CODE, NODE_OVERHEAD, Budget
     from ._demo import (
         DEMO_API_PASSWORD,
         DEMO_API_USER,
@@ -31,6 +32,7 @@ with needs("mock", "vcenter_guest.mock"):
     from ._vms import VmState
 
 __all__ = [
+    "BUDGET_EXIT_CODE",
     "DEMO_API_PASSWORD",
     "DEMO_API_USER",
     "DEMO_GUEST_PASSWORD",
@@ -40,8 +42,10 @@ __all__ = [
     "EXECUTE",
     "KILLED_EXIT_CODE",
     "MODIFY",
+    "NODE_OVERHEAD",
     "QUERY",
     "TERMINATED_EXIT_CODE",
+    "Budget",
     "ConnectionTimeouts",
     "Inventory",
     "InventoryError",

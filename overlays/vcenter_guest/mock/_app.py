@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 from vcenter_guest.operations import Operation
 
 from . import _files, _processes, _sessions, _vms  # noqa: F401 - their modules register their operations' handlers
+from ._budget import Budget
 from ._demo import DEMO_INVENTORY
 from ._document import Document, document
 from ._errors import MockError
@@ -158,6 +159,8 @@ class MockApi:
         # Longer templates first, so that /processes/{pid} is not taken for /processes.
         self.routes = [_Route(t, ops) for t, ops in sorted(by_path.items(), key=lambda kv: -len(kv[0]))]
         self.max_body = simulator.inventory.max_body_bytes
+        self.runs = anyio.CapacityLimiter(simulator.budget.concurrent_runs)
+        """The worker threads process starts are simulated in (Budget.concurrent_runs at once)."""
         # Validity is a function of the bytes, and a client polling get sends the same bytes every
         # time: remember the last valid bodies (never the invalid ones: lru_cache skips exceptions).
         # Handlers must treat bodies as read-only, since a cached one is shared between requests.
@@ -356,6 +359,7 @@ def create_app(
     simulator: Simulator | None = None,
     clock: Callable[[], float] | None = None,
     api_document: Mapping[str, Any] | None = None,
+    budget: Budget | None = None,
 ) -> Starlette:
     """The mock vCenter as an ASGI app; `None` serves the built-in demo inventory.
 
@@ -363,7 +367,7 @@ def create_app(
     subclass (a deliberately broken server, for instance), `clock` to drive time from a test, or a
     ready `simulator`. `api_document` serves another version of the API document than the shipped
     one; the app refuses to start (`UnhandledOperation`, naming it) if it has an operation the mock
-    does not simulate.
+    does not simulate. `budget` limits what one request may cost (`Budget`; the default one if None).
 
         >>> import httpx
         >>> app = create_app()
@@ -371,7 +375,12 @@ def create_app(
     """
     if simulator is None:
         source = DEMO_INVENTORY if inventory is None else inventory
-        simulator = simulator_cls(source) if clock is None else simulator_cls(source, clock=clock)
+        options: dict[str, Any] = {} if budget is None else {"budget": budget}
+        if clock is not None:
+            options["clock"] = clock
+        simulator = simulator_cls(source, **options)
+    elif budget is not None:
+        simulator.budget = budget
     api = MockApi(simulator, document() if api_document is None else Document(api_document))
     endpoint = _Endpoint(api)
     app = Starlette(routes=[Route("/{path:path}", endpoint)])

@@ -41,12 +41,14 @@ which programs use for their own arguments, not cmd's operators), so the subset 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ._argv import ARGV, argv_of, run_argv
+from ._budget import BUDGET_EXIT_CODE, Budget, OverBudget, meter, metered
 from ._errors import MockError
 from ._filesystem import Account, GuestFilesystem, Kind
 from ._shell import Buffer, Closed, FileStream, Null, Outcome, Stream, _write
@@ -61,7 +63,6 @@ CMD = "cmd"
 
 OEM = "cp437"
 NOT_RECOGNIZED = 9009
-MAX_DEPTH = 16
 _OPERATORS = re.compile(r"&&|\|\||&|\||[()]|[0-9]?>>|[0-9]?>&[0-9]|[0-9]?>|<")
 _JOINERS = {"&", "&&", "||"}
 _UNSUPPORTED = {"if", "for", "goto", "setlocal", "endlocal", "pushd", "popd", "cd", "dir", "del", "copy", "move"}
@@ -218,6 +219,7 @@ class _Cmd:
 
     def command(self, tokens: list[Token], line: str, base: dict[int, Stream] | None = None) -> int | None:
         """Runs one command; its exit status, or None for a builtin that leaves ERRORLEVEL as it is."""
+        meter().step()
         fds: dict[int, Stream] = dict(base) if base is not None else {0: Null(), 1: self.out, 2: self.err}
         words: list[str] = []
         raw: list[str] = []  # each word with the blanks before it, carets removed, quotes kept
@@ -255,6 +257,12 @@ class _Cmd:
             # Where this command's stderr goes (a captured run's D\\stderr); the line ends there.
             _write(fds, 2, _unsupported(exc))
             raise _Exit(1) from None
+        except OverBudget as exc:
+            if not exc.reported:  # there too, once (the innermost command says it); the run ends
+                exc.reported = True
+                with contextlib.suppress(OSError, MockError):
+                    fds.get(2, Null()).write(f"vcenter-guest mock: {exc}\r\n".encode())
+            raise
 
     def dispatch(self, words: list[str], rest: str, source: str, fds: dict[int, Stream]) -> int | None:  # noqa: PLR0911 - one per builtin
         """Runs a command: a builtin, or a program with its argument text `rest`."""
@@ -382,11 +390,12 @@ class _Cmd:
                 if program.utility == ARGV:
                     outcome = run_argv(self.fs, self.who, arguments, env=self.env)
                 elif program.utility == CMD:
-                    if self.depth >= MAX_DEPTH:
+                    if self.depth >= meter().budget.nesting:
                         raise _Unsupported("cmd.exe nested this deep")
                     outcome = run_cmd(self.fs, self.who, arguments, env=self.env, cwd=self.cwd, depth=self.depth + 1)
                 else:
                     duration, status = _behaviour(program, arguments)
+                    meter().expect(len(program.stdout) + program.output_bytes)  # before it is made
                     outcome = Outcome(program.stdout_data(), program.stderr.encode(), status, duration)
                 _write(fds, 1, outcome.stdout)
                 _write(fds, 2, outcome.stderr)
@@ -400,7 +409,7 @@ class _Cmd:
 
     def batch(self, path: str, arguments: str, fds: dict[int, Stream]) -> int:
         """Runs a batch file line by line (read in the OEM code page); `exit /b N` ends it with N."""
-        if self.batch_depth >= MAX_DEPTH:
+        if self.batch_depth >= meter().budget.nesting:
             raise _Unsupported("batch files nested this deep")
         text = bytes(self.fs.read_file(path, self.who)).decode(OEM)
         args = [path, *_batch_args(arguments)]
@@ -470,10 +479,25 @@ def _switches(arguments: str) -> tuple[set[str], str | None]:
 
 
 def run_cmd(
-    fs: GuestFilesystem, who: Account, arguments: str, *, env: Mapping[str, str], cwd: str, depth: int = 0
+    fs: GuestFilesystem,
+    who: Account,
+    arguments: str,
+    *,
+    env: Mapping[str, str],
+    cwd: str,
+    depth: int = 0,
+    budget: Budget | None = None,
 ) -> Outcome:
     """What `cmd.exe ARGUMENTS` does in a Windows guest: `[/d] [/q] [/s] /c LINE` runs LINE; without
-    /c, cmd waits for input that never comes (it never ends)."""
+    /c, cmd waits for input that never comes (it never ends). `budget` limits what the run may cost
+    (a run within another shares that one's)."""
+    with metered(budget):
+        return _run_cmd(fs, who, arguments, env=env, cwd=cwd, depth=depth)
+
+
+def _run_cmd(
+    fs: GuestFilesystem, who: Account, arguments: str, *, env: Mapping[str, str], cwd: str, depth: int
+) -> Outcome:
     switches, line = _switches(arguments)
     unknown = switches - {"d", "q", "s"}
     if unknown:
@@ -499,4 +523,8 @@ def run_cmd(
     except _Unsupported as exc:
         cmd.err.write(_unsupported(exc))
         status = 1
+    except OverBudget as exc:
+        if not exc.reported:
+            cmd.err.write(f"vcenter-guest mock: {exc}\r\n".encode())
+        status = BUDGET_EXIT_CODE
     return Outcome(cmd.out.read(), cmd.err.read(), status, cmd.duration)

@@ -12,15 +12,19 @@ import hmac
 import itertools
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+import anyio
+import anyio.to_thread
 import attrs
 import regex
 from dateutil.parser import isoparse
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
+from ._budget import NODE_OVERHEAD
 from ._errors import MockError
 from ._filesystem import (
     Account,
@@ -56,7 +60,6 @@ MAX_TRANSFERS = 1024
 CHUNK = 1 << 20
 SMALL_CHUNK = 16 << 10
 """An upload's chunks shorter than this are gathered into pieces of CHUNK bytes before they are kept."""
-_REGEX_TIMEOUT = 0.05  # seconds a match_pattern may take per name: a hostile pattern cannot stall the mock
 _IDS = itertools.count(1)
 
 
@@ -205,23 +208,38 @@ class Filesystems(Vms):
         with self._lock:
             _, _, fs, who = self.guest_files(vm_id, credentials)
             nodes = fs.list_directory(body["path"], who)
-            if pattern is not None:
-                try:
-                    nodes = [n for n in nodes if pattern.search(n.name, timeout=_REGEX_TIMEOUT)]
-                except TimeoutError:
-                    raise _invalid(
-                        "pattern_too_slow", "The match pattern takes too long to match file names."
-                    ) from None
-            page = nodes[index : index + size]
-            result: dict[str, Any] = {
-                "files": [{"filename": n.name, "type": n.kind.value, "size": n.size} for n in page],
-                "total": len(nodes),
-                "status": "READY" if index + size < len(nodes) else "END_OF_DATA",
-            }
-            if page:
-                result["start_index"] = index
-                result["end_index"] = index + len(page) - 1
-            return result
+        if pattern is not None:  # without the lock: matching may take Budget.pattern_seconds
+            nodes = self._matching(pattern, nodes)
+        page = nodes[index : index + size]
+        result: dict[str, Any] = {
+            "files": [{"filename": n.name, "type": n.kind.value, "size": n.size} for n in page],
+            "total": len(nodes),
+            "status": "READY" if index + size < len(nodes) else "END_OF_DATA",
+        }
+        if page:
+            result["start_index"] = index
+            result["end_index"] = index + len(page) - 1
+        return result
+
+    def _matching(self, pattern: regex.Pattern[str], nodes: list[Node]) -> list[Node]:
+        """The nodes whose names `pattern` finds a match in, within the budget's time: the
+        `regex` module (PCRE's syntax, as the guest's GRegex: backreferences and lookarounds, which a
+        linear-time engine such as RE2 lacks) with a time-out per name and one for the whole list.
+        `concurrent=True` lets other threads run while it matches."""
+        budget = self.budget
+        deadline = time.monotonic() + budget.pattern_seconds
+        kept = []
+        try:
+            for node in nodes:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                timeout = min(budget.pattern_match_seconds, left)
+                if pattern.search(node.name, timeout=timeout, concurrent=True):
+                    kept.append(node)
+        except TimeoutError:
+            raise _invalid("pattern_too_slow", "The match pattern takes too long to match file names.") from None
+        return kept
 
     def move_file(self, vm_id: str, credentials: Mapping[str, Any], body: Mapping[str, Any]) -> None:
         """Files.move."""
@@ -329,7 +347,7 @@ class Filesystems(Vms):
         for field in ("last_modified", "last_accessed"):
             _seconds(attributes.get(field), 0.0)
         where = fs.locate(path, who)
-        replaced = 0
+        replaced = -NODE_OVERHEAD  # a new file costs its entry too
         if where.node is not None:
             if where.node.kind is not Kind.FILE:
                 raise not_a_file(path)
@@ -381,10 +399,22 @@ class Filesystems(Vms):
                 raise not_a_file(transfer.path)
             return fs.open_file(transfer.path, who)
 
-    def finish_upload(self, transfer: Transfer, data: Content) -> None:
-        """Writes an upload's bytes (the chunks become the file's) with the attributes the transfer declared."""
+    def reserve_upload(self, transfer: Transfer, size: int) -> GuestFilesystem:
+        """Keeps `size` bytes of the guest's quota for an upload about to arrive (NO_DISK_SPACE if they do
+        not fit): the bodies of uploads under way are held in memory, so they count, and concurrent
+        uploads cannot hold more than the quota. `finish_upload` or `release` gives them back."""
+        with self._lock:
+            fs = self.filesystem(self.find_vm(transfer.vm_id))
+            fs.reserve(size, transfer.path)
+            return fs
+
+    def finish_upload(self, transfer: Transfer, data: Content, reserved: GuestFilesystem | None = None) -> None:
+        """Writes an upload's bytes (the chunks become the file's) with the attributes the transfer
+        declared; the space `reserve_upload` kept for them (on `reserved`) is given back first."""
         attributes = transfer.upload or {}
         with self._lock:
+            if reserved is not None:
+                reserved.release(len(data))
             vm = self.find_vm(transfer.vm_id)
             fs = self.filesystem(vm)
             who = account(transfer.user)
@@ -438,12 +468,20 @@ def _answering(method: str) -> Handler:
     async def handler(api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
         body = await _credentials_call(api, op, params, scope, receive)
         request = {**body, **{k: v for k, v in params.items() if k != "vm"}}
-        result = getattr(api.simulator, method)(params["vm"], body["credentials"], request)
+        run = getattr(api.simulator, method)
+        if method in _IN_A_THREAD and (body.get("filter") or {}).get("match_pattern") is not None:
+            result = await anyio.to_thread.run_sync(run, params["vm"], body["credentials"], request, limiter=api.runs)
+        else:
+            result = run(params["vm"], body["credentials"], request)
         return Response(status_code=op.success_status) if result is None else json_response(result, op.success_status)
 
     handler.__doc__ = f"Answers with Filesystems.{method}."
     return handler
 
+
+_IN_A_THREAD = frozenset({"list_files"})
+"""Methods that may take long without the simulator's lock (a pattern to match): off the event loop
+when they have a pattern."""
 
 # operationId -> the Filesystems method that simulates it.
 for _operation_id, _method in {
@@ -535,26 +573,41 @@ async def upload(api: MockApi, op: Operation, params: dict[str, str], scope: Sco
     if transfer.upload is None:
         return _plain(400, "This transfer is a download: send GET.")
     size: int = transfer.upload["size"]
-    body = _Body()
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return _plain(400, "The client went away before the body was complete.")
-        chunk = message.get("body", b"")
-        more = message.get("more_body", False)
-        if body.size + len(chunk) > size:
-            return _plain(400, f"The body is longer than the {size} bytes the transfer declared.")
-        body.add(chunk)
-        if transfer.aborted:
-            return _plain(404, _GONE)
-    if body.size != size:
-        return _plain(400, f"The body has {body.size} bytes; the transfer declared {size}.")
+    reserved: GuestFilesystem | None
     try:
-        simulator.finish_upload(transfer, body.content())
+        reserved = simulator.reserve_upload(transfer, size)  # before a byte is read
     except MockError as error:
-        if error.error_type == "UNABLE_TO_ALLOCATE_RESOURCE":
-            return _plain(507, f"NO_DISK_SPACE: {error.text}")
-        return _plain(409, f"{error.error_type}: {error.text}")
+        return _upload_refused(error)
+    try:
+        body = _Body()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return _plain(400, "The client went away before the body was complete.")
+            chunk = message.get("body", b"")
+            more = message.get("more_body", False)
+            if body.size + len(chunk) > size:
+                return _plain(400, f"The body is longer than the {size} bytes the transfer declared.")
+            body.add(chunk)
+            if transfer.aborted:
+                return _plain(404, _GONE)
+        if body.size != size:
+            return _plain(400, f"The body has {body.size} bytes; the transfer declared {size}.")
+        try:
+            simulator.finish_upload(transfer, body.content(), reserved)
+        except MockError as error:
+            return _upload_refused(error)
+        finally:
+            reserved = None  # finish_upload gave the space back
+    finally:
+        if reserved is not None:
+            reserved.release(size)
     simulator.use_transfer(transfer)
     return Response(status_code=op.success_status)
+
+
+def _upload_refused(error: MockError) -> Response:
+    if error.error_type == "UNABLE_TO_ALLOCATE_RESOURCE":
+        return _plain(507, f"NO_DISK_SPACE: {error.text}")
+    return _plain(409, f"{error.error_type}: {error.text}")

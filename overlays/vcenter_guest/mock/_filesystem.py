@@ -21,13 +21,15 @@ reads `Node.data` of one gets it joined, once.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import secrets
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 import attrs
 
+from ._budget import NODE_OVERHEAD
 from ._errors import MockError, shown
 
 if TYPE_CHECKING:
@@ -50,6 +52,23 @@ POSIX_NAME_MAX = 255
 WINDOWS_MAX_PATH = 260
 _SYMLINK_HOPS = 40  # Linux's MAXSYMLINKS
 _PREFIX = "com.vmware.vcenter.vm.guest.filesystem."
+_SMALL_PART = 64 << 10
+"""An append this short joins the file's last part when that stays this short (else it is a part of its own)."""
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _locked(method: Callable[Concatenate[GuestFilesystem, _P], _T]) -> Callable[Concatenate[GuestFilesystem, _P], _T]:
+    """Runs a method under the file system's lock: a program simulated in a worker thread changes the
+    tree one operation at a time, while the requests served on the event loop change it too."""
+
+    def locked(self: GuestFilesystem, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    locked.__name__, locked.__doc__ = method.__name__, method.__doc__
+    return locked
 
 
 class Kind(enum.Enum):
@@ -89,6 +108,18 @@ class Chunks:
 
     def __repr__(self) -> str:
         return f"Chunks({len(self.parts)} parts, {self.size} bytes)"
+
+
+def appended(content: Content, data: bytes | bytearray) -> Content:
+    """`content` with `data` after it, as a new value (the old one is left as it is, for a download
+    streaming it): the parts are shared, not copied, so appending costs about `len(data)`, not the
+    file's size; a short append joins a short last part (no object per few bytes)."""
+    parts = list(content.parts) if isinstance(content, Chunks) else ([content] if content else [])
+    if parts and len(parts[-1]) + len(data) <= _SMALL_PART:
+        parts[-1] = bytes(parts[-1]) + bytes(data)
+    else:
+        parts.append(bytes(data))
+    return Chunks(parts, len(content) + len(data))
 
 
 Content = bytes | bytearray | Chunks
@@ -207,6 +238,13 @@ class Located:
     node: Node | None
     path: str
     """The path with its links resolved (as the guest would print it)."""
+    chain: tuple[Node, ...] = ()
+    """The directories from the top (the drive on Windows; not the POSIX root) to `parent`, included."""
+
+    @property
+    def depth(self) -> int:
+        """Levels of directories above the last component."""
+        return len(self.chain)
 
 
 class GuestFilesystem:
@@ -219,10 +257,26 @@ class GuestFilesystem:
     (2, b'hi')
     """
 
-    def __init__(self, *, windows: bool, capacity: int, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        windows: bool,
+        capacity: int,
+        clock: Callable[[], float] | None = None,
+        max_depth: int = 1 << 30,
+    ) -> None:
         self.windows = windows
         self.capacity = capacity
         self.used = 0
+        """Bytes of the files' contents."""
+        self.entries = 0
+        """Files, directories and links: each costs the quota NODE_OVERHEAD besides its bytes."""
+        self.in_flight = 0
+        """Bytes the quota keeps for uploads under way (their bodies are held in memory as they arrive)."""
+        self.max_depth = max_depth
+        """Levels of directories the tree may have (Budget.tree_depth): deeper is PATH_TOO_LONG."""
+        self.lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        """Taken by every operation (the simulator's lock, which its own methods hold too)."""
         self._now = clock or (lambda: 0.0)
         self.profiles = "c:\\users" if windows else ""
         # POSIX: the root directory; Windows: a directory per drive ("c:"), under a nameless root.
@@ -327,6 +381,7 @@ class GuestFilesystem:
 
     # -- walking -------------------------------------------------------------------------------
 
+    @_locked
     def locate(self, path: str, who: Account, *, follow: bool = True) -> Located:
         """Where `path` leads; NOT_FOUND if a directory on the way is missing, access errors on the way.
 
@@ -376,7 +431,8 @@ class GuestFilesystem:
                 return self._walk(target_parts + pending, who, follow, shown, hops)
             if last:
                 resolved_parts = [n for _, n in stack] + [child.name if child is not None else name]
-                return Located(current, key, name, child, self.join(resolved_parts))
+                chain = tuple(n for n, _ in stack)
+                return Located(current, key, name, child, self.join(resolved_parts), chain)
             if child is None:
                 raise not_found(shown)
             if child.kind is not Kind.DIRECTORY:
@@ -388,8 +444,10 @@ class GuestFilesystem:
         if not names:
             return Located(self.root, "", "/", self.root, "/")
         holder = stack[-2][0] if len(stack) > 1 else self.root
-        return Located(holder, self.key(names[-1]), names[-1], stack[-1][0], self.join(names))
+        chain = tuple(n for n, _ in stack[:-1])
+        return Located(holder, self.key(names[-1]), names[-1], stack[-1][0], self.join(names), chain)
 
+    @_locked
     def lookup(self, path: str, who: Account, *, follow: bool = True) -> tuple[Node, str]:
         """The node at `path` and its resolved path, or NOT_FOUND."""
         where = self.locate(path, who, follow=follow)
@@ -397,6 +455,7 @@ class GuestFilesystem:
             raise not_found(path)
         return where.node, where.path
 
+    @_locked
     def exists(self, path: str, who: Account) -> bool:
         """Whether `path` names anything `who` can see (no error for a missing one)."""
         try:
@@ -409,6 +468,7 @@ class GuestFilesystem:
 
     # -- reading -------------------------------------------------------------------------------
 
+    @_locked
     def directory(self, path: str, who: Account) -> tuple[Node, str]:
         """The directory at `path` (followed), or NOT_FOUND / NOT_A_DIRECTORY."""
         node, resolved = self.lookup(path, who)
@@ -416,6 +476,7 @@ class GuestFilesystem:
             raise not_a_directory(path)
         return node, resolved
 
+    @_locked
     def open_file(self, path: str, who: Account) -> Node:
         """The regular file at `path` (followed) if `who` may read it."""
         node, resolved = self.lookup(path, who)
@@ -426,9 +487,10 @@ class GuestFilesystem:
         return node
 
     def read_file(self, path: str, who: Account) -> bytes | bytearray:
-        """The bytes of the file at `path`."""
+        """The bytes of the file at `path` (an upload's pieces are joined after the lock is let go)."""
         return self.open_file(path, who).data
 
+    @_locked
     def list_directory(self, path: str, who: Account) -> list[Node]:
         """The entries of a directory in creation order; a file lists as itself."""
         node, resolved = self.lookup(path, who)
@@ -438,21 +500,54 @@ class GuestFilesystem:
         return list(node.children.values())
 
     def walk(self, node: Node | None = None) -> Iterator[Node]:
-        """Every node under `node` (the root by default), depth first."""
-        for child in (node or self.root).children.values():
+        """Every node under `node` (the root by default), depth first (no recursion: a tree thousands
+        of levels deep is walked like any other)."""
+        stack = [iter((node or self.root).children.values())]
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                stack.pop()
+                continue
             yield child
             if child.kind is Kind.DIRECTORY:
-                yield from self.walk(child)
+                stack.append(iter(child.children.values()))
+
+    def depth_below(self, node: Node) -> int:
+        """Levels of directories under `node` (0: none)."""
+        deepest, level = 0, [node]
+        while level:
+            level = [c for n in level for c in n.children.values() if c.kind is Kind.DIRECTORY]
+            deepest += bool(level)
+        return deepest
 
     # -- changing ------------------------------------------------------------------------------
 
+    def taken(self) -> int:
+        """Bytes of the quota in use: the files' bytes, NODE_OVERHEAD per entry, uploads under way."""
+        return self.used + self.entries * NODE_OVERHEAD + self.in_flight
+
     def _fits(self, extra: int, path: str) -> None:
-        if extra > 0 and self.used + extra > self.capacity:
+        if extra > 0 and self.taken() + extra > self.capacity:
             raise no_disk_space(path)
 
     def free(self) -> int:
         """Bytes the quota still has."""
-        return max(0, self.capacity - self.used)
+        return max(0, self.capacity - self.taken())
+
+    @_locked
+    def reserve(self, size: int, path: str) -> None:
+        """Keeps `size` bytes of the quota for an upload under way (NO_DISK_SPACE if they do not fit)."""
+        self._fits(size + NODE_OVERHEAD, path)
+        self.in_flight += size + NODE_OVERHEAD
+
+    @_locked
+    def release(self, size: int) -> None:
+        """Gives back what `reserve` kept."""
+        self.in_flight -= size + NODE_OVERHEAD
+
+    def _too_deep(self, parent_depth: int, extra: int, path: str) -> None:
+        if parent_depth + extra > self.max_depth:
+            raise too_long(path)
 
     def _new_entry(self, path: str, who: Account) -> Located:
         where = self.locate(path, who, follow=False)
@@ -461,25 +556,57 @@ class GuestFilesystem:
         self._check(where.parent, who, 3 if not self.windows else 2, self.parent_path(where.path), path)
         return where
 
+    @_locked
     def make_directory(self, path: str, who: Account, *, mode: int = 0o755, parents: bool = False) -> Node:
         """mkdir (with `parents`, mkdir -p); ALREADY_EXISTS if the last one exists."""
         if parents:
-            parts = self.split(path)
-            first = 1 if self.windows else 0
-            for depth in range(first + 1, len(parts)):
-                prefix = self.join(parts[:depth])
-                where = self.locate(prefix, who)
-                if where.node is None:
-                    self.make_directory(prefix, who, mode=mode)
-                elif where.node.kind is not Kind.DIRECTORY:
-                    raise not_a_directory(prefix)
-        where = self._new_entry(path, who)
+            self._make_parents(path, who, mode)
+        return self._add_directory(self._new_entry(path, who), who, mode, path)
+
+    def _add_directory(self, where: Located, who: Account, mode: int, path: str) -> Node:
+        self._too_deep(where.depth, 1, path)
+        self._fits(NODE_OVERHEAD, path)
         now = self.now()
         node = Node(Kind.DIRECTORY, where.name, who.uid, who.gid, mode, now, now, now)
         where.parent.children[where.key] = node
         where.parent.modified = now
+        self.entries += 1
+        where.node = node
         return node
 
+    def _make_parents(self, path: str, who: Account, mode: int) -> None:
+        """The directories above `path`, made where missing, in one walk down (a walk from the top per
+        level made `mkdir -p` of 1,500 levels take 28 s)."""
+        parts = self.split(path)
+        first = 1 if self.windows else 0
+        if len(parts) > self.max_depth + first and ".." not in parts:
+            raise too_long(path)  # before making any of them
+        current: Located | None = None
+        for depth in range(first + 1, len(parts)):
+            prefix = self.join(parts[:depth])
+            name = parts[depth - 1]
+            if current is None or current.node is None or name in {".", ".."}:
+                where = self.locate(prefix, who)
+            else:
+                where = self._step(current, current.node, name, who, prefix)
+            if where.node is None:
+                self._check(where.parent, who, 3 if not self.windows else 2, self.parent_path(where.path), prefix)
+                self._add_directory(where, who, mode, prefix)
+            elif where.node.kind is not Kind.DIRECTORY:
+                raise not_a_directory(prefix)
+            current = where
+
+    def _step(self, here: Located, directory: Node, name: str, who: Account, shown: str) -> Located:
+        """Where `name` inside the directory `here` leads (the general walk for a link)."""
+        self._check(directory, who, 1, here.path, shown)
+        key = self.key(name)
+        child = directory.children.get(key)
+        if child is not None and child.kind is Kind.SYMLINK:
+            return self.locate(shown, who)
+        base = here.path if here.path.endswith(("/", "\\")) else here.path + self.sep()
+        return Located(directory, key, name, child, base + (child.name if child else name), (*here.chain, directory))
+
+    @_locked
     def write_file(
         self,
         path: str,
@@ -504,20 +631,22 @@ class GuestFilesystem:
             if not overwrite:
                 raise already_exists(path)
             self._check(existing, who, 2, where.path, path)
-            new = bytes(existing.data) + bytes(data) if append else data
+            new = appended(existing.content, data) if append and data else (existing.content if append else data)
             self._fits(len(new) - existing.size, path)
             self.used += len(new) - existing.size
             existing.content = new
             existing.modified = existing.accessed = now
             return existing
         self._check(where.parent, who, 3 if not self.windows else 2, self.parent_path(where.path), path)
-        self._fits(len(data), path)
+        self._fits(len(data) + NODE_OVERHEAD, path)
         node = Node(Kind.FILE, where.name, who.uid, who.gid, mode, now, now, now, content=data)
         self.used += len(data)
+        self.entries += 1
         where.parent.children[where.key] = node
         where.parent.modified = now
         return node
 
+    @_locked
     def replace_file(self, path: str, data: Content, who: Account, node: Node) -> Node:
         """Puts `node` (a new file holding `data`) at `path`, replacing a file there: an upload."""
         where = self.locate(path, who)
@@ -530,22 +659,31 @@ class GuestFilesystem:
             old = existing.size
         else:
             self._check(where.parent, who, 3 if not self.windows else 2, self.parent_path(where.path), path)
+            old = -NODE_OVERHEAD
         self._fits(len(data) - old, path)
-        self.used += len(data) - old
+        self.used += len(data)
+        if existing is not None:
+            self.used -= existing.size
+        else:
+            self.entries += 1
         node.name = where.name
         node.content = data
         where.parent.children[where.key] = node
         where.parent.modified = self.now()
         return node
 
+    @_locked
     def symlink(self, path: str, target: str, who: Account) -> Node:
         """ln -s target path."""
         where = self._new_entry(path, who)
+        self._fits(NODE_OVERHEAD, path)
         now = self.now()
         node = Node(Kind.SYMLINK, where.name, who.uid, who.gid, 0o777, now, now, now, target=target)
         where.parent.children[where.key] = node
+        self.entries += 1
         return node
 
+    @_locked
     def remove_file(self, path: str, who: Account) -> None:
         """Deletes a file or symbolic link (never a directory)."""
         where = self.locate(path, who, follow=False)
@@ -557,9 +695,11 @@ class GuestFilesystem:
         self._may_unlink(where.parent, node, who, self.parent_path(where.path), path)
         del where.parent.children[where.key]
         where.parent.modified = self.now()
+        self.entries -= 1
         if node.kind is Kind.FILE:
             self.used -= node.size
 
+    @_locked
     def remove_directory(self, path: str, who: Account, *, recursive: bool) -> None:
         """Deletes a directory; RESOURCE_IN_USE if it has content and `recursive` is not set."""
         where = self.locate(path, who, follow=False)
@@ -575,21 +715,31 @@ class GuestFilesystem:
         self._may_unlink(where.parent, node, who, self.parent_path(where.path), path)
         if recursive:
             self._check_tree_removable(node, who, where.path, path)
-        freed = sum(n.size for n in self.walk(node) if n.kind is Kind.FILE)
+        freed, entries = 0, 1
+        for inner in self.walk(node):
+            entries += 1
+            if inner.kind is Kind.FILE:
+                freed += inner.size
         del where.parent.children[where.key]
         where.parent.modified = self.now()
         self.used -= freed
+        self.entries -= entries
 
-    def _check_tree_removable(self, node: Node, who: Account, resolved: str, shown: str) -> None:
-        """rm -r needs to list and empty every directory of the tree: refuse before removing anything."""
-        if not node.children:
-            return
-        self._check(node, who, 4, resolved, shown)
-        for child in node.children.values():
-            self._may_unlink(node, child, who, resolved, shown)
-            if child.kind is Kind.DIRECTORY:
-                self._check_tree_removable(child, who, resolved + self.sep() + child.name, shown)
+    def _check_tree_removable(self, top: Node, who: Account, top_resolved: str, shown: str) -> None:
+        """rm -r needs to list and empty every directory of the tree: refuse before removing anything
+        (no recursion: a tree thousands of levels deep is checked like any other)."""
+        pending = [(top, top_resolved)]
+        while pending:
+            node, resolved = pending.pop()
+            if not node.children:
+                continue
+            self._check(node, who, 4, resolved, shown)
+            for child in node.children.values():
+                self._may_unlink(node, child, who, resolved, shown)
+                if child.kind is Kind.DIRECTORY:
+                    pending.append((child, resolved + self.sep() + child.name))
 
+    @_locked
     def move(self, path: str, new_path: str, who: Account, *, directory: bool, overwrite: bool = False) -> None:
         """Renames a file or link (`directory` False) or a directory (True) to `new_path`."""
         source = self.locate(path, who, follow=False)
@@ -604,10 +754,12 @@ class GuestFilesystem:
         if target.node is node:
             node.name = target.name  # a rename to itself, or a change of case only (Windows)
             return
-        if directory and (target.parent is node or any(n is target.parent for n in self.walk(node))):
+        if directory and any(n is node for n in target.chain):
             raise file_error(
                 "INVALID_ARGUMENT", "move_into_itself", "The directory {0} cannot move into itself.", path, None
             )
+        if directory and target.depth > source.depth:  # deeper than it was: within the tree's depth?
+            self._too_deep(target.depth, 1 + self.depth_below(node), new_path)
         if target.node is not None and (directory or target.node.kind is Kind.DIRECTORY or not overwrite):
             raise already_exists(new_path)
         self._may_unlink(source.parent, node, who, self.parent_path(source.path), path)
@@ -615,6 +767,7 @@ class GuestFilesystem:
         if target.node is not None:
             self._may_unlink(target.parent, target.node, who, self.parent_path(target.path), new_path)
             self.used -= len(target.node.content)  # a file's bytes; a link's count for nothing
+            self.entries -= 1
         del source.parent.children[source.key]
         node.name = target.name
         target.parent.children[target.key] = node

@@ -16,16 +16,18 @@ import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import anyio
+import anyio.to_thread
 import attrs
 from starlette.responses import Response
 
 from ._argv import ARGV, run_argv
 from ._cmd import CMD, run_cmd
 from ._errors import MockError, shown
-from ._filesystem import Kind
+from ._filesystem import Account, Kind
 from ._handlers import handles, json_response
 from ._inventory import GuestUser, Program
-from ._shell import DEFAULT_PATH, Outcome, run_line
+from ._shell import DEFAULT_PATH, Outcome, command_line, command_names, plain_words, run_line
 from ._vms import Vms, VmState, account
 
 if TYPE_CHECKING:
@@ -47,6 +49,21 @@ MAX_PATH_LENGTH = 4096
 # A file the guest cannot execute (no execute permission for the user, or not a program the mock
 # knows): bash reports it and exits 126 at once.
 NOT_EXECUTABLE = Program(exit_code=126)
+# Starts run on the event loop (no worker thread) when they are sure to be short (see Processes._quick).
+QUICK_ARGUMENTS = 4096
+QUICK_PARSE = 512
+QUICK_UTILITIES = frozenset({"true", "false", "echo", "sleep"})
+QUICK_BUILTINS = frozenset({"echo", "true", "false", ":", "cd", "exit", "export", "test", "["})
+_PEEK = Account("(mock)", 0, True, "/")  # finds a program's file whoever may run it
+
+
+def _quick_program(program: Program) -> bool:
+    """A declared program of little output, or a utility that reads no file and starts nothing."""
+    if program.utility is None:
+        return program.output_bytes <= QUICK_ARGUMENTS
+    return program.utility in QUICK_UTILITIES
+
+
 # Characters of `arguments` read for the words a simulated program takes (a duration, an exit
 # code): the shell's word splitting (shlex) is pure Python, and a megabyte of arguments took it 4 s
 # of the event loop. Longer lines are split only this far (see _leading_words).
@@ -235,12 +252,14 @@ class Processes(Vms):
         """Runs `path arguments` through the guest's simulated /bin/bash (Linux and Solaris guests)."""
         env, cwd = self._surroundings(vm, user, spec)
         path, arguments = spec["path"], spec.get("arguments") or ""
-        return run_line(self.filesystem(vm), account(user), path, arguments, env=env, cwd=cwd, pid=pid)
+        fs, who = self.filesystem(vm), account(user)
+        return run_line(fs, who, path, arguments, env=env, cwd=cwd, pid=pid, budget=self.budget)
 
     def run_in_cmd(self, vm: VmState, user: GuestUser, spec: Mapping[str, Any]) -> Outcome:
         """Runs `cmd.exe ARGUMENTS` in a Windows guest (its `/c LINE` subset)."""
         env, cwd = self._surroundings(vm, user, spec)
-        return run_cmd(self.filesystem(vm), account(user), spec.get("arguments") or "", env=env, cwd=cwd)
+        fs, who, arguments = self.filesystem(vm), account(user), spec.get("arguments") or ""
+        return run_cmd(fs, who, arguments, env=env, cwd=cwd, budget=self.budget)
 
     def program_behaviour(self, program: Program, arguments: str) -> tuple[float, int]:
         """(duration in seconds, exit code) of one run of `program` with `arguments`."""
@@ -331,62 +350,155 @@ class Processes(Vms):
         return vm, user
 
     def create_process(self, vm_id: str, credentials: Mapping[str, Any], spec: Mapping[str, Any]) -> int:
-        """Starts a program (Processes.create); returns its pid."""
+        """Starts a program (Processes.create); returns its pid.
+
+        The program runs without the simulator's lock (its file operations take it one at a time), so
+        that the create handler can run a start that may take long (see `quick_start`) in a worker
+        thread while the event loop serves the others; the budget bounds what it costs."""
         with self._lock:
-            vm, user = self._ready_vm(vm_id, credentials)
-            path: str = spec["path"]
-            program = self.resolve_program(vm, path, user)
-            if spec.get("start_minimized") and not vm.spec.windows:
-                raise MockError(
-                    "INVALID_ARGUMENT",
-                    "com.vmware.vcenter.vm.guest.processes.start_minimized_unsupported",
-                    "start_minimized is only supported on Windows guests; virtual machine {0} runs {1}.",
-                    vm.spec.id,
-                    vm.spec.guest_os_family,
-                )
-            self.check_working_directory(vm, spec.get("working_directory"), user)
-            if program.fails_to_start or self._running_started(vm) >= self.inventory.max_running_processes:
-                raise MockError(
-                    "UNABLE_TO_ALLOCATE_RESOURCE",
-                    "com.vmware.vcenter.vm.guest.processes.start_failed",
-                    "The program {0} failed to start.",
-                    path,
-                )
-            arguments: str = spec.get("arguments") or ""
-            pid = self.allocate_pid(vm)
-            ignores_term, unkillable = program.ignores_term, program.unkillable
-            if vm.spec.windows and program.utility == CMD:
-                outcome = self.run_in_cmd(vm, user, spec)
-                duration, exit_code = outcome.duration, outcome.status
-            elif vm.spec.windows and program.utility == ARGV:  # no shell: it splits its command line itself
-                env, _ = self._surroundings(vm, user, spec)
-                outcome = run_argv(self.filesystem(vm), account(user), arguments, env=env)
-                duration, exit_code = outcome.duration, outcome.status  # its stdout: no console reads it
-            elif vm.spec.windows:  # no shell: the program itself, with its arguments
-                duration, exit_code = self.program_behaviour(program, arguments)
-            else:
-                outcome = self.run_in_shell(vm, user, spec, pid=pid)
-                duration, exit_code = outcome.duration, outcome.status
-                ignores_term, unkillable = outcome.ignores_term, outcome.unkillable
-            now = self.now()
-            name = (ntpath if vm.spec.windows else posixpath).basename(path) or path
-            process = Process(
-                pid=pid,
-                name=name,
-                owner=user.name,
-                command=f'"{path}" {arguments}' if arguments else f'"{path}"',
-                started=now,
+            vm, user, program, pid = self._start(vm_id, credentials, spec)
+        duration, exit_code, ignores_term, unkillable = self._simulate(vm, user, program, spec, pid)
+        with self._lock:
+            self._record(
+                vm,
+                user,
+                spec,
+                pid,
                 duration=duration,
                 exit_code=exit_code,
                 ignores_term=ignores_term,
                 unkillable=unkillable,
             )
-            vm.processes[pid] = process
-            vm.started[pid] = process
-            self._schedule_expiry(vm, process)
-            self._forget_oldest_finished(vm, keep=pid)
-            log.debug("started %s as pid %d in %s for guest user %s", path, pid, vm_id, user.name)
-            return pid
+        log.debug("started %s as pid %d in %s for guest user %s", spec["path"], pid, vm_id, user.name)
+        return pid
+
+    def quick_start(self, vm_id: str, spec: Mapping[str, Any]) -> bool:
+        """Whether create of `spec` is sure to be short enough for the event loop (a worker thread's
+        hand-over costs more than it); True too when it is sure to fail (create then says why)."""
+        with self._lock:
+            vm = self._vms.get(vm_id)
+            if vm is None or not self.is_absolute(vm.spec, spec["path"]):
+                return True
+            try:
+                node, _ = self.filesystem(vm).lookup(spec["path"], _PEEK)
+            except MockError:
+                return True
+            return node.program is not None and self._quick(vm, node.program, spec)
+
+    def _quick(self, vm: VmState, program: Program, spec: Mapping[str, Any]) -> bool:
+        """A short command line that runs only builtins, declared programs and the utilities that read
+        no file and start nothing; on Windows, anything but cmd.exe."""
+        arguments: str = spec.get("arguments") or ""
+        if len(arguments) > QUICK_ARGUMENTS:
+            return False
+        if vm.spec.windows:
+            return program.utility != CMD
+        if plain_words(arguments) is not None:
+            return _quick_program(program)
+        # bashlex takes about 30 us a character: a short line only
+        names = command_names(command_line(spec["path"], arguments)) if len(arguments) <= QUICK_PARSE else None
+        return names is not None and self._quick_names(vm, names, spec)
+
+    def _quick_names(self, vm: VmState, names: list[str], spec: Mapping[str, Any]) -> bool:
+        """Whether each command name is a builtin or a quick program (see `_quick_program`)."""
+        env = spec.get("environment_variables") or {}
+        search = [d or "." for d in env.get("PATH", DEFAULT_PATH).split(":")]
+        fs = self.filesystem(vm)
+        for name in names:
+            if name in QUICK_BUILTINS:
+                continue
+            candidates = [name] if "/" in name else [f"{d.rstrip('/')}/{name}" for d in search]
+            found = None
+            for candidate in candidates:
+                if candidate.startswith("/"):
+                    try:
+                        found, _ = fs.lookup(candidate, _PEEK)
+                    except MockError:
+                        continue
+                    break
+            if found is None or found.program is None or not _quick_program(found.program):
+                return False
+        return True
+
+    def _start(
+        self, vm_id: str, credentials: Mapping[str, Any], spec: Mapping[str, Any]
+    ) -> tuple[VmState, GuestUser, Program, int]:
+        """The checks of create, under the lock: the VM, user and program, and the pid the process gets."""
+        vm, user = self._ready_vm(vm_id, credentials)
+        path: str = spec["path"]
+        program = self.resolve_program(vm, path, user)
+        if spec.get("start_minimized") and not vm.spec.windows:
+            raise MockError(
+                "INVALID_ARGUMENT",
+                "com.vmware.vcenter.vm.guest.processes.start_minimized_unsupported",
+                "start_minimized is only supported on Windows guests; virtual machine {0} runs {1}.",
+                vm.spec.id,
+                vm.spec.guest_os_family,
+            )
+        self.check_working_directory(vm, spec.get("working_directory"), user)
+        if program.fails_to_start or self._running_started(vm) >= self.inventory.max_running_processes:
+            raise MockError(
+                "UNABLE_TO_ALLOCATE_RESOURCE",
+                "com.vmware.vcenter.vm.guest.processes.start_failed",
+                "The program {0} failed to start.",
+                path,
+            )
+        return vm, user, program, self.allocate_pid(vm)
+
+    def _simulate(
+        self, vm: VmState, user: GuestUser, program: Program, spec: Mapping[str, Any], pid: int
+    ) -> tuple[float, int, bool, bool]:
+        """What the program does when started: (duration, exit code, ignores SIGTERM, unkillable)."""
+        arguments: str = spec.get("arguments") or ""
+        ignores_term, unkillable = program.ignores_term, program.unkillable
+        if vm.spec.windows and program.utility == CMD:
+            outcome = self.run_in_cmd(vm, user, spec)
+            duration, exit_code = outcome.duration, outcome.status
+        elif vm.spec.windows and program.utility == ARGV:  # no shell: it splits its command line itself
+            env, _ = self._surroundings(vm, user, spec)
+            with self._lock:  # run_argv is quick: one file read at most
+                outcome = run_argv(self.filesystem(vm), account(user), arguments, env=env)
+            duration, exit_code = outcome.duration, outcome.status  # its stdout: no console reads it
+        elif vm.spec.windows:  # no shell: the program itself, with its arguments
+            duration, exit_code = self.program_behaviour(program, arguments)
+        else:
+            outcome = self.run_in_shell(vm, user, spec, pid=pid)
+            duration, exit_code = outcome.duration, outcome.status
+            ignores_term, unkillable = outcome.ignores_term, outcome.unkillable
+        return duration, exit_code, ignores_term, unkillable
+
+    def _record(
+        self,
+        vm: VmState,
+        user: GuestUser,
+        spec: Mapping[str, Any],
+        pid: int,
+        *,
+        duration: float,
+        exit_code: int,
+        ignores_term: bool,
+        unkillable: bool,
+    ) -> None:
+        """Keeps the started process (under the lock)."""
+        path: str = spec["path"]
+        arguments: str = spec.get("arguments") or ""
+        now = self.now()
+        name = (ntpath if vm.spec.windows else posixpath).basename(path) or path
+        process = Process(
+            pid=pid,
+            name=name,
+            owner=user.name,
+            command=f'"{path}" {arguments}' if arguments else f'"{path}"',
+            started=now,
+            duration=duration,
+            exit_code=exit_code,
+            ignores_term=ignores_term,
+            unkillable=unkillable,
+        )
+        vm.processes[pid] = process
+        vm.started[pid] = process
+        self._schedule_expiry(vm, process)
+        self._forget_oldest_finished(vm, keep=pid)
 
     def _started_text(self, process: Process) -> str:
         process.started_text = self.timestamp(process.started)
@@ -486,9 +598,12 @@ class Processes(Vms):
 async def create(api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
     """Processes.create: the new pid."""
     body, _ = await api.guest_call(op, params, scope, receive)
-    return json_response(
-        api.simulator.create_process(params["vm"], body["credentials"], body["spec"]), op.success_status
-    )
+    simulator, vm, credentials, spec = api.simulator, params["vm"], body["credentials"], body["spec"]
+    if simulator.quick_start(vm, spec):
+        pid = simulator.create_process(vm, credentials, spec)
+    else:  # in a worker thread (at most Budget.concurrent_runs at once): the event loop serves the others
+        pid = await anyio.to_thread.run_sync(simulator.create_process, vm, credentials, spec, limiter=api.runs)
+    return json_response(pid, op.success_status)
 
 
 @handles("processes.list")

@@ -13,13 +13,17 @@ loudly: a message on the shell's stderr and exit status 2.
 
 Everything a line does happens when the process starts; its duration (the sleeps and declared
 durations of what it ran) only decides when it ends. A command of infinite duration stops the line
-there: nothing after it ever runs.
+there: nothing after it ever runs. A run has a budget (`_budget.Budget`: commands, nesting, source
+parsed, bytes written, printf widths); past it the run ends at once with `BUDGET_EXIT_CODE` and says
+why on the stderr of the command that went over.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import fnmatch
+import functools
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -29,19 +33,32 @@ import attrs
 import bashlex
 import bashlex.errors
 
+from ._budget import BUDGET_EXIT_CODE, Budget, OverBudget, meter, metered
 from ._errors import MockError
 from ._filesystem import Account, GuestFilesystem, Kind, Node
 
 if TYPE_CHECKING:
     from ._inventory import Program
 
-__all__ = ["DEFAULT_PATH", "MAX_LINE", "UTILITIES", "Outcome", "command_line", "plain_words", "run_line", "run_script"]
+__all__ = [
+    "DEFAULT_PATH",
+    "MAX_LINE",
+    "UTILITIES",
+    "Outcome",
+    "command_line",
+    "command_names",
+    "plain_words",
+    "run_line",
+    "run_script",
+]
 
 MAX_LINE = 16384
 """Characters of a command line the shell parses (bashlex is pure Python: 16 KiB take about 0.1 s);
 a longer line that needs parsing fails (exit 2), one of plain words runs (see `_plain_words`)."""
-MAX_DEPTH = 16
 MAX_OUTPUT = 64 << 20
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT_MAX = 2**31 - 1
+"""The largest printf width or precision bash takes (a larger one prints nothing for its directive)."""
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Arguments of plain words (letters, digits and `-_./:,+@%=` separated by spaces) mean the same to
 # bash as their split on spaces: no quoting, expansion, operator or redirection can be in them (an
@@ -131,8 +148,12 @@ class FileStream(Stream):
             fs.write_file(self.path, data, who, append=True)
             return
         node, _ = fs.lookup(self.path, who)  # its bytes, without needing read permission
-        old = bytes(node.data)
         start = self.offset
+        if start == node.size:  # at the end (the usual case): an append, which copies nothing
+            fs.write_file(self.path, data, who, append=True)
+            self.offset = start + len(data)
+            return
+        old = bytes(node.data)
         # Past the end (someone truncated the file since): the gap reads as zeros, as in a sparse file.
         new = old[:start] + b"\0" * max(0, start - len(old)) + data + old[start + len(data) :]
         fs.write_file(self.path, new, who)
@@ -285,6 +306,24 @@ class Shell:
     # -- one simple command ------------------------------------------------------------------------
 
     def command(self, node: Any, base: Mapping[int, Stream]) -> int:
+        meter().step()
+        fds = dict(base)
+        try:
+            return self._command(node, fds)
+        except OverBudget as exc:
+            # Where this command's stderr goes (a captured run's file), once; then the whole run ends.
+            self.report(exc, fds)
+            raise
+
+    def report(self, exc: OverBudget, fds: Mapping[int, Stream]) -> None:
+        """Writes why the run ends on `fds`' stderr (once: the innermost command says it)."""
+        if exc.reported:
+            return
+        exc.reported = True
+        with contextlib.suppress(OSError, MockError):
+            fds.get(2, Null()).write(f"{self.name}: vcenter-guest mock: {exc}\n".encode())
+
+    def _command(self, node: Any, fds: dict[int, Stream]) -> int:
         assignments: list[tuple[str, str]] = []
         words: list[str] = []
         redirects: list[Any] = []
@@ -301,7 +340,6 @@ class Shell:
                 redirects.append(part)
             else:
                 raise Unsupported(f"the construct {part.kind!r}")
-        fds = dict(base)
         for redirect in redirects:
             if not self.redirect(redirect, fds):
                 return 1
@@ -343,7 +381,7 @@ class Shell:
             if target == "-":
                 fds[fd] = Closed()
                 return True
-            source = fds.get(int(target))
+            source = fds.get(int(target)) if len(str(target)) < 19 else None
             if source is None or isinstance(source, Closed):
                 self.error(node.pos[0], f"{target}: Bad file descriptor", fds)
                 return False
@@ -447,7 +485,9 @@ class Shell:
                 status = int(rest.pop(0)) % 256
             except (IndexError, ValueError):
                 status = 2
-        _write(fds, 1, program.stdout_data())
+        if not isinstance(fds.get(1, Null()), Null | Closed):  # its output_bytes are made only to be kept
+            meter().expect(len(program.stdout) + program.output_bytes)
+            _write(fds, 1, program.stdout_data())
         _write(fds, 2, program.stderr.encode())
         self.pass_time(duration)
         return status % 256
@@ -467,8 +507,10 @@ class Shell:
         return self.subshell(data.decode("utf-8", "replace"), path, args, env, fds)
 
     def subshell(self, source: str, name: str, args: list[str], env: dict[str, str], fds: dict[int, Stream]) -> int:
-        if self.depth >= MAX_DEPTH:
-            raise Unsupported(f"nesting shells deeper than {MAX_DEPTH}")
+        run = meter()
+        run.step()
+        if self.depth >= run.budget.nesting:
+            raise Unsupported(f"nesting shells deeper than {run.budget.nesting}")
         child = Shell(
             self.fs, self.who, dict(env), self.cwd, name, list(args), dict(fds), depth=self.depth + 1, pid=self.pid
         )
@@ -482,7 +524,7 @@ class Shell:
 
     def lookup(self, name: str) -> str | None:
         if name.isdigit():
-            index = int(name)
+            index = int(name) if len(name) < 19 else 2**63  # ${99...9}: unset, as in bash
             if index == 0:
                 return self.name
             return self.positional[index - 1] if index <= len(self.positional) else None
@@ -654,11 +696,21 @@ class _SyntaxError(Exception):
         self.line = line
 
 
+_CACHED_SOURCE = 4096
+"""Sources this short are parsed once (`command_names` parses a line, then its run does again)."""
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(source: str) -> tuple[Any, ...]:
+    return tuple(bashlex.parse(source))  # the shell only reads the nodes
+
+
 def _parse(source: str) -> list[Any]:
     if not source.strip():
         return []
+    meter().parse(len(source))
     try:
-        return list(bashlex.parse(source))
+        return list(_parsed(source) if len(source) <= _CACHED_SOURCE else bashlex.parse(source))
     except bashlex.errors.ParsingError as exc:
         raise _SyntaxError(source.count("\n", 0, max(0, min(exc.position, len(source)))) + 1) from None
     except NotImplementedError as exc:
@@ -687,8 +739,11 @@ def _write(fds: Mapping[int, Stream], fd: int, data: bytes) -> bool:
     """Writes to a descriptor; False (the write failed) on a closed one or a full disk."""
     if not data:
         return True
+    stream = fds.get(fd, Null())
+    if not isinstance(stream, Null | Closed):
+        meter().output(len(data))
     try:
-        fds.get(fd, Null()).write(data)
+        stream.write(data)
     except (OSError, MockError):
         return False
     return True
@@ -784,9 +839,9 @@ def _printf(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -
         return 2
     fmt, args = words[1], words[2:]
     status, out = 0, []
+    run = meter()
     while True:
-        used = 0
-        pos = 0
+        used = pos = pending = 0
         for match in _DIRECTIVE.finditer(fmt):
             text, stop = _escapes(fmt[pos : match.start()], echo=False)
             out.append(text)
@@ -799,23 +854,11 @@ def _printf(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -
                 continue
             arg = args[used] if used < len(args) else None
             used += arg is not None
-            spec = f"%{match['flags']}{match['width']}" + (
-                f".{match['precision']}" if match["precision"] is not None else ""
-            )
-            if conv in "diouxX":
-                number, ok = _integer(arg)
-                if not ok:
-                    shell.error(node.pos[0], f"printf: {arg}: invalid number", fds)
-                    status = 1
-                python_conv = {"i": "d", "u": "d"}.get(conv, conv)
-                out.append((spec + python_conv) % number)
-            elif conv == "c":
-                out.append((spec + "s") % ((arg or "")[:1]))
-            elif conv == "b":
-                text, _ = _escapes(arg or "", echo=True)
-                out.append((spec + "s") % text)
-            else:
-                out.append((spec + "s") % (arg or ""))
+            text, failed = _directive(shell, match, arg, fds, node)
+            status = status or failed
+            out.append(text)
+            pending += len(text)
+            run.expect(pending)  # before a round of wide directives makes gigabytes
         text, stop = _escapes(fmt[pos:], echo=False)
         out.append(text)
         if stop:
@@ -829,6 +872,56 @@ def _printf(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -
     return _flush(shell, fds, out, status, node)
 
 
+def _directive(
+    shell: Shell, match: re.Match[str], arg: str | None, fds: dict[int, Stream], node: Any
+) -> tuple[str, int]:
+    """The text of one directive (not %%) for `arg`, and 1 if the argument is not a number (else 0)."""
+    conv, width, precision = match["conv"], match["width"], match["precision"]
+    if _too_wide(width) or _too_wide(precision):
+        return "", 0  # bash's printf fails on it (EOVERFLOW) and writes nothing for the directive
+    run = meter()
+    run.width(int(width or "0"))
+    run.width(int(precision or "0"))
+    spec = f"%{match['flags']}{width}" + (f".{precision}" if precision is not None else "")
+    if conv in "diouxX":
+        number, ok = _integer(arg)
+        if not ok:
+            shell.error(node.pos[0], f"printf: {arg}: invalid number", fds)
+        elif not INT64_MIN <= number <= INT64_MAX:
+            shell.error(node.pos[0], f"printf: warning: {arg}: Numerical result out of range", fds)
+            number = max(INT64_MIN, min(INT64_MAX, number))
+        return (spec + {"i": "d", "u": "d"}.get(conv, conv)) % number, int(not ok)
+    if conv == "c":
+        return (spec + "s") % ((arg or "")[:1]), 0
+    if conv == "b":
+        return (spec + "s") % _escapes(arg or "", echo=True)[0], 0
+    return (spec + "s") % (arg or ""), 0
+
+
+def _too_wide(digits: str | None) -> bool:
+    """Whether a printf width or precision is more than bash takes."""
+    return digits is not None and digits != "" and (len(digits.lstrip("0")) > 10 or int(digits) > INT_MAX)
+
+
+def _int(text: str, base: int) -> int:
+    """int(text, base), for any number of digits: past 64 bits the exact value does not matter (callers
+    clamp it), and Python's int() refuses more than 4,300 decimal digits (ValueError as int() for a
+    text that is not a number)."""
+    sign = text[:1] if text[:1] in {"+", "-"} else ""
+    body, radix = text[len(sign) :], base or 10
+    if base == 0 and body[:2].lower() in _RADIX_PREFIXES:
+        body, radix = body[2:], _RADIX_PREFIXES[body[:2].lower()]
+    if len(body.lstrip("0")) <= 40:
+        return int(text, base)
+    if not body or any(c not in _RADIX_DIGITS[radix] for c in body):
+        raise ValueError(f"not a number in base {radix}")
+    return -(2**64) if sign == "-" else 2**64
+
+
+_RADIX_PREFIXES = {"0x": 16, "0o": 8, "0b": 2}
+_RADIX_DIGITS = {2: "01", 8: "01234567", 10: "0123456789", 16: "0123456789abcdefABCDEF"}
+
+
 def _integer(arg: str | None) -> tuple[int, bool]:
     if arg is None or arg == "":
         return 0, True
@@ -836,10 +929,10 @@ def _integer(arg: str | None) -> tuple[int, bool]:
     if len(text) >= 2 and text[0] in "'\"":
         return ord(text[1]), True
     try:
-        return int(text, 0) if not re.fullmatch(r"[+-]?0[0-7]+", text) else int(text, 8), True
+        return _int(text, 0) if not re.fullmatch(r"[+-]?0[0-7]+", text) else _int(text, 8), True
     except ValueError:
         digits = re.match(r"[+-]?\d*", text)
-        return int(digits.group(0)) if digits and digits.group(0) not in {"", "+", "-"} else 0, False
+        return _int(digits.group(0), 10) if digits and digits.group(0) not in {"", "+", "-"} else 0, False
 
 
 def _flush(shell: Shell, fds: dict[int, Stream], out: list[str], status: int, node: Any) -> int:
@@ -872,7 +965,7 @@ def _cd(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -> in
 def _exit(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -> int:
     if len(words) > 1:
         number, ok = _integer(words[1])
-        if not ok or not re.fullmatch(r"[+-]?\d+", words[1]):
+        if not ok or not re.fullmatch(r"[+-]?\d+", words[1]) or not INT64_MIN <= number <= INT64_MAX:
             shell.error(node.pos[0], f"exit: {words[1]}: numeric argument required", fds)
             raise ExitShell(2)
         raise ExitShell(number % 256)
@@ -1022,7 +1115,7 @@ def _head(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, St
         if not value.isdigit():
             _complain(fds, f"head: invalid number of {'bytes' if by_bytes else 'lines'}: '{value}'")
             return 1
-        count = int(value)
+        count = min(_int(value, 10), INT64_MAX)  # GNU head takes any count, as "all"
     failed: list[str] = []
     names = files or ["-"]
     for n, data in enumerate(_inputs(shell, "head", files, fds, failed)):
@@ -1031,10 +1124,25 @@ def _head(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, St
         if by_bytes:
             _write(fds, 1, data[:count])
         else:
-            lines = data.split(b"\n")
-            kept = b"\n".join(lines[:count])
-            _write(fds, 1, kept + (b"\n" if len(lines) > count else b""))
+            _write(fds, 1, _first_lines(data, count))
     return 1 if failed else 0
+
+
+def _first_lines(data: bytes, count: int) -> bytes:
+    """The first `count` lines of `data` (all of it if it has fewer), found in C, without a list of lines."""
+    room = meter().room()
+    count = min(count, room + 1)  # more lines than that would not fit the output budget anyway
+    if count == 0:
+        return b""
+    window = memoryview(data)[: room + 1]
+    found = re.match(rb"(?:[^\n]*\n){0,%d}" % count, window)
+    end = found.end() if found else 0
+    full = data.count(b"\n", 0, end) == count
+    return data[:end] if full else data
+
+
+_BASE64_PIECE = 57 * 16384
+"""Bytes base64 encodes at a time: whole lines of 76 characters (57 bytes each), about 1 MiB."""
 
 
 def _base64(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, Stream]) -> int:
@@ -1051,9 +1159,10 @@ def _base64(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, 
             _complain(fds, "base64: invalid input")
             return 1
         return status
-    encoded = base64.b64encode(data)
-    lines = [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
-    _write(fds, 1, b"".join(line + b"\n" for line in lines))
+    with memoryview(data) as view:
+        # A piece at a time, as base64 itself writes (the output budget stops a big file early).
+        for start in range(0, len(view), _BASE64_PIECE):
+            _write(fds, 1, base64.encodebytes(view[start : start + _BASE64_PIECE]))
     return status
 
 
@@ -1170,6 +1279,35 @@ def plain_words(arguments: str) -> list[str] | None:
     return arguments.split() if _PLAIN.fullmatch(arguments) else None
 
 
+_NAMELESS_KINDS = frozenset({"list", "pipeline", "compound", "operator", "pipe", "reservedword", "redirect"})
+
+
+def command_names(line: str) -> list[str] | None:
+    """The names of the commands a short line runs, as written (`echo`, `/opt/app/job`); None if the line
+    is long, does not parse, names a command through an expansion, or has a construct the shell
+    does not simulate (what it runs is then not known before it runs)."""
+    if len(line) > _CACHED_SOURCE:
+        return None
+    try:
+        nodes = list(_parsed(line)) if line.strip() else []
+    except Exception:  # bashlex fails in many ways; the run will say how
+        return None
+    names: list[str] = []
+    while nodes:
+        node = nodes.pop()
+        kind = node.kind
+        if kind == "command":
+            words = [p for p in node.parts if p.kind == "word"]
+            if words and getattr(words[0], "parts", None):
+                return None  # `$X args`: known only when it runs
+            names += [words[0].word] if words else []
+        elif kind in _NAMELESS_KINDS:
+            nodes += getattr(node, "parts", None) or getattr(node, "list", None) or []
+        else:
+            return None
+    return names
+
+
 def command_line(path: str, arguments: str) -> str:
     """The line the guest's bash runs for Processes.create: the program path quoted, then the arguments."""
     quoted = f'"{path}"' if not re.search(r'[$`"\\!]', path) else "'" + path.replace("'", "'\\''") + "'"
@@ -1186,8 +1324,26 @@ def run_line(
     cwd: str,
     pid: int,
     name: str = "/bin/bash",
+    budget: Budget | None = None,
 ) -> Outcome:
-    """Runs `path arguments` as the guest's `/bin/bash -c` does for Processes.create; what it did."""
+    """Runs `path arguments` as the guest's `/bin/bash -c` does for Processes.create; what it did.
+
+    `budget` limits what the run may cost (a run within another shares that one's)."""
+    with metered(budget):
+        return _run_line(fs, who, path, arguments, env=env, cwd=cwd, pid=pid, name=name)
+
+
+def _run_line(
+    fs: GuestFilesystem,
+    who: Account,
+    path: str,
+    arguments: str,
+    *,
+    env: Mapping[str, str],
+    cwd: str,
+    pid: int,
+    name: str,
+) -> Outcome:
     out, err = Buffer(), Buffer()
     shell = Shell(fs, who, dict(env), cwd, name, fds={0: Null(), 1: out, 2: err}, pid=pid)
     words = plain_words(arguments)
@@ -1210,6 +1366,9 @@ def _outcome(shell: Shell, run: Callable[[], int]) -> Outcome:
     except Unsupported as exc:
         err.write(f"{shell.name}: vcenter-guest mock: {exc} is not supported by the simulated shell\n".encode())
         shell.status = 2
+    except OverBudget as exc:
+        shell.report(exc, shell.fds)
+        shell.status = BUDGET_EXIT_CODE
     return Outcome(out.read(), err.read(), shell.status, shell.duration, shell.ignores_term, shell.unkillable)
 
 
@@ -1222,8 +1381,16 @@ def run_script(
     cwd: str,
     pid: int,
     name: str = "/bin/bash",
+    budget: Budget | None = None,
 ) -> Outcome:
     """Runs `line` as `/bin/bash -c LINE` (started with no stdin) does in the guest; what it did."""
+    with metered(budget):
+        return _run_script(fs, who, line, env=env, cwd=cwd, pid=pid, name=name)
+
+
+def _run_script(
+    fs: GuestFilesystem, who: Account, line: str, *, env: Mapping[str, str], cwd: str, pid: int, name: str
+) -> Outcome:
     out, err = Buffer(), Buffer()
     shell = Shell(fs, who, dict(env), cwd, name, fds={0: Null(), 1: out, 2: err}, pid=pid)
     if len(line) > MAX_LINE:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._budget import Budget
 from ._faults import Faults
 from ._files import Filesystems
 from ._inventory import Inventory, load_inventory
@@ -34,8 +35,10 @@ class Simulator(Sessions, Faults, Processes, Filesystems):
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        budget: Budget | None = None,
     ) -> None:
         self.inventory = load_inventory(inventory)
+        self.budget = budget if budget is not None else Budget()
         self.clock = clock
         self._mono0 = clock()
         self._wall0 = wall_clock()

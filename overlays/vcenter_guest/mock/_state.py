@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ._budget import Budget
     from ._inventory import Inventory
     from ._sessions import Session
     from ._vms import VmState
@@ -28,6 +29,8 @@ class SimulatorState:
     """The state of a simulator, which its parts read and change under `_lock`."""
 
     inventory: Inventory
+    budget: Budget
+    """What one request may cost (see `_budget`)."""
     clock: Callable[[], float]
     _mono0: float
     _wall0: float

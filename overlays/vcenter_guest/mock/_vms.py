@@ -119,7 +119,7 @@ def build_filesystem(spec: VmSpec, clock: Any = None) -> GuestFilesystem:
             node.hidden, node.read_only = guest_file.hidden, guest_file.read_only
     except MockError as error:
         raise InventoryError(f"{spec.id}: the guest's files cannot be laid out: {error.text}") from None
-    fs.capacity = fs.used + spec.disk_bytes
+    fs.capacity = fs.taken() + spec.disk_bytes
     return fs
 
 
@@ -154,7 +154,10 @@ class Vms(SimulatorState):
     def filesystem(self, vm: VmState) -> GuestFilesystem:
         """The VM's file system (built on first use)."""
         if vm.fs is None:
-            vm.fs = build_filesystem(vm.spec, self.wall)
+            fs = build_filesystem(vm.spec, self.wall)
+            fs.lock = self._lock
+            fs.max_depth = self.budget.tree_depth
+            vm.fs = fs
         return vm.fs
 
     def _new_vm_state(self, spec: VmSpec) -> VmState:
