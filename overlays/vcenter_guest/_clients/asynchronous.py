@@ -246,13 +246,16 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
         # A transfer streams as fast as the connection goes: its reads and writes may find their data
         # ready and never wait, and anyio delivers a cancellation (Ctrl-C in the CLI) only to a task
         # that waits (seen through aiohttp: a 300 MB download ran to its end). Each piece looks for one.
-        from anyio.lowlevel import checkpoint_if_cancelled  # noqa: PLC0415 - loaded already by httpx
+        # An upload's pieces are read by aiohttp in a task of its own, which a cancellation of ours never
+        # reaches: each piece yields to the event loop (`checkpoint`), so that the cancelled task runs
+        # and ends the request, instead of every piece going out first while the guest reads fast.
+        from anyio.lowlevel import checkpoint, checkpoint_if_cancelled  # noqa: PLC0415 - loaded already by httpx
 
         # Within its Pace (see deadline): the client's timeout per 64 KiB moved, and the Move's limit.
         pace = Pace.of(self._engine.exchange_timeout, move.limit)
         token = DEADLINE.set(pace)
         try:
-            content = None if move.source is None else _pieces(paced(move.source, pace), checkpoint_if_cancelled)
+            content = None if move.source is None else _pieces(paced(move.source, pace), checkpoint)
             response = await self._hosts(move).send(self._move_request(move, content), stream=True)
             async with contextlib.aclosing(response):
                 status = response.status_code
