@@ -79,6 +79,20 @@ def test_the_marker_line_gives_the_exit_code_and_whether_stderr_has_bytes(
     assert (tmp_path / "stderr").read_text() == stderr
 
 
+def _run_verbatim(shell: str, directory: Path, arguments: str) -> tuple[subprocess.CompletedProcess[bytes], Output]:
+    """Runs `/bin/echo` with verbatim `arguments` as a captured run's line, under `shell`, as the guest
+    would: what the shell did, and the run directory's stdout read into an Output."""
+    from vcenter_guest import CreateSpec
+    from vcenter_guest._services.capture import posix_line
+
+    captured = posix_line(CreateSpec("/bin/echo", arguments=arguments), str(directory), "MARK")
+    line = shlex.quote(captured.path) + " " + (captured.arguments or "")
+    done = subprocess.run([shell, "-c", line], env={"PATH": "/usr/bin:/bin"}, timeout=30, check=False)
+    out = Output(None, 1 << 20)
+    out.take_stdout((directory / "stdout").read_bytes())
+    return done, out
+
+
 @pytest.mark.parametrize("shell", SHELLS)
 @pytest.mark.parametrize(
     ("arguments", "stdout", "stderr", "code"),
@@ -98,14 +112,7 @@ def test_verbatim_arguments_with_shell_syntax_have_every_commands_output_capture
     shell: str, tmp_path: Path, arguments: str, stdout: bytes, stderr: bytes, code: int
 ) -> None:
     """`arguments=` is shell text: whatever its commands print is captured, not only the last one's."""
-    from vcenter_guest import CreateSpec
-    from vcenter_guest._services.capture import posix_line
-
-    captured = posix_line(CreateSpec("/bin/echo", arguments=arguments), str(tmp_path), "MARK")
-    line = shlex.quote(captured.path) + " " + (captured.arguments or "")
-    done = subprocess.run([shell, "-c", line], env={"PATH": "/usr/bin:/bin"}, timeout=30, check=False)
-    out = Output(None, 1 << 20)
-    out.take_stdout((tmp_path / "stdout").read_bytes())
+    done, out = _run_verbatim(shell, tmp_path, arguments)
     assert out.end_stdout("MARK", complete=True) == (code, bool(stderr))
     assert bytes(out.kept) == stdout
     assert (tmp_path / "stderr").read_bytes() == stderr
@@ -118,14 +125,7 @@ def test_a_verbatim_line_that_does_not_parse_gives_the_shells_message_and_exit_c
     shell: str, tmp_path: Path, arguments: str
 ) -> None:
     """Not 'the run directory's stdout was not found': the marker line, exit code 2, the shell's own words."""
-    from vcenter_guest import CreateSpec
-    from vcenter_guest._services.capture import posix_line
-
-    captured = posix_line(CreateSpec("/bin/echo", arguments=arguments), str(tmp_path), "MARK")
-    line = shlex.quote(captured.path) + " " + (captured.arguments or "")
-    done = subprocess.run([shell, "-c", line], env={"PATH": "/usr/bin:/bin"}, timeout=30, check=False)
-    out = Output(None, 1 << 20)
-    out.take_stdout((tmp_path / "stdout").read_bytes())
+    done, out = _run_verbatim(shell, tmp_path, arguments)
     assert out.end_stdout("MARK", complete=True) == (2, True)
     assert bytes(out.kept) == b""
     assert b"rror" in (tmp_path / "stderr").read_bytes()  # "Syntax error" (dash), "syntax error" (bash)
