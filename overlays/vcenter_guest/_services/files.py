@@ -18,305 +18,32 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import datetime
 import functools
-import io
 import logging
 import os
-import shutil
-import stat
-import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
-from types import SimpleNamespace
 from typing import IO, Any, cast
-from urllib.parse import quote, quote_plus, urlencode
 
 import httpx
 
 from vcenter_guest import errors
-from vcenter_guest._engine import CAUGHT, Call, Engine, Move, Moved, Plan
-from vcenter_guest._engine.retry import tls_failure
+from vcenter_guest._engine import Call, Engine, Move, Plan
 from vcenter_guest._values import Credentials, FileInfo, FileSummary
-from vcenter_guest.operations import operations
-from vcenter_guest.ownership import UnprovenDirectory, claim_prefix, prove_directory
+from vcenter_guest.ownership import UnprovenPath, claim_prefix, prove_directory, prove_file
 
 from .base import AsyncService, SyncService, driven
-from .checks import check_binary_stream, check_credentials, check_flag, check_vm
+from .checks import check_credentials, check_flag, check_vm
+from .filemodels import _generated
+from .local import _Destination, _guest_path, _permissions, _progress, _reported, _Source
+from .transfers import TransferPlans, _parse_url
 
 __all__ = ["AsyncFiles", "Files", "FilesService"]
 
 log = logging.getLogger("vcenter_guest")
 
-PIECE = 1 << 20
-"""Bytes read from a local source per piece of an upload."""
-SPOOL_IN_MEMORY = 8 << 20
-"""An upload from a stream that cannot tell its size is spooled first (Transfers.create needs the
-size): in memory up to this many bytes, then on local disk."""
-
-
-@functools.cache
-def _generated() -> SimpleNamespace:
-    from vcenter_guest_client.api.guest_file import guest_file_download, guest_file_upload  # noqa: PLC0415
-    from vcenter_guest_client.api.vmguestfilesystem import transfers_create  # noqa: PLC0415
-    from vcenter_guest_client.api.vmguestfilesystemdirectories import (  # noqa: PLC0415
-        directories_create,
-        directories_create_temporary,
-        directories_delete,
-        directories_move,
-    )
-    from vcenter_guest_client.api.vmguestfilesystemfiles import (  # noqa: PLC0415
-        files_delete,
-        files_get,
-        files_list,
-        files_move,
-    )
-    from vcenter_guest_client.models import (  # noqa: PLC0415
-        DirectoriesCreateBody,
-        DirectoriesCreateTemporaryBody,
-        DirectoriesDeleteBody,
-        DirectoriesMoveBody,
-        FileCreationAttributes,
-        FileFilterSpec,
-        FileInfo,
-        FileListResult,
-        FilesCredentialsBody,
-        FilesListBody,
-        FilesMoveBody,
-        IterationSpec,
-        PosixFileAttributesCreateSpec,
-        TransferCreateSpec,
-        TransfersCreateBody,
-    )
-    from vcenter_guest_client.types import UNSET, File, Unset  # noqa: PLC0415
-
-    from vcenter_guest._wire import responses  # noqa: PLC0415
-
-    return SimpleNamespace(
-        guest_file_download=guest_file_download,
-        guest_file_upload=guest_file_upload,
-        transfers_create=transfers_create,
-        directories_create=directories_create,
-        directories_create_temporary=directories_create_temporary,
-        directories_delete=directories_delete,
-        directories_move=directories_move,
-        files_delete=files_delete,
-        files_get=files_get,
-        files_list=files_list,
-        files_move=files_move,
-        DirectoriesCreateBody=DirectoriesCreateBody,
-        DirectoriesCreateTemporaryBody=DirectoriesCreateTemporaryBody,
-        DirectoriesDeleteBody=DirectoriesDeleteBody,
-        DirectoriesMoveBody=DirectoriesMoveBody,
-        FileCreationAttributes=FileCreationAttributes,
-        FileFilterSpec=FileFilterSpec,
-        FileInfo=FileInfo,
-        FileListResult=FileListResult,
-        FilesCredentialsBody=FilesCredentialsBody,
-        FilesListBody=FilesListBody,
-        FilesMoveBody=FilesMoveBody,
-        IterationSpec=IterationSpec,
-        PosixFileAttributesCreateSpec=PosixFileAttributesCreateSpec,
-        TransferCreateSpec=TransferCreateSpec,
-        TransfersCreateBody=TransfersCreateBody,
-        UNSET=UNSET,
-        File=File,
-        Unset=Unset,
-        wire=responses,
-    )
-
-
-# --- checks ------------------------------------------------------------------------------------------
-
-
-def _guest_path(path: object, what: str = "guest_path") -> str:
-    if not isinstance(path, str) or not path:
-        raise errors.UsageError(f"{what} must be a non-empty path in the guest, e.g. '/tmp/report.txt', got {path!r}")
-    if "\0" in path:
-        raise errors.UsageError(f"{what} cannot hold a NUL character")
-    return path
-
-
-def _umask() -> int:
-    """The process's umask: read where the system shows it (Linux), else set and put back at once."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _permissions(permissions: object) -> str | None:
-    if permissions is None:
-        return None
-    if type(permissions) is int and 0 <= permissions <= 0o7777:
-        return format(permissions, "o")
-    if isinstance(permissions, str):
-        digits = permissions[2:] if permissions[:2].lower() == "0o" else permissions  # '0o640' as 0o640
-        if 1 <= len(digits) <= 4 and all(c in "01234567" for c in digits):
-            return digits
-    raise errors.UsageError(f"permissions must be an octal mode such as 0o640, '640' or '0o640', got {permissions!r}")
-
-
-def _progress(progress: object) -> Callable[[int], object] | None:
-    if progress is not None and not callable(progress):
-        raise errors.UsageError(f"progress must be a function of the bytes moved, or None, got {progress!r}")
-    return progress
-
-
-def _reported(pieces: Iterator[bytes], progress: Callable[[int], object]) -> Iterator[bytes]:
-    for piece in pieces:
-        yield piece
-        progress(len(piece))
-
-
-# --- local sources and destinations --------------------------------------------------------------------
-
-
-class _Source:
-    """What an upload sends: bytes, a local file (by path) or a binary file object, read in pieces."""
-
-    def __init__(self, source: object) -> None:
-        self._close: Callable[[], None] = lambda: None
-        self._data: memoryview | None = None
-        self._file: IO[bytes] | None = None
-        if isinstance(source, bytes | bytearray | memoryview):
-            self._data = memoryview(source).cast("B")
-            self.size = len(self._data)
-        elif isinstance(source, str | os.PathLike):
-            try:
-                handle = open(source, "rb")  # noqa: SIM115 - closed by close()
-            except OSError as exc:
-                raise errors.UsageError(f"cannot read {os.fspath(source)!r}: {exc.strerror or exc}") from None
-            self._file, self._close = handle, handle.close
-            # A FIFO, a pipe (`<(command)` is /dev/fd/N) or a device has no size to trust: spool it.
-            self.size = self._measure(sized=stat.S_ISREG(os.fstat(handle.fileno()).st_mode))
-        elif callable(getattr(source, "read", None)):
-            check_binary_stream(source, "source", "rb")
-            self._file = cast("IO[bytes]", source)
-            self.size = self._measure()
-        else:
-            raise errors.UsageError(
-                f"source must be bytes, a local path or a binary file object, not {type(source).__name__}"
-            )
-
-    def _measure(self, *, sized: bool = True) -> int:
-        """The bytes left to send. Transfers.create must know the size before anything is sent: what
-        has none to trust (a pipe, a socket, a FIFO) is spooled to a temporary file first, in constant
-        memory; so is what says it is empty, since /proc and /sys files say so and still have bytes
-        (a file that really is empty spools nothing)."""
-        file = self._file
-        assert file is not None
-        try:
-            if sized and file.seekable():
-                here = file.tell()
-                end = file.seek(0, io.SEEK_END)
-                file.seek(here)
-                if end > here:
-                    return end - here
-        except (OSError, ValueError, AttributeError):
-            pass
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed by close()
-        shutil.copyfileobj(file, spool, PIECE)
-        size = spool.tell()
-        spool.seek(0)
-        self._file, self._close = cast("IO[bytes]", spool), spool.close
-        return size
-
-    def pieces(self) -> Iterator[bytes]:
-        """The bytes, exactly `size` of them (a file that grew meanwhile is cut, one that shrank fails)."""
-        if self._data is not None:
-            for start in range(0, self.size, PIECE):
-                yield bytes(self._data[start : start + PIECE])
-            return
-        assert self._file is not None
-        left = self.size
-        while left > 0:
-            piece = self._file.read(min(PIECE, left))
-            if not piece:
-                raise errors.UsageError(f"the source ended {left} bytes short of the {self.size} it had")
-            if not isinstance(piece, bytes | bytearray):
-                raise errors.UsageError("source must be a binary file object (opened with 'rb'), not a text one")
-            left -= len(piece)
-            yield bytes(piece)
-
-    def close(self) -> None:
-        self._close()
-
-
-class _Destination:
-    """Where a download goes: a local path (written whole or not at all), a binary file object, or
-    memory (None: the bytes are returned)."""
-
-    def __init__(self, destination: object) -> None:
-        self.path: str | None = None
-        self._buffer: bytearray | None = None
-        self._temp: str | None = None
-        if destination is None:
-            self._buffer = bytearray()
-            self.write: Callable[[bytes], object] = self._buffer.extend
-        elif isinstance(destination, str | os.PathLike):
-            self.path = os.fspath(destination)
-            folder = os.path.dirname(os.path.abspath(self.path))
-            if os.path.isdir(self.path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-                raise errors.UsageError(f"cannot write {self.path!r}: not a file in a writable directory")
-            self.write = self._write_file
-        elif callable(getattr(destination, "write", None)):
-            check_binary_stream(destination, "destination", "wb")
-            self.write = cast("IO[bytes]", destination).write
-        else:
-            raise errors.UsageError(
-                f"destination must be a local path, a binary file object or None, not {type(destination).__name__}"
-            )
-
-    def _write_file(self, piece: bytes) -> None:
-        # The local file is made when the first bytes arrive (a download that fails before leaves nothing).
-        if self._temp is None:
-            assert self.path is not None
-            folder = os.path.dirname(os.path.abspath(self.path))
-            fd, self._temp = tempfile.mkstemp(prefix=".vcenter-guest-", suffix=".part", dir=folder)
-            self._file = os.fdopen(fd, "wb")
-        self._file.write(piece)
-
-    def finish(self) -> bytes | None:
-        """Completes a successful download: the file takes its name; the bytes when kept in memory."""
-        if self.path is not None:
-            if self._temp is None:  # an empty file: no bytes came
-                self._write_file(b"")
-            assert self._temp is not None
-            self._file.close()
-            # mkstemp made it 600: the file gets the mode a file it replaces had, else what the
-            # umask leaves of 666, as `cp` and `curl -o` would give it.
-            try:
-                mode = stat.S_IMODE(os.stat(self.path).st_mode)
-            except OSError:
-                mode = 0o666 & ~_umask()
-            os.chmod(self._temp, mode)
-            os.replace(self._temp, self.path)
-            self._temp = None
-        return bytes(self._buffer) if self._buffer is not None else None
-
-    def abandon(self) -> None:
-        """A failed download leaves no partial file behind (a file object keeps what it got)."""
-        if self._temp is not None:
-            self._file.close()
-            with contextlib.suppress(OSError):
-                os.unlink(self._temp)
-            self._temp = None
-
 
 # --- reading responses ---------------------------------------------------------------------------------
-
-
-def _text(raw: object) -> str:
-    return cast("str", _generated().wire.text(raw))
-
-
-def _parse_url(response: httpx.Response, call: Call[str]) -> str:
-    return cast("str", _generated().wire.read(response, call, "a transfer URL (a JSON string)", _text))
 
 
 def _parse_nothing(response: httpx.Response, call: Call[None]) -> None:
@@ -359,7 +86,7 @@ def _page(raw: Any) -> tuple[builtins.list[FileSummary], str]:
     return files, wire.text(model.status.value)
 
 
-class FilesService:
+class FilesService(TransferPlans):
     """What the sync and the async files service share: the calls, and the methods as plans."""
 
     _client: Any  # the Client or AsyncClient (SyncService / AsyncService keep it)
@@ -368,154 +95,8 @@ class FilesService:
         super().__init__(client)  # type: ignore[call-arg] # SyncService or AsyncService
         self._engine: Engine = client._engine
 
-    # --- the calls --------------------------------------------------------------------------------------
-
-    def _call(self, op_id: str, build: Callable[[], Any], parse: Any, vm: str, credentials: Credentials) -> Call[Any]:
-        return Call(operations()[op_id], build, parse, vm=vm, credentials=credentials)
-
-    def transfer_call(self, vm: str, credentials: Credentials, path: str, attributes: Any = None) -> Call[str]:
-        """Transfers.create: a download URL, or an upload URL when `attributes` (FileCreationAttributes) are given."""
-        g = _generated()
-        spec = g.TransferCreateSpec(path=path, attributes=g.UNSET if attributes is None else attributes)
-        body = g.TransfersCreateBody(credentials=credentials._cached_generated(), spec=spec)
-        build = functools.partial(g.transfers_create.request_kwargs, vm, body=body)
-        return cast("Call[str]", self._call("transfers.create", build, _parse_url, vm, credentials))
-
     def _creds(self, credentials: Credentials) -> Any:
         return _generated().FilesCredentialsBody(credentials=credentials._cached_generated())
-
-    # --- the data plane -----------------------------------------------------------------------------------
-
-    def data_url(self, url: str, method: str) -> tuple[str, str | None]:
-        """The URL to send a transfer's GET or PUT to, and the host it stands for when the client's
-        `esxi_hosts` reach that host at another address (else None): `*` becomes the server's host and
-        port; the path and parameters are the generated operation's (guest_file.download / upload)."""
-        g = _generated()
-        try:
-            parsed = httpx.URL(url)
-            params = parsed.params
-            ids, tokens = params.get_list("id"), params.get_list("token")
-            if parsed.scheme not in {"http", "https"} or not parsed.host or len(ids) != 1 or len(tokens) != 1:
-                raise ValueError
-        except (ValueError, httpx.InvalidURL):
-            raise errors.UnexpectedResponse(
-                "transfers.create: the server answered a URL that is not one of /guestFile?id=...&token=...",
-                reason="not a transfer URL",
-                operation="transfers.create",
-            ) from None
-        server = httpx.URL(self._engine.server)
-        if parsed.host == "*":
-            parsed = parsed.copy_with(host=server.host, port=server.port)
-        if server.scheme == "https" and parsed.scheme != "https":
-            # The file's bytes and the URL's token would cross the network in the clear, from a
-            # client that was asked to use TLS (the mock over plain HTTP hands out http:// URLs to
-            # plain HTTP clients only: they are used).
-            where = parsed.netloc.decode("ascii", "replace")
-            raise errors.UnexpectedResponse(
-                f"transfers.create: the server answered an {parsed.scheme}:// transfer URL (host {where}) to a "
-                f"client that talks https:// to {self._engine.server}: a downgrade to plain HTTP, refused "
-                "before anything was sent (the file and the URL's credential would cross the network "
-                "unencrypted)",
-                reason="a transfer URL that downgrades https to http",
-                operation="transfers.create",
-            )
-        named: str | None = None
-        address = self._client.esxi_hosts.get(parsed.host.lower())
-        if address is not None:
-            named = parsed.netloc.decode("ascii")
-            mapped = httpx.URL(f"//{address}")
-            parsed = parsed.copy_with(host=mapped.host, port=mapped.port if mapped.port is not None else parsed.port)
-        if method == "GET":
-            kwargs = g.guest_file_download.request_kwargs(id=ids[0], token=tokens[0])
-        else:
-            kwargs = g.guest_file_upload.request_kwargs(id=ids[0], token=tokens[0], body=g.File(payload=b""))
-        origin = str(parsed.copy_with(path="/", query=None, fragment=None)).rstrip("/")
-        return f"{origin}{kwargs['url']}?{urlencode(kwargs['params'])}", named
-
-    def transfer(self, vm: str, path: str, move: Move, until: float | None = None) -> Plan[Moved]:
-        """Performs one GET or PUT of a transfer URL; the package's error if it fails (never retried).
-        `until` (the engine's clock) is when the caller's deadline ends, whose remainder is the Move's
-        `limit` (say so in the message when it is what cut the transfer off)."""
-        what = "download of" if move.method == "GET" else "upload to"
-        url = httpx.URL(move.url)
-        host = url.netloc.decode("ascii", "replace")
-        if move.host is not None:
-            host = f"{move.host} (reached at {host}, from esxi_hosts)"
-        try:
-            moved: Moved = yield move
-        except CAUGHT as exc:
-            if isinstance(exc, errors.VcenterGuestError):
-                raise
-            detail = type(exc).__name__
-            tls = tls_failure(exc) if isinstance(exc, httpx.ConnectError) else None
-            if tls is not None:
-                # The host was reached; its certificate was refused (wrong name, or an unknown CA).
-                reason = getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or type(tls).__name__
-                raise errors.RequestNotSent(
-                    f"{vm}: the {what} {path} was not sent: TLS with the ESXi host {host} failed ({reason}); "
-                    "its certificate must name the host as the transfer URL does, and be signed by a CA this "
-                    "client trusts (ca_bundle=..., --ca-bundle)",
-                    operation="transfers.create",
-                    vm=vm,
-                ) from exc
-            if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-                raise errors.RequestNotSent(
-                    f"{vm}: the {what} {path} could not reach the ESXi host {host} ({detail}): file transfers "
-                    "go to the host that runs the VM, so its port (443) must be reachable from this machine",
-                    operation="transfers.create",
-                    vm=vm,
-                ) from exc
-            if isinstance(exc, httpx.DecodingError):
-                raise self._scrubbed(
-                    errors.UnexpectedResponse(
-                        f"{vm}: the {what} {path} through the ESXi host {host} came back unreadable: {exc}",
-                        reason=str(exc),
-                        operation="transfers.create",
-                    ),
-                    url,
-                ) from exc
-            if isinstance(exc, httpx.TimeoutException):
-                # PoolTimeout: the time was up before the request went out (the aiohttp transport's).
-                late = errors.RequestNotSent if isinstance(exc, httpx.PoolTimeout) else errors.ResponseNotReceived
-                raise late(
-                    f"{vm}: the {what} {path} through the ESXi host {host} timed out: {self._time_rule(until)}; "
-                    "the transfer URL may be used up, so it was not tried again",
-                    operation="transfers.create",
-                    vm=vm,
-                ) from exc
-            raise errors.ResponseNotReceived(
-                f"{vm}: the {what} {path} through the ESXi host {host} failed ({detail}); "
-                "the transfer URL may be used up, so it was not tried again",
-                operation="transfers.create",
-                vm=vm,
-            ) from exc
-        if 200 <= moved.status < 300:
-            return moved
-        raise self._scrubbed(_data_plane_error(vm, path, what, moved), url)
-
-    def _time_rule(self, until: float | None) -> str:
-        """Which bound cut a transfer off, in words."""
-        if until is not None and self._engine.clock() >= until - 0.05:
-            return "it did not end by the caller's deadline (run's timeout, plus the client's timeout for its output)"
-        timeout = self._engine.exchange_timeout
-        if timeout is None:
-            return "it waited longer than the client's timeout allows"
-        return f"it did not move 64 KiB within {timeout:g} s (the client's timeout), as a transfer must each time"
-
-    def _scrubbed(self, error: errors.VcenterGuestError, url: httpx.URL) -> errors.VcenterGuestError:
-        """`error` without the transfer's token: a data plane may quote it bare in its answer."""
-        token = url.params.get("token") or ""
-        redactor = self._engine.redactor.with_secrets([token, quote(token, safe=""), quote_plus(token)])
-        _generated().wire.scrub_error(error, redactor.scrub)
-        return error
-
-    def output_until(self, timeout: float | None) -> float | None:
-        """The deadline (this engine's clock) of a run's output fetch, for a program started now with
-        `timeout`: the timeout, plus a grace of one client `timeout` for fetching the output (the
-        transfers and the calls that make them); None when either is None. The removal of the run
-        directory after that is one more call, within the client's timeout and retry policy."""
-        grace = self._engine.exchange_timeout
-        return None if timeout is None or grace is None else self._engine.clock() + timeout + grace
 
     # --- the methods users call ---------------------------------------------------------------------------
 
@@ -764,31 +345,59 @@ class FilesService:
         another parent, `..`) is errors.UnexpectedResponse, and nothing is done in it. See
         `temporary_directory`."""
         vm, credentials = check_vm(vm), check_credentials(credentials)
-        for name, value in (("prefix", prefix), ("suffix", suffix)):
-            if not isinstance(value, str) or "/" in value or "\\" in value or "\0" in value:
-                raise errors.UsageError(f"{name} must be a string without path separators or NUL, got {value!r}")
-        where = None if parent is None else _guest_path(parent, "parent")
+        where = _temporary_name(prefix, suffix, parent)
         return self.mkdtemp_plan(vm, credentials, prefix, suffix, where)
 
     def mkdtemp_plan(
         self, vm: str, credentials: Credentials, prefix: str, suffix: str, parent: str | None
     ) -> Plan[str]:
-        """Directories.createTemporary (checked arguments), its answer proven the new directory asked for
-        (see `vcenter_guest.ownership`): the prefix carries a fresh nonce after `prefix`."""
+        """Directories.createTemporary (checked arguments), its answer proven the new directory asked for."""
+        return self._temporary_plan("directories.create_temporary", vm, credentials, prefix, suffix, parent)
+
+    @driven
+    def mkstemp(
+        self,
+        vm: str,
+        credentials: Credentials,
+        *,
+        prefix: str = "vcenter-guest-",
+        suffix: str = "",
+        parent: str | None = None,
+    ) -> Plan[str]:
+        """Makes a new empty file with a name nobody could predict (`prefix`, a random nonce, what the
+        guest adds, `suffix`), readable and writable by this guest user only, in the guest's temporary
+        directory (or `parent`); returns its path (Files.createTemporary). An answer that is not provably
+        that new file (`/tmp` itself, another parent, `..`) is errors.UnexpectedResponse. See `mkdtemp`."""
+        vm, credentials = check_vm(vm), check_credentials(credentials)
+        where = _temporary_name(prefix, suffix, parent)
+        return self._temporary_plan("files.create_temporary", vm, credentials, prefix, suffix, where)
+
+    def _temporary_plan(  # noqa: PLR0917 - the operation and mkstemp's or mkdtemp's checked arguments
+        self, op: str, vm: str, credentials: Credentials, prefix: str, suffix: str, parent: str | None
+    ) -> Plan[str]:
+        """Files.createTemporary or Directories.createTemporary, its answer proven the new file or
+        directory asked for (see `vcenter_guest.ownership`): the prefix carries a fresh nonce after `prefix`."""
         g = _generated()
         claimed = claim_prefix(prefix)
-        body = g.DirectoriesCreateTemporaryBody(
-            credentials=credentials._cached_generated(),
-            prefix=claimed,
-            suffix=suffix,
-            parent_path=g.UNSET if parent is None else parent,
-        )
-        build = functools.partial(g.directories_create_temporary.request_kwargs, vm, body=body)
-        op = "directories.create_temporary"
+        fields: dict[str, Any] = {
+            "credentials": credentials._cached_generated(),
+            "prefix": claimed,
+            "suffix": suffix,
+            "parent_path": g.UNSET if parent is None else parent,
+        }
+        if op == "files.create_temporary":
+            build = functools.partial(
+                g.files_create_temporary.request_kwargs, vm, body=g.FilesCreateTemporaryBody(**fields)
+            )
+            prove = prove_file
+        else:
+            body = g.DirectoriesCreateTemporaryBody(**fields)
+            build = functools.partial(g.directories_create_temporary.request_kwargs, vm, body=body)
+            prove = prove_directory
         answer = yield from self._engine.call(self._call(op, build, _parse_url, vm, credentials))
         try:
-            return prove_directory(answer, prefix=claimed, suffix=suffix, parent=parent)
-        except UnprovenDirectory as exc:
+            return prove(answer, prefix=claimed, suffix=suffix, parent=parent)
+        except UnprovenPath as exc:
             raise errors.UnexpectedResponse(
                 f"{op} on {vm}: the server's answer {exc}; nothing was written into it or deleted",
                 status_code=200,
@@ -798,28 +407,58 @@ class FilesService:
                 operation=op,
             ) from None
 
-    def fetch(  # noqa: PLR0917 - download's checked arguments, and the caller's deadline
+    @driven
+    def update(
         self,
         vm: str,
         credentials: Credentials,
-        path: str,
-        sink: Callable[[bytes], object],
-        most: int | None,
-        until: float | None = None,
-    ) -> Plan[Moved]:
-        """Downloads the guest file `path` into `sink` (at most `most` bytes): Transfers.create and one
-        GET, both ended by `until` (the engine's clock; see `output_until`) if given."""
-        url = yield from self._engine.call(self.transfer_call(vm, credentials, path), until)
-        target, named = self.data_url(url, "GET")
-        limit = None if until is None else until - self._engine.clock()
-        if limit is not None and limit <= 0:
-            raise errors.RequestNotSent(
-                f"{vm}: the download of {path} was not sent: {self._time_rule(until)}",
-                operation="transfers.create",
-                vm=vm,
+        guest_path: str,
+        *,
+        permissions: int | str | None = None,
+        owner: int | None = None,
+        group: int | None = None,
+        hidden: bool | None = None,
+        read_only: bool | None = None,
+        last_modified: datetime.datetime | None = None,
+        last_accessed: datetime.datetime | None = None,
+    ) -> Plan[None]:
+        """Changes the attributes of the file `guest_path` (Files.update); those left None stay as they
+        are. POSIX guests: `permissions` (e.g. 0o640), `owner` and `group` (ids; changing them is for an
+        administrator, as chown(2)); Windows guests: `hidden`, `read_only`; both: `last_modified` and
+        `last_accessed` (timezone-aware datetimes)."""
+        vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
+        g = _generated()
+        posix = {
+            "permissions": _permissions(permissions),
+            "owner_id": _id(owner, "owner", "a user id"),
+            "group_id": _id(group, "group", "a group id"),
+        }
+        windows = {"hidden": _maybe_flag(hidden, "hidden"), "read_only": _maybe_flag(read_only, "read_only")}
+        posix = {k: v for k, v in posix.items() if v is not None}
+        windows = {k: v for k, v in windows.items() if v is not None}
+        times = {
+            "last_modified": _when(last_modified, "last_modified"),
+            "last_accessed": _when(last_accessed, "last_accessed"),
+        }
+        if posix and windows:
+            raise errors.UsageError(
+                "POSIX attributes (permissions, owner, group) and Windows attributes (hidden, read_only) "
+                "cannot be changed together: a guest has one filesystem family"
             )
-        move = Move("GET", target, sink=sink, most=most, host=named, limit=limit)
-        return (yield from self.transfer(vm, path, move, until))
+        if not posix and not windows and all(t is None for t in times.values()):
+            raise errors.UsageError(
+                "update needs at least one attribute to change: permissions, owner, group, hidden, read_only, "
+                "last_modified or last_accessed"
+            )
+        spec = g.FileAttributesUpdateSpec(
+            last_modified=g.UNSET if times["last_modified"] is None else times["last_modified"],
+            last_accessed=g.UNSET if times["last_accessed"] is None else times["last_accessed"],
+            posix=g.PosixFileAttributesUpdateSpec(**posix) if posix else g.UNSET,
+            windows=g.WindowsFileAttributesUpdateSpec(**windows) if windows else g.UNSET,
+        )
+        body = g.FilesUpdateBody(credentials=credentials._cached_generated(), path=path, file_attributes=spec)
+        build = functools.partial(g.files_update.request_kwargs, vm, body=body)
+        return self._engine.call(self._call("files.update", build, _parse_nothing, vm, credentials))
 
     def remove_quietly(self, vm: str, credentials: Credentials, directory: str) -> Plan[None]:
         """Removes a directory the client made, with its contents; a failure is logged, not raised (it
@@ -830,28 +469,32 @@ class FilesService:
             log.warning("%s: could not remove the run directory %s: %s", vm, directory, exc)
 
 
-def _data_plane_error(vm: str, path: str, what: str, moved: Moved) -> errors.VcenterGuestError:
-    """The package's error for a data-plane answer that is not a success (plain text, no vAPI body)."""
-    text = moved.text
-    head = text.split(":", 1)[0].strip()
-    fields: dict[str, Any] = {"status_code": moved.status, "operation": "transfers.create", "vm": vm}
-    if moved.status == 404:
-        return errors.NotFound(
-            f"{vm}: the {what} {path} failed: the transfer URL is no longer valid (used, expired after 10 "
-            f"minutes, or ended by a power change of the VM): {text}",
-            **fields,
-        )
-    if moved.status == 507:
-        return errors.UnableToAllocateResource(f"{vm}: the {what} {path} failed: no space left: {text}", **fields)
-    if moved.status == 409 and head.isupper() and head.replace("_", "").isalpha():
-        return errors.error_class(head)(f"{vm}: the {what} {path} failed: {text}", error_type=head, **fields)
-    return errors.UnexpectedResponse(
-        f"{vm}: the {what} {path} failed with HTTP {moved.status}: {text}",
-        status_code=moved.status,
-        body=text,
-        reason="the data plane refused the transfer",
-        operation="transfers.create",
-    )
+def _temporary_name(prefix: object, suffix: object, parent: object) -> str | None:
+    """mkstemp's and mkdtemp's checked `prefix` and `suffix`; their `parent`, checked."""
+    for name, value in (("prefix", prefix), ("suffix", suffix)):
+        if not isinstance(value, str) or "/" in value or "\\" in value or "\0" in value:
+            raise errors.UsageError(f"{name} must be a string without path separators or NUL, got {value!r}")
+    return None if parent is None else _guest_path(parent, "parent")
+
+
+def _id(value: object, name: str, what: str) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int or not 0 <= value < 2**32:
+        raise errors.UsageError(f"{name} must be {what} (an int from 0 to 2**32 - 1) or None, got {value!r}")
+    return value
+
+
+def _maybe_flag(value: object, name: str) -> bool | None:
+    return None if value is None else check_flag(value, name)
+
+
+def _when(value: object, name: str) -> datetime.datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime.datetime) or value.utcoffset() is None:
+        raise errors.UsageError(f"{name} must be a timezone-aware datetime or None, got {value!r}")
+    return value
 
 
 class Files(FilesService, SyncService):
