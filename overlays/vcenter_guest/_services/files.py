@@ -23,7 +23,7 @@ import functools
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import IO, Any, cast
+from typing import IO, Any
 
 import httpx
 
@@ -34,7 +34,6 @@ from vcenter_guest.ownership import UnprovenPath, claim_prefix, prove_directory,
 
 from .base import AsyncService, SyncService, driven
 from .checks import check_credentials, check_flag, check_vm
-from .filemodels import _generated
 from .local import _Destination, _guest_path, _permissions, _progress, _reported, _Source
 from .transfers import TransferPlans, _parse_url
 
@@ -48,16 +47,22 @@ log = logging.getLogger("vcenter_guest")
 
 def _parse_nothing(response: httpx.Response, call: Call[None]) -> None:
     if response.status_code != call.operation.success_status:
-        raise _generated().wire.failure(response, call)
+        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+        raise wire.failure(response, call)
 
 
 def _info(path: str) -> Callable[[Any], FileInfo]:
     def convert(raw: Any) -> FileInfo:
-        g = _generated()
-        wire, model = g.wire, g.FileInfo.from_dict(raw)
+        from vcenter_guest_client import models  # noqa: PLC0415 - the operation index and models, loaded on first use
+        from vcenter_guest_client.types import Unset  # noqa: PLC0415
+
+        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+        model = models.FileInfo.from_dict(raw)
         attributes = model.attributes
-        posix, windows = attributes.posix_attributes, attributes.win_attributes
-        has_posix, has_windows = not isinstance(posix, g.Unset), not isinstance(windows, g.Unset)
+        posix = None if isinstance(attributes.posix_attributes, Unset) else attributes.posix_attributes
+        windows = None if isinstance(attributes.win_attributes, Unset) else attributes.win_attributes
         link = attributes.symlink_target
         return FileInfo(
             path=path,
@@ -67,20 +72,23 @@ def _info(path: str) -> Callable[[Any], FileInfo]:
             last_accessed=wire.aware(attributes.last_accessed),
             filesystem_family=wire.text(attributes.filesystem_family.value),
             symlink_target=wire.optional(link, wire.text),
-            owner=wire.integer(posix.owner) if has_posix else None,
-            group=wire.integer(posix.group) if has_posix else None,
-            permissions=wire.text(posix.permissions) if has_posix else None,
-            hidden=bool(windows.hidden) if has_windows else None,
-            read_only=bool(windows.read_only) if has_windows else None,
-            created=wire.aware(windows.created) if has_windows else None,
+            owner=None if posix is None else wire.integer(posix.owner),
+            group=None if posix is None else wire.integer(posix.group),
+            permissions=None if posix is None else wire.text(posix.permissions),
+            hidden=None if windows is None else bool(windows.hidden),
+            read_only=None if windows is None else bool(windows.read_only),
+            created=None if windows is None else wire.aware(windows.created),
         )
 
     return convert
 
 
 def _page(raw: Any) -> tuple[builtins.list[FileSummary], str]:
-    g = _generated()
-    wire, model = g.wire, g.FileListResult.from_dict(raw)
+    from vcenter_guest_client import models  # noqa: PLC0415 - the operation index and models, loaded on first use
+
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+    model = models.FileListResult.from_dict(raw)
     files = [FileSummary(wire.text(f.filename), wire.text(f.type_.value), wire.integer(f.size)) for f in model.files]
     wire.integer(model.total)  # a hint only, but an answer without a valid one does not conform
     return files, wire.text(model.status.value)
@@ -96,7 +104,9 @@ class FilesService(TransferPlans):
         self._engine: Engine = client._engine
 
     def _creds(self, credentials: Credentials) -> Any:
-        return _generated().FilesCredentialsBody(credentials=credentials._cached_generated())
+        from vcenter_guest_client import models  # noqa: PLC0415 - the operation index and models, loaded on first use
+
+        return models.FilesCredentialsBody(credentials=credentials._cached_generated())
 
     # --- the methods users call ---------------------------------------------------------------------------
 
@@ -144,10 +154,12 @@ class FilesService(TransferPlans):
         mode: str | None,
         progress: Callable[[int], object] | None = None,
     ) -> Plan[int]:
-        g = _generated()
+        from vcenter_guest_client import models  # noqa: PLC0415 - the operation index and models, loaded on first use
+        from vcenter_guest_client.types import UNSET  # noqa: PLC0415
+
         try:
-            posix = g.UNSET if mode is None else g.PosixFileAttributesCreateSpec(permissions=mode)
-            attributes = g.FileCreationAttributes(size=source.size, overwrite=overwrite, posix=posix)
+            posix = UNSET if mode is None else models.PosixFileAttributesCreateSpec(permissions=mode)
+            attributes = models.FileCreationAttributes(size=source.size, overwrite=overwrite, posix=posix)
             url = yield from self._engine.call(self.transfer_call(vm, credentials, path, attributes))
             target, named = self.data_url(url, "PUT")
             pieces = source.pieces() if progress is None else _reported(source.pieces(), progress)
@@ -219,11 +231,14 @@ class FilesService(TransferPlans):
         return self._stat_plan(vm, credentials, path)
 
     def _stat_plan(self, vm: str, credentials: Credentials, path: str) -> Plan[FileInfo]:
-        g = _generated()
-        build = functools.partial(g.files_get.request_kwargs, vm, path, body=self._creds(credentials))
+        from vcenter_guest_client import api  # noqa: PLC0415 - the operation index and models, loaded on first use
+
+        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+        build = functools.partial(api.files_get.request_kwargs, vm, path, body=self._creds(credentials))
 
         def parse(response: httpx.Response, call: Call[FileInfo]) -> FileInfo:
-            return cast("FileInfo", g.wire.read(response, call, "a FileInfo", _info(path)))
+            return wire.read(response, call, "a FileInfo", _info(path))
 
         return self._engine.call(self._call("files.get", build, parse, vm, credentials))
 
@@ -237,19 +252,23 @@ class FilesService(TransferPlans):
         return self._list(vm, credentials, path, pattern)
 
     def _list(self, vm: str, credentials: Credentials, path: str, pattern: str | None) -> Plan[Any]:
-        g = _generated()
+        from vcenter_guest_client import api, models  # noqa: PLC0415 - the operation index and models, loaded on first use
+        from vcenter_guest_client.types import UNSET  # noqa: PLC0415
+
+        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
         found: builtins.list[FileSummary] = []
         while True:
-            body = g.FilesListBody(
+            body = models.FilesListBody(
                 credentials=credentials._cached_generated(),
                 path=path,
-                iteration=g.IterationSpec(index=len(found)) if found else g.UNSET,
-                filter_=g.UNSET if pattern is None else g.FileFilterSpec(match_pattern=pattern),
+                iteration=models.IterationSpec(index=len(found)) if found else UNSET,
+                filter_=UNSET if pattern is None else models.FileFilterSpec(match_pattern=pattern),
             )
-            build = functools.partial(g.files_list.request_kwargs, vm, body=body)
+            build = functools.partial(api.files_list.request_kwargs, vm, body=body)
 
             def parse(response: httpx.Response, call: Call[Any]) -> Any:
-                return g.wire.read(response, call, "a FileListResult", _page)
+                return wire.read(response, call, "a FileListResult", _page)
 
             page, status = yield from self._engine.call(self._call("files.list", build, parse, vm, credentials))
             found.extend(page)
@@ -261,8 +280,9 @@ class FilesService(TransferPlans):
     def delete(self, vm: str, credentials: Credentials, guest_path: str) -> Plan[None]:
         """Deletes the file (or symbolic link) `guest_path`; a directory is `rmdir`'s."""
         vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
-        g = _generated()
-        build = functools.partial(g.files_delete.request_kwargs, vm, path, body=self._creds(credentials))
+        from vcenter_guest_client import api  # noqa: PLC0415 - the operation index and models, loaded on first use
+
+        build = functools.partial(api.files_delete.request_kwargs, vm, path, body=self._creds(credentials))
         return self._engine.call(self._call("files.delete", build, _parse_nothing, vm, credentials))
 
     @driven
@@ -281,16 +301,17 @@ class FilesService(TransferPlans):
         vm, credentials = check_vm(vm), check_credentials(credentials)
         path, target = _guest_path(guest_path), _guest_path(new_path, "new_path")
         replace, is_directory = check_flag(overwrite, "overwrite"), check_flag(directory, "directory")
-        g = _generated()
+        from vcenter_guest_client import api, models  # noqa: PLC0415 - the operation index and models, loaded on first use
+
         creds = credentials._cached_generated()
         if is_directory:
             if replace:
                 raise errors.UsageError("overwrite=True is for files: a directory never replaces another")
-            body: Any = g.DirectoriesMoveBody(credentials=creds, path=path, new_path=target)
-            build = functools.partial(g.directories_move.request_kwargs, vm, body=body)
+            body: Any = models.DirectoriesMoveBody(credentials=creds, path=path, new_path=target)
+            build = functools.partial(api.directories_move.request_kwargs, vm, body=body)
             return self._engine.call(self._call("directories.move", build, _parse_nothing, vm, credentials))
-        body = g.FilesMoveBody(credentials=creds, path=path, new_path=target, overwrite=replace)
-        build = functools.partial(g.files_move.request_kwargs, vm, body=body)
+        body = models.FilesMoveBody(credentials=creds, path=path, new_path=target, overwrite=replace)
+        build = functools.partial(api.files_move.request_kwargs, vm, body=body)
         return self._engine.call(self._call("files.move", build, _parse_nothing, vm, credentials))
 
     @driven
@@ -299,9 +320,12 @@ class FilesService(TransferPlans):
         accepts a directory that is there already (anything else there is still `AlreadyExists`)."""
         vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
         parents = check_flag(parents, "parents")
-        g = _generated()
-        body = g.DirectoriesCreateBody(credentials=credentials._cached_generated(), path=path, create_parents=parents)
-        build = functools.partial(g.directories_create.request_kwargs, vm, body=body)
+        from vcenter_guest_client import api, models  # noqa: PLC0415 - the operation index and models, loaded on first use
+
+        body = models.DirectoriesCreateBody(
+            credentials=credentials._cached_generated(), path=path, create_parents=parents
+        )
+        build = functools.partial(api.directories_create.request_kwargs, vm, body=body)
         return self._mkdir_plan(vm, credentials, path, parents, build)
 
     def _mkdir_plan(
@@ -324,9 +348,10 @@ class FilesService(TransferPlans):
 
     def rmdir_call_plan(self, vm: str, credentials: Credentials, path: str, recursive: bool) -> Plan[None]:
         """Directories.delete (what `rmdir` and the end of a temporary directory send)."""
-        g = _generated()
-        body = g.DirectoriesDeleteBody(credentials=credentials._cached_generated(), path=path, recursive=recursive)
-        build = functools.partial(g.directories_delete.request_kwargs, vm, body=body)
+        from vcenter_guest_client import api, models  # noqa: PLC0415 - the operation index and models, loaded on first use
+
+        body = models.DirectoriesDeleteBody(credentials=credentials._cached_generated(), path=path, recursive=recursive)
+        build = functools.partial(api.directories_delete.request_kwargs, vm, body=body)
         return self._engine.call(self._call("directories.delete", build, _parse_nothing, vm, credentials))
 
     @driven
@@ -377,22 +402,24 @@ class FilesService(TransferPlans):
     ) -> Plan[str]:
         """Files.createTemporary or Directories.createTemporary, its answer proven the new file or
         directory asked for (see `vcenter_guest.ownership`): the prefix carries a fresh nonce after `prefix`."""
-        g = _generated()
+        from vcenter_guest_client import api, models  # noqa: PLC0415 - the operation index and models, loaded on first use
+        from vcenter_guest_client.types import UNSET  # noqa: PLC0415
+
         claimed = claim_prefix(prefix)
         fields: dict[str, Any] = {
             "credentials": credentials._cached_generated(),
             "prefix": claimed,
             "suffix": suffix,
-            "parent_path": g.UNSET if parent is None else parent,
+            "parent_path": UNSET if parent is None else parent,
         }
         if op == "files.create_temporary":
             build = functools.partial(
-                g.files_create_temporary.request_kwargs, vm, body=g.FilesCreateTemporaryBody(**fields)
+                api.files_create_temporary.request_kwargs, vm, body=models.FilesCreateTemporaryBody(**fields)
             )
             prove = prove_file
         else:
-            body = g.DirectoriesCreateTemporaryBody(**fields)
-            build = functools.partial(g.directories_create_temporary.request_kwargs, vm, body=body)
+            body = models.DirectoriesCreateTemporaryBody(**fields)
+            build = functools.partial(api.directories_create_temporary.request_kwargs, vm, body=body)
             prove = prove_directory
         answer = yield from self._engine.call(self._call(op, build, _parse_url, vm, credentials))
         try:
@@ -427,37 +454,44 @@ class FilesService(TransferPlans):
         administrator, as chown(2)); Windows guests: `hidden`, `read_only`; both: `last_modified` and
         `last_accessed` (timezone-aware datetimes)."""
         vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
-        g = _generated()
-        posix = {
-            "permissions": _permissions(permissions),
-            "owner_id": _id(owner, "owner", "a user id"),
-            "group_id": _id(group, "group", "a group id"),
-        }
-        windows = {"hidden": _maybe_flag(hidden, "hidden"), "read_only": _maybe_flag(read_only, "read_only")}
-        posix = {k: v for k, v in posix.items() if v is not None}
-        windows = {k: v for k, v in windows.items() if v is not None}
-        times = {
-            "last_modified": _when(last_modified, "last_modified"),
-            "last_accessed": _when(last_accessed, "last_accessed"),
-        }
+        from vcenter_guest_client import api, models  # noqa: PLC0415 - the operation index and models, loaded on first use
+        from vcenter_guest_client.types import UNSET  # noqa: PLC0415
+
+        mode = _permissions(permissions)
+        owner_id, group_id = _id(owner, "owner", "a user id"), _id(group, "group", "a group id")
+        is_hidden, is_read_only = _maybe_flag(hidden, "hidden"), _maybe_flag(read_only, "read_only")
+        modified, accessed = _when(last_modified, "last_modified"), _when(last_accessed, "last_accessed")
+        posix = (mode, owner_id, group_id) != (None, None, None)
+        windows = (is_hidden, is_read_only) != (None, None)
         if posix and windows:
             raise errors.UsageError(
                 "POSIX attributes (permissions, owner, group) and Windows attributes (hidden, read_only) "
                 "cannot be changed together: a guest has one filesystem family"
             )
-        if not posix and not windows and all(t is None for t in times.values()):
+        if not posix and not windows and modified is None and accessed is None:
             raise errors.UsageError(
                 "update needs at least one attribute to change: permissions, owner, group, hidden, read_only, "
                 "last_modified or last_accessed"
             )
-        spec = g.FileAttributesUpdateSpec(
-            last_modified=g.UNSET if times["last_modified"] is None else times["last_modified"],
-            last_accessed=g.UNSET if times["last_accessed"] is None else times["last_accessed"],
-            posix=g.PosixFileAttributesUpdateSpec(**posix) if posix else g.UNSET,
-            windows=g.WindowsFileAttributesUpdateSpec(**windows) if windows else g.UNSET,
+        spec = models.FileAttributesUpdateSpec(
+            last_modified=UNSET if modified is None else modified,
+            last_accessed=UNSET if accessed is None else accessed,
+            posix=models.PosixFileAttributesUpdateSpec(
+                permissions=UNSET if mode is None else mode,
+                owner_id=UNSET if owner_id is None else owner_id,
+                group_id=UNSET if group_id is None else group_id,
+            )
+            if posix
+            else UNSET,
+            windows=models.WindowsFileAttributesUpdateSpec(
+                hidden=UNSET if is_hidden is None else is_hidden,
+                read_only=UNSET if is_read_only is None else is_read_only,
+            )
+            if windows
+            else UNSET,
         )
-        body = g.FilesUpdateBody(credentials=credentials._cached_generated(), path=path, file_attributes=spec)
-        build = functools.partial(g.files_update.request_kwargs, vm, body=body)
+        body = models.FilesUpdateBody(credentials=credentials._cached_generated(), path=path, file_attributes=spec)
+        build = functools.partial(api.files_update.request_kwargs, vm, body=body)
         return self._engine.call(self._call("files.update", build, _parse_nothing, vm, credentials))
 
     def remove_quietly(self, vm: str, credentials: Credentials, directory: str) -> Plan[None]:

@@ -13,8 +13,7 @@ import functools
 import os
 import shlex
 from collections.abc import Callable, Iterable, Mapping
-from types import SimpleNamespace
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import attrs
 import httpx
@@ -39,62 +38,39 @@ from .checks import (
     windows_path,
 )
 
+if TYPE_CHECKING:
+    from vcenter_guest_client.models import ProcessesCredentialsBody
+
 __all__ = ["AsyncProcesses", "Processes", "ProcessesService", "RunOutcome"]
 
 RunOutcome = ProcessResult | errors.VcenterGuestError
 """One VM's outcome in `run_many`: its ProcessResult, or the exception that VM's run raised."""
 
 
-@functools.cache
-def _generated() -> SimpleNamespace:
-    # The generated modules, loaded on the first request (`import vcenter_guest` must not load them).
-    from vcenter_guest_client.api.vmguestprocesses import (  # noqa: PLC0415
-        processes_create,
-        processes_delete,
-        processes_get,
-        processes_list,
-    )
-    from vcenter_guest_client.models import (  # noqa: PLC0415
-        ProcessesCreateBody,
-        ProcessesCredentialsBody,
-        ProcessInfo,
-        ProcessSummary,
-    )
-    from vcenter_guest_client.types import Unset  # noqa: PLC0415
-
-    from vcenter_guest._wire import responses  # noqa: PLC0415
-
-    return SimpleNamespace(
-        create=processes_create,
-        list=processes_list,
-        get=processes_get,
-        delete=processes_delete,
-        CreateBody=ProcessesCreateBody,
-        CredentialsBody=ProcessesCredentialsBody,
-        Info=ProcessInfo,
-        Summary=ProcessSummary,
-        Unset=Unset,
-        wire=responses,
-    )
-
-
 # --- reading responses -------------------------------------------------------------------------------
 
 
 def _pid(raw: object) -> int:
-    pid: int = _generated().wire.integer(raw)
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415 - loaded on the first request
+
+    pid = wire.integer(raw)
     if pid < 0:
         raise ValueError("negative")
     return pid
 
 
 def _parse_create(response: httpx.Response, call: Call[int]) -> int:
-    return cast("int", _generated().wire.read(response, call, "a pid (a non-negative JSON integer)", _pid))
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+    return wire.read(response, call, "a pid (a non-negative JSON integer)", _pid)
 
 
 def _summary(raw: Any) -> ProcessSummary:
-    g = _generated()
-    wire, model = g.wire, g.Summary.from_dict(raw)
+    from vcenter_guest_client.models import ProcessSummary as Model  # noqa: PLC0415
+
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+    model = Model.from_dict(raw)
     return ProcessSummary(
         pid=wire.integer(model.pid),
         name=wire.text(model.name),
@@ -111,20 +87,23 @@ def _summaries(raw: Any) -> builtins.list[ProcessSummary]:
 
 
 def _parse_list(response: httpx.Response, call: Call[builtins.list[ProcessSummary]]) -> builtins.list[ProcessSummary]:
-    return cast(
-        "builtins.list[ProcessSummary]",
-        _generated().wire.read(response, call, "an array of Processes.Summary", _summaries),
-    )
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+    return wire.read(response, call, "an array of Processes.Summary", _summaries)
 
 
 def _parse_get(response: httpx.Response, call: Call[ProcessInfo]) -> ProcessInfo:
     # The call `run` repeats: one from_dict, then plain type checks (no helper per field).
-    g = _generated()
-    raw = g.wire.json_body(response, call, "a Processes.Info")
+    from vcenter_guest_client.models import ProcessInfo as Model  # noqa: PLC0415
+    from vcenter_guest_client.types import Unset  # noqa: PLC0415
+
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+    raw = wire.json_body(response, call, "a Processes.Info")
     try:
         if not isinstance(raw, dict):
             raise TypeError("not an object")
-        model = g.Info.from_dict(raw)
+        model = Model.from_dict(raw)
         name, owner, command, started = model.name, model.owner, model.command, model.started
         if not (isinstance(name, str) and isinstance(owner, str) and isinstance(command, str)):
             raise TypeError("not a string")
@@ -134,17 +113,19 @@ def _parse_get(response: httpx.Response, call: Call[ProcessInfo]) -> ProcessInfo
             name=name,
             owner=owner,
             command=command,
-            started=g.wire.aware(started),
-            finished=None if isinstance(finished, g.Unset) else g.wire.aware(finished),
-            exit_code=None if isinstance(exit_code, g.Unset) else g.wire.integer(exit_code),
+            started=wire.aware(started),
+            finished=None if isinstance(finished, Unset) else wire.aware(finished),
+            exit_code=None if isinstance(exit_code, Unset) else wire.integer(exit_code),
         )
-    except g.wire.PARSE_FAILURES:
-        raise g.wire.unexpected(response, call, "the body is not a Processes.Info") from None
+    except wire.PARSE_FAILURES:
+        raise wire.unexpected(response, call, "the body is not a Processes.Info") from None
 
 
 def _parse_delete(response: httpx.Response, call: Call[None]) -> None:
     if response.status_code != call.operation.success_status:
-        raise _generated().wire.failure(response, call)
+        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+        raise wire.failure(response, call)
 
 
 class ProcessesService:
@@ -160,32 +141,40 @@ class ProcessesService:
 
     def create_call(self, vm: str, credentials: Credentials, spec: CreateSpec) -> Call[int]:
         """Processes.create."""
-        g = _generated()
-        body = g.CreateBody(credentials=credentials._cached_generated(), spec=spec._cached_generated())
-        build = functools.partial(g.create.request_kwargs, vm, body=body)
+        from vcenter_guest_client import api  # noqa: PLC0415 - the operation index, loaded on the first request
+        from vcenter_guest_client.models import ProcessesCreateBody  # noqa: PLC0415
+
+        body = ProcessesCreateBody(credentials=credentials._cached_generated(), spec=spec._cached_generated())
+        build = functools.partial(api.processes_create.request_kwargs, vm, body=body)
         return Call(operations()["processes.create"], build, _parse_create, vm=vm, credentials=credentials)
 
     def list_call(self, vm: str, credentials: Credentials) -> Call[builtins.list[ProcessSummary]]:
         """Processes.list."""
-        g = _generated()
-        build = functools.partial(g.list.request_kwargs, vm, body=self._credentials_body(credentials))
+        from vcenter_guest_client import api  # noqa: PLC0415
+
+        build = functools.partial(api.processes_list.request_kwargs, vm, body=self._credentials_body(credentials))
         return Call(operations()["processes.list"], build, _parse_list, vm=vm, credentials=credentials)
 
     def get_call(self, vm: str, credentials: Credentials, pid: int) -> Call[ProcessInfo]:
         """Processes.get."""
-        g = _generated()
-        build = functools.partial(g.get.request_kwargs, vm, pid, body=self._credentials_body(credentials))
+        from vcenter_guest_client import api  # noqa: PLC0415
+
+        build = functools.partial(api.processes_get.request_kwargs, vm, pid, body=self._credentials_body(credentials))
         return Call(operations()["processes.get"], build, _parse_get, vm=vm, pid=pid, credentials=credentials)
 
     def delete_call(self, vm: str, credentials: Credentials, pid: int) -> Call[None]:
         """Processes.delete."""
-        g = _generated()
-        build = functools.partial(g.delete.request_kwargs, vm, pid, body=self._credentials_body(credentials))
+        from vcenter_guest_client import api  # noqa: PLC0415
+
+        body = self._credentials_body(credentials)
+        build = functools.partial(api.processes_delete.request_kwargs, vm, pid, body=body)
         return Call(operations()["processes.delete"], build, _parse_delete, vm=vm, pid=pid, credentials=credentials)
 
     @staticmethod
-    def _credentials_body(credentials: Credentials) -> Any:
-        return _generated().CredentialsBody(credentials=credentials._cached_generated())
+    def _credentials_body(credentials: Credentials) -> ProcessesCredentialsBody:
+        from vcenter_guest_client.models import ProcessesCredentialsBody  # noqa: PLC0415
+
+        return ProcessesCredentialsBody(credentials=credentials._cached_generated())
 
     # --- the methods users call --------------------------------------------------------------------------
 

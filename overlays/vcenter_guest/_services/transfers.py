@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import quote, quote_plus, urlencode
@@ -15,17 +16,21 @@ from vcenter_guest._engine.retry import tls_failure
 from vcenter_guest._values import Credentials
 from vcenter_guest.operations import operations
 
-from .filemodels import _generated
-
 __all__ = ["TransferPlans"]
 
 
 def _text(raw: object) -> str:
-    return cast("str", _generated().wire.text(raw))
+
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+    return wire.text(raw)
 
 
 def _parse_url(response: httpx.Response, call: Call[str]) -> str:
-    return cast("str", _generated().wire.read(response, call, "a transfer URL (a JSON string)", _text))
+
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+    return wire.read(response, call, "a transfer URL (a JSON string)", _text)
 
 
 class TransferPlans:
@@ -39,10 +44,12 @@ class TransferPlans:
 
     def transfer_call(self, vm: str, credentials: Credentials, path: str, attributes: Any = None) -> Call[str]:
         """Transfers.create: a download URL, or an upload URL when `attributes` (FileCreationAttributes) are given."""
-        g = _generated()
-        spec = g.TransferCreateSpec(path=path, attributes=g.UNSET if attributes is None else attributes)
-        body = g.TransfersCreateBody(credentials=credentials._cached_generated(), spec=spec)
-        build = functools.partial(g.transfers_create.request_kwargs, vm, body=body)
+        from vcenter_guest_client import api, models  # noqa: PLC0415 - the operation index and models, loaded on first use
+        from vcenter_guest_client.types import UNSET  # noqa: PLC0415
+
+        spec = models.TransferCreateSpec(path=path, attributes=UNSET if attributes is None else attributes)
+        body = models.TransfersCreateBody(credentials=credentials._cached_generated(), spec=spec)
+        build = functools.partial(api.transfers_create.request_kwargs, vm, body=body)
         return cast("Call[str]", self._call("transfers.create", build, _parse_url, vm, credentials))
 
     # --- the data plane -----------------------------------------------------------------------------------
@@ -51,7 +58,9 @@ class TransferPlans:
         """The URL to send a transfer's GET or PUT to, and the host it stands for when the client's
         `esxi_hosts` reach that host at another address (else None): `*` becomes the server's host and
         port; the path and parameters are the generated operation's (guest_file.download / upload)."""
-        g = _generated()
+        from vcenter_guest_client import api  # noqa: PLC0415 - the operation index and models, loaded on first use
+        from vcenter_guest_client.types import File  # noqa: PLC0415
+
         try:
             parsed = httpx.URL(url)
             params = parsed.params
@@ -87,9 +96,9 @@ class TransferPlans:
             mapped = httpx.URL(f"//{address}")
             parsed = parsed.copy_with(host=mapped.host, port=mapped.port if mapped.port is not None else parsed.port)
         if method == "GET":
-            kwargs = g.guest_file_download.request_kwargs(id=ids[0], token=tokens[0])
+            kwargs = api.guest_file_download.request_kwargs(id=ids[0], token=tokens[0])
         else:
-            kwargs = g.guest_file_upload.request_kwargs(id=ids[0], token=tokens[0], body=g.File(payload=b""))
+            kwargs = api.guest_file_upload.request_kwargs(id=ids[0], token=tokens[0], body=File(payload=io.BytesIO()))
         origin = str(parsed.copy_with(path="/", query=None, fragment=None)).rstrip("/")
         return f"{origin}{kwargs['url']}?{urlencode(kwargs['params'])}", named
 
@@ -167,7 +176,10 @@ class TransferPlans:
         """`error` without the transfer's token: a data plane may quote it bare in its answer."""
         token = url.params.get("token") or ""
         redactor = self._engine.redactor.with_secrets([token, quote(token, safe=""), quote_plus(token)])
-        _generated().wire.scrub_error(error, redactor.scrub)
+
+        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+        wire.scrub_error(error, redactor.scrub)
         return error
 
     def output_until(self, timeout: float | None) -> float | None:
