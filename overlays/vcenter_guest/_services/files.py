@@ -32,7 +32,7 @@ from vcenter_guest._engine import Call, Engine, Move, Plan
 from vcenter_guest._values import Credentials, FileInfo, FileSummary
 from vcenter_guest.ownership import UnprovenPath, claim_prefix, prove_directory, prove_file
 
-from .base import AsyncService, SyncService, driven
+from .base import AsyncService, ServiceClient, SyncService, driven
 from .checks import check_credentials, check_flag, check_vm
 from .local import _Destination, _guest_path, _permissions, _progress, _reported, _Source
 from .transfers import TransferPlans, _parse_url
@@ -97,11 +97,10 @@ def _page(raw: Any) -> tuple[builtins.list[FileSummary], str]:
 class FilesService(TransferPlans):
     """What the sync and the async files service share: the calls, and the methods as plans."""
 
-    _client: Any  # the Client or AsyncClient (SyncService / AsyncService keep it)
-
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: ServiceClient) -> None:
         super().__init__(client)  # type: ignore[call-arg] # SyncService or AsyncService
-        self._engine: Engine = client._engine
+        self._owner = client
+        self._engine: Engine = client.engine
 
     def _creds(self, credentials: Credentials) -> Any:
         from vcenter_guest_client import models  # noqa: PLC0415 - the operation index and models, loaded on first use
@@ -550,7 +549,7 @@ class Files(FilesService, SyncService):
         try:
             yield path
         finally:
-            self._client._drive(self.rmdir_call_plan(vm, credentials, path, recursive=True))
+            self._client.drive(self.rmdir_call_plan(vm, credentials, path, recursive=True))
 
 
 class AsyncFiles(FilesService, AsyncService):
@@ -573,4 +572,4 @@ class AsyncFiles(FilesService, AsyncService):
             import anyio  # noqa: PLC0415
 
             with anyio.CancelScope(shield=True):
-                await self._client._drive(self.rmdir_call_plan(vm, credentials, path, recursive=True))
+                await self._client.drive(self.rmdir_call_plan(vm, credentials, path, recursive=True))

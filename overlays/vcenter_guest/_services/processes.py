@@ -13,7 +13,7 @@ import functools
 import os
 import shlex
 from collections.abc import Callable, Iterable, Mapping
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
 import attrs
 import httpx
@@ -24,7 +24,7 @@ from vcenter_guest._engine.waiting import poll_until_exit, run_program
 from vcenter_guest._values import CreateSpec, Credentials, ProcessInfo, ProcessResult, ProcessSummary
 from vcenter_guest.operations import operations
 
-from .base import AsyncService, SyncService, driven
+from .base import AsyncService, ServiceClient, SyncService, driven
 from .capture import DEFAULT_MAX_OUTPUT_BYTES, Output, check_encoding, check_limit, output_target, run_captured
 from .checks import (
     check_credentials,
@@ -37,6 +37,8 @@ from .checks import (
     program_spec,
     windows_path,
 )
+from .files import FilesService
+from .vms import GuestService
 
 if TYPE_CHECKING:
     from vcenter_guest_client.models import ProcessesCredentialsBody
@@ -128,14 +130,23 @@ def _parse_delete(response: httpx.Response, call: Call[None]) -> None:
         raise wire.failure(response, call)
 
 
+class ProcessesClient(ServiceClient, Protocol):
+    """The client, as the processes service sees it: also its files service (a run's directory) and its
+    guest service (`wait_ready`)."""
+
+    @property
+    def files(self) -> FilesService: ...
+    @property
+    def guest(self) -> GuestService: ...
+
+
 class ProcessesService:
     """What the sync and the async processes service share: the calls, and the methods as plans."""
 
-    _client: Any  # the Client or AsyncClient (SyncService / AsyncService keep it)
-
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: ProcessesClient) -> None:
         super().__init__(client)  # type: ignore[call-arg] # SyncService or AsyncService
-        self._engine: Engine = client._engine
+        self._owner = client
+        self._engine: Engine = client.engine
 
     # --- the calls (also what `run` makes: see _engine.waiting.ProcessCalls) -----------------------------
 
@@ -353,7 +364,7 @@ class ProcessesService:
         body = script.encode("utf-8") if isinstance(script, str) else script
         if not isinstance(body, bytes | bytearray | os.PathLike):
             raise errors.UsageError(f"script must be its text, its bytes or a local path, not {type(script).__name__}")
-        files = self._client.files
+        files = self._owner.files
         shebang = _has_shebang(body)
 
         def prepare(directory: str) -> Plan[CreateSpec]:
@@ -429,7 +440,7 @@ class ProcessesService:
                 return run_captured(
                     engine,
                     self,
-                    self._client.files,
+                    self._owner.files,
                     vm=vm,
                     credentials=credentials,
                     spec=spec,
@@ -443,7 +454,7 @@ class ProcessesService:
 
         if ready_within is None:
             return planned
-        guest = self._client.guest
+        guest = self._owner.guest
 
         def ready_first(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
             yield from guest.wait_plan(vm, ready_within)
@@ -586,10 +597,10 @@ class AsyncProcesses(ProcessesService, AsyncService):
             encoding=encoding,
             wait_ready=wait_ready,
         )
-        self._client._fit_pool(concurrency)
+        self._client.fit_pool(concurrency)
         outcomes: builtins.list[RunOutcome | None] = [None] * len(targets)
         pending = iter(range(len(targets)))
-        drive = self._client._drive
+        drive = self._client.drive
 
         async def worker() -> None:
             # Workers share one iterator: each VM is taken exactly once, in input order.

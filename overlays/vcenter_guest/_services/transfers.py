@@ -16,6 +16,8 @@ from vcenter_guest._engine.retry import tls_failure
 from vcenter_guest._values import Credentials
 from vcenter_guest.operations import operations
 
+from .base import ServiceClient
+
 __all__ = ["TransferPlans"]
 
 
@@ -37,7 +39,7 @@ class TransferPlans:
     """Transfer URLs and their GET or PUT, as plans (a base of `FilesService`)."""
 
     _engine: Engine
-    _client: Any  # the Client or AsyncClient (SyncService / AsyncService keep it)
+    _owner: ServiceClient  # the Client or AsyncClient
 
     def _call(self, op_id: str, build: Callable[[], Any], parse: Any, vm: str, credentials: Credentials) -> Call[Any]:
         return Call(operations()[op_id], build, parse, vm=vm, credentials=credentials)
@@ -90,7 +92,7 @@ class TransferPlans:
                 operation="transfers.create",
             )
         named: str | None = None
-        address = self._client.esxi_hosts.get(parsed.host.lower())
+        address = self._owner.esxi_hosts.get(parsed.host.lower())
         if address is not None:
             named = parsed.netloc.decode("ascii")
             mapped = httpx.URL(f"//{address}")

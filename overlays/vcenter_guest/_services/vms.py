@@ -17,7 +17,7 @@ from vcenter_guest._engine.polling import poll_offsets
 from vcenter_guest._values import GuestReadiness, VmSummary
 from vcenter_guest.operations import operations
 
-from .base import AsyncService, SyncService, driven
+from .base import AsyncService, ServiceClient, SyncService, driven
 from .checks import check_run_timeout, check_vm
 
 __all__ = ["AsyncGuest", "AsyncVms", "Guest", "GuestService", "Vms", "VmsService"]
@@ -85,9 +85,9 @@ def _strings(value: object, name: str) -> builtins.list[str] | None:
 class VmsService:
     """What the sync and the async VM service share."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: ServiceClient) -> None:
         super().__init__(client)  # type: ignore[call-arg] # SyncService or AsyncService
-        self._engine: Engine = client._engine
+        self._engine: Engine = client.engine
 
     @driven
     def list(
@@ -162,9 +162,9 @@ class VmsService:
 class GuestService:
     """What the sync and the async guest service share."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: ServiceClient) -> None:
         super().__init__(client)  # type: ignore[call-arg] # SyncService or AsyncService
-        self._engine: Engine = client._engine
+        self._engine: Engine = client.engine
 
     def readiness_call(self, vm: str) -> Call[GuestReadiness]:
         """Operations.get."""
