@@ -25,7 +25,7 @@ from vcenter_guest._values import CreateSpec, Credentials, ProcessInfo, ProcessR
 from vcenter_guest.operations import operations
 
 from .base import AsyncService, ServiceClient, SyncService, driven
-from .capture import DEFAULT_MAX_OUTPUT_BYTES, Output, check_encoding, check_limit, output_target, run_captured
+from .capture import DEFAULT_MAX_OUTPUT_BYTES, Output, run_captured
 from .checks import (
     check_credentials,
     check_flag,
@@ -38,6 +38,8 @@ from .checks import (
     windows_path,
 )
 from .files import FilesService
+from .runoptions import RunOptions
+from .scripts import _has_shebang, _windows_script
 from .vms import GuestService
 
 if TYPE_CHECKING:
@@ -301,8 +303,7 @@ class ProcessesService:
         spec = program_spec(
             program, args, arguments, working_directory, environment_variables, through_cmd=capture is True
         )
-        plan = self.run_planner(
-            spec,
+        options = RunOptions.checked(
             timeout=timeout,
             terminate_on_timeout=terminate_on_timeout,
             check=check,
@@ -313,6 +314,7 @@ class ProcessesService:
             stderr=stderr,
             wait_ready=wait_ready,
         )
+        plan = self.run_planner(spec, options)
         return plan(check_vm(vm), check_credentials(credentials))
 
     @driven
@@ -380,8 +382,7 @@ class ProcessesService:
                 program, rest = interpreter or "/bin/bash", [path, *args]
             return attrs.evolve(base, path=program, arguments=shlex.join(rest) if rest else None)
 
-        plan = self.run_planner(
-            prepare,
+        options = RunOptions.checked(
             timeout=timeout,
             terminate_on_timeout=terminate_on_timeout,
             check=check,
@@ -392,31 +393,16 @@ class ProcessesService:
             stderr=stderr,
             wait_ready=wait_ready,
         )
+        plan = self.run_planner(prepare, options)
         return plan(target, creds)
 
     def run_planner(
-        self,
-        spec: CreateSpec | Callable[[str], Plan[CreateSpec]],
-        *,
-        timeout: float | None,
-        terminate_on_timeout: bool,
-        check: bool,
-        capture: bool,
-        max_output_bytes: int,
-        encoding: str | None,
-        stdout: IO[bytes] | None = None,
-        stderr: IO[bytes] | None = None,
-        wait_ready: float | None = None,
+        self, spec: CreateSpec | Callable[[str], Plan[CreateSpec]], options: RunOptions
     ) -> Callable[[str, Credentials], Plan[ProcessResult]]:
-        """The options of `run`, checked once: a function of (vm, credentials) giving a run's plan
-        (what `run` and each VM of `run_many` drive)."""
-        ready_within = check_run_timeout(wait_ready, "wait_ready")
-        run_timeout = check_run_timeout(timeout)
-        terminate, checked = check_terminate(terminate_on_timeout, run_timeout, "run"), bool(check)
+        """A function of (vm, credentials) giving a run's plan, with `options` (checked once): what `run`
+        and each VM of `run_many` drive."""
         engine = self._engine
-        if not check_flag(capture, "capture"):
-            if stdout is not None or stderr is not None:
-                raise errors.UsageError("stdout= and stderr= need capture=True")
+        if not options.capture:
             if not isinstance(spec, CreateSpec):
                 raise errors.UsageError("a script runs with capture=True only (its run directory holds it)")
 
@@ -427,14 +413,12 @@ class ProcessesService:
                     vm,
                     credentials,
                     spec,
-                    timeout=run_timeout,
-                    terminate_on_timeout=terminate,
-                    check=checked,
+                    timeout=options.timeout,
+                    terminate_on_timeout=options.terminate_on_timeout,
+                    check=options.check,
                 )
 
         else:
-            limit, codec = check_limit(max_output_bytes), check_encoding(encoding)
-            out, err = output_target(stdout, "stdout"), output_target(stderr, "stderr")
 
             def planned(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
                 return run_captured(
@@ -444,14 +428,15 @@ class ProcessesService:
                     vm=vm,
                     credentials=credentials,
                     spec=spec,
-                    timeout=run_timeout,
-                    terminate_on_timeout=terminate,
-                    check=checked,
-                    stdout=Output(out, limit),
-                    stderr=Output(err, limit),
-                    encoding=codec,
+                    timeout=options.timeout,
+                    terminate_on_timeout=options.terminate_on_timeout,
+                    check=options.check,
+                    stdout=Output(options.stdout, options.max_output_bytes),
+                    stderr=Output(options.stderr, options.max_output_bytes),
+                    encoding=options.encoding,
                 )
 
+        ready_within = options.wait_ready
         if ready_within is None:
             return planned
         guest = self._owner.guest
@@ -472,62 +457,6 @@ class Processes(ProcessesService, SyncService):
         assert vc.processes.get("vm-42", creds, pid).running
         vc.processes.delete("vm-42", creds, pid)
     """
-
-
-def _has_shebang(body: bytes | bytearray | os.PathLike[str]) -> bool:
-    if not isinstance(body, os.PathLike):
-        return bytes(body[:2]) == b"#!"
-    try:
-        with open(body, "rb") as local:
-            return local.read(2) == b"#!"
-    except OSError as exc:
-        raise errors.UsageError(f"cannot read the script {os.fspath(body)!r}: {exc.strerror or exc}") from None
-
-
-POWERSHELL = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
-"""Windows PowerShell, where every Windows since 7 / 2008 R2 has it."""
-
-
-def _windows_script(
-    base: CreateSpec,
-    directory: str,
-    script: str | bytes | bytearray | os.PathLike[str],
-    interpreter: str | None,
-    args: tuple[str, ...],
-) -> tuple[CreateSpec, str, bytes | bytearray | os.PathLike[str]]:
-    """(the spec to run, the guest path to upload to, what to upload) of a script in a Windows run
-    directory: a .cmd script cmd.exe runs, a .ps1 one PowerShell runs, or one for `interpreter`.
-    Text is written as its interpreter reads it; bytes and local files go as they are."""
-    import mslex  # noqa: PLC0415 - only Windows guests need it
-
-    if any("\n" in arg or "\r" in arg for arg in args):
-        raise errors.UsageError(
-            "on a Windows guest, a script's argument cannot hold a line break (cmd.exe ends its line)"
-        )
-    name = (interpreter or "").replace("/", "\\").rsplit("\\", 1)[-1].lower()
-    data: bytes | bytearray | os.PathLike[str] = script.encode("utf-8") if isinstance(script, str) else script
-    if interpreter is None:
-        path = f"{directory}\\script.cmd"
-        program, rest = path, list(args)
-        if isinstance(script, str):
-            try:  # cmd reads a batch file in the OEM code page, line by line (CRLF)
-                data = script.replace("\r\n", "\n").replace("\n", "\r\n").encode("cp437")
-            except UnicodeEncodeError:
-                raise errors.UsageError(
-                    "a cmd script's text must be in the OEM code page cp437 (cmd reads batch files in it); "
-                    "pass its bytes, or interpreter='powershell'"
-                ) from None
-    elif name in {"powershell", "powershell.exe", "pwsh", "pwsh.exe"}:
-        path = f"{directory}\\script.ps1"
-        program = interpreter if windows_path(interpreter) else POWERSHELL
-        rest = ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File", path, *args]
-        if isinstance(script, str):
-            data = ("\ufeff" + script).encode("utf-8")  # Windows PowerShell reads UTF-8 by its BOM
-    else:
-        path = f"{directory}\\script"
-        program, rest = interpreter, [path, *args]
-    arguments = mslex.join(rest, for_cmd=True) if rest else None  # the line goes through cmd.exe (capture)
-    return attrs.evolve(base, path=program, arguments=arguments), path, data
 
 
 def _vm_list(vms: object) -> builtins.list[str]:
@@ -587,8 +516,7 @@ class AsyncProcesses(ProcessesService, AsyncService):
         spec = program_spec(
             program, args, arguments, working_directory, environment_variables, through_cmd=capture is True
         )
-        plan_of = self.run_planner(
-            spec,
+        options = RunOptions.checked(
             timeout=timeout,
             terminate_on_timeout=terminate_on_timeout,
             check=check,
@@ -597,6 +525,7 @@ class AsyncProcesses(ProcessesService, AsyncService):
             encoding=encoding,
             wait_ready=wait_ready,
         )
+        plan_of = self.run_planner(spec, options)
         self._client.fit_pool(concurrency)
         outcomes: builtins.list[RunOutcome | None] = [None] * len(targets)
         pending = iter(range(len(targets)))
