@@ -14,10 +14,10 @@ sessions, typed errors (`vcenter_guest.errors`), waiting, retries, redaction and
 `vcenter_guest.redaction` keeps secrets out of text.
 """
 
-from . import errors
+from . import _services, errors
 from ._clients import AsyncClient, Client
 from ._engine.retry import RetryPolicy
-from ._services import AsyncFiles, AsyncGuest, AsyncProcesses, AsyncVms, Files, Guest, Processes, RunOutcome, Vms
+from ._services import *  # noqa: F403 - the declared services' classes (see _services.Services)
 from ._values import (
     CreateSpec,
     Credentials,
@@ -33,25 +33,18 @@ from ._version import __version__ as __version__
 
 __all__ = [
     "AsyncClient",
-    "AsyncFiles",
-    "AsyncGuest",
-    "AsyncProcesses",
-    "AsyncVms",
     "Client",
     "CreateSpec",
     "Credentials",
     "FileInfo",
     "FileSummary",
-    "Files",
-    "Guest",
     "GuestReadiness",
     "ProcessInfo",
     "ProcessResult",
     "ProcessSummary",
-    "Processes",
     "RetryPolicy",
-    "RunOutcome",
     "VmSummary",
-    "Vms",
     "errors",
 ]
+__all__ += _services.__all__
+__all__.sort()

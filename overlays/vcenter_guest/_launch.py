@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from ._extras import MissingExtra, needs
+from .extras import MissingExtra, needs
 
 __all__ = ["main"]
 

@@ -28,19 +28,33 @@ import posixpath
 import re
 import secrets
 
-__all__ = ["UnprovenDirectory", "claim_prefix", "prove_directory"]
+__all__ = ["UnprovenDirectory", "UnprovenFile", "UnprovenPath", "claim_prefix", "prove_directory", "prove_file"]
 
 _NONCE_BYTES = 8
 _WINDOWS_DRIVE = re.compile(r"[A-Za-z]:\\")
 
 
-class UnprovenDirectory(ValueError):
-    """A server's answer that cannot be proven to be the new directory asked for (the message quotes it)."""
+class UnprovenPath(ValueError):
+    """A server's answer that cannot be proven to be the new file or directory asked for (the message quotes it)."""
+
+    kind = "path"
 
     def __init__(self, answer: object, why: str) -> None:
-        super().__init__(f"{answer!r} is not a new directory of this run: {why}")
+        super().__init__(f"{answer!r} is not a new {self.kind} of this run: {why}")
         self.answer = answer
         self.why = why
+
+
+class UnprovenDirectory(UnprovenPath):
+    """A server's answer that cannot be proven to be the new directory asked for (the message quotes it)."""
+
+    kind = "directory"
+
+
+class UnprovenFile(UnprovenPath):
+    """A server's answer that cannot be proven to be the new file asked for (`Files.createTemporary`)."""
+
+    kind = "file"
 
 
 def claim_prefix(prefix: str) -> str:
@@ -48,33 +62,43 @@ def claim_prefix(prefix: str) -> str:
     return f"{prefix}{secrets.token_hex(_NONCE_BYTES)}-"
 
 
-def _parts(path: str) -> tuple[str, str, str, bool]:
+def _parts(path: str, unproven: type[UnprovenPath]) -> tuple[str, str, str, bool]:
     """(parent, last component, the normal form, windows) of an absolute guest path."""
     if _WINDOWS_DRIVE.match(path):
         return (*ntpath.split(path), ntpath.normpath(path), True)
     if path.startswith("/"):
         return (*posixpath.split(path), posixpath.normpath(path), False)
-    raise UnprovenDirectory(path, "it is not an absolute path (`/...` or `C:\\...`)")
+    raise unproven(path, "it is not an absolute path (`/...` or `C:\\...`)")
 
 
 def prove_directory(answer: object, *, prefix: str, suffix: str = "", parent: str | None = None) -> str:
     """`answer` if it is provably the new directory asked for with `prefix` (from `claim_prefix`),
     `suffix` and `parent` (None: wherever the guest keeps temporary files); else UnprovenDirectory."""
+    return _prove(answer, UnprovenDirectory, prefix, suffix, parent)
+
+
+def prove_file(answer: object, *, prefix: str, suffix: str = "", parent: str | None = None) -> str:
+    """`answer` if it is provably the new file asked for (`Files.createTemporary`) with `prefix` (from
+    `claim_prefix`), `suffix` and `parent`, by the same rules as `prove_directory`; else UnprovenFile."""
+    return _prove(answer, UnprovenFile, prefix, suffix, parent)
+
+
+def _prove(answer: object, unproven: type[UnprovenPath], prefix: str, suffix: str, parent: str | None) -> str:
     if not isinstance(answer, str) or not answer:
-        raise UnprovenDirectory(answer, "it is not a non-empty string")
+        raise unproven(answer, "it is not a non-empty string")
     if any(ord(c) < 32 or c == "\x7f" for c in answer):
-        raise UnprovenDirectory(answer, "it holds a control character")
-    head, name, normal, windows = _parts(answer)
+        raise unproven(answer, "it holds a control character")
+    head, name, normal, windows = _parts(answer, unproven)
     if not name:
-        raise UnprovenDirectory(answer, "it is a root or ends with a separator")
+        raise unproven(answer, "it is a root or ends with a separator")
     if normal != answer or answer.endswith(("/", "\\")) or ("//" in answer and not windows):
-        raise UnprovenDirectory(answer, "it is not a normalised path (`..`, `.`, a doubled or trailing separator)")
+        raise unproven(answer, "it is not a normalised path (`..`, `.`, a doubled or trailing separator)")
     if windows and (name.endswith((".", " ")) or "/" in answer):
-        raise UnprovenDirectory(answer, "it is not a normalised Windows path")
+        raise unproven(answer, "it is not a normalised Windows path")
     if not name.startswith(prefix) or len(name) < len(prefix) + len(suffix) or not name.endswith(suffix):
-        raise UnprovenDirectory(answer, "its name does not start with the prefix asked for")
+        raise unproven(answer, "its name does not start with the prefix asked for")
     if parent is not None:
         want = (ntpath if windows else posixpath).normpath(parent)
         if (head.casefold() != want.casefold()) if windows else (head != want):
-            raise UnprovenDirectory(answer, f"it is not directly inside {parent!r}, the parent asked for")
+            raise unproven(answer, f"it is not directly inside {parent!r}, the parent asked for")
     return answer

@@ -14,9 +14,6 @@ import httpx
 from vcenter_guest import errors
 from vcenter_guest._engine import CAUGHT, Effect, Move, Moved, Plan, Send, Sleep
 from vcenter_guest._engine.effects import CLEANUP_SECONDS
-from vcenter_guest._services.files import AsyncFiles
-from vcenter_guest._services.processes import AsyncProcesses
-from vcenter_guest._services.vms import AsyncGuest, AsyncVms
 
 from .base import BaseClient, Received, Setup, paced
 from .bounded import Body, unbind
@@ -75,15 +72,6 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
     asyncio and trio.
     """
 
-    processes: AsyncProcesses
-    """The guest processes service: create, list, get, delete, run, run_many."""
-    files: AsyncFiles
-    vms: AsyncVms
-    """Virtual machines: list with filters, find by name."""
-    guest: AsyncGuest
-    """Guest readiness: readiness, wait_ready."""
-    """The guest filesystem service: upload, download, stat, list, delete, move, mkdir, rmdir, temporary directories."""
-
     def _open(self, setup: Setup[httpx.AsyncBaseTransport, Callable[[float], Awaitable[None]]]) -> None:
         transport = setup.transport
         if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
@@ -107,10 +95,6 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
         self._host_pools: dict[str, httpx.AsyncClient] = {}
         self._lock: anyio.Lock | None = None
         self._sleep = setup.sleep  # None: anyio.sleep, imported on the first sleep
-        self.processes = AsyncProcesses(self)
-        self.files = AsyncFiles(self)
-        self.vms = AsyncVms(self)
-        self.guest = AsyncGuest(self)
 
     def _session_lock(self) -> anyio.Lock:
         if self._lock is None:
@@ -220,6 +204,9 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
         if finished:
             await _delivered()
         return stepper.result
+
+    drive = _drive
+    fit_pool = _fit_pool
 
     async def _read(self, response: httpx.Response) -> httpx.Response:
         async with contextlib.aclosing(response):

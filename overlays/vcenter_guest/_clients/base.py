@@ -18,6 +18,7 @@ import httpx
 
 from vcenter_guest import errors
 from vcenter_guest._engine import SESSION_HEADER, Engine, Move, Moved, Plan, RetryPolicy, Send, Stepper
+from vcenter_guest._services import Services
 from vcenter_guest.redaction import Redactor, hide_tokens
 
 from .bounded import DEFAULT_MAX_RESPONSE_BYTES, Codings
@@ -143,8 +144,8 @@ class Setup(Generic[TransportT, SleepT]):
     sleep: SleepT | None
 
 
-class BaseClient(Generic[TransportT, SleepT]):
-    """A vCenter connection; the parameters are documented on `Client`."""
+class BaseClient(Services, Generic[TransportT, SleepT]):
+    """A vCenter connection; the parameters are documented on `Client`; its services are `Services`'."""
 
     _http: httpx.Client | httpx.AsyncClient
 
@@ -217,6 +218,11 @@ class BaseClient(Generic[TransportT, SleepT]):
     def session_id(self) -> str | None:
         """The current API session id (a secret: never log it), None before login and after close."""
         return self._engine.session_id
+
+    @property
+    def engine(self) -> Engine:
+        """The engine this client's services build their plans with (sessions, retries, waiting)."""
+        return self._engine
 
     @property
     def redactor(self) -> Redactor:

@@ -13,9 +13,6 @@ import httpx
 
 from vcenter_guest import errors
 from vcenter_guest._engine import CAUGHT, Effect, Move, Moved, Plan, Send, Sleep
-from vcenter_guest._services.files import Files
-from vcenter_guest._services.processes import Processes
-from vcenter_guest._services.vms import Guest, Vms
 
 from .base import BaseClient, Received, Setup, paced
 from .bounded import Body, unbind
@@ -65,15 +62,6 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
     Thread-safe: threads may share one client; a session renewal happens once for all of them.
     """
 
-    processes: Processes
-    """The guest processes service: create, list, get, delete, run."""
-    files: Files
-    vms: Vms
-    """Virtual machines: list with filters, find by name."""
-    guest: Guest
-    """Guest readiness: readiness, wait_ready."""
-    """The guest filesystem service: upload, download, stat, list, delete, move, mkdir, rmdir, temporary directories."""
-
     def _open(self, setup: Setup[httpx.BaseTransport, Callable[[float], None]]) -> None:
         transport = setup.transport
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
@@ -96,10 +84,6 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
         self._host_lock = threading.Lock()
         self._lock = threading.RLock()
         self._sleep = setup.sleep or time.sleep
-        self.processes = Processes(self)
-        self.files = Files(self)
-        self.vms = Vms(self)
-        self.guest = Guest(self)
 
     def login(self) -> None:
         """Creates an API session now, if there is none (otherwise the first call does)."""
@@ -173,6 +157,8 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
         if held:
             held.pop()()
         return stepper.result
+
+    drive = _drive
 
     def _read(self, response: httpx.Response) -> httpx.Response:
         # The body within max_response_bytes, or BodyTooLarge (see bounded).

@@ -13,7 +13,7 @@ are the same object: the two can never drift apart (httpx's `BaseClient` idea, a
     ...             yield
     ...         return f"hello {name}"
     >>> class Driver:
-    ...     def _drive(self, plan):
+    ...     def drive(self, plan):
     ...         try:
     ...             plan.send(None)
     ...         except StopIteration as stop:
@@ -26,23 +26,50 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
-from vcenter_guest._engine import Plan
+from vcenter_guest._engine import Engine, Plan
 
-__all__ = ["AsyncService", "SyncService", "driven"]
+__all__ = [
+    "AsyncService",
+    "AsyncServiceClient",
+    "ServiceClient",
+    "SyncService",
+    "SyncServiceClient",
+    "driven",
+    "service",
+    "services",
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+S = TypeVar("S", bound="SyncService")
+A = TypeVar("A", bound="AsyncService")
 
 
-class _SyncDriver(Protocol):
-    def _drive(self, plan: Plan[T]) -> T: ...
+class ServiceClient(Protocol):
+    """What a service sees of its client (`Client` or `AsyncClient`): the engine its plans are built
+    with, and the `esxi_hosts` its transfers go through."""
+
+    @property
+    def engine(self) -> Engine: ...
+    @property
+    def esxi_hosts(self) -> Mapping[str, str]: ...
 
 
-class _AsyncDriver(Protocol):
-    async def _drive(self, plan: Plan[T]) -> T: ...
+class SyncServiceClient(ServiceClient, Protocol):
+    """A sync client, as its services see it: `drive` runs a plan to its end."""
+
+    def drive(self, plan: Plan[T]) -> T: ...
+
+
+class AsyncServiceClient(ServiceClient, Protocol):
+    """An async client, as its services see it: `drive` runs a plan, awaited; `fit_pool` makes room for
+    `concurrency` connections (run_many)."""
+
+    async def drive(self, plan: Plan[T]) -> T: ...
+    def fit_pool(self, concurrency: int) -> None: ...
 
 
 def _without_self(build: Callable[..., Any], method: Callable[..., Any]) -> None:
@@ -58,11 +85,11 @@ def _without_self(build: Callable[..., Any], method: Callable[..., Any]) -> None
 class SyncService:
     """A service of a sync client: its `@driven` methods run their plans at once."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: SyncServiceClient) -> None:
         self._client = client
 
     def _bind(self, build: Callable[..., Plan[T]]) -> Callable[..., T]:
-        drive = self._client._drive
+        drive = self._client.drive
 
         @functools.wraps(build)
         def method(*args: Any, **kwargs: Any) -> T:
@@ -76,11 +103,11 @@ class SyncService:
 class AsyncService:
     """A service of an async client: its `@driven` methods are coroutine methods."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: AsyncServiceClient) -> None:
         self._client = client
 
     def _bind(self, build: Callable[..., Plan[T]]) -> Callable[..., Awaitable[T]]:
-        drive = self._client._drive
+        drive = self._client.drive
 
         @functools.wraps(build)
         async def method(*args: Any, **kwargs: Any) -> T:
@@ -120,3 +147,54 @@ class driven(Generic[P, T]):
     def plan(self, service: object, *args: P.args, **kwargs: P.kwargs) -> Plan[T]:
         """The plan the method runs (for tests that drive the engine without a client)."""
         return self._build(service, *args, **kwargs)
+
+
+class service(Generic[S, A]):
+    """Declares a service of both clients once, on `Services` (which `BaseClient` inherits): read on a
+    `Client`, it is the sync class's service of that client (typed `S`), on an `AsyncClient` the async
+    class's (typed `A`), made on first use and kept. Its docstring is the sync class's summary line;
+    `vcenter_guest.__all__` and the public surface test read the classes from here (see `services`).
+
+        >>> class Echo(SyncService):
+        ...     "Echoes."
+        >>> class AsyncEcho(AsyncService):
+        ...     "Echoes, awaited."
+        >>> class Driver:
+        ...     echo = service(Echo, AsyncEcho)
+        ...     def drive(self, plan):
+        ...         return None
+        >>> driver = Driver()
+        >>> type(driver.echo).__name__, driver.echo is driver.echo, Driver.echo.__doc__
+        ('Echo', True, 'Echoes.')
+    """
+
+    def __init__(self, sync: type[S], asynchronous: type[A]) -> None:
+        self.sync, self.asynchronous = sync, asynchronous
+        self.name = sync.__name__.lower()
+        self.__doc__ = (sync.__doc__ or "").strip().split("\n\n", 1)[0]
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> service[S, A]: ...
+    @overload
+    def __get__(self, obj: SyncServiceClient, owner: type) -> S: ...
+    @overload
+    def __get__(self, obj: AsyncServiceClient, owner: type) -> A: ...
+    def __get__(self, obj: Any, owner: type) -> Any:
+        if obj is None:
+            return self
+        drive = getattr(type(obj), "drive", None)
+        made: SyncService | AsyncService
+        made = self.asynchronous(obj) if inspect.iscoroutinefunction(drive) else self.sync(obj)
+        obj.__dict__[self.name] = made  # made once per client: later reads find it first
+        return made
+
+
+def services(owner: type) -> dict[str, service[Any, Any]]:
+    """The services declared on `owner` (and its bases), by attribute name, in declaration order."""
+    found: dict[str, service[Any, Any]] = {}
+    for cls in reversed(owner.__mro__):
+        found.update({name: value for name, value in vars(cls).items() if isinstance(value, service)})
+    return found

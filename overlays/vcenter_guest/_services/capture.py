@@ -243,7 +243,6 @@ def run_captured(
             spec = yield from spec(directory)
         marker = f"vcenter-guest-{secrets.token_hex(12)}"
         captured = (cmd_line if windows else posix_line)(spec, directory, marker)
-        sep = "\\" if windows else "/"
         vanished: errors.ProcessVanished | None = None
         result: ProcessResult | None = None
         until = files.output_until(timeout)  # the output is fetched by then (timeout plus a grace)
@@ -260,32 +259,18 @@ def run_captured(
             )
         except errors.ProcessVanished as exc:
             vanished = exc
-        moved = yield from files.fetch(
-            vm,
-            credentials,
-            f"{directory}{sep}stdout",
-            stdout.take_stdout,
-            None if stdout.target else stdout.limit + _HOLD,
-            until,
-        )
-        found = stdout.end_stdout(marker, complete=not moved.truncated, windows=windows)
-        result = yield from _with_exit_code(
+        result = yield from _collected(
             files,
             vm,
             credentials,
+            directory,
+            marker=marker,
+            stdout=stdout,
+            stderr=stderr,
             result=result,
             vanished=vanished,
-            found=found,
-            rc=f"{directory}{sep}rc",
-            windows=windows,
             until=until,
         )
-        assert result is not None
-        if found is None or found[1]:  # stderr has bytes (or, on Windows, may), or no marker line
-            moved = yield from files.fetch(
-                vm, credentials, f"{directory}{sep}stderr", stderr.take, None if stderr.target else stderr.limit, until
-            )
-            stderr.truncated = moved.truncated
         if windows and encoding is None:
             encoding = windows_encoding(stdout.value(), stderr.value())
         result = attrs.evolve(
@@ -311,6 +296,52 @@ def run_captured(
 
 # The operations a captured run needs besides processes.create and processes.get.
 _CAPTURE_OPERATIONS = ("directories.create_temporary", "transfers.create", "directories.delete")
+
+
+def _collected(
+    files: FilesService,
+    vm: str,
+    credentials: Credentials,
+    directory: str,
+    *,
+    marker: str,
+    stdout: Output,
+    stderr: Output,
+    result: ProcessResult | None,
+    vanished: errors.ProcessVanished | None,
+    until: float | None,
+) -> Plan[ProcessResult]:
+    """A captured run's output fetched from its run `directory` (stdout, the exit code it holds when the
+    server forgot the process, and stderr when it has bytes): the result, its output not yet attached."""
+    windows = windows_path(directory)
+    sep = "\\" if windows else "/"
+    moved = yield from files.fetch(
+        vm,
+        credentials,
+        f"{directory}{sep}stdout",
+        stdout.take_stdout,
+        None if stdout.target else stdout.limit + _HOLD,
+        until,
+    )
+    found = stdout.end_stdout(marker, complete=not moved.truncated, windows=windows)
+    result = yield from _with_exit_code(
+        files,
+        vm,
+        credentials,
+        result=result,
+        vanished=vanished,
+        found=found,
+        rc=f"{directory}{sep}rc",
+        windows=windows,
+        until=until,
+    )
+    assert result is not None
+    if found is None or found[1]:  # stderr has bytes (or, on Windows, may), or no marker line
+        moved = yield from files.fetch(
+            vm, credentials, f"{directory}{sep}stderr", stderr.take, None if stderr.target else stderr.limit, until
+        )
+        stderr.truncated = moved.truncated
+    return result
 
 
 def _refused_capture(exc: errors.Unauthorized) -> errors.Unauthorized:

@@ -13,8 +13,7 @@ import functools
 import os
 import shlex
 from collections.abc import Callable, Iterable, Mapping
-from types import SimpleNamespace
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
 import attrs
 import httpx
@@ -25,8 +24,8 @@ from vcenter_guest._engine.waiting import poll_until_exit, run_program
 from vcenter_guest._values import CreateSpec, Credentials, ProcessInfo, ProcessResult, ProcessSummary
 from vcenter_guest.operations import operations
 
-from .base import AsyncService, SyncService, driven
-from .capture import DEFAULT_MAX_OUTPUT_BYTES, Output, check_encoding, check_limit, output_target, run_captured
+from .base import AsyncService, ServiceClient, SyncService, driven
+from .capture import DEFAULT_MAX_OUTPUT_BYTES, Output, run_captured
 from .checks import (
     check_credentials,
     check_flag,
@@ -38,6 +37,13 @@ from .checks import (
     program_spec,
     windows_path,
 )
+from .files import FilesService
+from .runoptions import RunOptions
+from .scripts import _has_shebang, _windows_script
+from .vms import GuestService
+
+if TYPE_CHECKING:
+    from vcenter_guest_client.models import ProcessesCredentialsBody
 
 __all__ = ["AsyncProcesses", "Processes", "ProcessesService", "RunOutcome"]
 
@@ -45,56 +51,30 @@ RunOutcome = ProcessResult | errors.VcenterGuestError
 """One VM's outcome in `run_many`: its ProcessResult, or the exception that VM's run raised."""
 
 
-@functools.cache
-def _generated() -> SimpleNamespace:
-    # The generated modules, loaded on the first request (`import vcenter_guest` must not load them).
-    from vcenter_guest_client.api.vmguestprocesses import (  # noqa: PLC0415
-        processes_create,
-        processes_delete,
-        processes_get,
-        processes_list,
-    )
-    from vcenter_guest_client.models import (  # noqa: PLC0415
-        ProcessesCreateBody,
-        ProcessesCredentialsBody,
-        ProcessInfo,
-        ProcessSummary,
-    )
-    from vcenter_guest_client.types import Unset  # noqa: PLC0415
-
-    from vcenter_guest._wire import responses  # noqa: PLC0415
-
-    return SimpleNamespace(
-        create=processes_create,
-        list=processes_list,
-        get=processes_get,
-        delete=processes_delete,
-        CreateBody=ProcessesCreateBody,
-        CredentialsBody=ProcessesCredentialsBody,
-        Info=ProcessInfo,
-        Summary=ProcessSummary,
-        Unset=Unset,
-        wire=responses,
-    )
-
-
 # --- reading responses -------------------------------------------------------------------------------
 
 
 def _pid(raw: object) -> int:
-    pid: int = _generated().wire.integer(raw)
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415 - loaded on the first request
+
+    pid = wire.integer(raw)
     if pid < 0:
         raise ValueError("negative")
     return pid
 
 
 def _parse_create(response: httpx.Response, call: Call[int]) -> int:
-    return cast("int", _generated().wire.read(response, call, "a pid (a non-negative JSON integer)", _pid))
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+    return wire.read(response, call, "a pid (a non-negative JSON integer)", _pid)
 
 
 def _summary(raw: Any) -> ProcessSummary:
-    g = _generated()
-    wire, model = g.wire, g.Summary.from_dict(raw)
+    from vcenter_guest_client.models import ProcessSummary as Model  # noqa: PLC0415
+
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+    model = Model.from_dict(raw)
     return ProcessSummary(
         pid=wire.integer(model.pid),
         name=wire.text(model.name),
@@ -111,20 +91,23 @@ def _summaries(raw: Any) -> builtins.list[ProcessSummary]:
 
 
 def _parse_list(response: httpx.Response, call: Call[builtins.list[ProcessSummary]]) -> builtins.list[ProcessSummary]:
-    return cast(
-        "builtins.list[ProcessSummary]",
-        _generated().wire.read(response, call, "an array of Processes.Summary", _summaries),
-    )
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+    return wire.read(response, call, "an array of Processes.Summary", _summaries)
 
 
 def _parse_get(response: httpx.Response, call: Call[ProcessInfo]) -> ProcessInfo:
     # The call `run` repeats: one from_dict, then plain type checks (no helper per field).
-    g = _generated()
-    raw = g.wire.json_body(response, call, "a Processes.Info")
+    from vcenter_guest_client.models import ProcessInfo as Model  # noqa: PLC0415
+    from vcenter_guest_client.types import Unset  # noqa: PLC0415
+
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+    raw = wire.json_body(response, call, "a Processes.Info")
     try:
         if not isinstance(raw, dict):
             raise TypeError("not an object")
-        model = g.Info.from_dict(raw)
+        model = Model.from_dict(raw)
         name, owner, command, started = model.name, model.owner, model.command, model.started
         if not (isinstance(name, str) and isinstance(owner, str) and isinstance(command, str)):
             raise TypeError("not a string")
@@ -134,58 +117,77 @@ def _parse_get(response: httpx.Response, call: Call[ProcessInfo]) -> ProcessInfo
             name=name,
             owner=owner,
             command=command,
-            started=g.wire.aware(started),
-            finished=None if isinstance(finished, g.Unset) else g.wire.aware(finished),
-            exit_code=None if isinstance(exit_code, g.Unset) else g.wire.integer(exit_code),
+            started=wire.aware(started),
+            finished=None if isinstance(finished, Unset) else wire.aware(finished),
+            exit_code=None if isinstance(exit_code, Unset) else wire.integer(exit_code),
         )
-    except g.wire.PARSE_FAILURES:
-        raise g.wire.unexpected(response, call, "the body is not a Processes.Info") from None
+    except wire.PARSE_FAILURES:
+        raise wire.unexpected(response, call, "the body is not a Processes.Info") from None
 
 
 def _parse_delete(response: httpx.Response, call: Call[None]) -> None:
     if response.status_code != call.operation.success_status:
-        raise _generated().wire.failure(response, call)
+        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+        raise wire.failure(response, call)
+
+
+class ProcessesClient(ServiceClient, Protocol):
+    """The client, as the processes service sees it: also its files service (a run's directory) and its
+    guest service (`wait_ready`)."""
+
+    @property
+    def files(self) -> FilesService: ...
+    @property
+    def guest(self) -> GuestService: ...
 
 
 class ProcessesService:
     """What the sync and the async processes service share: the calls, and the methods as plans."""
 
-    _client: Any  # the Client or AsyncClient (SyncService / AsyncService keep it)
-
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: ProcessesClient) -> None:
         super().__init__(client)  # type: ignore[call-arg] # SyncService or AsyncService
-        self._engine: Engine = client._engine
+        self._owner = client
+        self._engine: Engine = client.engine
 
     # --- the calls (also what `run` makes: see _engine.waiting.ProcessCalls) -----------------------------
 
     def create_call(self, vm: str, credentials: Credentials, spec: CreateSpec) -> Call[int]:
         """Processes.create."""
-        g = _generated()
-        body = g.CreateBody(credentials=credentials._cached_generated(), spec=spec._cached_generated())
-        build = functools.partial(g.create.request_kwargs, vm, body=body)
+        from vcenter_guest_client import api  # noqa: PLC0415 - the operation index, loaded on the first request
+        from vcenter_guest_client.models import ProcessesCreateBody  # noqa: PLC0415
+
+        body = ProcessesCreateBody(credentials=credentials._cached_generated(), spec=spec._cached_generated())
+        build = functools.partial(api.processes_create.request_kwargs, vm, body=body)
         return Call(operations()["processes.create"], build, _parse_create, vm=vm, credentials=credentials)
 
     def list_call(self, vm: str, credentials: Credentials) -> Call[builtins.list[ProcessSummary]]:
         """Processes.list."""
-        g = _generated()
-        build = functools.partial(g.list.request_kwargs, vm, body=self._credentials_body(credentials))
+        from vcenter_guest_client import api  # noqa: PLC0415
+
+        build = functools.partial(api.processes_list.request_kwargs, vm, body=self._credentials_body(credentials))
         return Call(operations()["processes.list"], build, _parse_list, vm=vm, credentials=credentials)
 
     def get_call(self, vm: str, credentials: Credentials, pid: int) -> Call[ProcessInfo]:
         """Processes.get."""
-        g = _generated()
-        build = functools.partial(g.get.request_kwargs, vm, pid, body=self._credentials_body(credentials))
+        from vcenter_guest_client import api  # noqa: PLC0415
+
+        build = functools.partial(api.processes_get.request_kwargs, vm, pid, body=self._credentials_body(credentials))
         return Call(operations()["processes.get"], build, _parse_get, vm=vm, pid=pid, credentials=credentials)
 
     def delete_call(self, vm: str, credentials: Credentials, pid: int) -> Call[None]:
         """Processes.delete."""
-        g = _generated()
-        build = functools.partial(g.delete.request_kwargs, vm, pid, body=self._credentials_body(credentials))
+        from vcenter_guest_client import api  # noqa: PLC0415
+
+        body = self._credentials_body(credentials)
+        build = functools.partial(api.processes_delete.request_kwargs, vm, pid, body=body)
         return Call(operations()["processes.delete"], build, _parse_delete, vm=vm, pid=pid, credentials=credentials)
 
     @staticmethod
-    def _credentials_body(credentials: Credentials) -> Any:
-        return _generated().CredentialsBody(credentials=credentials._cached_generated())
+    def _credentials_body(credentials: Credentials) -> ProcessesCredentialsBody:
+        from vcenter_guest_client.models import ProcessesCredentialsBody  # noqa: PLC0415
+
+        return ProcessesCredentialsBody(credentials=credentials._cached_generated())
 
     # --- the methods users call --------------------------------------------------------------------------
 
@@ -301,8 +303,7 @@ class ProcessesService:
         spec = program_spec(
             program, args, arguments, working_directory, environment_variables, through_cmd=capture is True
         )
-        plan = self.run_planner(
-            spec,
+        options = RunOptions.checked(
             timeout=timeout,
             terminate_on_timeout=terminate_on_timeout,
             check=check,
@@ -313,6 +314,7 @@ class ProcessesService:
             stderr=stderr,
             wait_ready=wait_ready,
         )
+        plan = self.run_planner(spec, options)
         return plan(check_vm(vm), check_credentials(credentials))
 
     @driven
@@ -364,7 +366,7 @@ class ProcessesService:
         body = script.encode("utf-8") if isinstance(script, str) else script
         if not isinstance(body, bytes | bytearray | os.PathLike):
             raise errors.UsageError(f"script must be its text, its bytes or a local path, not {type(script).__name__}")
-        files = self._client.files
+        files = self._owner.files
         shebang = _has_shebang(body)
 
         def prepare(directory: str) -> Plan[CreateSpec]:
@@ -380,8 +382,7 @@ class ProcessesService:
                 program, rest = interpreter or "/bin/bash", [path, *args]
             return attrs.evolve(base, path=program, arguments=shlex.join(rest) if rest else None)
 
-        plan = self.run_planner(
-            prepare,
+        options = RunOptions.checked(
             timeout=timeout,
             terminate_on_timeout=terminate_on_timeout,
             check=check,
@@ -392,31 +393,16 @@ class ProcessesService:
             stderr=stderr,
             wait_ready=wait_ready,
         )
+        plan = self.run_planner(prepare, options)
         return plan(target, creds)
 
     def run_planner(
-        self,
-        spec: CreateSpec | Callable[[str], Plan[CreateSpec]],
-        *,
-        timeout: float | None,
-        terminate_on_timeout: bool,
-        check: bool,
-        capture: bool,
-        max_output_bytes: int,
-        encoding: str | None,
-        stdout: IO[bytes] | None = None,
-        stderr: IO[bytes] | None = None,
-        wait_ready: float | None = None,
+        self, spec: CreateSpec | Callable[[str], Plan[CreateSpec]], options: RunOptions
     ) -> Callable[[str, Credentials], Plan[ProcessResult]]:
-        """The options of `run`, checked once: a function of (vm, credentials) giving a run's plan
-        (what `run` and each VM of `run_many` drive)."""
-        ready_within = check_run_timeout(wait_ready, "wait_ready")
-        run_timeout = check_run_timeout(timeout)
-        terminate, checked = check_terminate(terminate_on_timeout, run_timeout, "run"), bool(check)
+        """A function of (vm, credentials) giving a run's plan, with `options` (checked once): what `run`
+        and each VM of `run_many` drive."""
         engine = self._engine
-        if not check_flag(capture, "capture"):
-            if stdout is not None or stderr is not None:
-                raise errors.UsageError("stdout= and stderr= need capture=True")
+        if not options.capture:
             if not isinstance(spec, CreateSpec):
                 raise errors.UsageError("a script runs with capture=True only (its run directory holds it)")
 
@@ -427,34 +413,33 @@ class ProcessesService:
                     vm,
                     credentials,
                     spec,
-                    timeout=run_timeout,
-                    terminate_on_timeout=terminate,
-                    check=checked,
+                    timeout=options.timeout,
+                    terminate_on_timeout=options.terminate_on_timeout,
+                    check=options.check,
                 )
 
         else:
-            limit, codec = check_limit(max_output_bytes), check_encoding(encoding)
-            out, err = output_target(stdout, "stdout"), output_target(stderr, "stderr")
 
             def planned(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
                 return run_captured(
                     engine,
                     self,
-                    self._client.files,
+                    self._owner.files,
                     vm=vm,
                     credentials=credentials,
                     spec=spec,
-                    timeout=run_timeout,
-                    terminate_on_timeout=terminate,
-                    check=checked,
-                    stdout=Output(out, limit),
-                    stderr=Output(err, limit),
-                    encoding=codec,
+                    timeout=options.timeout,
+                    terminate_on_timeout=options.terminate_on_timeout,
+                    check=options.check,
+                    stdout=Output(options.stdout, options.max_output_bytes),
+                    stderr=Output(options.stderr, options.max_output_bytes),
+                    encoding=options.encoding,
                 )
 
+        ready_within = options.wait_ready
         if ready_within is None:
             return planned
-        guest = self._client.guest
+        guest = self._owner.guest
 
         def ready_first(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
             yield from guest.wait_plan(vm, ready_within)
@@ -472,62 +457,6 @@ class Processes(ProcessesService, SyncService):
         assert vc.processes.get("vm-42", creds, pid).running
         vc.processes.delete("vm-42", creds, pid)
     """
-
-
-def _has_shebang(body: bytes | bytearray | os.PathLike[str]) -> bool:
-    if not isinstance(body, os.PathLike):
-        return bytes(body[:2]) == b"#!"
-    try:
-        with open(body, "rb") as local:
-            return local.read(2) == b"#!"
-    except OSError as exc:
-        raise errors.UsageError(f"cannot read the script {os.fspath(body)!r}: {exc.strerror or exc}") from None
-
-
-POWERSHELL = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
-"""Windows PowerShell, where every Windows since 7 / 2008 R2 has it."""
-
-
-def _windows_script(
-    base: CreateSpec,
-    directory: str,
-    script: str | bytes | bytearray | os.PathLike[str],
-    interpreter: str | None,
-    args: tuple[str, ...],
-) -> tuple[CreateSpec, str, bytes | bytearray | os.PathLike[str]]:
-    """(the spec to run, the guest path to upload to, what to upload) of a script in a Windows run
-    directory: a .cmd script cmd.exe runs, a .ps1 one PowerShell runs, or one for `interpreter`.
-    Text is written as its interpreter reads it; bytes and local files go as they are."""
-    import mslex  # noqa: PLC0415 - only Windows guests need it
-
-    if any("\n" in arg or "\r" in arg for arg in args):
-        raise errors.UsageError(
-            "on a Windows guest, a script's argument cannot hold a line break (cmd.exe ends its line)"
-        )
-    name = (interpreter or "").replace("/", "\\").rsplit("\\", 1)[-1].lower()
-    data: bytes | bytearray | os.PathLike[str] = script.encode("utf-8") if isinstance(script, str) else script
-    if interpreter is None:
-        path = f"{directory}\\script.cmd"
-        program, rest = path, list(args)
-        if isinstance(script, str):
-            try:  # cmd reads a batch file in the OEM code page, line by line (CRLF)
-                data = script.replace("\r\n", "\n").replace("\n", "\r\n").encode("cp437")
-            except UnicodeEncodeError:
-                raise errors.UsageError(
-                    "a cmd script's text must be in the OEM code page cp437 (cmd reads batch files in it); "
-                    "pass its bytes, or interpreter='powershell'"
-                ) from None
-    elif name in {"powershell", "powershell.exe", "pwsh", "pwsh.exe"}:
-        path = f"{directory}\\script.ps1"
-        program = interpreter if windows_path(interpreter) else POWERSHELL
-        rest = ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File", path, *args]
-        if isinstance(script, str):
-            data = ("\ufeff" + script).encode("utf-8")  # Windows PowerShell reads UTF-8 by its BOM
-    else:
-        path = f"{directory}\\script"
-        program, rest = interpreter, [path, *args]
-    arguments = mslex.join(rest, for_cmd=True) if rest else None  # the line goes through cmd.exe (capture)
-    return attrs.evolve(base, path=program, arguments=arguments), path, data
 
 
 def _vm_list(vms: object) -> builtins.list[str]:
@@ -587,8 +516,7 @@ class AsyncProcesses(ProcessesService, AsyncService):
         spec = program_spec(
             program, args, arguments, working_directory, environment_variables, through_cmd=capture is True
         )
-        plan_of = self.run_planner(
-            spec,
+        options = RunOptions.checked(
             timeout=timeout,
             terminate_on_timeout=terminate_on_timeout,
             check=check,
@@ -597,10 +525,11 @@ class AsyncProcesses(ProcessesService, AsyncService):
             encoding=encoding,
             wait_ready=wait_ready,
         )
-        self._client._fit_pool(concurrency)
+        plan_of = self.run_planner(spec, options)
+        self._client.fit_pool(concurrency)
         outcomes: builtins.list[RunOutcome | None] = [None] * len(targets)
         pending = iter(range(len(targets)))
-        drive = self._client._drive
+        drive = self._client.drive
 
         async def worker() -> None:
             # Workers share one iterator: each VM is taken exactly once, in input order.

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import builtins
 import functools
+import inspect
 from collections.abc import Iterable
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 import httpx
 
@@ -17,54 +17,54 @@ from vcenter_guest._engine.polling import poll_offsets
 from vcenter_guest._values import GuestReadiness, VmSummary
 from vcenter_guest.operations import operations
 
-from .base import AsyncService, SyncService, driven
+from .base import AsyncService, ServiceClient, SyncService, driven
 from .checks import check_run_timeout, check_vm
 
 __all__ = ["AsyncGuest", "AsyncVms", "Guest", "GuestService", "Vms", "VmsService"]
 
-_FILTERS = ("vms", "names", "folders", "datacenters", "hosts", "clusters", "resource_pools", "power_states")
-_POWER_STATES = ("POWERED_ON", "POWERED_OFF", "SUSPENDED")
+
+@functools.cache
+def _filters() -> tuple[str, ...]:
+    """VM.list's filters, as the document names them (the generated `request_kwargs`' keywords)."""
+    from vcenter_guest_client import api  # noqa: PLC0415 - the operation index, loaded on the first request
+
+    return tuple(inspect.signature(api.vm_list.request_kwargs).parameters)
 
 
 @functools.cache
-def _generated() -> SimpleNamespace:
-    from vcenter_guest_client.api.vm import vm_list  # noqa: PLC0415
-    from vcenter_guest_client.api.vmguestoperations import operations_get  # noqa: PLC0415
-    from vcenter_guest_client.models import GuestOperationsInfo, PowerState, VMSummary  # noqa: PLC0415
+def _power_states() -> tuple[str, ...]:
+    """The power states the document names (`Vcenter.Vm.PowerState`)."""
+    from vcenter_guest_client.models import PowerState  # noqa: PLC0415
 
-    from vcenter_guest._wire import responses  # noqa: PLC0415
-
-    return SimpleNamespace(
-        vm_list=vm_list,
-        operations_get=operations_get,
-        GuestOperationsInfo=GuestOperationsInfo,
-        PowerState=PowerState,
-        VMSummary=VMSummary,
-        wire=responses,
-    )
+    return tuple(state.value for state in PowerState)
 
 
 def _summaries(raw: Any) -> builtins.list[VmSummary]:
-    g = _generated()
+    from vcenter_guest_client.models import VMSummary  # noqa: PLC0415
+
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
     if not isinstance(raw, builtins.list):
         raise TypeError("not an array")
     found = []
     for item in raw:
-        model = g.VMSummary.from_dict(item)
+        model = VMSummary.from_dict(item)
         found.append(
             VmSummary(
-                vm=g.wire.text(model.vm),
-                name=g.wire.text(model.name),
-                power_state=g.wire.text(model.power_state.value),
-                cpu_count=g.wire.optional(model.cpu_count, g.wire.integer),
-                memory_size_mib=g.wire.optional(model.memory_size_mi_b, g.wire.integer),
+                vm=wire.text(model.vm),
+                name=wire.text(model.name),
+                power_state=wire.text(model.power_state.value),
+                cpu_count=wire.optional(model.cpu_count, wire.integer),
+                memory_size_mib=wire.optional(model.memory_size_mi_b, wire.integer),
             )
         )
     return found
 
 
 def _readiness(raw: Any) -> GuestReadiness:
-    model = _generated().GuestOperationsInfo.from_dict(raw)
+    from vcenter_guest_client.models import GuestOperationsInfo  # noqa: PLC0415
+
+    model = GuestOperationsInfo.from_dict(raw)
     ready, interactive = model.guest_operations_ready, model.interactive_guest_operations_ready
     if not isinstance(ready, bool) or not isinstance(interactive, bool):
         raise TypeError("not a boolean")
@@ -85,9 +85,9 @@ def _strings(value: object, name: str) -> builtins.list[str] | None:
 class VmsService:
     """What the sync and the async VM service share."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: ServiceClient) -> None:
         super().__init__(client)  # type: ignore[call-arg] # SyncService or AsyncService
-        self._engine: Engine = client._engine
+        self._engine: Engine = client.engine
 
     @driven
     def list(
@@ -111,20 +111,25 @@ class VmsService:
             web = vc.vms.list(names=["web-1", "web-2"], power_states=["POWERED_ON"])
         """
         values = (vms, names, folders, datacenters, hosts, clusters, resource_pools, power_states)
-        given = dict(zip(_FILTERS, values, strict=True))
+        from vcenter_guest_client import api  # noqa: PLC0415 - the operation index, loaded on the first request
+        from vcenter_guest_client.models import PowerState  # noqa: PLC0415
+
+        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+        given = dict(zip(_filters(), values, strict=True))
         checked = {name: _strings(value, name) for name, value in given.items()}
         states = checked.get("power_states") or []
-        bad = [s for s in states if s not in _POWER_STATES]
+        bad = [s for s in states if s not in _power_states()]
         if bad:
-            raise errors.UsageError(f"power_states must be among {', '.join(_POWER_STATES)}, not {', '.join(bad)}")
-        g = _generated()
+            known = ", ".join(_power_states())
+            raise errors.UsageError(f"power_states must be among {known}, not {', '.join(bad)}")
         arguments: dict[str, Any] = {k: v for k, v in checked.items() if v is not None}
         if "power_states" in arguments:
-            arguments["power_states"] = [g.PowerState(s) for s in arguments["power_states"]]
-        build = functools.partial(g.vm_list.request_kwargs, **arguments)
+            arguments["power_states"] = [PowerState(s) for s in arguments["power_states"]]
+        build = functools.partial(api.vm_list.request_kwargs, **arguments)
 
         def parse(response: httpx.Response, call: Call[builtins.list[VmSummary]]) -> builtins.list[VmSummary]:
-            return cast("builtins.list[VmSummary]", g.wire.read(response, call, "an array of VM.Summary", _summaries))
+            return wire.read(response, call, "an array of VM.Summary", _summaries)
 
         return self._engine.call(Call(operations()["vm.list"], build, parse))
 
@@ -157,17 +162,20 @@ class VmsService:
 class GuestService:
     """What the sync and the async guest service share."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: ServiceClient) -> None:
         super().__init__(client)  # type: ignore[call-arg] # SyncService or AsyncService
-        self._engine: Engine = client._engine
+        self._engine: Engine = client.engine
 
     def readiness_call(self, vm: str) -> Call[GuestReadiness]:
         """Operations.get."""
-        g = _generated()
-        build = functools.partial(g.operations_get.request_kwargs, vm)
+        from vcenter_guest_client import api  # noqa: PLC0415 - the operation index, loaded on the first request
+
+        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+        build = functools.partial(api.operations_get.request_kwargs, vm)
 
         def parse(response: httpx.Response, call: Call[GuestReadiness]) -> GuestReadiness:
-            return cast("GuestReadiness", g.wire.read(response, call, "a GuestOperationsInfo", _readiness))
+            return wire.read(response, call, "a GuestOperationsInfo", _readiness)
 
         return Call(operations()["operations.get"], build, parse, vm=vm)
 

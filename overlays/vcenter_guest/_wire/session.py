@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from vcenter_guest_client.api.session import session_create as create_endpoint
-from vcenter_guest_client.api.session import session_delete as delete_endpoint
-from vcenter_guest_client.api.session import session_get as get_endpoint
+from vcenter_guest_client import api
 
 from vcenter_guest import errors
 from vcenter_guest._engine.calls import Call
@@ -29,7 +27,7 @@ def session_create() -> Call[str]:
     """Logs in (HTTP basic auth); returns the session id."""
     op = operations()["session.create"]
 
-    return Call(op, create_endpoint.request_kwargs, _parse_create)
+    return Call(op, api.session_create.request_kwargs, _parse_create)
 
 
 def _parse_create(response: httpx.Response, call: Call[str]) -> str:
@@ -38,7 +36,7 @@ def _parse_create(response: httpx.Response, call: Call[str]) -> str:
 
 def session_get() -> Call[bool]:
     """Whether the session is alive (200) or not (401); anything else is raised."""
-    return Call(operations()["session.get"], get_endpoint.request_kwargs, _parse_get, renews_session=False)
+    return Call(operations()["session.get"], api.session_get.request_kwargs, _parse_get, renews_session=False)
 
 
 def _parse_get(response: httpx.Response, call: Call[bool]) -> bool:
@@ -52,7 +50,7 @@ def _parse_get(response: httpx.Response, call: Call[bool]) -> bool:
 
 def session_delete() -> Call[None]:
     """Logs out."""
-    return Call(operations()["session.delete"], delete_endpoint.request_kwargs, _parse_delete)
+    return Call(operations()["session.delete"], api.session_delete.request_kwargs, _parse_delete)
 
 
 def _parse_delete(response: httpx.Response, call: Call[None]) -> None:

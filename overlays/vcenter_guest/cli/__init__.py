@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from vcenter_guest._extras import MissingExtra
-from vcenter_guest._version import __version__
+from vcenter_guest import __version__
+from vcenter_guest.extras import MissingExtra
 
 from ._common import group_options
 

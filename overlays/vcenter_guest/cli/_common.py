@@ -140,7 +140,7 @@ class Connection:
                 "no vCenter to talk to: pass --server URL or set VCENTER_URL (or a profile with a server), "
                 "or pass --mock to use the embedded mock vCenter"
             )
-        from vcenter_guest._clients.options import server_url  # noqa: PLC0415
+        from vcenter_guest.urls import server_url  # noqa: PLC0415
 
         if "@" in self.server:  # user:password@host; never quoted back (nor is the rest of the URL)
             raise click.UsageError(

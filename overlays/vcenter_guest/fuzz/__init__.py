@@ -12,7 +12,7 @@ vCenter and `vcenter-guest fuzz` against anyone's server.
     True
 """
 
-from vcenter_guest._extras import needs
+from vcenter_guest.extras import needs
 
 with needs("fuzz", "vcenter_guest.fuzz"):
     from ._auth import LoginError

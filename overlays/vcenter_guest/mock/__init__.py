@@ -9,7 +9,7 @@
 `Simulator` holds the state and rules (subclass it to build a deliberately broken server).
 """
 
-from vcenter_guest._extras import needs
+from vcenter_guest.extras import needs
 
 with needs("mock", "vcenter_guest.mock"):
     from ._app import create_app

@@ -1,4 +1,5 @@
-"""What an optional part of the package says when the extra it needs is not installed: one line naming it.
+"""What an optional part of the package says when the extra it needs is not installed: one line naming it
+(public: the command line, the mock and the fuzz command import their extras through `needs`).
 
 `pip install vcenter-guest` installs the client only; the mock server, the command line and the fuzz
 harness need the `mock`, `cli` and `fuzz` extras (pyproject.toml). Their modules import under
