@@ -26,20 +26,10 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from ._budget import NODE_OVERHEAD
 from ._errors import MockError
-from ._filesystem import (
-    Account,
-    Chunks,
-    Content,
-    GuestFilesystem,
-    Kind,
-    Node,
-    access_denied,
-    already_exists,
-    no_disk_space,
-    not_a_file,
-)
+from ._filesystem import GuestFilesystem
 from ._handlers import Handler, handles, json_response
 from ._inventory import GuestUser
+from ._nodes import Account, Chunks, Content, Kind, Node, access_denied, already_exists, no_disk_space, not_a_file
 from ._vms import Vms, VmState, account
 
 if TYPE_CHECKING:
