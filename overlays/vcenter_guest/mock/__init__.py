@@ -25,11 +25,9 @@ with needs("mock", "vcenter_guest.mock"):
     from ._errors import MockError
     from ._handlers import UnhandledOperation
     from ._inventory import EXECUTE, MODIFY, QUERY, Inventory, InventoryError, load_inventory
-    from ._processes import KILLED_EXIT_CODE, TERMINATED_EXIT_CODE, Process
     from ._server import ConnectionTimeouts, base_url, bind, listen_as_esxi_host, serve, uvicorn_config
-    from ._sessions import Session
     from ._simulator import Simulator
-    from ._vms import VmState
+    from ._state import KILLED_EXIT_CODE, TERMINATED_EXIT_CODE, Process, Session, VmState
 
 __all__ = [
     "BUDGET_EXIT_CODE",

@@ -7,16 +7,19 @@ users), and returns frozen `Inventory` objects. Secrets are kept out of every `r
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
+import attrs
 import jsonschema
 
 from ._argv import ARGV
 from ._cmd import CMD
+from ._document import default_privileges, document, power_states
 from ._records import (
     DEFAULT_DISK_BYTES,
     EXECUTE,
@@ -91,6 +94,9 @@ _PROGRAM: dict[str, Any] = {
     },
 }
 
+_POWER_STATES: list[str] = []
+"""Filled from the document when the schema is first used (`_validator`)."""
+
 INVENTORY_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
@@ -119,7 +125,7 @@ INVENTORY_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "id": {"type": "string", "minLength": 1},
                     "name": {"type": "string"},
-                    "power_state": {"enum": ["POWERED_ON", "POWERED_OFF", "SUSPENDED"]},
+                    "power_state": {"enum": _POWER_STATES},
                     "tools": {"enum": ["RUNNING", "NOT_RUNNING", "UNSUPPORTED", "DISABLED"]},
                     "guest_os_family": {"enum": ["LINUX", "WINDOWS", "SOLARIS", "OTHER"]},
                     "busy": {"type": "boolean"},
@@ -206,7 +212,13 @@ INVENTORY_SCHEMA: dict[str, Any] = {
     },
 }
 
-_VALIDATOR = jsonschema.Draft202012Validator(INVENTORY_SCHEMA)
+
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    """The inventory's validator, its power states the document's (the default one first)."""
+    default = attrs.fields(VmSpec).power_state.default
+    _POWER_STATES[:] = sorted(power_states(), key=lambda state: state != default)
+    return jsonschema.Draft202012Validator(INVENTORY_SCHEMA)
 
 
 class InventoryError(ValueError):
@@ -361,14 +373,14 @@ def _build_vm(raw: Mapping[str, Any], where: str, source: str) -> VmSpec:  # noq
 
 
 def _build(raw: Mapping[str, Any], source: str) -> Inventory:
-    error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(raw))
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(raw))
     if error is not None:
         raise _fail(f"{_where(error.absolute_path)}: {_describe(error)}", source)
     users: dict[str, ApiUser] = {}
     for i, u in enumerate(raw["users"]):
         if u["name"] in users:
             raise _fail(f"users[{i}]: duplicate user {u['name']!r}", source)
-        users[u["name"]] = ApiUser(u["name"], u["password"], frozenset(u.get("privileges", [EXECUTE, QUERY, MODIFY])))
+        users[u["name"]] = ApiUser(u["name"], u["password"], frozenset(u.get("privileges", default_privileges())))
     vms: dict[str, VmSpec] = {}
     for i, v in enumerate(raw["vms"]):
         if v["id"] in vms:
@@ -380,8 +392,6 @@ def _build(raw: Mapping[str, Any], source: str) -> Inventory:
         latency_ms=float(f.get("latency_ms", 0)),
         rules=tuple(FaultRule(r["operation"], r["error_type"], float(r.get("rate", 1.0))) for r in f.get("rules", [])),
     )
-    from ._document import document  # noqa: PLC0415 - keeps load_inventory usable before the spec is parsed
-
     table = document().table
     for i, rule in enumerate(faults.rules):
         operation = table.get(rule.operation)

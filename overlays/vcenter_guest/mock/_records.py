@@ -41,7 +41,9 @@ class ApiUser:
 
     name: str
     password: str = attrs.field(repr=False)
-    privileges: frozenset[str] = frozenset({EXECUTE, QUERY, MODIFY})
+    privileges: frozenset[str]
+    """What the user may do; an inventory that names none gives every privilege the document's
+    operations ask for (`_document.default_privileges`)."""
 
 
 @attrs.frozen
