@@ -277,7 +277,7 @@ def _home(name: str, windows: bool) -> str:
     return "/root" if name == "root" else f"/home/{name}"
 
 
-def _build_vm(raw: Mapping[str, Any], where: str, source: str) -> VmSpec:  # noqa: PLR0912 - one check per inventory rule
+def _guest_users(raw: Mapping[str, Any], where: str, source: str) -> list[GuestUser]:
     windows = raw.get("guest_os_family") == "WINDOWS"
     users: list[GuestUser] = []
     next_uid = 1000
@@ -302,11 +302,15 @@ def _build_vm(raw: Mapping[str, Any], where: str, source: str) -> VmSpec:  # noq
                 uid=uid,
             )
         )
+    return users
+
+
+def _programs(raw: Mapping[str, Any], where: str, source: str, users: set[str]) -> dict[str, Program]:
     programs: dict[str, Program] = {}
     for path, p in raw.get("programs", {}).items():
         allowed = p.get("allowed_users")
         for user in allowed or ():
-            if user not in {x.name for x in users}:
+            if user not in users:
                 raise _fail(f"{where}.programs[{path!r}].allowed_users: unknown guest user {user!r}", source)
         programs[path] = Program(
             exit_code=p.get("exit_code", 0),
@@ -322,19 +326,28 @@ def _build_vm(raw: Mapping[str, Any], where: str, source: str) -> VmSpec:  # noq
             stderr=p.get("stderr", ""),
             output_bytes=p.get("output_bytes", 0),
         )
+    return programs
+
+
+def _processes(raw: Mapping[str, Any], where: str, source: str) -> tuple[tuple[GuestProcess, ...], int]:
+    """The VM's running processes, and the pid the first one create starts gets."""
     processes = tuple(
         GuestProcess(pid=p["pid"], name=p["name"], owner=p["owner"], command=p.get("command", p["name"]))
         for p in raw.get("processes", [])
     )
     if len({p.pid for p in processes}) != len(processes):
         raise _fail(f"{where}.processes: duplicate pid", source)
-    first_pid = raw.get("first_pid", max([999, *(p.pid for p in processes)]) + 1)
+    first_pid: int = raw.get("first_pid", max([999, *(p.pid for p in processes)]) + 1)
     if any(p.pid >= first_pid for p in processes):
         raise _fail(f"{where}.first_pid: must be above the pids of its processes", source)
+    return processes, first_pid
+
+
+def _files(raw: Mapping[str, Any], where: str, source: str, users: set[str]) -> dict[str, GuestFile]:
     files: dict[str, GuestFile] = {}
     for path, f in raw.get("files", {}).items():
         owner = f.get("owner")
-        if owner is not None and owner not in {x.name for x in users}:
+        if owner is not None and owner not in users:
             raise _fail(f"{where}.files[{path!r}].owner: unknown guest user {owner!r}", source)
         files[path] = GuestFile(
             content=f.get("content", "").encode(),
@@ -344,7 +357,16 @@ def _build_vm(raw: Mapping[str, Any], where: str, source: str) -> VmSpec:  # noq
             hidden=f.get("hidden", False),
             read_only=f.get("read_only", False),
         )
-    if windows and raw.get("symlinks"):
+    return files
+
+
+def _build_vm(raw: Mapping[str, Any], where: str, source: str) -> VmSpec:
+    users = _guest_users(raw, where, source)
+    names = {user.name for user in users}
+    programs = _programs(raw, where, source, names)
+    processes, first_pid = _processes(raw, where, source)
+    files = _files(raw, where, source, names)
+    if raw.get("guest_os_family") == "WINDOWS" and raw.get("symlinks"):
         raise _fail(f"{where}.symlinks: the mock's Windows guests have no symbolic links", source)
     optional = {
         key: raw[key]
