@@ -128,16 +128,18 @@ def _resolve(schema: Mapping[str, Any]) -> Mapping[str, Any]:
     return schema
 
 
-def _parameters(operation_id: str) -> list[Mapping[str, Any]]:
-    """The parameters the shipped document declares for an operation (path item's and operation's)."""
+def _declared(operation_id: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """The path item and the operation object of an operation in the shipped document."""
     operation = operations()[operation_id]
     key = operation.path + (f"?action={operation.action}" if operation.action else "")
-    item = load_document()["paths"][key]
-    declared: list[Mapping[str, Any]] = [
-        *item.get("parameters", ()),
-        *item[operation.method.lower()].get("parameters", ()),
-    ]
-    return declared
+    item: Mapping[str, Any] = load_document()["paths"][key]
+    return item, item[operation.method.lower()]
+
+
+def _parameters(operation_id: str) -> list[Mapping[str, Any]]:
+    """The parameters the shipped document declares for an operation (path item's and operation's)."""
+    item, declared = _declared(operation_id)
+    return [*item.get("parameters", ()), *declared.get("parameters", ())]
 
 
 @functools.cache
@@ -166,10 +168,9 @@ def default_privileges() -> frozenset[str]:
 def reason_statuses(operation_id: str) -> Mapping[str, int]:
     """Why -> the status the data plane answers (`/guestFile`'s `x-vcenter-guest-reasons`), in the shipped
     document: its statuses are plain HTTP ones that VMware does not publish, so the document says them."""
-    operation = operations()[operation_id]
-    responses = load_document()["paths"][operation.path][operation.method.lower()]["responses"]
+    _, declared = _declared(operation_id)
     return {
         reason: int(status)
-        for status, response in responses.items()
+        for status, response in declared["responses"].items()
         for reason in response.get("x-vcenter-guest-reasons", ())
     }
