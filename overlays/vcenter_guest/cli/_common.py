@@ -160,13 +160,15 @@ class Connection:
         if self.mock:
             import httpx  # noqa: PLC0415
 
-            from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, create_app  # noqa: PLC0415 - starlette
+            from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER  # noqa: PLC0415 - starlette
+
+            from ._mock import embedded_app  # noqa: PLC0415
 
             return AsyncClient(
                 EMBEDDED_URL,
                 user=DEMO_API_USER,
                 password=DEMO_API_PASSWORD,
-                transport=httpx.ASGITransport(create_app()),
+                transport=httpx.ASGITransport(embedded_app()),
                 retry=retry,
             )
         return AsyncClient(

@@ -36,9 +36,11 @@ class _CannotRun(click.ClickException):
 
 @contextlib.contextmanager
 def _embedded_mock() -> Iterator[tuple[str, Any]]:
-    from vcenter_guest.mock import create_app, serve  # noqa: PLC0415 - only with --mock
+    from vcenter_guest.mock import serve  # noqa: PLC0415 - only with --mock
 
-    app = create_app()
+    from ._mock import embedded_app  # noqa: PLC0415
+
+    app = embedded_app()
     with serve(app=app) as url:
         yield url, app
 

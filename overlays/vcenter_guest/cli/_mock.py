@@ -5,10 +5,32 @@ from __future__ import annotations
 import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-__all__ = ["mock"]
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+__all__ = ["MockUnavailable", "embedded_app", "mock"]
+
+
+class MockUnavailable(click.ClickException):
+    """The mock cannot serve this version of the API document (an operation no mock module handles):
+    one line naming it, exit 2, as for any other reason a command cannot start."""
+
+    exit_code = 2
+
+
+def embedded_app(inventory: Any = None) -> Starlette:
+    """`create_app(inventory)` for the command line: an operation the mock does not simulate
+    (`UnhandledOperation`, which names it) is one line and exit 2, not a traceback."""
+    from vcenter_guest.mock import UnhandledOperation, create_app  # noqa: PLC0415 - starlette, only when served
+
+    try:
+        return create_app(inventory)
+    except UnhandledOperation as exc:
+        raise MockUnavailable(str(exc)) from None
 
 
 def _log_to_stderr(name: str, level: str) -> None:
@@ -119,13 +141,12 @@ def mock(  # noqa: PLR0917 - click passes one argument per option
         ConnectionTimeouts,
         InventoryError,
         base_url,
-        create_app,
         listen_as_esxi_host,
         uvicorn_config,
     )
 
     try:
-        app = create_app(inventory)
+        app = embedded_app(inventory)
     except InventoryError as exc:
         raise click.ClickException(str(exc)) from None
     inv = app.state.simulator.inventory

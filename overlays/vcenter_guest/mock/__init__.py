@@ -7,6 +7,23 @@
 `create_app` builds the ASGI app (also usable in process through `httpx.ASGITransport`),
 `serve` runs it on a free loopback port, `load_inventory` reads an inventory file, and
 `Simulator` holds the state and rules (subclass it to build a deliberately broken server).
+
+The floor plan, bottom to top (a module imports only from the floors below it; `|` separates
+modules of one floor, which import nothing of each other; type-only imports count too; an
+import-linter `layers` contract states it for `nox -s lint`):
+
+1. `_errors | _budget | _records | _document`: the vAPI error, the budgets, the inventory's records
+   (the guest's `Program` among them), what the mock takes from the API document
+2. `_nodes`, then `_paths`, then `_permissions`, then `_filesystem`: a guest's file system
+3. `_shell`, then `_argv`, then `_cmd`: the guest's programs (bash, argv, cmd.exe)
+4. `_inventory | _processes | _attributes`: reading an inventory, how the guest runs a program,
+   file attributes as the API sends them
+5. `_demo | _state`: the demo inventory; the simulator's shared state and run-time records
+6. `_handlers | _sessions | _faults`: the registry of parts and handlers and the `Api` protocol
+   handlers are typed against; the core rules every call meets (sessions, injected faults)
+7. `_vms`: VMs, guest logins and file systems, the core part every guest operation uses
+8. `services`: one module per service of the API, its part of the simulator and its handlers
+9. `_simulator`, then `_app`, then `_server`: the parts put together, the HTTP layer, uvicorn
 """
 
 from vcenter_guest.extras import needs
@@ -25,11 +42,9 @@ with needs("mock", "vcenter_guest.mock"):
     from ._errors import MockError
     from ._handlers import UnhandledOperation
     from ._inventory import EXECUTE, MODIFY, QUERY, Inventory, InventoryError, load_inventory
-    from ._processes import KILLED_EXIT_CODE, TERMINATED_EXIT_CODE, Process
     from ._server import ConnectionTimeouts, base_url, bind, listen_as_esxi_host, serve, uvicorn_config
-    from ._sessions import Session
     from ._simulator import Simulator
-    from ._vms import VmState
+    from ._state import KILLED_EXIT_CODE, TERMINATED_EXIT_CODE, Process, Session, VmState
 
 __all__ = [
     "BUDGET_EXIT_CODE",

@@ -25,7 +25,6 @@ from starlette.types import Receive, Scope, Send
 
 from vcenter_guest.operations import Operation
 
-from . import _files, _processes, _sessions, _vms  # noqa: F401 - their modules register their operations' handlers
 from ._budget import Budget
 from ._demo import DEMO_INVENTORY
 from ._document import Document, document
@@ -34,6 +33,7 @@ from ._handlers import HANDLERS, check_handled, dumps
 from ._inventory import Inventory
 from ._sessions import SESSION_HEADER
 from ._simulator import Simulator
+from ._state import Session
 
 __all__ = ["create_app"]
 
@@ -323,19 +323,32 @@ class MockApi:
             )
         return pid
 
+    def inject_fault(self, operation: Operation) -> None:
+        """Raises the error a fault rule of the inventory injects into this call, if any."""
+        fault = self.simulator.fault(operation.id)
+        if fault is not None:
+            raise fault
+
+    def session_call(self, operation: Operation, scope: Scope) -> Session:
+        """vCenter's order for a call without a body: the session, its privileges, then a fault injected."""
+        session = self.simulator.session(self.header(scope, SESSION_HEADER))
+        for privilege in operation.privileges:
+            self.simulator.authorize(session, privilege)
+        self.inject_fault(operation)
+        return session
+
     async def guest_call(
         self, operation: Operation, params: Mapping[str, str], scope: Scope, receive: Receive
     ) -> tuple[dict[str, Any], int]:
-        # vCenter's order: authenticate, parse the input, authorize, then run the operation.
+        """vCenter's order for a guest operation: authenticate, parse the input, authorize, then run it
+        (an injected fault first): the valid body, and the pid of the path (0 if it has none)."""
         simulator = self.simulator
         session = simulator.session(self.header(scope, SESSION_HEADER))
         pid = self._pid(params) if "pid" in params else 0
         body = await self._json_body(operation, scope, receive)
         for privilege in operation.privileges:
             simulator.authorize(session, privilege)
-        fault = simulator.fault(operation.id)
-        if fault is not None:
-            raise fault
+        self.inject_fault(operation)
         return body, pid
 
 

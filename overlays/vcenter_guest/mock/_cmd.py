@@ -51,10 +51,10 @@ from ._argv import ARGV, argv_of, run_argv
 from ._budget import BUDGET_EXIT_CODE, Budget, OverBudget, meter, metered
 from ._errors import MockError
 from ._filesystem import Account, GuestFilesystem, Kind
-from ._shell import Buffer, Closed, FileStream, Null, Outcome, Stream, _write
+from ._shell import Buffer, Closed, FileStream, Null, Outcome, Stream, write
 
 if TYPE_CHECKING:
-    from ._inventory import Program
+    from ._records import Program
 
 __all__ = ["CMD", "run_cmd"]
 
@@ -255,7 +255,7 @@ class _Cmd:
             return self.dispatch(words, "".join(raw[1:]).lstrip(), "".join(text_parts), fds)
         except _Unsupported as exc:
             # Where this command's stderr goes (a captured run's D\\stderr); the line ends there.
-            _write(fds, 2, _unsupported(exc))
+            write(fds, 2, _unsupported(exc))
             raise _Exit(1) from None
         except OverBudget as exc:
             if not exc.reported:  # there too, once (the innermost command says it); the run ends
@@ -344,7 +344,7 @@ class _Cmd:
             return None
         else:
             text = rest[1:]
-        _write(fds, 1, (text.replace("^", "") + "\r\n").encode(OEM, "replace"))
+        write(fds, 1, (text.replace("^", "") + "\r\n").encode(OEM, "replace"))
         return 0
 
     def type_(self, files: list[str], fds: dict[int, Stream]) -> int:
@@ -354,9 +354,9 @@ class _Cmd:
                 node, _ = self.fs.lookup(self.absolute(file), self.who)
                 if node.kind is Kind.DIRECTORY:
                     raise MockError("INVALID_ARGUMENT", "x", "x")
-                _write(fds, 1, bytes(self.fs.read_file(self.absolute(file), self.who)))
+                write(fds, 1, bytes(self.fs.read_file(self.absolute(file), self.who)))
             except MockError:
-                _write(fds, 2, b"The system cannot find the file specified.\r\n")
+                write(fds, 2, b"The system cannot find the file specified.\r\n")
                 status = 1
         return status
 
@@ -397,14 +397,14 @@ class _Cmd:
                     duration, status = _behaviour(program, arguments)
                     meter().expect(len(program.stdout) + program.output_bytes)  # before it is made
                     outcome = Outcome(program.stdout_data(), program.stderr.encode(), status, duration)
-                _write(fds, 1, outcome.stdout)
-                _write(fds, 2, outcome.stderr)
+                write(fds, 1, outcome.stdout)
+                write(fds, 2, outcome.stderr)
                 if math.isinf(outcome.duration):
                     raise _Forever
                 self.duration += outcome.duration
                 return outcome.status
         text = f"'{name}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n"
-        _write(fds, 2, text.encode(OEM, "replace"))
+        write(fds, 2, text.encode(OEM, "replace"))
         return NOT_RECOGNIZED
 
     def batch(self, path: str, arguments: str, fds: dict[int, Stream]) -> int:

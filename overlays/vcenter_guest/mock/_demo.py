@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._inventory import EXECUTE, MODIFY, QUERY
+from ._records import EXECUTE, MODIFY, QUERY
 
 __all__ = [
     "DEMO_API_PASSWORD",

@@ -15,9 +15,9 @@ import jsonschema_rs
 from jsonschema.exceptions import ValidationError, best_match
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from vcenter_guest.operations import Operation, OperationTable, load_document
+from vcenter_guest.operations import Operation, OperationTable, load_document, operations
 
-__all__ = ["Document", "document"]
+__all__ = ["Document", "default_privileges", "document", "power_states", "query_filters", "reason_statuses"]
 
 
 def _component_of(ref: str) -> str:
@@ -118,3 +118,59 @@ class Document:
 def document() -> Document:
     """The shipped document, indexed (cached: every app in the process shares it)."""
     return Document(load_document())
+
+
+def _resolve(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        resolved: Mapping[str, Any] = load_document()["components"]["schemas"][_component_of(ref)]
+        return resolved
+    return schema
+
+
+def _declared(operation_id: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """The path item and the operation object of an operation in the shipped document."""
+    operation = operations()[operation_id]
+    key = operation.path + (f"?action={operation.action}" if operation.action else "")
+    item: Mapping[str, Any] = load_document()["paths"][key]
+    return item, item[operation.method.lower()]
+
+
+def _parameters(operation_id: str) -> list[Mapping[str, Any]]:
+    """The parameters the shipped document declares for an operation (path item's and operation's)."""
+    item, declared = _declared(operation_id)
+    return [*item.get("parameters", ()), *declared.get("parameters", ())]
+
+
+@functools.cache
+def query_filters(operation_id: str) -> tuple[str, ...]:
+    """The query parameters of an operation in the shipped document (VM.list's filters), in its order."""
+    return tuple(p["name"] for p in _parameters(operation_id) if p.get("in") == "query")
+
+
+@functools.cache
+def power_states() -> tuple[str, ...]:
+    """The power states a VM may be in: VM.list's `power_states` filter's items (`Vcenter.Vm.Power.State`)."""
+    for parameter in _parameters("vm.list"):
+        if parameter["name"] == "power_states":
+            return tuple(_resolve(parameter["schema"]["items"])["enum"])
+    raise LookupError("the document's vm.list has no power_states filter")
+
+
+@functools.cache
+def default_privileges() -> frozenset[str]:
+    """What an API user of an inventory that names none may do: every privilege an operation of the
+    shipped document asks for, but the `System.*` ones, which vCenter grants every user."""
+    return frozenset(p for op in operations().values() for p in op.privileges if not p.startswith("System."))
+
+
+@functools.cache
+def reason_statuses(operation_id: str) -> Mapping[str, int]:
+    """Why -> the status the data plane answers (`/guestFile`'s `x-vcenter-guest-reasons`), in the shipped
+    document: its statuses are plain HTTP ones that VMware does not publish, so the document says them."""
+    _, declared = _declared(operation_id)
+    return {
+        reason: int(status)
+        for status, response in declared["responses"].items()
+        for reason in response.get("x-vcenter-guest-reasons", ())
+    }

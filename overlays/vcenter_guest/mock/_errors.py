@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MAX_ARG_LENGTH", "MockError", "shown"]
+__all__ = ["CHALLENGE", "MAX_ARG_LENGTH", "MockError", "shown"]
+
+CHALLENGE = 'Basic realm="vCenter"'
+"""The `WWW-Authenticate` challenge of an UNAUTHENTICATED answer."""
 
 # Arguments echo caller input (VM ids, paths); bounding them keeps a hostile 1 MiB VM id from
 # coming back in every error body and log line.

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 import random
 
-from ._errors import MockError
-from ._sessions import CHALLENGE
+from ._errors import CHALLENGE, MockError
 from ._state import SimulatorState
 
 __all__ = ["Faults"]

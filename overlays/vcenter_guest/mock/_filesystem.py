@@ -1,8 +1,8 @@
 """A guest's file system, in memory: POSIX or Windows, with owners, permissions, a quota and path limits.
 
 No HTTP and no vAPI operation here: `GuestFilesystem` walks paths and changes the tree, and raises
-the `MockError` a guest's refusal becomes (`_files` maps the operations of the API onto it, the
-processes and the simulated shell read and write through it).
+the `MockError` a guest's refusal becomes (the files service maps the operations of the API onto it,
+the processes and the simulated shell read and write through it).
 
 POSIX rules are the kernel's, reduced to what a guest-operations user meets: paths are walked
 component by component (symbolic links followed, `..` taken after them), permission bits are checked
@@ -13,27 +13,38 @@ letter, `/` separates like `\\`, a read-only file cannot be written or deleted, 
 an administrator may write only under its own profile directory and read anything but the other
 users' profiles.
 
-File bytes are never changed in place: every write gives the file a new `bytes` (or `bytearray`, or
-`Chunks`) object, so a download that is streaming the old one keeps a consistent view without a copy.
-An upload's file is the `Chunks` the body arrived in (nothing zero-filled, nothing copied); whoever
-reads `Node.data` of one gets it joined, once.
+What the tree is made of (nodes, accounts, the refusals) is in `_nodes`, the path rules in `_paths`,
+the permission rules in `_permissions`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import enum
 import secrets
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
-
-import attrs
+from typing import Concatenate, ParamSpec, TypeVar
 
 from ._budget import NODE_OVERHEAD
-from ._errors import MockError, shown
-
-if TYPE_CHECKING:
-    from ._inventory import Program
+from ._errors import MockError
+from ._nodes import (
+    Account,
+    Chunks,
+    Content,
+    Kind,
+    Located,
+    Node,
+    access_denied,
+    already_exists,
+    appended,
+    file_error,
+    no_disk_space,
+    not_a_directory,
+    not_a_file,
+    not_found,
+    too_long,
+)
+from ._paths import POSIX_NAME_MAX, POSIX_PATH_MAX, WINDOWS_MAX_PATH
+from ._permissions import Permissions
 
 __all__ = [
     "POSIX_NAME_MAX",
@@ -44,16 +55,11 @@ __all__ = [
     "Content",
     "GuestFilesystem",
     "Kind",
+    "Located",
     "Node",
 ]
 
-POSIX_PATH_MAX = 4096
-POSIX_NAME_MAX = 255
-WINDOWS_MAX_PATH = 260
 _SYMLINK_HOPS = 40  # Linux's MAXSYMLINKS
-_PREFIX = "com.vmware.vcenter.vm.guest.filesystem."
-_SMALL_PART = 64 << 10
-"""An append this short joins the file's last part when that stays this short (else it is a part of its own)."""
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -71,183 +77,7 @@ def _locked(method: Callable[Concatenate[GuestFilesystem, _P], _T]) -> Callable[
     return locked
 
 
-class Kind(enum.Enum):
-    """`Files.Type`."""
-
-    FILE = "FILE"
-    DIRECTORY = "DIRECTORY"
-    SYMLINK = "SYMLINK"
-
-
-@attrs.frozen
-class Account:
-    """Who acts on the file system: a guest user as the guest knows it."""
-
-    name: str
-    uid: int
-    admin: bool
-    home: str
-
-    @property
-    def gid(self) -> int:
-        """The user's primary group (a group of its own, as Debian's adduser makes it)."""
-        return self.uid
-
-
-class Chunks:
-    """A file's bytes as the pieces an upload's body arrived in, in order (never changed once made)."""
-
-    __slots__ = ("parts", "size")
-
-    def __init__(self, parts: list[bytes | bytearray], size: int) -> None:
-        self.parts = parts
-        self.size = size
-
-    def __len__(self) -> int:
-        return self.size
-
-    def __repr__(self) -> str:
-        return f"Chunks({len(self.parts)} parts, {self.size} bytes)"
-
-
-def appended(content: Content, data: bytes | bytearray) -> Content:
-    """`content` with `data` after it, as a new value (the old one is left as it is, for a download
-    streaming it): the parts are shared, not copied, so appending costs about `len(data)`, not the
-    file's size; a short append joins a short last part (no object per few bytes)."""
-    parts = list(content.parts) if isinstance(content, Chunks) else ([content] if content else [])
-    if parts and len(parts[-1]) + len(data) <= _SMALL_PART:
-        parts[-1] = bytes(parts[-1]) + bytes(data)
-    else:
-        parts.append(bytes(data))
-    return Chunks(parts, len(content) + len(data))
-
-
-Content = bytes | bytearray | Chunks
-
-
-@attrs.define(eq=False)
-class Node:
-    """A file, directory or symbolic link. `name` is the spelling it was created with."""
-
-    kind: Kind
-    name: str
-    owner: int = 0
-    group: int = 0
-    mode: int = 0o644
-    modified: float = 0.0
-    accessed: float = 0.0
-    created: float = 0.0
-    hidden: bool = False
-    read_only: bool = False
-    content: Content = b""
-    """A file's bytes (read them through `data`, or `pieces` to stream them)."""
-    target: str = ""
-    program: Program | None = None
-    children: dict[str, Node] = attrs.field(factory=dict)
-    """Directory entries by the name the file system compares (case-folded on Windows), in creation order."""
-
-    @property
-    def data(self) -> bytes | bytearray:
-        """A file's bytes in one piece (an upload's chunks are joined, once, when first read so)."""
-        content = self.content
-        if isinstance(content, Chunks):
-            content = content.parts[0] if len(content.parts) == 1 else b"".join(content.parts)
-            self.content = content
-        return content
-
-    def pieces(self, most: int) -> Iterator[bytes | bytearray]:
-        """A file's bytes as they are now, in pieces of at most `most` bytes (or as uploaded), uncopied
-        but for the slices of one piece."""
-        content = self.content
-        parts = content.parts if isinstance(content, Chunks) else [content]
-        for part in parts:
-            if len(part) <= most:
-                yield part
-                continue
-            with memoryview(part) as view:
-                for start in range(0, len(view), most):
-                    yield bytes(view[start : start + most])
-
-    @property
-    def size(self) -> int:
-        """Bytes of a file, of a link's target text; 4096 for a directory, as ext4 reports it."""
-        if self.kind is Kind.FILE:
-            return len(self.content)
-        if self.kind is Kind.SYMLINK:
-            return len(self.target.encode())
-        return 4096
-
-
-def file_error(error_type: str, message: str, text: str, path: str, reason: str | None) -> MockError:
-    """A filesystem error; `reason` (an ErrorReason) puts FileErrorDetails into `data`."""
-    data = {"reason": reason, "file_path": shown(path)} if reason is not None else None
-    return MockError(error_type, _PREFIX + message, text, path, data=data)
-
-
-def not_found(path: str) -> MockError:
-    """NOT_FOUND, FILE_NOT_FOUND."""
-    return file_error("NOT_FOUND", "file_not_found", "The file {0} was not found.", path, "FILE_NOT_FOUND")
-
-
-def not_a_file(path: str) -> MockError:
-    """INVALID_ARGUMENT, NOT_A_FILE."""
-    return file_error("INVALID_ARGUMENT", "not_a_file", "The path {0} is not a file.", path, "NOT_A_FILE")
-
-
-def not_a_directory(path: str) -> MockError:
-    """INVALID_ARGUMENT, NOT_A_DIRECTORY."""
-    return file_error(
-        "INVALID_ARGUMENT", "not_a_directory", "The path {0} is not a directory.", path, "NOT_A_DIRECTORY"
-    )
-
-
-def already_exists(path: str) -> MockError:
-    """ALREADY_EXISTS (no data: the bindings give FileErrorDetails only to INVALID_ARGUMENT and NOT_FOUND)."""
-    return file_error("ALREADY_EXISTS", "already_exists", "The file {0} already exists.", path, None)
-
-
-def access_denied(path: str) -> MockError:
-    """UNAUTHORIZED: the guest refuses the user access to the path."""
-    return file_error("UNAUTHORIZED", "access_denied", "Access to the path {0} is denied.", path, None)
-
-
-def too_long(path: str) -> MockError:
-    """INVALID_ARGUMENT, PATH_TOO_LONG."""
-    return file_error("INVALID_ARGUMENT", "path_too_long", "The path {0} is too long.", path, "PATH_TOO_LONG")
-
-
-def no_disk_space(path: str) -> MockError:
-    """UNABLE_TO_ALLOCATE_RESOURCE: the quota cannot take the bytes."""
-    return file_error(
-        "UNABLE_TO_ALLOCATE_RESOURCE", "no_disk_space", "There is not enough space in the guest for {0}.", path, None
-    )
-
-
-def not_absolute(path: str) -> MockError:
-    """INVALID_ARGUMENT: guest operations take absolute paths only."""
-    return file_error("INVALID_ARGUMENT", "not_absolute", "The path {0} is not an absolute path.", path, None)
-
-
-@attrs.define(eq=False)
-class Located:
-    """Where a path leads: the directory holding its last component, that component, and what is there."""
-
-    parent: Node
-    key: str
-    name: str
-    node: Node | None
-    path: str
-    """The path with its links resolved (as the guest would print it)."""
-    chain: tuple[Node, ...] = ()
-    """The directories from the top (the drive on Windows; not the POSIX root) to `parent`, included."""
-
-    @property
-    def depth(self) -> int:
-        """Levels of directories above the last component."""
-        return len(self.chain)
-
-
-class GuestFilesystem:
+class GuestFilesystem(Permissions):
     """The file system of one guest.
 
     >>> fs = GuestFilesystem(windows=False, capacity=1 << 20)
@@ -286,98 +116,9 @@ class GuestFilesystem:
 
     # -- paths ---------------------------------------------------------------------------------
 
-    def key(self, name: str) -> str:
-        """The name as the file system compares it."""
-        return name.casefold() if self.windows else name
-
     def now(self) -> float:
         """Wall-clock seconds, for file times."""
         return self._now()
-
-    def sep(self) -> str:
-        """The separator the guest prints."""
-        return "\\" if self.windows else "/"
-
-    def split(self, path: str) -> list[str]:
-        """The components of an absolute path (the drive first on Windows); errors for others."""
-        if "\x00" in path:
-            raise file_error("INVALID_ARGUMENT", "invalid_path", "The path {0} is not a valid path.", path, None)
-        if self.windows:
-            if len(path) > WINDOWS_MAX_PATH:
-                raise too_long(path)
-            text = path.replace("/", "\\")
-            if len(text) < 3 or not text[0].isalpha() or text[1] != ":" or text[2] != "\\":
-                raise not_absolute(path)
-            return [text[:2]] + [p for p in text[3:].split("\\") if p]
-        if len(path.encode()) > POSIX_PATH_MAX:
-            raise too_long(path)
-        if not path.startswith("/"):
-            raise not_absolute(path)
-        parts = [p for p in path.split("/") if p]
-        if any(len(p.encode()) > POSIX_NAME_MAX for p in parts):
-            raise too_long(path)
-        return parts
-
-    def join(self, parts: list[str]) -> str:
-        """The absolute path of components (as `split` gives them)."""
-        if self.windows:
-            return parts[0] + "\\" + "\\".join(parts[1:])
-        return "/" + "/".join(parts)
-
-    def parent_path(self, path: str) -> str:
-        """The directory that holds `path`."""
-        parts = self.split(path)
-        return self.join(parts[:-1]) if len(parts) > 1 else self.join(parts[:1] if self.windows else [])
-
-    def basename(self, path: str) -> str:
-        """The last component of a path."""
-        parts = self.split(path)
-        return parts[-1] if parts else "/"
-
-    # -- permissions ---------------------------------------------------------------------------
-
-    def _bits(self, node: Node, who: Account) -> int:
-        if who.uid == node.owner:
-            return (node.mode >> 6) & 7
-        if who.gid == node.group:
-            return (node.mode >> 3) & 7
-        return node.mode & 7
-
-    def _windows_allowed(self, resolved: str, who: Account, write: bool) -> bool:
-        if who.admin:
-            return True
-        folded = self.key(resolved)
-        home = self.key(who.home.replace("/", "\\")).rstrip("\\")
-        inside_home = folded == home or folded.startswith(home + "\\")
-        if write:
-            return inside_home
-        profiles = self.profiles + "\\"
-        return inside_home or not folded.startswith(profiles) or folded.count("\\") < profiles.count("\\") + 1
-
-    def may(self, node: Node, who: Account, want: int, resolved: str) -> bool:
-        """Whether `who` has the access `want` (4 read, 2 write, 1 execute/search) to `node`."""
-        if self.windows:
-            if want & 2 and node.read_only and node.kind is Kind.FILE and not who.admin:
-                return False
-            return self._windows_allowed(resolved, who, write=bool(want & 2))
-        if who.admin:
-            return not (want & 1 and node.kind is Kind.FILE and not node.mode & 0o111)
-        return self._bits(node, who) & want == want
-
-    def _check(self, node: Node, who: Account, want: int, resolved: str, shown: str) -> None:
-        if not self.may(node, who, want, resolved):
-            raise access_denied(shown)
-
-    def _may_unlink(self, parent: Node, child: Node, who: Account, resolved: str, shown: str) -> None:
-        """Removing or renaming an entry: write to its directory, and the sticky bit's rule."""
-        if self.windows:
-            if child.read_only and child.kind is Kind.FILE and not who.admin:
-                raise access_denied(shown)
-            self._check(parent, who, 2, resolved, shown)
-            return
-        self._check(parent, who, 3, resolved, shown)
-        if parent.mode & 0o1000 and not who.admin and who.uid not in {child.owner, parent.owner}:
-            raise access_denied(shown)
 
     # -- walking -------------------------------------------------------------------------------
 

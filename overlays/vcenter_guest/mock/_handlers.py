@@ -1,4 +1,9 @@
-"""Which coroutine answers which operation: each module of the mock registers its own with `@handles`.
+"""Which coroutine answers which operation, and which part of the simulator each service brings.
+
+A service of the mock is one module of `services`: its part of the simulator (a class marked with
+`@part`) and its handlers (coroutines marked with `@handles(operation_id)`). The modules are found
+(`services.load`), not listed, so adding a service touches no list. A handler is typed against `Api`,
+the HTTP layer as handlers see it, never against the app itself (which sits above the services).
 
 `create_app` refuses to start when the document has an operation no module handles, naming it, so a
 new operation without a handler is a clear error at start-up, never a 500 at request time.
@@ -7,23 +12,66 @@ new operation without a handler is a clear error at start-up, never a 500 at req
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, Protocol, TypeVar, cast
 
+import anyio
 from starlette.responses import Response
+from starlette.types import Receive, Scope
 
-if TYPE_CHECKING:
-    from starlette.types import Receive, Scope
+from vcenter_guest.operations import Operation
 
-    from vcenter_guest.operations import Operation
+from ._state import Session, SimulatorState
 
-    from ._app import MockApi
+__all__ = [
+    "HANDLERS",
+    "PARTS",
+    "Api",
+    "Handler",
+    "UnhandledOperation",
+    "check_handled",
+    "dumps",
+    "handles",
+    "json_response",
+    "part",
+]
 
-__all__ = ["HANDLERS", "Handler", "UnhandledOperation", "check_handled", "dumps", "handles", "json_response"]
+S_co = TypeVar("S_co", bound=SimulatorState, covariant=True)
+P = TypeVar("P", bound=type[SimulatorState])
 
-Handler = Callable[["MockApi", "Operation", dict[str, str], "Scope", "Receive"], Awaitable[Response]]
+
+class Api(Protocol[S_co]):
+    """The HTTP layer as a handler sees it: the simulator (typed as the part the handler's service
+    needs), the request's pieces, and the checks every call of the API makes, in vCenter's order."""
+
+    @property
+    def simulator(self) -> S_co:
+        """The simulator the app serves."""
+
+    @property
+    def runs(self) -> anyio.CapacityLimiter:
+        """The worker threads long work runs in (Budget.concurrent_runs at once)."""
+
+    def header(self, scope: Scope, name: bytes) -> str | None:
+        """The value of a request header, or None."""
+
+    def inject_fault(self, operation: Operation) -> None:
+        """Raises the error a fault rule of the inventory injects into this call, if any."""
+
+    def session_call(self, operation: Operation, scope: Scope) -> Session:
+        """The call's API session (or UNAUTHENTICATED), its privileges checked, then a fault injected."""
+
+    async def guest_call(
+        self, operation: Operation, params: Mapping[str, str], scope: Scope, receive: Receive
+    ) -> tuple[dict[str, Any], int]:
+        """A guest operation's checks (session, body, privileges, fault): its valid body and its pid (0: none)."""
+
+
+Handler = Callable[[Api[Any], Operation, dict[str, str], Scope, Receive], Awaitable[Response]]
+"""A handler of any service (the registry holds them all; each is typed against its own part)."""
 
 HANDLERS: dict[str, Handler] = {}
+PARTS: list[type[SimulatorState]] = []
 
 
 class UnhandledOperation(RuntimeError):
@@ -42,13 +90,20 @@ def handles(operation_id: str) -> Callable[[Handler], Handler]:
     return register
 
 
+def part(cls: P) -> P:
+    """Marks a class as a part of the simulator: `Simulator` is made of every service's part."""
+    if cls not in PARTS:
+        PARTS.append(cast("type[SimulatorState]", cls))
+    return cls
+
+
 def check_handled(operation_ids: Iterable[str]) -> None:
     """UnhandledOperation naming every operation of the document that no module handles."""
     missing = [op for op in operation_ids if op not in HANDLERS]
     if missing:
         raise UnhandledOperation(
             f"the mock vCenter does not simulate {', '.join(missing)}, which the API document has: "
-            "add a handler (@handles) in the mock module of its service"
+            "add a handler (@handles) in the mock module of its service (vcenter_guest/mock/services/)"
         )
 
 

@@ -81,19 +81,12 @@ def _bounded_protocol(timeouts: ConnectionTimeouts) -> type[asyncio.Protocol]:
             super().connection_lost(exc)
 
         def _track(self) -> None:
-            # h11's view of the client: IDLE until the headers are in, SEND_BODY until the body is.
+            # h11's view of the client: IDLE until the headers are in (a new connection, or the first bytes
+            # of the next request on a kept-alive one), SEND_BODY until the body is; nothing to wait for else.
             state = self.conn.their_state
-            if self.transport.is_closing():
-                self._expect("", None)
-            elif state is h11.IDLE:
-                # A new connection, or the first bytes of the next request on a kept-alive one.
-                if self._waiting_for != "headers":
-                    self._expect("headers", timeouts.headers)
-            elif state is h11.SEND_BODY:
-                if self._waiting_for != "body":
-                    self._expect("body", timeouts.body)
-            else:
-                self._expect("", None)
+            what = "" if self.transport.is_closing() else {h11.IDLE: "headers", h11.SEND_BODY: "body"}.get(state, "")
+            if not what or what != self._waiting_for:
+                self._expect(what, {"headers": timeouts.headers, "body": timeouts.body}.get(what))
 
         def _expect(self, what: str, seconds: float | None) -> None:
             if self._timer is not None:

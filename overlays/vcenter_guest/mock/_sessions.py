@@ -1,4 +1,5 @@
-"""API sessions: logging in and out, session ids, idle expiry, privileges (`com.vmware.cis.session`)."""
+"""API sessions: logging in and out, session ids, idle expiry, privileges: the rules every call of the API
+meets first (the session service's handlers are in `services.session`)."""
 
 from __future__ import annotations
 
@@ -6,38 +7,16 @@ import base64
 import hmac
 import logging
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import attrs
-from starlette.responses import Response
-
-from ._errors import MockError
-from ._handlers import handles, json_response
-from ._state import SimulatorState
-
-if TYPE_CHECKING:
-    from starlette.types import Receive, Scope
-
-    from vcenter_guest.operations import Operation
-
-    from ._app import MockApi
+from ._errors import CHALLENGE, MockError
+from ._state import Session, SimulatorState
 
 __all__ = ["CHALLENGE", "SESSION_HEADER", "Session", "Sessions", "basic_credentials"]
 
 log = logging.getLogger("vcenter_guest.mock")
 
-CHALLENGE = 'Basic realm="vCenter"'
 SESSION_HEADER = b"vmware-api-session-id"
-
-
-@attrs.define(eq=False)
-class Session:
-    """An API session. The id is a secret: it is kept out of the repr."""
-
-    id: str = attrs.field(repr=False)
-    user: str
-    created: float
-    last_accessed: float
 
 
 class Sessions(SimulatorState):
@@ -121,44 +100,6 @@ class Sessions(SimulatorState):
                 "Unable to authorize user {0}.",
                 session.user,
             )  # vCenter does not say which privilege is missing
-
-
-# --- the HTTP side: one handler per operation of the session service ----------------------------------
-
-
-@handles("session.create")
-async def create(api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
-    """POST /api/session: HTTP basic credentials -> a new session id."""
-    simulator = api.simulator
-    fault = simulator.fault(op.id)
-    if fault is not None:
-        raise fault
-    user, password = basic_credentials(api.header(scope, b"authorization"))
-    if user is None or password is None:
-        raise simulator.unauthenticated()
-    return json_response(simulator.create_session(user, password), op.success_status)
-
-
-def _session_of(api: MockApi, op: Operation, scope: Scope) -> Session:
-    # vCenter's order: the session header first, then (here) an injected fault.
-    session = api.simulator.session(api.header(scope, SESSION_HEADER))
-    fault = api.simulator.fault(op.id)
-    if fault is not None:
-        raise fault
-    return session
-
-
-@handles("session.get")
-async def get(api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
-    """GET /api/session: the session's user and times."""
-    return json_response(api.simulator.session_info(_session_of(api, op, scope)), op.success_status)
-
-
-@handles("session.delete")
-async def delete(api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
-    """DELETE /api/session: logs out."""
-    api.simulator.delete_session(_session_of(api, op, scope))
-    return Response(status_code=op.success_status)
 
 
 def basic_credentials(header: str | None) -> tuple[str | None, str | None]:

@@ -1,77 +1,28 @@
-"""Virtual machines: their run-time state, whether they can run guest operations, and their guest users."""
+"""Virtual machines: their run-time state, whether they can run guest operations, their guest users and
+file systems: the core part every guest operation meets (VM.list and Operations.get are `services.vms`)."""
 
 from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 
 from ._errors import MockError
 from ._filesystem import Account, GuestFilesystem, Kind
-from ._handlers import handles, json_response
-from ._inventory import GuestUser, InventoryError, VmSpec
-from ._sessions import SESSION_HEADER
-from ._state import SimulatorState
+from ._inventory import InventoryError
+from ._records import GuestUser, VmSpec
+from ._state import Process, SimulatorState, VmState, account
 
-if TYPE_CHECKING:
-    from starlette.responses import Response
-    from starlette.types import Receive, Scope
-
-    from vcenter_guest.operations import Operation
-
-    from ._app import MockApi
-    from ._files import Transfer
-    from ._processes import Process
-
-__all__ = ["VmState", "Vms", "build_filesystem"]
+__all__ = ["VmState", "Vms", "account", "build_filesystem"]
 
 _WINDOWS_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
-MAX_LISTED_VMS = 4000
-_POWER_STATES = ("POWERED_OFF", "POWERED_ON", "SUSPENDED")
-# VM.list's filter: query parameter -> the VmSpec field it constrains.
-_FILTERS = {
-    "vms": "id",
-    "names": "name",
-    "folders": "folder",
-    "datacenters": "datacenter",
-    "hosts": "host",
-    "clusters": "cluster",
-    "resource_pools": "resource_pool",
-    "power_states": "power_state",
-}
 _PROGRAM_BYTES = b"\x7fELF vcenter-guest mock program\n"
 
 
-@attrs.define(eq=False)
-class VmState:
-    """A VM at run time: its (replaceable) spec, its processes and its pid counter."""
-
-    spec: VmSpec
-    next_pid: int
-    processes: dict[int, Process] = attrs.field(factory=dict)
-    # (time the process may be forgotten, pid), earliest first: purging is O(log n) per process.
-    expiries: list[tuple[float, int]] = attrs.field(factory=list)
-    # Processes started by create that were running when last looked at (max_running_processes).
-    started: dict[int, Process] = attrs.field(factory=dict)
-    users: dict[str, GuestUser] = attrs.field(factory=dict)
-    tokens: dict[str, GuestUser] = attrs.field(factory=dict)
-    fs: GuestFilesystem | None = None
-    """Built on first use: an inventory of 10,000 VMs pays only for the guests it touches."""
-    ready_at: float = 0.0
-    """When guest operations start to work (`ready_after` past the start or the last power change)."""
-    transfers: dict[int, Transfer] = attrs.field(factory=dict)
-
-
-def account(user: GuestUser) -> Account:
-    """The file system's view of a guest user."""
-    return Account(user.name, user.uid, user.admin, user.home)
-
-
-def build_filesystem(spec: VmSpec, clock: Any = None) -> GuestFilesystem:
+def build_filesystem(spec: VmSpec, clock: Callable[[], float] | None = None) -> GuestFilesystem:
     """A VM's file system as the inventory describes it; InventoryError if the description contradicts itself."""
     fs = GuestFilesystem(windows=spec.windows, capacity=2**63, clock=clock)
     root = Account("(inventory)", 0, True, "/")
@@ -168,8 +119,6 @@ class Vms(SimulatorState):
             tokens={u.saml_token: u for u in spec.guest_users if u.saml_token},
             ready_at=self.now() + spec.ready_after,
         )
-        from ._processes import Process  # noqa: PLC0415 - processes build on VMs, not the other way round
-
         boot = self.now()
         for p in spec.processes:
             state.processes[p.pid] = Process(p.pid, p.name, p.owner, p.command, boot, self.timestamp(boot))
@@ -253,26 +202,18 @@ class Vms(SimulatorState):
                 "The guest operations agent could not be contacted.",
             )
 
-    def guest_operations_info(self, vm_id: str) -> dict[str, bool]:
-        """`Operations.Info`: whether guest operations (and interactive ones) would work now."""
-        with self._lock:
-            vm = self.find_vm(vm_id)
-            try:
-                self.check_vm_ready(vm)
-            except MockError:
-                ready = False
-            else:
-                ready = True
-            return {
-                "guest_operations_ready": ready,
-                "interactive_guest_operations_ready": ready and vm.spec.interactive_ready,
-            }
-
     def guest_login(self, vm_id: str, credentials: Mapping[str, Any]) -> tuple[VmState, GuestUser]:
         """What every guest operation checks first, in vCenter's order: the VM, its state, the credentials."""
         vm = self.find_vm(vm_id)
         self.check_vm_ready(vm)
         return vm, self.check_guest_credentials(vm, credentials)
+
+    def guest_files(
+        self, vm_id: str, credentials: Mapping[str, Any]
+    ) -> tuple[VmState, GuestUser, GuestFilesystem, Account]:
+        """The ready VM, the guest user the credentials log in as, its file system and the user's account."""
+        vm, user = self.guest_login(vm_id, credentials)
+        return vm, user, self.filesystem(vm), account(user)
 
     def _invalid_credentials(self, kind: str, field: str) -> MockError:
         return MockError(
@@ -326,72 +267,3 @@ class Vms(SimulatorState):
                 raise self.invalid_guest_login(vm)
             return user
         raise self._invalid_credentials(str(kind), "type")
-
-    def list_vms(self, filters: Mapping[str, list[str]]) -> list[dict[str, Any]]:
-        """VM.list: the VMs matching every given filter (an empty or absent one does not constrain)."""
-        for state in filters.get("power_states", ()):
-            if state not in _POWER_STATES:
-                raise MockError(
-                    "INVALID_ARGUMENT",
-                    "com.vmware.vcenter.vm.list.invalid_power_state",
-                    "The power state {0} is not one of {1}.",
-                    state,
-                    ", ".join(_POWER_STATES),
-                )
-        wanted = {_FILTERS[key]: set(values) for key, values in filters.items() if key in _FILTERS and values}
-        with self._lock:
-            matches = [
-                vm.spec
-                for vm in self._vms.values()
-                if all(getattr(vm.spec, field) in values for field, values in wanted.items())
-            ]
-        if len(matches) > MAX_LISTED_VMS:
-            raise MockError(
-                "UNABLE_TO_ALLOCATE_RESOURCE",
-                "com.vmware.vcenter.vm.list.limit_exceeded",
-                "More than {0} virtual machines match the filter ({1}); narrow it.",
-                MAX_LISTED_VMS,
-                len(matches),
-            )
-        summaries = []
-        for spec in matches:
-            summary: dict[str, Any] = {"vm": spec.id, "name": spec.name or spec.id, "power_state": spec.power_state}
-            if spec.cpu_count is not None:
-                summary["cpu_count"] = spec.cpu_count
-            if spec.memory_size_MiB is not None:
-                summary["memory_size_MiB"] = spec.memory_size_MiB
-            summaries.append(summary)
-        return summaries
-
-
-# --- the HTTP side: VM lookup and guest readiness ------------------------------------------------------
-
-
-def _session_call(api: MockApi, op: Operation, scope: Scope) -> None:
-    simulator = api.simulator
-    session = simulator.session(api.header(scope, SESSION_HEADER))
-    for privilege in op.privileges:
-        simulator.authorize(session, privilege)
-    fault = simulator.fault(op.id)
-    if fault is not None:
-        raise fault
-
-
-@handles("operations.get")
-async def operations_get(
-    api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive
-) -> Response:
-    """Operations.get: whether the guest takes operations now."""
-    _session_call(api, op, scope)
-    return json_response(api.simulator.guest_operations_info(params["vm"]), op.success_status)
-
-
-@handles("vm.list")
-async def vm_list(api: MockApi, op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
-    """VM.list: an array of VM.Summary, filtered by the query's arrays (`?names=a&names=b`)."""
-    _session_call(api, op, scope)
-    query = scope.get("query_string", b"").decode("latin-1")
-    filters: dict[str, list[str]] = {}
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        filters.setdefault(key, []).append(value)
-    return json_response(api.simulator.list_vms(filters), op.success_status)

@@ -1,0 +1,107 @@
+"""Running a command line as the guest's `/bin/bash -c` does for Processes.create: what it did."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+
+from vcenter_guest.mock._budget import BUDGET_EXIT_CODE, Budget, OverBudget, metered
+from vcenter_guest.mock._filesystem import Account, GuestFilesystem
+
+from ._builtins import BUILTINS
+from ._interpreter import Commands, Shell, Where
+from ._parsing import MAX_LINE, command_line, plain_words
+from ._streams import Buffer, ExitShell, Forever, Null, Outcome, Unsupported
+from ._utilities import UTILITY_TABLE
+
+__all__ = ["COMMANDS", "run_line", "run_script"]
+
+COMMANDS = Commands(BUILTINS, UTILITY_TABLE)
+"""What the guest's bash runs: its builtins and the demo guest's utilities."""
+
+
+def run_line(
+    fs: GuestFilesystem,
+    who: Account,
+    path: str,
+    arguments: str,
+    *,
+    env: Mapping[str, str],
+    cwd: str,
+    pid: int,
+    name: str = "/bin/bash",
+    budget: Budget | None = None,
+) -> Outcome:
+    """Runs `path arguments` as the guest's `/bin/bash -c` does for Processes.create; what it did.
+
+    `budget` limits what the run may cost (a run within another shares that one's)."""
+    with metered(budget):
+        return _run_line(fs, who, path, arguments, env=env, cwd=cwd, pid=pid, name=name)
+
+
+def _run_line(
+    fs: GuestFilesystem,
+    who: Account,
+    path: str,
+    arguments: str,
+    *,
+    env: Mapping[str, str],
+    cwd: str,
+    pid: int,
+    name: str,
+) -> Outcome:
+    out, err = Buffer(), Buffer()
+    shell = Shell(fs, who, dict(env), cwd, name, fds={0: Null(), 1: out, 2: err}, pid=pid, commands=COMMANDS)
+    words = plain_words(arguments)
+    line = command_line(path, arguments)
+    if words is None:
+        return run_script(fs, who, line, env=env, cwd=cwd, pid=pid, name=name)
+    shell.source = line
+    return _outcome(shell, lambda: shell.external([path, *words], shell.env, shell.fds, Where(shell)))
+
+
+def _outcome(shell: Shell, run: Callable[[], int]) -> Outcome:
+    """Runs the shell's work; what it did (its own stdout and stderr are the buffers it started with)."""
+    out, err = shell.fds[1], shell.fds[2]
+    try:
+        shell.status = run()
+    except Forever:
+        return Outcome(out.read(), err.read(), 0, math.inf, shell.ignores_term, shell.unkillable)
+    except ExitShell as stop:
+        shell.status = stop.status
+    except Unsupported as exc:
+        err.write(f"{shell.name}: vcenter-guest mock: {exc} is not supported by the simulated shell\n".encode())
+        shell.status = 2
+    except OverBudget as exc:
+        shell.report(exc, shell.fds)
+        shell.status = BUDGET_EXIT_CODE
+    return Outcome(out.read(), err.read(), shell.status, shell.duration, shell.ignores_term, shell.unkillable)
+
+
+def run_script(
+    fs: GuestFilesystem,
+    who: Account,
+    line: str,
+    *,
+    env: Mapping[str, str],
+    cwd: str,
+    pid: int,
+    name: str = "/bin/bash",
+    budget: Budget | None = None,
+) -> Outcome:
+    """Runs `line` as `/bin/bash -c LINE` (started with no stdin) does in the guest; what it did."""
+    with metered(budget):
+        return _run_script(fs, who, line, env=env, cwd=cwd, pid=pid, name=name)
+
+
+def _run_script(
+    fs: GuestFilesystem, who: Account, line: str, *, env: Mapping[str, str], cwd: str, pid: int, name: str
+) -> Outcome:
+    out, err = Buffer(), Buffer()
+    shell = Shell(fs, who, dict(env), cwd, name, fds={0: Null(), 1: out, 2: err}, pid=pid, commands=COMMANDS)
+    if len(line) > MAX_LINE:
+        err.write(
+            f"{name}: vcenter-guest mock: a command line over {MAX_LINE} characters is not interpreted\n".encode()
+        )
+        return Outcome(b"", err.read(), 2, 0.0)
+    return _outcome(shell, lambda: shell.run(line))
