@@ -58,3 +58,16 @@ def test_the_full_per_call_benchmark_is_served_an_inventory_that_keeps_every_pro
         plan.percall()
     (inventory,) = served
     assert load_inventory(inventory).max_processes >= main.FULL["calls"]
+
+
+def test_the_import_ratio_script_times_both_imports_and_fails_above_its_limit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+    script = importlib.import_module("benchmarks.import_ratio")
+    assert script.main(["--reps", "1"]) == 0
+    line = capsys.readouterr().out
+    assert line.startswith("import vcenter_guest: ")
+    assert "import httpx, attrs: " in line
+    assert "ratio" in line
+    assert script.main(["--reps", "1", "--max", "0.01"]) == 1, "no import is 100 times faster than its floor"
