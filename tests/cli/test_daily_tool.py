@@ -300,7 +300,8 @@ def test_json_is_a_list_for_one_vm_or_many_and_json_lines_streams_one_object_per
 def test_log_lines_print_above_a_live_progress_bar_not_into_it() -> None:
     from rich.console import Console
     from rich.progress import Progress
-    from vcenter_guest.cli._common import _configure_logging, resolve
+    from vcenter_guest.cli._common import resolve
+    from vcenter_guest.cli._outcome import _configure_logging
 
     conn = resolve({}, {"mock": True})
     sink = io.StringIO()
