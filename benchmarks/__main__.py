@@ -192,11 +192,18 @@ class _Plan:
         with MockServer(build_inventory(1)) as server:
             return run_interop(server)
 
+    def percall_inventory(self) -> dict[str, Any]:
+        """The inventory `percall` runs against: what it starts on one VM, it reads back."""
+        from .percall import processes_per_vm, vms_needed
+
+        clients, args = len(self.percall_clients), self.args
+        return build_inventory(vms_needed(clients, args.reps), processes_per_vm=processes_per_vm(args.calls, clients))
+
     def percall(self) -> dict[str, Any]:
         from .percall import run_percall
 
         args = self.args
-        with MockServer(build_inventory(1 + len(self.percall_clients) * args.reps)) as server:
+        with MockServer(self.percall_inventory()) as server:
             return run_percall(server, self.percall_clients, calls=args.calls, reps=args.reps, first_vm=1, log=self.log)
 
     def fanout(self) -> dict[str, Any]:

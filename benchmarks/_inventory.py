@@ -12,6 +12,7 @@ __all__ = [
     "API_USER",
     "GUEST_PASSWORD",
     "GUEST_USER",
+    "MOCK_MAX_PROCESSES",
     "build_inventory",
     "vm_ids",
 ]
@@ -31,13 +32,24 @@ def vm_ids(count: int) -> list[str]:
     return [f"vm-{i}" for i in range(1, count + 1)]
 
 
-def build_inventory(vm_count: int, *, process_retention: float = 300) -> dict[str, Any]:
+MOCK_MAX_PROCESSES = 1024
+"""What the mock keeps per VM unless told otherwise (its `max_processes`), and what a benchmark that
+never reads back a process it did not just start asks for."""
+
+
+def build_inventory(
+    vm_count: int, *, processes_per_vm: int = MOCK_MAX_PROCESSES, process_retention: float = 300
+) -> dict[str, Any]:
     """An inventory in the mock's format with `vm_count` powered-on Linux VMs.
 
     `/bin/true` exits 0 at once; `/bin/sleep S` runs S seconds (the waiting benchmark's programs).
+    Each VM keeps exactly `processes_per_vm` processes (started and running): a benchmark that
+    reads back processes it started earlier says how many it starts on one VM, and the mock forgets
+    the oldest past that, so a benchmark that starts more than it said fails at any count.
 
-    >>> len(build_inventory(3)["vms"])
-    3
+    >>> inventory = build_inventory(3, processes_per_vm=2000)
+    >>> len(inventory["vms"]), inventory["max_processes"]
+    (3, 2000)
     """
     vm = {
         "power_state": "POWERED_ON",
@@ -70,4 +82,6 @@ def build_inventory(vm_count: int, *, process_retention: float = 300) -> dict[st
         # The benchmark calls for minutes; an expiring session would measure re-login instead.
         "session_idle_timeout": 86400,
         "process_retention": process_retention,
+        "max_processes": processes_per_vm,
+        "max_running_processes": processes_per_vm,
     }

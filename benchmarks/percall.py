@@ -22,11 +22,26 @@ from ._clients import SequentialClient, make_client
 from ._server import BenchError, MockServer
 from ._stats import summarize
 
-__all__ = ["BLOCK", "run_percall"]
+__all__ = ["BLOCK", "processes_per_vm", "run_percall", "vms_needed"]
 
 WARMUP_CALLS = 20
 BLOCK = 100
 KINDS = ("wall", "cpu", "server_cpu")
+
+
+def processes_per_vm(calls: int, clients: int) -> int:
+    """The processes one VM must keep: a repetition's VM holds its client's `calls` creates until the
+    gets read them back; the warm-up VM holds every client's WARMUP_CALLS.
+
+    >>> processes_per_vm(2000, 4), processes_per_vm(5, 3)
+    (2000, 60)
+    """
+    return max(calls, WARMUP_CALLS * clients)
+
+
+def vms_needed(clients: int, reps: int) -> int:
+    """The VMs `run_percall` uses: one per (client, repetition), and the warm-up's."""
+    return 1 + clients * reps
 
 
 def _timed(server: MockServer, calls: range, step: Callable[[int], None]) -> tuple[float, float, float]:

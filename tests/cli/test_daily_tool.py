@@ -14,7 +14,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,6 @@ from vcenter_guest.mock import (
     DEMO_GUEST_USER,
     DEMO_VM,
     Simulator,
-    create_app,
-    serve,
 )
 
 
@@ -59,10 +57,9 @@ class Mock:
 
 
 @pytest.fixture
-def mock() -> Iterator[Mock]:
-    app = create_app()
-    with serve(app=app) as url:
-        yield Mock(app, url)
+def mock(make_loopback_server: Callable[..., Any]) -> Mock:
+    server = make_loopback_server()
+    return Mock(server.app, server.url)
 
 
 @pytest.fixture
@@ -248,34 +245,33 @@ def test_no_session_cache_logs_in_each_time_and_keeps_nothing(mock: Mock, secret
 # --- follow-up commands, one JSON shape -----------------------------------------------------------
 
 
-def test_wait_follows_a_run_that_timed_out_and_exits_with_its_code() -> None:
+def test_wait_follows_a_run_that_timed_out_and_exits_with_its_code(make_loopback_server: Callable[..., Any]) -> None:
     # One embedded mock per invocation: wait needs a server that outlives the run, so serve one.
-    app = create_app()
-    with serve(app=app) as url:
-        env = {"VCENTER_URL": url, "VCENTER_USER": DEMO_API_USER, "VCENTER_PASSWORD": DEMO_API_PASSWORD,
-               "VCENTER_GUEST_USER": DEMO_GUEST_USER, "VCENTER_GUEST_PASSWORD": DEMO_GUEST_PASSWORD}  # fmt: skip
-        timed_out = cli("run", "--vm", DEMO_VM, "--no-capture", "--timeout", "0.2", "--json", "/opt/app/job", "1", "3",
-                        env=env)  # fmt: skip
-        assert timed_out.exit_code == 124
-        pid = json.loads(timed_out.stdout)[0]["error"]["pid"]
-        early = cli("wait", "--vm", DEMO_VM, str(pid), "--timeout", "0.1", env=env)
-        assert early.exit_code == 124
-        waited = cli("wait", "--vm", DEMO_VM, str(pid), "--json", env=env)
-        assert waited.exit_code == 3, "wait passes the exit code through"
-        (record,) = json.loads(waited.stdout)
-        assert (record["server"], record["vm"], record["pid"], record["exit_code"]) == (url, DEMO_VM, pid, 3)
-        listed = cli("ps", "--vm", DEMO_VM, "--pid", str(pid), "--json", env=env)
-        (shown,) = json.loads(listed.stdout)[0]["processes"]
-        assert (shown["state"], shown["exit_code"]) == ("finished", 3)
-        assert shown["finished"]
-        table = cli("ps", "--vm", DEMO_VM, env=env).stdout
-        assert "finished" in table
-        finished = cli("kill", "--vm", DEMO_VM, str(pid), env=env)
-        assert finished.exit_code == 0
-        assert f"process {pid} had already finished (exit code 3)" in finished.stdout
-        unknown = cli("wait", "--vm", DEMO_VM, "99999", env=env)
-        assert unknown.exit_code == 1
-        assert "no process 99999" in unknown.stderr
+    url = make_loopback_server().url
+    env = {"VCENTER_URL": url, "VCENTER_USER": DEMO_API_USER, "VCENTER_PASSWORD": DEMO_API_PASSWORD,
+           "VCENTER_GUEST_USER": DEMO_GUEST_USER, "VCENTER_GUEST_PASSWORD": DEMO_GUEST_PASSWORD}  # fmt: skip
+    timed_out = cli("run", "--vm", DEMO_VM, "--no-capture", "--timeout", "0.2", "--json", "/opt/app/job", "1", "3",
+                    env=env)  # fmt: skip
+    assert timed_out.exit_code == 124
+    pid = json.loads(timed_out.stdout)[0]["error"]["pid"]
+    early = cli("wait", "--vm", DEMO_VM, str(pid), "--timeout", "0.1", env=env)
+    assert early.exit_code == 124
+    waited = cli("wait", "--vm", DEMO_VM, str(pid), "--json", env=env)
+    assert waited.exit_code == 3, "wait passes the exit code through"
+    (record,) = json.loads(waited.stdout)
+    assert (record["server"], record["vm"], record["pid"], record["exit_code"]) == (url, DEMO_VM, pid, 3)
+    listed = cli("ps", "--vm", DEMO_VM, "--pid", str(pid), "--json", env=env)
+    (shown,) = json.loads(listed.stdout)[0]["processes"]
+    assert (shown["state"], shown["exit_code"]) == ("finished", 3)
+    assert shown["finished"]
+    table = cli("ps", "--vm", DEMO_VM, env=env).stdout
+    assert "finished" in table
+    finished = cli("kill", "--vm", DEMO_VM, str(pid), env=env)
+    assert finished.exit_code == 0
+    assert f"process {pid} had already finished (exit code 3)" in finished.stdout
+    unknown = cli("wait", "--vm", DEMO_VM, "99999", env=env)
+    assert unknown.exit_code == 1
+    assert "no process 99999" in unknown.stderr
 
 
 def test_json_is_a_list_for_one_vm_or_many_and_json_lines_streams_one_object_per_line() -> None:
@@ -300,7 +296,8 @@ def test_json_is_a_list_for_one_vm_or_many_and_json_lines_streams_one_object_per
 def test_log_lines_print_above_a_live_progress_bar_not_into_it() -> None:
     from rich.console import Console
     from rich.progress import Progress
-    from vcenter_guest.cli._common import _configure_logging, resolve
+    from vcenter_guest.cli._common import resolve
+    from vcenter_guest.cli._outcome import _configure_logging
 
     conn = resolve({}, {"mock": True})
     sink = io.StringIO()
@@ -382,20 +379,22 @@ class _SlowDelete(Simulator):
 
 
 @pytest.mark.slow
-def test_a_second_ctrl_c_exits_at_once_saying_the_program_may_still_run() -> None:
-    app = create_app(simulator_cls=_SlowDelete)
-    with serve(app=app) as url:
-        mock = Mock(app, url)
-        child = _start(url, "run", "--vm", DEMO_VM, "--no-capture", "/bin/sleep", "600")
-        _started(mock, [DEMO_VM])
-        child.send_signal(signal.SIGINT)
-        time.sleep(1.0)  # the terminating delete is now waiting on the slow server
-        child.send_signal(signal.SIGINT)
-        started = time.monotonic()
-        _, err = child.communicate(timeout=20)
-        assert child.returncode == 130, err.decode()
-        assert time.monotonic() - started < 10
-        assert "may still run" in err.decode()
+def test_a_second_ctrl_c_exits_at_once_saying_the_program_may_still_run(
+    make_loopback_server: Callable[..., Any],
+) -> None:
+    server = make_loopback_server(simulator_cls=_SlowDelete)
+    app, url = server.app, server.url
+    mock = Mock(app, url)
+    child = _start(url, "run", "--vm", DEMO_VM, "--no-capture", "/bin/sleep", "600")
+    _started(mock, [DEMO_VM])
+    child.send_signal(signal.SIGINT)
+    time.sleep(1.0)  # the terminating delete is now waiting on the slow server
+    child.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _, err = child.communicate(timeout=20)
+    assert child.returncode == 130, err.decode()
+    assert time.monotonic() - started < 10
+    assert "may still run" in err.decode()
 
 
 def test_a_plain_http_server_given_as_host_port_gets_a_plain_http_hint_not_a_private_ca_one(mock: Mock) -> None:

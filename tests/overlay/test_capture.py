@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from vcenter_guest import AsyncClient, Client, Credentials, ProcessResult, errors
+from vcenter_guest import AsyncClient, Credentials, ProcessResult, errors
 from vcenter_guest.mock import (
     DEMO_API_PASSWORD,
     DEMO_API_USER,
@@ -23,7 +23,9 @@ from vcenter_guest.mock import (
     create_app,
 )
 
-from .conftest import FAST_RETRY, Interruptions, SyncASGITransport
+from tests.conftest import FAST_RETRY
+
+from .conftest import Interruptions
 
 RUN_PREFIX = "vcenter-guest-run-"
 
@@ -171,15 +173,10 @@ class _ForgetsSome(_Forgetful):
     forgotten = "exit 9"
 
 
-def test_the_exit_code_survives_a_process_the_server_forgot(portal: Any, guest: Credentials) -> None:
-    app = create_app(simulator_cls=_Forgetful)
-    with Client(
-        "http://mock.test",
-        user=DEMO_API_USER,
-        password=DEMO_API_PASSWORD,
-        transport=SyncASGITransport(app, portal),
-        retry=FAST_RETRY,
-    ) as vc:
+def test_the_exit_code_survives_a_process_the_server_forgot(make_in_process_server: Any, guest: Credentials) -> None:
+    server = make_in_process_server(simulator_cls=_Forgetful)
+    app = server.app
+    with server.client() as vc:
         result = vc.processes.run(DEMO_VM, guest, "/bin/sh", "-c", "echo gone; exit 4")
         with pytest.raises(errors.ProcessVanished):
             vc.processes.run(DEMO_VM, guest, "/bin/sh", "-c", "exit 4", capture=False)

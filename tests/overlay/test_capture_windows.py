@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 from vcenter_guest import AsyncClient, Client, Credentials, errors
 from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_INVENTORY, Simulator, create_app
 
-from .conftest import FAST_RETRY, Interruptions, SyncASGITransport
+from tests.conftest import FAST_RETRY, SyncASGITransport
+
+from .conftest import Interruptions
 from .test_capture import RUN_PREFIX, Counting, _Forgetful
 
 WINDOWS_VM = "vm-43"
@@ -129,15 +131,10 @@ class _ForgetsArgv(_Forgetful):
     forgotten = "argv.exe"
 
 
-def test_the_exit_code_survives_a_process_the_server_forgot(portal: Any, guest: Credentials) -> None:
-    app = create_app(simulator_cls=_ForgetsArgv)
-    with Client(
-        "http://mock.test",
-        user=DEMO_API_USER,
-        password=DEMO_API_PASSWORD,
-        transport=SyncASGITransport(app, portal),
-        retry=FAST_RETRY,
-    ) as vc:
+def test_the_exit_code_survives_a_process_the_server_forgot(make_in_process_server: Any, guest: Credentials) -> None:
+    server = make_in_process_server(simulator_cls=_ForgetsArgv)
+    app = server.app
+    with server.client() as vc:
         marked = vc.processes.run(WINDOWS_VM, guest, ARGV, "x", environment_variables={"EXIT": "-2"})
         # stdout cut before the marker line: the exit code comes from D\rc.
         recorded = vc.processes.run(

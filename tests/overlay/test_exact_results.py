@@ -11,7 +11,7 @@ import pytest
 from vcenter_guest import Client, CreateSpec, Credentials, errors
 from vcenter_guest.mock import DEMO_VM
 
-from .conftest import MockServer
+from tests.conftest import MockServer
 
 
 @pytest.mark.parametrize("ending", ["\n", "\r\n", "\n\n", " \n"])

@@ -175,18 +175,19 @@ def test_transfers_go_to_the_esxi_host_the_url_names(guest: Credentials) -> None
 
 
 def test_an_unreachable_esxi_host_is_named_without_the_transfer_token(
-    guest: Credentials, demo_inventory: dict[str, Any]
+    guest: Credentials, demo_inventory: dict[str, Any], make_loopback_server: Any
 ) -> None:
     import socket
 
     from vcenter_guest import Client
-    from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, serve
+    from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER
 
     with socket.socket() as probe:  # a loopback port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     inventory = {**demo_inventory, "transfer_base_url": f"http://127.0.0.1:{port}"}
-    with serve(inventory) as url, Client(url, user=DEMO_API_USER, password=DEMO_API_PASSWORD) as vc:
+    url = make_loopback_server(inventory).url
+    with Client(url, user=DEMO_API_USER, password=DEMO_API_PASSWORD) as vc:
         with pytest.raises(errors.RequestNotSent) as caught:
             vc.files.download(DEMO_VM, guest, "/etc/hostname")
         message = str(caught.value)
@@ -196,22 +197,24 @@ def test_an_unreachable_esxi_host_is_named_without_the_transfer_token(
         assert "token=" not in repr(caught.value)
 
 
-def test_esxi_hosts_reach_a_host_at_another_address_under_its_own_name(guest: Credentials) -> None:
+def test_esxi_hosts_reach_a_host_at_another_address_under_its_own_name(
+    guest: Credentials, make_loopback_server: Any
+) -> None:
     from vcenter_guest import Client
-    from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, create_app, serve
+    from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER
 
-    app = create_app()
-    with serve(app=app) as url:
-        # Transfer URLs now name a host this machine cannot resolve, on the port the mock listens on.
-        port = url.rsplit(":", 1)[1]
-        app.state.simulator.host_url = f"http://esxi-1.invalid:{port}"
-        with Client(url, user=DEMO_API_USER, password=DEMO_API_PASSWORD) as vc, pytest.raises(errors.RequestNotSent):
-            vc.files.download(DEMO_VM, guest, "/etc/hostname")
-        mapped = {"ESXi-1.invalid": f"127.0.0.1:{port}"}
-        with Client(url, user=DEMO_API_USER, password=DEMO_API_PASSWORD, esxi_hosts=mapped) as vc:
-            assert vc.files.download(DEMO_VM, guest, "/etc/hostname") == b"demo-linux\n"
-            vc.files.upload(DEMO_VM, guest, b"mapped", "/tmp/mapped.txt")
-            assert vc.files.download(DEMO_VM, guest, "/tmp/mapped.txt") == b"mapped"
+    server = make_loopback_server()
+    app, url = server.app, server.url
+    # Transfer URLs now name a host this machine cannot resolve, on the port the mock listens on.
+    port = url.rsplit(":", 1)[1]
+    app.state.simulator.host_url = f"http://esxi-1.invalid:{port}"
+    with Client(url, user=DEMO_API_USER, password=DEMO_API_PASSWORD) as vc, pytest.raises(errors.RequestNotSent):
+        vc.files.download(DEMO_VM, guest, "/etc/hostname")
+    mapped = {"ESXi-1.invalid": f"127.0.0.1:{port}"}
+    with Client(url, user=DEMO_API_USER, password=DEMO_API_PASSWORD, esxi_hosts=mapped) as vc:
+        assert vc.files.download(DEMO_VM, guest, "/etc/hostname") == b"demo-linux\n"
+        vc.files.upload(DEMO_VM, guest, b"mapped", "/tmp/mapped.txt")
+        assert vc.files.download(DEMO_VM, guest, "/tmp/mapped.txt") == b"mapped"
 
 
 @pytest.mark.parametrize("hosts", [["esxi-1"], {"esxi-1": 42}, {"": "10.0.0.1"}, {"esxi-1": "a b"}])

@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from vcenter_guest import AsyncClient, Client, Credentials, RetryPolicy, errors
-from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_VM, create_app
+from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_VM
 
 HOLD = 15.0
 """The longest the data plane keeps one answer going (trickling, streaming, draining)."""
@@ -266,10 +266,10 @@ class DataPlane:
 
 
 @pytest.fixture
-def plane(loopback: Callable[[Any], str]) -> Iterator[DataPlane]:
+def plane(make_loopback_server: Callable[..., Any]) -> Iterator[DataPlane]:
     """The mock vCenter over loopback, its transfer URLs naming a hostile data plane (`plane.url`)."""
-    app = create_app()
-    url = loopback(app)
+    server = make_loopback_server()
+    app, url = server.app, server.url
     data_plane = DataPlane(url)
     app.state.simulator.host_url = data_plane.url
     data_plane.vcenter = url

@@ -13,7 +13,9 @@ import pytest
 from vcenter_guest import Client, Credentials
 from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_VM
 
-from .conftest import FAST_RETRY, Interrupt, MockServer, SyncASGITransport
+from tests.conftest import FAST_RETRY, MockServer, SyncASGITransport
+
+from .conftest import Interrupt
 
 RUN_PREFIX = "vcenter-guest-run-"
 ACTIONS = {"directory": "createTemporary", "program": "create"}

@@ -14,7 +14,7 @@ from vcenter_guest import Credentials, errors
 from vcenter_guest.mock import DEMO_VM, create_app
 from vcenter_guest.ownership import UnprovenDirectory, claim_prefix, prove_directory
 
-from .conftest import MockServer
+from tests.conftest import MockServer
 
 Answer = Callable[[dict[str, Any]], object]
 

@@ -14,7 +14,7 @@ import h11
 import httpx
 import pytest
 from vcenter_guest import Client, CreateSpec, Credentials, RetryPolicy, errors
-from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_VM, serve
+from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_VM
 
 PATIENT = RetryPolicy(attempts=5, timeout=10, initial=0.001, maximum=0.002, jitter=0.0)
 GUEST = Credentials.password("root", "vmware")
@@ -84,24 +84,24 @@ class _RelayHandler(socketserver.BaseRequestHandler):
 
 
 @pytest.fixture
-def proxy_to_mock() -> Iterator[Callable[[Callable[[str, int], bool]], tuple[DroppingProxy, Any]]]:
-    from vcenter_guest.mock import create_app
-
+def proxy_to_mock(
+    make_loopback_server: Callable[..., Any],
+) -> Iterator[Callable[[Callable[[str, int], bool]], tuple[DroppingProxy, Any]]]:
     proxies: list[DroppingProxy] = []
-    app = create_app()
-    with serve(app=app) as url:
+    server = make_loopback_server()
+    app, url = server.app, server.url
 
-        def make(drop: Callable[[str, int], bool]) -> tuple[DroppingProxy, Any]:
-            proxy = DroppingProxy(url, drop)
-            threading.Thread(target=proxy.serve_forever, daemon=True).start()
-            proxies.append(proxy)
-            return proxy, app.state.simulator
+    def make(drop: Callable[[str, int], bool]) -> tuple[DroppingProxy, Any]:
+        proxy = DroppingProxy(url, drop)
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        proxies.append(proxy)
+        return proxy, app.state.simulator
 
-        yield make
-        for proxy in proxies:
-            proxy.shutdown()
-            proxy.server_close()
-            proxy.target.close()
+    yield make
+    for proxy in proxies:
+        proxy.shutdown()
+        proxy.server_close()
+        proxy.target.close()
 
 
 def test_a_create_whose_connection_dropped_after_the_server_read_it_is_never_sent_again(

@@ -9,7 +9,7 @@ import anyio
 import httpx
 import pytest
 from vcenter_guest import AsyncClient, Credentials, ProcessResult, RetryPolicy, errors
-from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_INVENTORY, create_app
+from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_INVENTORY
 
 VM_COUNT = 200
 
@@ -84,9 +84,11 @@ class _InFlight(httpx.AsyncBaseTransport):
 
 
 @pytest.mark.anyio
-async def test_run_many_never_runs_more_vms_at_once_than_its_concurrency(guest: Credentials) -> None:
+async def test_run_many_never_runs_more_vms_at_once_than_its_concurrency(
+    guest: Credentials, make_in_process_server: Any
+) -> None:
     inventory, vms, _ = _fleet()
-    transport = _InFlight(httpx.ASGITransport(create_app(inventory)))
+    transport = _InFlight(make_in_process_server(inventory).async_transport())
     fast = RetryPolicy(attempts=2, initial=0.001, maximum=0.001, jitter=0)
     async with AsyncClient(
         "http://mock.test", user=DEMO_API_USER, password=DEMO_API_PASSWORD, transport=transport, retry=fast

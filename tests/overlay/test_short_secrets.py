@@ -10,7 +10,7 @@ from vcenter_guest import Credentials, errors
 from vcenter_guest.mock import DEMO_VM
 from vcenter_guest.redaction import REDACTED, Redactor
 
-from .conftest import MockServer
+from tests.conftest import MockServer
 
 
 def test_a_one_letter_password_leaves_messages_readable(

@@ -12,7 +12,7 @@ import pytest
 from vcenter_guest import Credentials
 from vcenter_guest.mock import DEMO_VM
 
-from .conftest import MockServer
+from tests.conftest import MockServer
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="FIFOs and /proc are POSIX")
 

@@ -20,12 +20,9 @@ from vcenter_guest.mock import DEMO_VM
 
 
 @pytest.fixture
-def virtual(in_process_server: Any, clock: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+def virtual(make_in_process_server: Any, clock: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """An in-process mock and a client on the same fake clock; counts `get` calls."""
-    from vcenter_guest.mock import create_app
-
-    server = in_process_server
-    server.app = create_app(clock=clock)
+    server = make_in_process_server(clock=clock)
     clients: list[Any] = []
 
     def client(seed: int = 0) -> Any:

@@ -25,10 +25,9 @@ from .bounded import DEFAULT_MAX_RESPONSE_BYTES, Codings
 from .deadline import WINDOW, Pace
 from .options import (
     DEFAULT_TIMEOUT,
+    ExchangeTimeout,
     api_login,
     esxi_addresses,
-    exchange_bound,
-    http_timeout,
     retry_policy,
     server_url,
     tls_verify,
@@ -180,7 +179,9 @@ class BaseClient(Services, Generic[TransportT, SleepT]):
             raise errors.UsageError("max_response_bytes must be a positive int (bytes of one answer's body)")
         self._max_bytes = max_response_bytes
         self.esxi_hosts = esxi_addresses(esxi_hosts)
-        timeouts = http_timeout(timeout)
+        # One value carries the exchange bound from here to the engine, each request and the deadlines.
+        self._timeout = ExchangeTimeout.of(timeout)
+        self._base_url = url
         hide_tokens("httpx")  # its INFO lines print each URL, a transfer's token with it
         self._engine = Engine(
             url,
@@ -188,18 +189,17 @@ class BaseClient(Services, Generic[TransportT, SleepT]):
             password=api_password,
             session_id=session,
             retry=retry_policy(retry),
-            exchange_timeout=exchange_bound(timeouts),
+            exchange_timeout=self._timeout.bound,
             clock=clock,
             rng=rng,
         )
         options: dict[str, Any] = {
             "base_url": url,
             "verify": tls_verify(verify, ca_bundle, url),
-            "timeout": timeouts,
+            "timeout": self._timeout.httpx(),
             "headers": HEADERS,
         }
         self._open(Setup(options, transport, max_connections, sleep))
-        self._joined()
 
     def _open(self, setup: Setup[TransportT, SleepT]) -> None:
         """Opens the httpx client and the services."""
@@ -248,12 +248,10 @@ class BaseClient(Services, Generic[TransportT, SleepT]):
                 json=send.json,
                 params=send.params,
                 headers=httpx.Headers(http.headers),
-                extensions={"timeout": self._timeout},
+                extensions={"timeout": self._timeout.phases},
             )
-        limit = send.limit
-        if limit is not None and limit != self._engine.exchange_timeout:
-            # A retry with less time left: no phase (the wait for a pooled connection included) may take longer.
-            request.extensions["timeout"] = {k: limit if v is None else min(v, limit) for k, v in self._timeout.items()}
+        if send.limit is not None and send.limit != self._timeout.bound:
+            request.extensions["timeout"] = self._timeout.within(send.limit)
         if send.session is not None:
             request.headers[SESSION_HEADER] = send.session
         return request
@@ -265,16 +263,11 @@ class BaseClient(Services, Generic[TransportT, SleepT]):
             # With a Content-Length, httpx streams `content` as it is instead of chunked (the data
             # plane checks the length against the size the transfer declared).
             headers |= {"Content-Type": "application/octet-stream", "Content-Length": str(move.size)}
-        extensions: dict[str, Any] = {"timeout": self._timeout}
+        extensions: dict[str, Any] = {"timeout": self._timeout.phases}
         if move.host is not None:
             headers["Host"] = move.host
             extensions["sni_hostname"] = httpx.URL(f"//{move.host}").host
         return httpx.Request(move.method, move.url, headers=headers, content=content, extensions=extensions)
-
-    def _joined(self) -> None:
-        # What _request joins without build_request (call once the httpx client is open).
-        self._base_url = str(self._http.base_url).rstrip("/")
-        self._timeout = self._http.timeout.as_dict()
 
     def _stepper(self, plan: Plan[T]) -> Stepper[T]:
         """A stepper for `plan`, or UsageError (and the plan closed) when the client is closed."""

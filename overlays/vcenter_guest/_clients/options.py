@@ -12,6 +12,7 @@ import re
 import ssl
 from collections.abc import Mapping
 
+import attrs
 import httpx
 
 from vcenter_guest._engine.retry import RetryPolicy
@@ -19,9 +20,8 @@ from vcenter_guest.errors import UsageError
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "ExchangeTimeout",
     "api_login",
-    "exchange_bound",
-    "http_timeout",
     "retry_policy",
     "server_url",
     "tls_verify",
@@ -114,26 +114,54 @@ def esxi_addresses(hosts: object) -> dict[str, str]:
     return addresses
 
 
-def http_timeout(timeout: object) -> httpx.Timeout:
-    """Seconds for one HTTP exchange (or an httpx.Timeout); None waits forever."""
-    if isinstance(timeout, httpx.Timeout):
-        return timeout
-    if timeout is None:
-        return httpx.Timeout(None)
-    if isinstance(timeout, int | float) and not isinstance(timeout, bool) and math.isfinite(timeout) and timeout > 0:
-        return httpx.Timeout(float(timeout))
-    raise UsageError("timeout must be a positive number of seconds, an httpx.Timeout or None")
+@attrs.frozen(eq=False)
+class ExchangeTimeout:
+    """The client's `timeout`, checked once and carried as one value: httpx's phases (`phases`, what
+    each request's `timeout` extension holds) and the bound of one whole exchange (`bound`, what the
+    engine and the socket deadlines use). Nothing is read back out of httpx.
 
-
-def exchange_bound(timeout: httpx.Timeout) -> float | None:
-    """Seconds one whole exchange may take: the largest of the connect, write and read time-outs (None if
-    one of them is None: that phase may take forever).
-
-    >>> exchange_bound(httpx.Timeout(30.0)), exchange_bound(httpx.Timeout(5.0, read=60.0))
-    (30.0, 60.0)
+    >>> t = ExchangeTimeout.of(httpx.Timeout(5.0, read=60.0))
+    >>> t.bound, t.phases["connect"], t.within(10.0)["read"]
+    (60.0, 5.0, 10.0)
     """
-    phases = (timeout.connect, timeout.write, timeout.read)
-    return None if None in phases else max(phases)  # type: ignore[type-var] # None is excluded
+
+    phases: dict[str, float | None]
+    """connect, read, write and pool seconds, as `httpx.Timeout.as_dict()` gives them."""
+    bound: float | None
+    """Seconds one whole exchange may take: the largest of the connect, write and read time-outs (None
+    if one of them is None: that phase may take forever)."""
+
+    @classmethod
+    def of(cls, timeout: object) -> ExchangeTimeout:
+        """Seconds for one HTTP exchange (or an httpx.Timeout); None waits forever."""
+        if isinstance(timeout, httpx.Timeout):
+            phases = timeout.as_dict()
+        elif timeout is None:
+            phases = httpx.Timeout(None).as_dict()
+        elif (
+            isinstance(timeout, int | float)
+            and not isinstance(timeout, bool)
+            and math.isfinite(timeout)
+            and timeout > 0
+        ):
+            phases = httpx.Timeout(float(timeout)).as_dict()
+        else:
+            raise UsageError("timeout must be a positive number of seconds, an httpx.Timeout or None")
+        bounded = [phases[phase] for phase in ("connect", "write", "read")]
+        bound = None if None in bounded else max(b for b in bounded if b is not None)
+        return cls(phases, bound)
+
+    def httpx(self) -> httpx.Timeout:
+        """The same phases as the `httpx.Timeout` the httpx client is opened with."""
+        return httpx.Timeout(**self.phases)
+
+    def within(self, limit: float | None) -> dict[str, float | None]:
+        """The request extension's phases with at most `limit` seconds each (a retry with less time left:
+        no phase, the wait for a pooled connection included, may take longer); `phases` itself when
+        `limit` is None or the whole bound."""
+        if limit is None or limit == self.bound:
+            return self.phases
+        return {k: limit if v is None else min(v, limit) for k, v in self.phases.items()}
 
 
 def retry_policy(retry: object) -> RetryPolicy:

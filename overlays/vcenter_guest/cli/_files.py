@@ -12,7 +12,8 @@ import click
 
 from vcenter_guest import errors
 
-from ._common import VM_HELP, Connection, check_terminate_flag, connection_options, resolve_vms, run_async
+from ._common import VM_HELP, Connection, connection_options, resolve_vms
+from ._outcome import check_terminate_flag, run_async
 from ._run import environment, exit_code_of, program_options, result_json
 
 if TYPE_CHECKING:

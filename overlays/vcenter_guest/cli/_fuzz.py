@@ -21,7 +21,7 @@ from ._common import Connection, connection_options
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from vcenter_guest.fuzz import FuzzResult, FuzzTarget
+    from vcenter_guest.fuzz import FuzzOptions, FuzzResult, FuzzTarget
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "fuzz"]
 
@@ -70,21 +70,24 @@ def _target(
         if not sys.stdin.isatty():
             raise click.UsageError("set VCENTER_PASSWORD (no terminal to prompt for the password)")
         password = click.prompt(f"Password for {user}", hide_input=True)
-    return FuzzTarget(
-        url=url,
-        user=user,
-        password=password,
-        vms=vms,
-        programs=programs,
-        any_program=any_program,
-        guest_user=conn.guest_user,
-        guest_password=os.environ.get("VCENTER_GUEST_PASSWORD"),
-        ignores_termination=ignores_termination,
-        tls_verify=not conn.insecure,
-        ca_bundle=None if conn.ca_bundle is None else str(conn.ca_bundle),
-        sandbox=sandbox,
-        guest_dir=guest_dir,
-    )
+    try:
+        return FuzzTarget(
+            url=url,
+            user=user,
+            password=password,
+            vms=vms,
+            programs=programs,
+            any_program=any_program,
+            guest_user=conn.guest_user,
+            guest_password=os.environ.get("VCENTER_GUEST_PASSWORD"),
+            ignores_termination=ignores_termination,
+            tls_verify=not conn.insecure,
+            ca_bundle=None if conn.ca_bundle is None else str(conn.ca_bundle),
+            sandbox=sandbox,
+            guest_dir=guest_dir,
+        )
+    except ValueError as exc:  # what the target refuses (a program that is not a path, ...)
+        raise click.UsageError(str(exc)) from None
 
 
 def _print_summary(console: Console, result: FuzzResult) -> None:
@@ -204,11 +207,8 @@ def fuzz(
     """
     from rich.console import Console  # noqa: PLC0415 - keep `vcenter-guest --help` fast
 
-    try:
-        from vcenter_guest.fuzz import FuzzOptions, LoginError, mock_target, run, safety_rules  # noqa: PLC0415
-    except ImportError as exc:  # schemathesis needs Python 3.11; the extra skips it on 3.10
-        # MissingExtra says which extra; schemathesis, in it, needs Python 3.11 or later.
-        raise _CannotRun(f"{exc}; the fuzz extra needs Python 3.11 or later") from None
+    _require_fuzz_extra()
+    from vcenter_guest.fuzz import FuzzOptions  # noqa: PLC0415
 
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
     options = FuzzOptions(
@@ -222,37 +222,65 @@ def fuzz(
     )
     with contextlib.ExitStack() as stack:
         if conn.mock:
-            mock_url, app = stack.enter_context(_embedded_mock())
-            target = mock_target(app, url=mock_url, vms=vms)
-            where = f"the embedded mock vCenter at {mock_url} (demo inventory)"
+            target, where = _mock_target(stack, vms)
         else:
-            try:
-                target = _target(
-                    conn,
-                    vms=vms,
-                    programs=programs,
-                    any_program=any_program,
-                    ignores_termination=ignores_termination,
-                    sandbox=sandbox,
-                    guest_dir=guest_dir,
-                )
-            except ValueError as exc:
-                raise click.UsageError(str(exc)) from None
+            target = _target(
+                conn,
+                vms=vms,
+                programs=programs,
+                any_program=any_program,
+                ignores_termination=ignores_termination,
+                sandbox=sandbox,
+                guest_dir=guest_dir,
+            )
             where = target.base_url
-        console.print("Safety rules of this run:", markup=False)
-        for rule in safety_rules(target):
-            console.print(f"  - {rule}", markup=False)
-        console.print(f"Target: {where}", markup=False)
-        if target.guest_credentials() is None:
-            console.print("Note: no VCENTER_GUEST_USER/VCENTER_GUEST_PASSWORD: guest calls cannot succeed.")
-        console.print(
-            f"VMs: {', '.join(target.vms)}; programs: {'any' if target.any_program else ', '.join(target.programs)}",
-            markup=False,
-        )
-        try:
-            result = run(target, options, progress=lambda line: console.print(f"  {line}", markup=False))
-        except LoginError as exc:
-            raise _CannotRun(f"cannot start: {exc}") from None
+        result = _run_fuzz(console, target, where, options)
+    _print_verdict(console, result)
+
+
+def _require_fuzz_extra() -> None:
+    """Imports the fuzz package, or says what it needs (the extra, on Python 3.11 or later)."""
+    try:
+        import vcenter_guest.fuzz  # noqa: F401, PLC0415
+    except ImportError as exc:  # MissingExtra says which extra; schemathesis, in it, needs Python 3.11
+        raise _CannotRun(f"{exc}; the fuzz extra needs Python 3.11 or later") from None
+
+
+def _mock_target(stack: contextlib.ExitStack, vms: tuple[str, ...]) -> tuple[FuzzTarget, str]:
+    """The embedded mock vCenter, served until `stack` closes, as a target; and where it is."""
+    from vcenter_guest.fuzz import mock_target  # noqa: PLC0415
+
+    mock_url, app = stack.enter_context(_embedded_mock())
+    return mock_target(app, url=mock_url, vms=vms), f"the embedded mock vCenter at {mock_url} (demo inventory)"
+
+
+def _run_fuzz(console: Console, target: FuzzTarget, where: str, options: FuzzOptions) -> FuzzResult:
+    """Says what the run will do, then runs it, printing its progress."""
+    from vcenter_guest.fuzz import LoginError, run, safety_rules  # noqa: PLC0415
+
+    _print_target(console, target, where, safety_rules(target))
+    try:
+        return run(target, options, progress=lambda line: console.print(f"  {line}", markup=False))
+    except LoginError as exc:
+        raise _CannotRun(f"cannot start: {exc}") from None
+
+
+def _print_target(console: Console, target: FuzzTarget, where: str, rules: list[str]) -> None:
+    """What the run will do, before it starts: its safety rules, its target, VMs and programs."""
+    console.print("Safety rules of this run:", markup=False)
+    for rule in rules:
+        console.print(f"  - {rule}", markup=False)
+    console.print(f"Target: {where}", markup=False)
+    if target.guest_credentials() is None:
+        console.print("Note: no VCENTER_GUEST_USER/VCENTER_GUEST_PASSWORD: guest calls cannot succeed.")
+    console.print(
+        f"VMs: {', '.join(target.vms)}; programs: {'any' if target.any_program else ', '.join(target.programs)}",
+        markup=False,
+    )
+
+
+def _print_verdict(console: Console, result: FuzzResult) -> None:
+    """The run's summary, failures, errors and reports; exits 1 on a failure, 2 when it could not test everything."""
     _print_summary(console, result)
     _print_failures(console, result)
     for error in result.errors:

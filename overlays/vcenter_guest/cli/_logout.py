@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ._common import Connection, connection_options, run_async
+from ._common import Connection, connection_options
+from ._outcome import run_async
 from ._sessions import SessionStore, UnsafeCache
 
 __all__ = ["logout"]

@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from starlette.applications import Starlette
+
+    from vcenter_guest.mock import Inventory
 
 __all__ = ["MockUnavailable", "embedded_app", "mock"]
 
@@ -133,11 +136,8 @@ def mock(  # noqa: PLR0917 - click passes one argument per option
     """
     import uvicorn  # noqa: PLC0415 - keep `vcenter-guest --help` fast
     from rich.console import Console  # noqa: PLC0415
-    from rich.table import Table  # noqa: PLC0415
 
     from vcenter_guest.mock import (  # noqa: PLC0415
-        DEMO_API_USER,
-        DEMO_GUEST_USER,
         ConnectionTimeouts,
         InventoryError,
         base_url,
@@ -154,6 +154,32 @@ def mock(  # noqa: PLR0917 - click passes one argument per option
 
     # A pipe gets 80 columns from rich, which truncates every cell of the table.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+    _print_inventory(console, inv, inventory)
+    if esxi_port is not None:
+        host_url = listen_as_esxi_host(app, sockets[1])
+        console.print(f"ESXi host stand-in (transfer URLs, /guestFile) on {host_url}", soft_wrap=True)
+        if inv.transfer_base_url:
+            console.print(f"(the inventory's transfer_base_url {inv.transfer_base_url} takes precedence)")
+    console.print(f"Mock vCenter listening on {base_url(sockets[0])}  (Ctrl-C to stop)", soft_wrap=True)
+    timeouts = ConnectionTimeouts(headers=header_timeout, body=body_timeout, idle=idle_timeout)
+    config = uvicorn_config(app, log_level, timeouts=timeouts)
+    _log_to_stderr("vcenter_guest.mock", log_level)
+    try:
+        uvicorn.Server(config).run(sockets=sockets)
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it handled; stopping is the normal way out
+    finally:
+        for sock in sockets:
+            sock.close()
+    console.print("Mock vCenter stopped.")
+
+
+def _print_inventory(console: Console, inv: Inventory, source: Path | None) -> None:
+    """The served VMs as a table, the API users and their privileges, and where the passwords are."""
+    from rich.table import Table  # noqa: PLC0415
+
+    from vcenter_guest.mock import DEMO_API_USER, DEMO_GUEST_USER  # noqa: PLC0415
+
     table = Table(title="Virtual machines", title_justify="left")
     for column in ("id", "name", "power", "tools", "guest OS", "busy", "guest users", "programs"):
         table.add_column(column)
@@ -174,27 +200,10 @@ def mock(  # noqa: PLR0917 - click passes one argument per option
         for u in inv.users.values()
     )
     console.print(f"API users: {users}")
-    if inventory is None:
+    if source is None:
         console.print(
             f"Demo inventory: log in as {DEMO_API_USER}, run programs as guest user {DEMO_GUEST_USER} "
             "(e.g. in vm-42); the demo passwords are in the README, section 'Mock vCenter server'."
         )
     else:
-        console.print(f"Inventory: {inventory} (passwords as in that file; they are not printed)")
-    if esxi_port is not None:
-        host_url = listen_as_esxi_host(app, sockets[1])
-        console.print(f"ESXi host stand-in (transfer URLs, /guestFile) on {host_url}", soft_wrap=True)
-        if inv.transfer_base_url:
-            console.print(f"(the inventory's transfer_base_url {inv.transfer_base_url} takes precedence)")
-    console.print(f"Mock vCenter listening on {base_url(sockets[0])}  (Ctrl-C to stop)", soft_wrap=True)
-    timeouts = ConnectionTimeouts(headers=header_timeout, body=body_timeout, idle=idle_timeout)
-    config = uvicorn_config(app, log_level, timeouts=timeouts)
-    _log_to_stderr("vcenter_guest.mock", log_level)
-    try:
-        uvicorn.Server(config).run(sockets=sockets)
-    except KeyboardInterrupt:
-        pass  # uvicorn re-raises the Ctrl-C it handled; stopping is the normal way out
-    finally:
-        for sock in sockets:
-            sock.close()
-    console.print("Mock vCenter stopped.")
+        console.print(f"Inventory: {source} (passwords as in that file; they are not printed)")

@@ -16,7 +16,8 @@ import click
 
 from vcenter_guest import errors
 
-from ._common import VM_HELP, Connection, check_terminate_flag, connection_options, resolve_vms, run_async
+from ._common import VM_HELP, Connection, connection_options, resolve_vms
+from ._outcome import check_terminate_flag, run_async
 from ._run import exit_code_of
 
 if TYPE_CHECKING:
@@ -74,7 +75,6 @@ def ps(conn: Connection, vm: str, pids: tuple[int, ...], no_status: bool) -> Non
         async with conn.connect() as vc:
             (target,) = await resolve_vms(vc, [vm])
             creds = conn.credentials()
-            rows: list[dict[str, Any]] = []
             if pids:
                 infos = await _infos(vc, target, creds, list(dict.fromkeys(pids)))
                 missing = [pid for pid in pids if pid not in infos]
@@ -85,48 +85,13 @@ def ps(conn: Connection, vm: str, pids: tuple[int, ...], no_status: bool) -> Non
                 summaries = await vc.processes.list(target, creds)
                 infos = {} if no_status else await _infos(vc, target, creds, [p.pid for p in summaries])
                 listed = [infos.get(p.pid) or p for p in summaries]
-            for p in sorted(listed, key=lambda p: p.pid):
-                finished, code = getattr(p, "finished", None), getattr(p, "exit_code", None)
-                rows.append(
-                    {
-                        "pid": p.pid,
-                        "name": p.name,
-                        "owner": p.owner,
-                        "command": p.command,
-                        "started": _iso(p.started),
-                        "state": "unknown" if no_status else ("running" if code is None else "finished"),
-                        "finished": _iso(finished),
-                        "exit_code": code,
-                    }
-                )
-            return rows
+            return [_row(p, no_status) for p in sorted(listed, key=lambda p: p.pid)]
 
     rows = run_async(conn, work)
     if conn.as_json:
         conn.emit(conn.record(vm, processes=rows))
         return
-    from rich.console import Console  # noqa: PLC0415 - rich loads only when a table is printed
-    from rich.table import Table  # noqa: PLC0415
-
-    finished = sum(1 for r in rows if r["state"] == "finished")
-    count = f"{len(rows)} process{'es' if len(rows) != 1 else ''}"
-    title = f"{vm}: {count}" + (f", {finished} finished" if finished else "")
-    table = Table(title=title, title_justify="left")
-    columns = ("pid", "name", "owner", "started", "state", "exit code", "finished", "command")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        table.add_row(
-            str(r["pid"]),
-            r["name"],
-            r["owner"],
-            (r["started"] or "")[:19],
-            r["state"],
-            "" if r["exit_code"] is None else str(r["exit_code"]),
-            (r["finished"] or "")[:19],
-            r["command"],
-        )
-    Console(highlight=False, width=None if sys.stdout.isatty() else 160).print(table)
+    _print_table(vm, rows)
     if pids and len(rows) < len(set(pids)):
         sys.exit(EXIT_NOT_FOUND)
 
@@ -225,3 +190,44 @@ def wait(conn: Connection, vm: str, pid: int, timeout: float | None, terminate_o
     else:
         click.echo(f"{vm}: process {pid} exited with {result.exit_code}")
     sys.exit(exit_code_of(result))
+
+
+def _row(p: ProcessInfo | ProcessSummary, no_status: bool) -> dict[str, Any]:
+    """One process as `ps` prints it (its JSON object, a table row)."""
+    finished, code = getattr(p, "finished", None), getattr(p, "exit_code", None)
+    return {
+        "pid": p.pid,
+        "name": p.name,
+        "owner": p.owner,
+        "command": p.command,
+        "started": _iso(p.started),
+        "state": "unknown" if no_status else ("running" if code is None else "finished"),
+        "finished": _iso(finished),
+        "exit_code": code,
+    }
+
+
+def _print_table(vm: str, rows: list[dict[str, Any]]) -> None:
+    """The processes of `vm` as a table, with a title counting them."""
+    from rich.console import Console  # noqa: PLC0415 - rich loads only when a table is printed
+    from rich.table import Table  # noqa: PLC0415
+
+    finished = sum(1 for r in rows if r["state"] == "finished")
+    count = f"{len(rows)} process{'es' if len(rows) != 1 else ''}"
+    title = f"{vm}: {count}" + (f", {finished} finished" if finished else "")
+    table = Table(title=title, title_justify="left")
+    columns = ("pid", "name", "owner", "started", "state", "exit code", "finished", "command")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(
+            str(r["pid"]),
+            r["name"],
+            r["owner"],
+            (r["started"] or "")[:19],
+            r["state"],
+            "" if r["exit_code"] is None else str(r["exit_code"]),
+            (r["finished"] or "")[:19],
+            r["command"],
+        )
+    Console(highlight=False, width=None if sys.stdout.isatty() else 160).print(table)

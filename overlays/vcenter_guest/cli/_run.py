@@ -11,21 +11,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import click
 
 from vcenter_guest import errors
 
-from ._common import (
-    EXIT_FAILED,
-    VM_HELP,
-    Connection,
-    check_terminate_flag,
-    connection_options,
-    describe,
-    error_json,
-    resolve_vms,
-    run_async,
-)
+from ._common import VM_HELP, Connection, connection_options, resolve_vms
+from ._outcome import EXIT_FAILED, check_terminate_flag, describe, error_json, run_async
 
 if TYPE_CHECKING:
     from vcenter_guest import ProcessResult, RunOutcome
@@ -216,6 +208,25 @@ def run(
         result = run_async(conn, lambda: _run_one(conn, targets[0], program, args, options))
         _print_one(conn, targets[0], result, captured=not no_capture)
         sys.exit(exit_code_of(result))
+    many = _Many(output_dir=output_dir, captured=not no_capture, prefix=prefix, concurrency=concurrency)
+    sys.exit(_run_on_many(conn, targets, program, args, options, many=many))
+
+
+@attrs.frozen
+class _Many:
+    """How `run` treats many VMs: where their outputs go, and how many run at once."""
+
+    output_dir: Path | None
+    captured: bool
+    prefix: bool | None
+    concurrency: int
+
+
+def _run_on_many(
+    conn: Connection, targets: list[str], program: str, args: tuple[str, ...], options: dict[str, Any], *, many: _Many
+) -> int:
+    """Runs the program in every VM of `targets`; shows their outputs and a summary; the exit status."""
+    output_dir = many.output_dir
     if output_dir is not None:  # before anything runs: a directory that cannot be made costs no run
         try:
             output_dir.mkdir(parents=True, exist_ok=True)
@@ -223,17 +234,17 @@ def run(
             reason = exc.strerror or exc
             raise click.BadParameter(f"cannot make {output_dir}: {reason}", param_hint="--output-dir") from None
     outcomes = run_async(
-        conn, lambda: _run_many(conn, targets, program, args, options=options, concurrency=concurrency)
+        conn, lambda: _run_many(conn, targets, program, args, options=options, concurrency=many.concurrency)
     )
     unwritten: list[str] = []
-    if not no_capture and not conn.as_json:
-        prefixed = sys.stdout.isatty() if prefix is None else prefix
+    if many.captured and not conn.as_json:
+        prefixed = sys.stdout.isatty() if many.prefix is None else many.prefix
         unwritten = _show_outputs(conn, targets, outcomes, output_dir, prefixed)
-    status = _print_many(conn, targets, outcomes, table_on_stderr=not no_capture)
+    status = _print_many(conn, targets, outcomes, table_on_stderr=many.captured)
     if unwritten:  # the programs' own status stands if it says more (125: some VM could not run it)
         conn.stderr.print(f"error: {len(unwritten)} output file(s) could not be written", markup=False, highlight=False)
         status = status or 1
-    sys.exit(status)
+    return status
 
 
 _UNSAFE = frozenset('%/\\:*?"<>|')

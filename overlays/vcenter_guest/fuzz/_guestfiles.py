@@ -342,18 +342,8 @@ def make_run_directory(
                 f"breaks the API's facts (createTemporary makes a new one). {_SKIPPED}",
             ),
         ) from None
-    try:
-        entries = _list(send, session, table, credentials, vm=vm, path=path)
-    except _Unlisted as exc:
-        entries, unlisted = [], str(exc)
-    else:
-        unlisted = ""
-    if unlisted or entries:
-        why = (
-            f"it could not be listed ({unlisted})"
-            if unlisted
-            else ("it is not empty: it holds " + ", ".join(repr(name) for name, _ in entries[:10]))
-        )
+    why = _not_empty(send, session, table, credentials, vm=vm, path=path)
+    if why:
         raise NoRunDirectory(
             f"the server's answer {path!r} is not a new, empty directory: {why}",
             _fault(
@@ -368,6 +358,29 @@ def make_run_directory(
             ),
         )
     run = RunDirectory(vm, path)
+    _make_seeds(send, session, run, credentials, mkdir=mkdir, transfer=transfer)
+    return run
+
+
+def _not_empty(
+    send: Send, session: str, table: OperationTable, credentials: dict[str, Any], *, vm: str, path: str
+) -> str:
+    """Why the directory at `path` is not new and empty (it could not be listed, or holds entries); "" if it is."""
+    try:
+        entries = _list(send, session, table, credentials, vm=vm, path=path)
+    except _Unlisted as exc:
+        return f"it could not be listed ({exc})"
+    if entries:
+        return "it is not empty: it holds " + ", ".join(repr(name) for name, _ in entries[:10])
+    return ""
+
+
+def _make_seeds(
+    send: Send, session: str, run: RunDirectory, credentials: dict[str, Any], *, mkdir: Operation, transfer: Operation
+) -> None:
+    """The seed and spare directories and files in the run's directory (a file's bytes only when its
+    transfer URL names the server called; a real ESXi host is left out)."""
+    vm = run.vm
     for name in (SEED_DIRECTORY, *SPARE_DIRECTORIES):
         _post(send, session, mkdir, vm, {"credentials": credentials, "path": run.child(name)})
     for name in (SEED_FILE, *SPARE_FILES):
@@ -378,7 +391,6 @@ def make_run_directory(
             if parts.hostname in {"*", None}:  # the server we call; a real ESXi host is left out
                 headers = {"Content-Type": "application/octet-stream"}
                 send("PUT", f"{parts.path}?{parts.query}", headers, SEED_CONTENT)
-    return run
 
 
 def open_transfer(

@@ -427,7 +427,6 @@ def run(
     setup_session = login(transport, target.user, target.password)
     secrets.add(setup_session)
     result = FuzzResult()
-    credentials = target.guest_credentials()
     _own_directory(state, result, transport, setup_session, say)
     schema = _schema(state, transport)
     ctx = ExecutionContext(config=schema.config)
@@ -449,18 +448,27 @@ def run(
         for handler, _ in handlers:
             handler.shutdown(ctx)
         forget(schema)
-        if state.run_directory is not None and credentials is not None:
-            say("listing the run's guest directory before removing it")
-            fault = remove_run_directory(transport, setup_session, table, state.run_directory, credentials)
-            if fault is not None:
-                _add_fault(result, secrets, target, fault)
-        for session_id in [*state.stray_sessions, *state.own_sessions, setup_session]:
-            logout(transport, session_id)
+        _leave(state, result, transport, setup_session, say=say)
     for _, path in handlers:
         if path.exists():
             secrets.file(path)
             result.reports.append(path)
     return result
+
+
+def _leave(
+    state: RunState, result: FuzzResult, transport: Transport, setup_session: str, *, say: Callable[[str], None]
+) -> None:
+    """What a run leaves behind, cleared: its guest directory (listed first: what is in it that the run
+    did not make is a finding) and every API session it opened or found."""
+    credentials = state.target.guest_credentials()
+    if state.run_directory is not None and credentials is not None:
+        say("listing the run's guest directory before removing it")
+        fault = remove_run_directory(transport, setup_session, state.table, state.run_directory, credentials)
+        if fault is not None:
+            _add_fault(result, state.secrets, state.target, fault)
+    for session_id in [*state.stray_sessions, *state.own_sessions, setup_session]:
+        logout(transport, session_id)
 
 
 @contextlib.contextmanager
