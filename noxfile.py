@@ -2,7 +2,7 @@
 
     nox -s generate              regenerate generated/vcenter_guest_client from openapi/
     nox -s generate -- --check   fail, naming each stale/missing/extra file, if generated/ is out of date
-    nox -s lint                  ruff on the handwritten code
+    nox -s lint                  ruff on the handwritten code, and the import contracts
     nox -s typecheck             mypy --strict on both packages
     nox -s tests                 the README's test command (unit, mock server, property tests)
     nox -s demo                  the README's main job: run a program against the embedded mock vCenter
@@ -167,10 +167,13 @@ def _install_project(session: nox.Session, extras: str = "all") -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff on the handwritten code (generated/ is formatted by the generator's post hooks)."""
-    session.install("ruff==0.17.6")
+    """ruff on the handwritten code (generated/ is formatted by the generator's post hooks), and the
+    import contracts of pyproject.toml (`[tool.importlinter]`: the one-way flows and the floors)."""
+    session.install("ruff==0.17.6", "import-linter>=2.1,<3")
     session.run("ruff", "check", "overlays", "tests", "benchmarks", "tools", "noxfile.py")
     session.run("ruff", "format", "--check", "overlays", "tests", "benchmarks", "tools", "noxfile.py")
+    # The packages' sources, without installing them: import-linter reads the files, it runs nothing.
+    session.run("lint-imports", env={"PYTHONPATH": os.pathsep.join(("overlays", "generated"))})
 
 
 @nox.session

@@ -12,7 +12,8 @@ from vcenter_guest import Credentials, errors
 from vcenter_guest.mock import DEMO_VM
 from vcenter_guest.ownership import UnprovenFile, claim_prefix, prove_file
 
-from .conftest import MockServer
+from tests.conftest import MockServer
+
 from .test_ownership import BAD_ANSWERS, TemporaryAnswers
 
 
