@@ -22,7 +22,16 @@ from ._outcome import EXIT_FAILED, check_terminate_flag, describe, error_json, r
 if TYPE_CHECKING:
     from vcenter_guest import ProcessResult, RunOutcome
 
-__all__ = ["environment", "exit_code_of", "output_stem", "program_options", "run", "write_new_file"]
+__all__ = [
+    "environment",
+    "exit_code_of",
+    "output_stem",
+    "print_many",
+    "program_options",
+    "run",
+    "show_outputs",
+    "write_new_file",
+]
 
 
 def exit_code_of(result: ProcessResult) -> int:
@@ -177,7 +186,8 @@ def run(
     code and duration instead of the output.
 
         vcenter-guest run --vm vm-42 -- /bin/ls -l /tmp
-        vcenter-guest run --vm vm-1 --vm vm-2 --output-dir out -- /usr/bin/uptime
+        vcenter-guest run --vm vm-42 --vm demo-solaris --json -- /bin/cat /etc/hostname
+        vcenter-guest run --vm vm-42 --vm vm-50 --output-dir out -- /usr/bin/uptime
     """
     env = environment(env_pairs)
     options: dict[str, Any] = {
@@ -239,8 +249,8 @@ def _run_on_many(
     unwritten: list[str] = []
     if many.captured and not conn.as_json:
         prefixed = sys.stdout.isatty() if many.prefix is None else many.prefix
-        unwritten = _show_outputs(conn, targets, outcomes, output_dir, prefixed)
-    status = _print_many(conn, targets, outcomes, table_on_stderr=many.captured)
+        unwritten = show_outputs(conn, targets, outcomes, output_dir, prefixed)
+    status = print_many(conn, targets, outcomes, table_on_stderr=many.captured)
     if unwritten:  # the programs' own status stands if it says more (125: some VM could not run it)
         conn.stderr.print(f"error: {len(unwritten)} output file(s) could not be written", markup=False, highlight=False)
         status = status or 1
@@ -326,7 +336,7 @@ def write_new_file(path: Path, data: bytes) -> None:
         raise
 
 
-def _show_outputs(
+def show_outputs(
     conn: Connection, vms: list[str], outcomes: list[RunOutcome], output_dir: Path | None, prefix: bool
 ) -> list[str]:
     """Each VM's output, in VM order: into DIR/VM.stdout and DIR/VM.stderr, or printed (prefixed).
@@ -421,7 +431,7 @@ async def _run_many(
             )
 
 
-def _print_many(conn: Connection, vms: list[str], outcomes: list[RunOutcome], *, table_on_stderr: bool) -> int:
+def print_many(conn: Connection, vms: list[str], outcomes: list[RunOutcome], *, table_on_stderr: bool) -> int:
     """The outcomes as JSON, or a summary table: on stderr when stdout holds the programs' output."""
     failed = [o for o in outcomes if isinstance(o, errors.VcenterGuestError)]
     nonzero = [o for o in outcomes if not isinstance(o, errors.VcenterGuestError) and o.exit_code != 0]
