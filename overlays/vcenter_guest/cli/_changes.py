@@ -178,7 +178,7 @@ def _date(text: str) -> datetime.datetime:
     try:
         if text.startswith("@"):
             return datetime.datetime.fromtimestamp(float(text[1:]), tz=datetime.timezone.utc)
-        when = datetime.datetime.fromisoformat(text)
+        when = datetime.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
     except (ValueError, OverflowError, OSError):
         raise click.BadParameter(
             f"{text!r} is not a date: give ISO 8601 (2026-12-08T10:00:00+00:00) or @SECONDS", param_hint="--date"

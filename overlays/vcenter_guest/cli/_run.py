@@ -16,7 +16,8 @@ import click
 
 from vcenter_guest import errors
 
-from ._common import VM_HELP, Connection, connection_options, resolve_vms
+from ._common import Connection, connection_options, resolve_vms
+from ._many import vm_options
 from ._outcome import EXIT_FAILED, check_terminate_flag, describe, error_json, run_async
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ def program_options(command: Any) -> Any:
 
 
 @click.command(context_settings={"allow_interspersed_args": False})
-@click.option("--vm", "vms", multiple=True, required=True, metavar="VM", help=VM_HELP + " Repeat for many.")
+@vm_options
 @program_options
 @click.option(
     "--raw",
@@ -142,11 +143,6 @@ def program_options(command: Any) -> Any:
     metavar="DIR",
     help="With many VMs: write each VM's output to DIR/VM.stdout and DIR/VM.stderr instead of printing it "
     "(files replaced whole; a VM name too long for a file name is shortened, said on stderr).",
-)
-@click.option(
-    "--prefix/--no-prefix",
-    default=None,
-    help="With many VMs: start each printed output line with its VM (default: on a terminal).",
 )
 @click.option(
     "--concurrency",
