@@ -8,7 +8,7 @@ calls `vcenter-guest` (as a word: at its start, after a pipe or variables); it r
 (`set -o pipefail`) with `vcenter-guest` standing for this checkout's command line with `--mock`
 before the command, in a working directory holding the local files the examples name
 (`deploy.sh`, `app.tar.gz`, `src/`). It must exit 0, or with the code a trailing `# exits N`
-says. Each invocation has a fresh mock (its state lasts one invocation), so an example stands on
+says (`# exits N: why`). Each invocation has a fresh mock (its state lasts one invocation), so an example stands on
 its own against the demo inventory.
 
 A command's --vm is tested with its first example that runs plainly (no pipe), one more VM and
@@ -46,7 +46,7 @@ EXPECTED_TO_FAIL = {
 starts to run fails its test until its line here goes)."""
 
 _CALL = re.compile(r"(^|[|\s])vcenter-guest\s")
-_EXITS = re.compile(r"#\s*exits\s+(\d+)\s*$")
+_EXITS = re.compile(r"#\s*exits\s+(\d+)\b")
 
 
 def commands() -> dict[str, click.Command]:

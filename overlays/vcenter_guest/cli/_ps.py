@@ -157,7 +157,7 @@ def wait(conn: Connection, vm: str, pid: int, timeout: float | None, terminate_o
     """Wait for process PID in a VM's guest to end (e.g. after `run --timeout` exited 124) and exit with
     its exit code.
 
-        vcenter-guest wait --vm vm-42 612 --timeout 1 --terminate-on-timeout   # exits 124
+        vcenter-guest wait --vm vm-42 612 --timeout 5   # exits 124: still running after 5 s
     """
     check_terminate_flag(timeout, terminate_on_timeout)
     conn.vm = vm
