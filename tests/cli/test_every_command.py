@@ -7,8 +7,8 @@ to extend). An example is a line of a command's help (lines continued with `\\` 
 calls `vcenter-guest` (as a word: at its start, after a pipe or variables); it runs in bash
 (`set -o pipefail`) with `vcenter-guest` standing for this checkout's command line with `--mock`
 before the command, in a working directory holding the local files the examples name
-(`deploy.sh`, `app.tar.gz`, `src/`). It must exit 0, or with the code a trailing `# exits N`
-says (`# exits N: why`). Each invocation has a fresh mock (its state lasts one invocation), so an example stands on
+(`deploy.sh`, `app.tar.gz`, `src/`). It must exit 0, or with the code a trailing `# exits N: why`
+says. Each invocation has a fresh mock (its state lasts one invocation), so an example stands on
 its own against the demo inventory.
 
 A command's --vm is tested with its first example that runs plainly (no pipe), one more VM and
