@@ -170,3 +170,21 @@ def test_bad_input_to_the_new_commands_is_one_error_line_and_exit_2(args: list[s
     result = cli(*args)
     assert result.exit_code == 2
     assert_one_error_line(result, words)
+
+
+WINDOWS_VM = "vm-43"
+
+
+def test_the_new_commands_work_on_a_windows_guest(url: str) -> None:
+    started = served(url, "start", "--vm", WINDOWS_VM, "C:\\Tools\\argv.exe", 'a "b"', "50%")
+    assert started.exit_code == 0, started.stderr
+    folder = served(url, "mktemp", "--vm", WINDOWS_VM, "-d").stdout.strip()
+    assert served(url, "touch", "--vm", WINDOWS_VM, f"{folder}\\made.txt").exit_code == 0
+    assert served(url, "mv", "--vm", WINDOWS_VM, f"{folder}\\made.txt", f"{folder}\\moved.txt").exit_code == 0
+    refused = served(url, "chmod", "--vm", WINDOWS_VM, "644", f"{folder}\\moved.txt")
+    assert refused.exit_code == 125, "POSIX modes do not fit a Windows guest: the server says so"
+    with client(url) as vc:
+        assert vc.processes.get(WINDOWS_VM, CREDS, int(started.stdout)).command == (
+            '"C:\\Tools\\argv.exe" "a \\"b\\"" 50%'
+        ), "quoted for CommandLineToArgvW, as run quotes a Windows program's arguments"
+        assert [f.filename for f in vc.files.list(WINDOWS_VM, CREDS, folder)] == ["moved.txt"]
