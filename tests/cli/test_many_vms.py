@@ -82,3 +82,23 @@ def test_a_command_of_one_vm_refuses_a_second_saying_why(command: list[str]) -> 
     result = cli(command[0], "--vm", "vm-42", "--vm", "vm-50", *command[1:])
     assert result.exit_code == 2
     assert f"{command[0]} takes one --vm (vm-42, vm-50 given): " in result.stderr
+
+
+def test_script_in_many_vms_writes_each_vms_output_into_output_dir_as_run_does(tmp_path: Path) -> None:
+    local = tmp_path / "job.sh"
+    local.write_text("cat /etc/hostname\necho oops >&2\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = cli("script", "--vm", "vm-42", "--vm", "vm-50", "--output-dir", str(out), "--max-output", "4", str(local))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert (out / "vm-42.stdout").read_bytes() == b"demo"
+    assert (out / "vm-50.stderr").read_bytes() == b"oops"
+    assert "vm-42: stdout was cut at 4 bytes (--max-output)" in result.stderr
+
+
+def test_script_in_one_vm_refuses_output_dir_as_run_does(tmp_path: Path) -> None:
+    local = tmp_path / "job.sh"
+    local.write_text("true\n", encoding="utf-8")
+    result = cli("script", "--vm", "vm-42", "--output-dir", str(tmp_path / "out"), str(local))
+    assert result.exit_code == 2
+    assert "--output-dir is for many VMs" in result.stderr

@@ -18,10 +18,18 @@ from vcenter_guest import errors
 from ._common import Connection, connection_options, resolve_vms
 from ._many import Done, gather, on_vms, one_vm_option, vm_options
 from ._outcome import check_terminate_flag, run_async
-from ._run import environment, exit_code_of, print_many, program_options, result_json, show_outputs
+from ._run import (
+    Many,
+    environment,
+    exit_code_of,
+    many_output_options,
+    program_options,
+    result_json,
+    run_on_many,
+)
 
 if TYPE_CHECKING:
-    from vcenter_guest import AsyncClient, Credentials, FileSummary, ProcessResult
+    from vcenter_guest import AsyncClient, Credentials, FileSummary, ProcessResult, RunOutcome
 
 __all__ = ["download", "ls", "mkdir", "rm", "script", "upload"]
 
@@ -252,6 +260,7 @@ def mkdir(conn: Connection, vms: tuple[str, ...], prefix: bool | None, parents: 
     help="Run the script with this guest program (default: its #! line, else /bin/bash).",
 )
 @program_options
+@many_output_options
 @connection_options
 @click.argument("file", type=click.File("rb"))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
@@ -266,6 +275,9 @@ def script(
     cwd: str | None,
     env_pairs: tuple[str, ...],
     wait_ready: float | None,
+    max_output: int | None,
+    output_dir: Path | None,
+    concurrency: int,
     file: IO[bytes],
     args: tuple[str, ...],
 ) -> None:
@@ -273,8 +285,8 @@ def script(
     its stdout on stdout, its stderr on stderr, its exit code as vcenter-guest's.
 
     With many VMs (as Invoke-VMScript takes), as `run`: each VM's output (lines prefixed by the VM on
-    a terminal), then a summary table on stderr; exit 0 if every script exited 0, 1 if some exited
-    otherwise, 125 if some VM could not run it.
+    a terminal; or into --output-dir), then a summary table on stderr; exit 0 if every script exited
+    0, 1 if some exited otherwise, 125 if some VM could not run it.
 
     \b
         vcenter-guest script --vm vm-42 deploy.sh --release 1.2
@@ -291,8 +303,12 @@ def script(
         "wait_ready": wait_ready,
     }
     targets = list(dict.fromkeys(vms))
+    if len(targets) == 1 and output_dir is not None:
+        raise click.UsageError("--output-dir is for many VMs; with one, redirect stdout and stderr")
     if len(targets) == 1 and not conn.as_json:
         options["stdout"], options["stderr"] = sys.stdout.buffer, sys.stderr.buffer
+    elif max_output is not None:
+        options["max_output_bytes"] = max_output
 
     async def work(vc: AsyncClient, creds: Credentials, target: str) -> ProcessResult:
         result: ProcessResult = await vc.processes.run_script(target, creds, body, *args, **options)
@@ -304,12 +320,15 @@ def script(
         if conn.as_json:
             conn.emit(result_json(conn, targets[0], result))
         sys.exit(exit_code_of(result))
-    outcomes = run_async(
-        conn, lambda: gather(conn, targets, work, record=lambda vm, outcome: result_json(conn, vm, outcome))
-    )
-    if not conn.as_json:
-        show_outputs(conn, targets, outcomes, None, sys.stdout.isatty() if prefix is None else prefix)
-    sys.exit(print_many(conn, targets, outcomes, table_on_stderr=True))
+    many = Many(output_dir=output_dir, captured=True, prefix=prefix, concurrency=concurrency)
+
+    def outcomes() -> Awaitable[list[RunOutcome]]:
+        def record(vm: str, outcome: RunOutcome) -> dict[str, Any]:
+            return result_json(conn, vm, outcome)
+
+        return gather(conn, targets, work, record=record, concurrency=concurrency)
+
+    sys.exit(run_on_many(conn, targets, outcomes, many=many))
 
 
 async def _script_one(
