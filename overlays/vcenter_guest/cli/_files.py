@@ -150,9 +150,7 @@ def download(conn: Connection, vm: str, force: bool, guest_path: str, local: str
                 moved = int(await vc.files.download(target, creds, guest_path, destination, progress=advance))
         return Done({"path": guest_path, "bytes": moved, "local": local or getattr(destination, "name", destination)})
 
-    if not isinstance(destination, _NewFile):
-        on_vms(conn, (vm,), work)
-    with destination:
+    with destination if isinstance(destination, _NewFile) else contextlib.nullcontext():
         on_vms(conn, (vm,), work)
 
 
