@@ -202,6 +202,28 @@ class ProcessesService:
         return self._engine.call(self.create_call(check_vm(vm), check_credentials(credentials), check_spec(spec)))
 
     @driven
+    def start(
+        self,
+        vm: str,
+        credentials: Credentials,
+        program: str,
+        *args: str,
+        arguments: str | None = None,
+        working_directory: str | None = None,
+        environment_variables: Mapping[str, str] | None = None,
+    ) -> Plan[int]:
+        """Starts a program without waiting for it (govc's guest.start): its pid. `args` are quoted as
+        `run` quotes them (`arguments=` is sent verbatim instead); its output is not captured. Follow
+        it with `wait`, `get` or `delete`. Never sent twice (see RetryPolicy).
+
+        Example::
+
+            pid = vc.processes.start("vm-42", creds, "/opt/app/job", "--serve")
+        """
+        spec = program_spec(program, args, arguments, working_directory, environment_variables)
+        return self._engine.call(self.create_call(check_vm(vm), check_credentials(credentials), spec))
+
+    @driven
     def list(self, vm: str, credentials: Credentials) -> Plan[builtins.list[ProcessSummary]]:
         """The guest's processes, plus those started by create that ended in the last 5 minutes."""
         return self._engine.call(self.list_call(check_vm(vm), check_credentials(credentials)))

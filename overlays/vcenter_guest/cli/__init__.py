@@ -34,6 +34,12 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "kill": ("._ps", "kill", "Terminate a process in a VM's guest (or say it had finished, or is unknown)."),
     "wait": ("._ps", "wait", "Wait for a process in a VM's guest to end; its exit code as ours."),
     "logout": ("._logout", "logout", "End the kept API session of a server and user, and forget it."),
+    "start": ("._start", "start", "Start a program in one or many VMs and print its pid, without waiting."),
+    "mv": ("._changes", "mv", "Move (rename) a file or directory in a VM's guest."),
+    "mktemp": ("._changes", "mktemp", "Make a private temporary file (or directory) in a VM's guest; print its path."),
+    "chmod": ("._changes", "chmod", "Change the permissions of a file in a VM's guest."),
+    "chown": ("._changes", "chown", "Change the owner and group of a file in a VM's guest."),
+    "touch": ("._changes", "touch", "Set a file's time in a VM's guest, making it if it is not there."),
 }
 
 
@@ -81,5 +87,8 @@ def main(**_: Any) -> None:
 
     Connection options (--server, --mock, --user, --profile, --json, --debug, ...) go before or
     after the command. There is no default server: set VCENTER_URL or a profile, or pass --mock for
-    the embedded mock vCenter (demo inventory).
+    the embedded mock vCenter (demo inventory; its state lasts one invocation).
+
+    Every command that takes --vm takes it repeated (run's conventions: each VM's output, a summary
+    table on stderr, exit 0 / 1 / 125), or refuses a second one with exit 2 saying why.
     """

@@ -386,7 +386,14 @@ def _options() -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
     seconds = click.FloatRange(min=0, min_open=True)
     return [
         click.option("--server", metavar="URL", help="vCenter URL or host[:port] [env VCENTER_URL]."),
-        click.option("--mock", is_flag=True, default=None, help="Use the embedded mock vCenter (demo inventory)."),
+        click.option(
+            "--mock",
+            is_flag=True,
+            default=None,
+            help="Use the embedded mock vCenter (demo inventory), in this process: its state lasts one "
+            "invocation (a file uploaded, a program started are gone at the next command; "
+            "`vcenter-guest mock` serves one that lasts).",
+        ),
         click.option("--user", metavar="USER", help="vCenter SSO user [env VCENTER_USER]."),
         click.option(
             "--guest-user", metavar="USER", help="Guest OS user the program runs as [env VCENTER_GUEST_USER]."

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import IO, TYPE_CHECKING, Any
 
@@ -12,12 +15,21 @@ import click
 
 from vcenter_guest import errors
 
-from ._common import VM_HELP, Connection, connection_options, resolve_vms
+from ._common import Connection, connection_options, resolve_vms
+from ._many import Done, gather, on_vms, one_vm_option, vm_options
 from ._outcome import check_terminate_flag, run_async
-from ._run import environment, exit_code_of, program_options, result_json
+from ._run import (
+    Many,
+    environment,
+    exit_code_of,
+    many_output_options,
+    program_options,
+    result_json,
+    run_on_many,
+)
 
 if TYPE_CHECKING:
-    from vcenter_guest import FileSummary, ProcessResult
+    from vcenter_guest import AsyncClient, Credentials, FileSummary, ProcessResult, RunOutcome
 
 __all__ = ["download", "ls", "mkdir", "rm", "script", "upload"]
 
@@ -36,25 +48,34 @@ def _progress(conn: Connection, size: int, label: str) -> Any:
     return progress
 
 
-vm_option = click.option("--vm", required=True, metavar="VM", help=VM_HELP)
-
-
 @click.command()
-@vm_option
+@vm_options
 @click.option("--overwrite", is_flag=True, help="Replace a file that exists at GUEST_PATH.")
 @click.option("--mode", metavar="OCTAL", help="POSIX permissions of the new file, e.g. 640 (default: the guest's).")
 @connection_options
 @click.argument("local", type=click.Path(dir_okay=False, allow_dash=True, path_type=str))
 @click.argument("guest_path")
-def upload(*, conn: Connection, vm: str, overwrite: bool, mode: str | None, local: str, guest_path: str) -> None:
-    """Copy LOCAL (a file, or - for stdin) to GUEST_PATH in the VM's guest. A LOCAL that cannot be
-    read exits 2 (a bad command line), before anything is sent.
+def upload(
+    *,
+    conn: Connection,
+    vms: tuple[str, ...],
+    prefix: bool | None,
+    overwrite: bool,
+    mode: str | None,
+    local: str,
+    guest_path: str,
+) -> None:
+    """Copy LOCAL (a file, or - for stdin) to GUEST_PATH in the VM's guest (in each VM, with many). A
+    LOCAL that cannot be read exits 2 (a bad command line), before anything is sent.
 
     \b
         vcenter-guest upload --vm vm-42 app.tar.gz /tmp/app.tar.gz
         tar czf - src | vcenter-guest upload --vm vm-42 - /tmp/src.tgz
     """
+    many = len(set(vms)) > 1
     if local == "-":
+        if many:
+            raise click.UsageError("stdin (-) can be read once: with many --vm, give LOCAL a file")
         source: Any = sys.stdin.buffer
         size = 0
     else:
@@ -65,31 +86,22 @@ def upload(*, conn: Connection, vm: str, overwrite: bool, mode: str | None, loca
             raise click.BadParameter(f"cannot read {local}: {exc.strerror or exc}", param_hint="LOCAL") from None
         if not os.access(local, os.R_OK):
             raise click.BadParameter(f"cannot read {local}: Permission denied", param_hint="LOCAL")
-    progress = _progress(conn, size, f"upload {guest_path}")
+    progress = None if many else _progress(conn, size, f"upload {guest_path}")
 
-    conn.vm = vm
+    async def work(vc: AsyncClient, creds: Credentials, target: str) -> Done:
+        written: int = await vc.files.upload(
+            target,
+            creds,
+            source,
+            guest_path,
+            overwrite=overwrite,
+            permissions=mode,
+            progress=None if progress is None else functools.partial(progress.advance, progress.task_ids[0]),
+        )
+        return Done({"path": guest_path, "bytes": written})
 
-    async def work() -> int:
-        async with conn.connect() as vc:
-            (target,) = await resolve_vms(vc, [vm])
-            written: int = await vc.files.upload(
-                target,
-                conn.credentials(),
-                source,
-                guest_path,
-                overwrite=overwrite,
-                permissions=mode,
-                progress=None if progress is None else functools.partial(progress.advance, progress.task_ids[0]),
-            )
-            return written
-
-    if progress is not None:
-        with progress:
-            written = run_async(conn, work)
-    else:
-        written = run_async(conn, work)
-    if conn.as_json:
-        conn.emit(conn.record(vm, path=guest_path, bytes=written))
+    with progress if progress is not None else contextlib.nullcontext():
+        on_vms(conn, vms, work, prefix=prefix)
 
 
 def _guest_name(guest_path: str) -> str:
@@ -98,17 +110,20 @@ def _guest_name(guest_path: str) -> str:
 
 
 @click.command()
-@vm_option
+@one_vm_option("LOCAL is one file: download from each VM in a command of its own")
+@click.option("-f", "--force", is_flag=True, help="Replace a local file that exists (as govc's -f).")
 @connection_options
 @click.argument("guest_path")
 @click.argument("local", required=False, type=click.Path(allow_dash=True, path_type=str))
-def download(conn: Connection, vm: str, guest_path: str, local: str | None) -> None:
+def download(conn: Connection, vm: str, force: bool, guest_path: str, local: str | None) -> None:
     """Copy GUEST_PATH from the VM's guest to LOCAL (default: its name, here; - for stdout). A local
-    file is written whole or not at all.
+    file that exists is replaced only with --force (exit 2 otherwise), and then whole or not at all;
+    a new file that cannot be written whole is removed.
 
     \b
         vcenter-guest download --vm vm-42 /var/log/app.log
-        vcenter-guest download --vm vm-42 /etc/os-release - | head
+        vcenter-guest download --vm vm-42 --force /etc/os-release os-release
+        vcenter-guest download --vm vm-42 /etc/os-release - | head -n 2
     """
     destination: Any
     if local == "-":
@@ -119,145 +134,161 @@ def download(conn: Connection, vm: str, guest_path: str, local: str | None) -> N
         name = local if local is not None else _guest_name(guest_path)
         if not name:
             raise click.UsageError(f"{guest_path!r} names no file: give LOCAL")
-        destination = str(Path(name) / _guest_name(guest_path)) if Path(name).is_dir() else name
+        path = str(Path(name) / _guest_name(guest_path)) if Path(name).is_dir() else name
+        destination = path if force else _new_file(path)
 
-    conn.vm = vm
-
-    async def work() -> int:
-        async with conn.connect() as vc:
-            (target,) = await resolve_vms(vc, [vm])
-            creds = conn.credentials()
-            progress = None
-            if sys.stderr.isatty() and not conn.as_json:
-                size = (await vc.files.stat(target, creds, guest_path)).size
-                progress = _progress(conn, size, f"download {guest_path}")
-            if progress is None:
-                result: Any = await vc.files.download(target, creds, guest_path, destination)
-                return int(result)
+    async def work(vc: AsyncClient, creds: Credentials, target: str) -> Done:
+        progress = None
+        if sys.stderr.isatty() and not conn.as_json:
+            size = (await vc.files.stat(target, creds, guest_path)).size
+            progress = _progress(conn, size, f"download {guest_path}")
+        if progress is None:
+            moved = int(await vc.files.download(target, creds, guest_path, destination))
+        else:
             with progress:
                 advance = functools.partial(progress.advance, progress.task_ids[0])
-                return int(await vc.files.download(target, creds, guest_path, destination, progress=advance))
+                moved = int(await vc.files.download(target, creds, guest_path, destination, progress=advance))
+        return Done({"path": guest_path, "bytes": moved, "local": local or getattr(destination, "name", destination)})
 
-    moved = run_async(conn, work)
-    if conn.as_json:
-        conn.emit(conn.record(vm, path=guest_path, bytes=moved, local=local or destination))
+    with destination if isinstance(destination, _NewFile) else contextlib.nullcontext():
+        on_vms(conn, (vm,), work)
+
+
+class _NewFile(io.FileIO):
+    """A local file this command made (it was not there): removed again unless the download completed."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, "xb")
+
+    def __exit__(self, kind: object, value: object, traceback: object) -> None:
+        self.close()
+        if isinstance(value, SystemExit) and value.code in (0, None):
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.name)
+
+
+def _new_file(path: str) -> _NewFile:
+    """`path`, made now (never replacing a file or following a link there): exit 2 if it exists."""
+    try:
+        return _NewFile(path)
+    except FileExistsError:
+        raise click.UsageError(f"{path} exists: pass --force to replace it") from None
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {path}: {exc.strerror or exc}", param_hint="LOCAL") from None
+
+
+_KINDS = {"DIRECTORY": "d", "SYMLINK": "l"}
 
 
 @click.command(name="ls")
-@vm_option
+@vm_options
 @click.option("--pattern", metavar="REGEX", help="Only the names this (Perl-like) regular expression matches.")
 @connection_options
 @click.argument("guest_path")
-def ls(conn: Connection, vm: str, pattern: str | None, guest_path: str) -> None:
+def ls(conn: Connection, vms: tuple[str, ...], prefix: bool | None, pattern: str | None, guest_path: str) -> None:
     """List the directory GUEST_PATH in the VM's guest (every page), or describe the file.
 
     vcenter-guest ls --vm vm-42 /var/log
     """
 
-    conn.vm = vm
-
-    async def work() -> list[FileSummary]:
-        async with conn.connect() as vc:
-            (target,) = await resolve_vms(vc, [vm])
-            found: list[FileSummary] = await vc.files.list(target, conn.credentials(), guest_path, pattern=pattern)
-            return found
-
-    entries = run_async(conn, work)
-    if conn.as_json:
+    async def work(vc: AsyncClient, creds: Credentials, target: str) -> Done:
+        entries: list[FileSummary] = await vc.files.list(target, creds, guest_path, pattern=pattern)
         shown = [{"name": e.filename, "type": e.type, "size": e.size} for e in entries]
-        conn.emit(conn.record(vm, path=guest_path, entries=shown))
-        return
-    width = max((len(str(e.size)) for e in entries), default=1)
-    for entry in entries:
-        kind = {"DIRECTORY": "d", "SYMLINK": "l"}.get(entry.type, "-")
-        click.echo(f"{kind} {entry.size:>{width}} {entry.filename}{'/' if entry.is_directory else ''}")
+        width = max((len(str(e.size)) for e in entries), default=1)
+        lines = [
+            f"{_KINDS.get(e.type, '-')} {e.size:>{width}} {e.filename}{'/' if e.is_directory else ''}" for e in entries
+        ]
+        return Done({"path": guest_path, "entries": shown}, "\n".join(lines))
+
+    on_vms(conn, vms, work, prefix=prefix)
 
 
 @click.command()
-@vm_option
+@vm_options
 @click.option("-r", "--recursive", is_flag=True, help="Remove a directory and everything in it.")
 @connection_options
 @click.argument("guest_path")
-def rm(conn: Connection, vm: str, recursive: bool, guest_path: str) -> None:
+def rm(conn: Connection, vms: tuple[str, ...], prefix: bool | None, recursive: bool, guest_path: str) -> None:
     """Delete the file GUEST_PATH in the VM's guest (with -r: a directory tree, or a file).
 
-    vcenter-guest rm --vm vm-42 -r /tmp/build
+    \b
+        vcenter-guest rm --vm vm-42 /var/log/app.log
+        vcenter-guest rm --vm vm-42 -r /home/svc
     """
 
-    conn.vm = vm
+    async def work(vc: AsyncClient, creds: Credentials, target: str) -> Done:
+        if recursive and (await vc.files.stat(target, creds, guest_path)).is_directory:
+            await vc.files.rmdir(target, creds, guest_path, recursive=True)
+            return Done({"path": guest_path, "removed": True})
+        try:
+            await vc.files.delete(target, creds, guest_path)
+        except errors.InvalidArgument as exc:
+            if not recursive and getattr(exc.data, "reason", None) == "NOT_A_FILE":
+                raise errors.UsageError(f"{guest_path} is a directory: pass -r to remove it") from None
+            raise
+        return Done({"path": guest_path, "removed": True})
 
-    async def work() -> None:
-        async with conn.connect() as vc:
-            (target,) = await resolve_vms(vc, [vm])
-            creds = conn.credentials()
-            if recursive and (await vc.files.stat(target, creds, guest_path)).is_directory:
-                await vc.files.rmdir(target, creds, guest_path, recursive=True)
-                return
-            try:
-                await vc.files.delete(target, creds, guest_path)
-            except errors.InvalidArgument as exc:
-                if not recursive and getattr(exc.data, "reason", None) == "NOT_A_FILE":
-                    raise errors.UsageError(f"{guest_path} is a directory: pass -r to remove it") from None
-                raise
-
-    run_async(conn, work)
-    if conn.as_json:
-        conn.emit(conn.record(vm, path=guest_path, removed=True))
+    on_vms(conn, vms, work, prefix=prefix)
 
 
 @click.command()
-@vm_option
+@vm_options
 @click.option("-p", "--parents", is_flag=True, help="Make missing parent directories too.")
 @connection_options
 @click.argument("guest_path")
-def mkdir(conn: Connection, vm: str, parents: bool, guest_path: str) -> None:
+def mkdir(conn: Connection, vms: tuple[str, ...], prefix: bool | None, parents: bool, guest_path: str) -> None:
     """Make the directory GUEST_PATH in the VM's guest.
 
     vcenter-guest mkdir --vm vm-42 -p /opt/app/conf
     """
 
-    conn.vm = vm
+    async def work(vc: AsyncClient, creds: Credentials, target: str) -> Done:
+        await vc.files.mkdir(target, creds, guest_path, parents=parents)
+        return Done({"path": guest_path, "made": True})
 
-    async def work() -> None:
-        async with conn.connect() as vc:
-            (target,) = await resolve_vms(vc, [vm])
-            await vc.files.mkdir(target, conn.credentials(), guest_path, parents=parents)
-
-    run_async(conn, work)
-    if conn.as_json:
-        conn.emit(conn.record(vm, path=guest_path, made=True))
+    on_vms(conn, vms, work, prefix=prefix)
 
 
 @click.command(context_settings={"allow_interspersed_args": False})
-@vm_option
+@vm_options
 @click.option(
     "--interpreter",
     metavar="PATH",
     help="Run the script with this guest program (default: its #! line, else /bin/bash).",
 )
 @program_options
+@many_output_options
 @connection_options
 @click.argument("file", type=click.File("rb"))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def script(
     *,
     conn: Connection,
-    vm: str,
+    vms: tuple[str, ...],
+    prefix: bool | None,
     interpreter: str | None,
     timeout: float | None,
     terminate_on_timeout: bool,
     cwd: str | None,
     env_pairs: tuple[str, ...],
     wait_ready: float | None,
+    max_output: int | None,
+    output_dir: Path | None,
+    concurrency: int,
     file: IO[bytes],
     args: tuple[str, ...],
 ) -> None:
     """Run the local script FILE (- for stdin) in the VM's guest with ARGS, as Invoke-VMScript does:
     its stdout on stdout, its stderr on stderr, its exit code as vcenter-guest's.
 
+    With many VMs (as Invoke-VMScript takes), as `run`: each VM's output (lines prefixed by the VM on
+    a terminal; or into --output-dir), then a summary table on stderr; exit 0 if every script exited
+    0, 1 if some exited otherwise, 125 if some VM could not run it.
+
     \b
         vcenter-guest script --vm vm-42 deploy.sh --release 1.2
-        echo 'uname -a' | vcenter-guest script --vm web-1 -
+        echo 'cat /etc/os-release' | vcenter-guest script --vm demo-linux -
     """
     check_terminate_flag(timeout, terminate_on_timeout)
     body = file.read()  # a script: held in memory once (the upload streams it from there)
@@ -269,18 +300,38 @@ def script(
         "environment_variables": environment(env_pairs),
         "wait_ready": wait_ready,
     }
-    if not conn.as_json:
+    targets = list(dict.fromkeys(vms))
+    if len(targets) == 1 and output_dir is not None:
+        raise click.UsageError("--output-dir is for many VMs; with one, redirect stdout and stderr")
+    if len(targets) == 1 and not conn.as_json:
         options["stdout"], options["stderr"] = sys.stdout.buffer, sys.stderr.buffer
+    elif max_output is not None:
+        options["max_output_bytes"] = max_output
 
-    conn.vm = vm
+    async def work(vc: AsyncClient, creds: Credentials, target: str) -> ProcessResult:
+        result: ProcessResult = await vc.processes.run_script(target, creds, body, *args, **options)
+        return result
 
-    async def work() -> ProcessResult:
-        async with conn.connect() as vc:
-            (target,) = await resolve_vms(vc, [vm])
-            result: ProcessResult = await vc.processes.run_script(target, conn.credentials(), body, *args, **options)
-            return result
+    if len(targets) == 1:
+        conn.vm = targets[0]
+        result = run_async(conn, lambda: _script_one(conn, targets[0], work))
+        if conn.as_json:
+            conn.emit(result_json(conn, targets[0], result))
+        sys.exit(exit_code_of(result))
+    many = Many(output_dir=output_dir, captured=True, prefix=prefix, concurrency=concurrency)
 
-    result = run_async(conn, work)
-    if conn.as_json:
-        conn.emit(result_json(conn, vm, result))
-    sys.exit(exit_code_of(result))
+    def outcomes() -> Awaitable[list[RunOutcome]]:
+        def record(vm: str, outcome: RunOutcome) -> dict[str, Any]:
+            return result_json(conn, vm, outcome)
+
+        return gather(conn, targets, work, record=record, concurrency=concurrency)
+
+    sys.exit(run_on_many(conn, targets, outcomes, many=many))
+
+
+async def _script_one(
+    conn: Connection, vm: str, work: Callable[[AsyncClient, Credentials, str], Awaitable[ProcessResult]]
+) -> ProcessResult:
+    async with conn.connect() as vc:
+        (target,) = await resolve_vms(vc, [vm])
+        return await work(vc, conn.credentials(), target)

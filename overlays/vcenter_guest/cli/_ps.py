@@ -16,7 +16,8 @@ import click
 
 from vcenter_guest import errors
 
-from ._common import VM_HELP, Connection, connection_options, resolve_vms
+from ._common import Connection, connection_options, resolve_vms
+from ._many import one_vm_option
 from ._outcome import check_terminate_flag, run_async
 from ._run import exit_code_of
 
@@ -53,7 +54,7 @@ async def _infos(vc: AsyncClient, vm: str, creds: Credentials, pids: list[int]) 
 
 
 @click.command()
-@click.option("--vm", required=True, metavar="VM", help=VM_HELP)
+@one_vm_option("its --pid and the pids it lists are one VM's: list each VM in a command of its own")
 @click.option("--pid", "pids", multiple=True, type=_PID, metavar="PID", help="Only this process (repeat for more).")
 @click.option(
     "--no-status",
@@ -67,7 +68,7 @@ def ps(conn: Connection, vm: str, pids: tuple[int, ...], no_status: bool) -> Non
 
     \b
         vcenter-guest ps --vm vm-42
-        vcenter-guest ps --vm vm-42 --pid 1002
+        vcenter-guest ps --vm vm-42 --pid 612
     """
     conn.vm = vm
 
@@ -97,7 +98,7 @@ def ps(conn: Connection, vm: str, pids: tuple[int, ...], no_status: bool) -> Non
 
 
 @click.command()
-@click.option("--vm", required=True, metavar="VM", help=VM_HELP)
+@one_vm_option("PID is one VM's process")
 @connection_options
 @click.argument("pid", type=_PID)
 def kill(conn: Connection, vm: str, pid: int) -> None:
@@ -106,7 +107,7 @@ def kill(conn: Connection, vm: str, pid: int) -> None:
     Says whether it was terminated, had already finished (with its exit code), or does not exist
     (exit 1).
 
-        vcenter-guest kill --vm vm-42 1234
+        vcenter-guest kill --vm vm-42 612
     """
     conn.vm = vm
 
@@ -142,7 +143,7 @@ def kill(conn: Connection, vm: str, pid: int) -> None:
 
 
 @click.command()
-@click.option("--vm", required=True, metavar="VM", help=VM_HELP)
+@one_vm_option("PID is one VM's process")
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -156,7 +157,7 @@ def wait(conn: Connection, vm: str, pid: int, timeout: float | None, terminate_o
     """Wait for process PID in a VM's guest to end (e.g. after `run --timeout` exited 124) and exit with
     its exit code.
 
-        vcenter-guest wait --vm vm-42 1234 --timeout 600
+        vcenter-guest wait --vm vm-42 612 --timeout 5   # exits 124: still running after 5 s
     """
     check_terminate_flag(timeout, terminate_on_timeout)
     conn.vm = vm

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import os
 import secrets
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,13 +18,26 @@ import click
 
 from vcenter_guest import errors
 
-from ._common import VM_HELP, Connection, connection_options, resolve_vms
+from ._common import Connection, connection_options, resolve_vms
+from ._many import CONCURRENCY, vm_options
 from ._outcome import EXIT_FAILED, check_terminate_flag, describe, error_json, run_async
 
 if TYPE_CHECKING:
     from vcenter_guest import ProcessResult, RunOutcome
 
-__all__ = ["environment", "exit_code_of", "output_stem", "program_options", "run", "write_new_file"]
+__all__ = [
+    "Many",
+    "environment",
+    "exit_code_of",
+    "many_output_options",
+    "output_stem",
+    "print_many",
+    "program_options",
+    "run",
+    "run_on_many",
+    "show_outputs",
+    "write_new_file",
+]
 
 
 def exit_code_of(result: ProcessResult) -> int:
@@ -105,8 +120,42 @@ def program_options(command: Any) -> Any:
     return command
 
 
+_MANY_OUTPUT_OPTIONS = (
+    click.option(
+        "--max-output",
+        "max_output",
+        type=click.IntRange(min=1),
+        metavar="BYTES",
+        help="With many VMs or --json: bytes of each stream kept per VM (default 4 MiB; more is cut and flagged).",
+    ),
+    click.option(
+        "--output-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        metavar="DIR",
+        help="With many VMs: write each VM's output to DIR/VM.stdout and DIR/VM.stderr instead of printing it "
+        "(files replaced whole; a VM name too long for a file name is shortened, said on stderr).",
+    ),
+    click.option(
+        "--concurrency",
+        type=click.IntRange(min=1),
+        metavar="N",
+        default=CONCURRENCY,
+        show_default=True,
+        help="With many VMs: how many run at once.",
+    ),
+)
+
+
+def many_output_options(command: Any) -> Any:
+    """How the outputs of a program run in many VMs are kept and shown, shared by `run` and `script`:
+    --max-output, --output-dir, --concurrency."""
+    for option in reversed(_MANY_OUTPUT_OPTIONS):
+        command = option(command)
+    return command
+
+
 @click.command(context_settings={"allow_interspersed_args": False})
-@click.option("--vm", "vms", multiple=True, required=True, metavar="VM", help=VM_HELP + " Repeat for many.")
+@vm_options
 @program_options
 @click.option(
     "--raw",
@@ -120,33 +169,7 @@ def program_options(command: Any) -> Any:
     help="Do not fetch the program's output: print its pid, exit code and duration instead "
     "(one exchange besides the polls, where capture takes five).",
 )
-@click.option(
-    "--max-output",
-    "max_output",
-    type=click.IntRange(min=1),
-    metavar="BYTES",
-    help="With many VMs or --json: bytes of each stream kept per VM (default 4 MiB; more is cut and flagged).",
-)
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    metavar="DIR",
-    help="With many VMs: write each VM's output to DIR/VM.stdout and DIR/VM.stderr instead of printing it "
-    "(files replaced whole; a VM name too long for a file name is shortened, said on stderr).",
-)
-@click.option(
-    "--prefix/--no-prefix",
-    default=None,
-    help="With many VMs: start each printed output line with its VM (default: on a terminal).",
-)
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1),
-    metavar="N",
-    default=50,
-    show_default=True,
-    help="With many VMs: how many run at once.",
-)
+@many_output_options
 @connection_options
 @click.argument("program")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
@@ -177,7 +200,8 @@ def run(
     code and duration instead of the output.
 
         vcenter-guest run --vm vm-42 -- /bin/ls -l /tmp
-        vcenter-guest run --vm vm-1 --vm vm-2 --output-dir out -- /usr/bin/uptime
+        vcenter-guest run --vm vm-42 --vm demo-solaris --json -- /bin/cat /etc/hostname
+        vcenter-guest run --vm vm-42 --vm vm-50 --output-dir out -- /usr/bin/uptime
     """
     env = environment(env_pairs)
     options: dict[str, Any] = {
@@ -208,13 +232,14 @@ def run(
         result = run_async(conn, lambda: _run_one(conn, targets[0], program, args, options))
         _print_one(conn, targets[0], result, captured=not no_capture)
         sys.exit(exit_code_of(result))
-    many = _Many(output_dir=output_dir, captured=not no_capture, prefix=prefix, concurrency=concurrency)
-    sys.exit(_run_on_many(conn, targets, program, args, options, many=many))
+    many = Many(output_dir=output_dir, captured=not no_capture, prefix=prefix, concurrency=concurrency)
+    outcomes = functools.partial(_run_many, conn, targets, program, args, options=options, concurrency=concurrency)
+    sys.exit(run_on_many(conn, targets, outcomes, many=many))
 
 
 @attrs.frozen
-class _Many:
-    """How `run` treats many VMs: where their outputs go, and how many run at once."""
+class Many:
+    """How `run` and `script` treat many VMs: where their outputs go, and how many run at once."""
 
     output_dir: Path | None
     captured: bool
@@ -222,10 +247,11 @@ class _Many:
     concurrency: int
 
 
-def _run_on_many(
-    conn: Connection, targets: list[str], program: str, args: tuple[str, ...], options: dict[str, Any], *, many: _Many
+def run_on_many(
+    conn: Connection, targets: list[str], outcomes_of: Callable[[], Awaitable[list[RunOutcome]]], *, many: Many
 ) -> int:
-    """Runs the program in every VM of `targets`; shows their outputs and a summary; the exit status."""
+    """Runs the program in every VM of `targets` (`outcomes_of()`); shows their outputs and a
+    summary; the exit status."""
     output_dir = many.output_dir
     if output_dir is not None:  # before anything runs: a directory that cannot be made costs no run
         try:
@@ -233,14 +259,12 @@ def _run_on_many(
         except OSError as exc:
             reason = exc.strerror or exc
             raise click.BadParameter(f"cannot make {output_dir}: {reason}", param_hint="--output-dir") from None
-    outcomes = run_async(
-        conn, lambda: _run_many(conn, targets, program, args, options=options, concurrency=many.concurrency)
-    )
+    outcomes = run_async(conn, outcomes_of)
     unwritten: list[str] = []
     if many.captured and not conn.as_json:
         prefixed = sys.stdout.isatty() if many.prefix is None else many.prefix
-        unwritten = _show_outputs(conn, targets, outcomes, output_dir, prefixed)
-    status = _print_many(conn, targets, outcomes, table_on_stderr=many.captured)
+        unwritten = show_outputs(conn, targets, outcomes, output_dir, prefixed)
+    status = print_many(conn, targets, outcomes, table_on_stderr=many.captured)
     if unwritten:  # the programs' own status stands if it says more (125: some VM could not run it)
         conn.stderr.print(f"error: {len(unwritten)} output file(s) could not be written", markup=False, highlight=False)
         status = status or 1
@@ -326,7 +350,7 @@ def write_new_file(path: Path, data: bytes) -> None:
         raise
 
 
-def _show_outputs(
+def show_outputs(
     conn: Connection, vms: list[str], outcomes: list[RunOutcome], output_dir: Path | None, prefix: bool
 ) -> list[str]:
     """Each VM's output, in VM order: into DIR/VM.stdout and DIR/VM.stderr, or printed (prefixed).
@@ -421,7 +445,7 @@ async def _run_many(
             )
 
 
-def _print_many(conn: Connection, vms: list[str], outcomes: list[RunOutcome], *, table_on_stderr: bool) -> int:
+def print_many(conn: Connection, vms: list[str], outcomes: list[RunOutcome], *, table_on_stderr: bool) -> int:
     """The outcomes as JSON, or a summary table: on stderr when stdout holds the programs' output."""
     failed = [o for o in outcomes if isinstance(o, errors.VcenterGuestError)]
     nonzero = [o for o in outcomes if not isinstance(o, errors.VcenterGuestError) and o.exit_code != 0]
