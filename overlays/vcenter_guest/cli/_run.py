@@ -206,25 +206,20 @@ def run(
         echo hello | vcenter-guest run --vm vm-42 --stdin -- /bin/cat
         vcenter-guest run --vm vm-42 -- echo "no path: through /bin/sh -c"
     """
-    env = environment(env_pairs)
-    options: dict[str, Any] = {
-        "working_directory": cwd,
-        "environment_variables": env,
-        "timeout": timeout,
-        "terminate_on_timeout": terminate_on_timeout,
-        "capture": not no_capture,
-        "wait_ready": wait_ready,
-    }
     check_terminate_flag(timeout, terminate_on_timeout)
     if no_capture and (max_output is not None or output_dir is not None):
         raise click.UsageError("--max-output and --output-dir need the output: drop --no-capture")
-    if max_output is not None:
-        options["max_output_bytes"] = max_output
-    if guest_os is not None:
-        options["guest_os"] = guest_os
-    stdin = _stdin_option(feed_stdin, data, no_capture=no_capture, many=len(set(vms)) > 1)
-    if stdin is not None:
-        options["stdin"] = stdin
+    options = _run_options(
+        working_directory=cwd,
+        environment_variables=environment(env_pairs),
+        timeout=timeout,
+        terminate_on_timeout=terminate_on_timeout,
+        capture=not no_capture,
+        wait_ready=wait_ready,
+        max_output_bytes=max_output,
+        guest_os=guest_os,
+        stdin=_stdin_option(feed_stdin, data, no_capture=no_capture, many=len(set(vms)) > 1),
+    )
     if raw:
         options["arguments"] = " ".join(args)
         args = ()
@@ -232,16 +227,28 @@ def run(
     if len(targets) == 1:
         if output_dir is not None:
             raise click.UsageError("--output-dir is for many VMs; with one, redirect stdout and stderr")
-        if not no_capture and not conn.as_json:
-            # Streamed as it is downloaded, whatever its size.
-            options["stdout"] = sys.stdout.buffer
-            options["stderr"] = sys.stderr.buffer
-            options.pop("max_output_bytes", None)
-        result = run_async(conn, lambda: _run_one(conn, targets[0], program, args, options))
-        _print_one(conn, targets[0], result, captured=not no_capture)
-        sys.exit(exit_code_of(result))
+        sys.exit(_run_on_one(conn, targets[0], program, args, options))
     many = _Many(output_dir=output_dir, captured=not no_capture, prefix=prefix, concurrency=concurrency)
     sys.exit(_run_on_many(conn, targets, program, args, options, many=many))
+
+
+def _run_on_one(conn: Connection, vm: str, program: str, args: tuple[str, ...], options: dict[str, Any]) -> int:
+    """Runs the program in one VM, its output streamed to ours (unless --json or --no-capture): the exit status."""
+    captured = options["capture"]
+    if captured and not conn.as_json:
+        # Streamed as it is downloaded, whatever its size.
+        options = {**options, "stdout": sys.stdout.buffer, "stderr": sys.stderr.buffer}
+        options.pop("max_output_bytes", None)
+    result = run_async(conn, lambda: _run_one(conn, vm, program, args, options))
+    _print_one(conn, vm, result, captured=captured)
+    return exit_code_of(result)
+
+
+def _run_options(**given: Any) -> dict[str, Any]:
+    """The keywords of `vc.processes.run` the command line gives: those it has a value for (the
+    directory, the environment, the timeout, capture and readiness always; the rest when given)."""
+    always = ("working_directory", "environment_variables", "timeout", "terminate_on_timeout", "capture", "wait_ready")
+    return {name: value for name, value in given.items() if name in always or value is not None}
 
 
 def _stdin_option(feed_stdin: bool, data: str | None, *, no_capture: bool, many: bool) -> Any:
