@@ -155,3 +155,36 @@ def test_user_command_reads_back_the_command_the_user_gave_from_every_captured_l
     assert [user_command(c) for c in posix] == ["\"/bin/echo\" 'a b'", '"/bin/echo" c', "/bin/echo d; e", '"/bin/cat"']
     assert user_command(windows) == 'C:\\Tools\\argv.exe "g h"'
     assert user_command('"/usr/sbin/sshd" -D >/tmp/x') == '"/usr/sbin/sshd" -D >/tmp/x'
+
+
+def test_a_program_without_a_path_on_a_windows_guest_runs_through_cmd(server: Any, guest: Credentials) -> None:
+    with server.client() as vc:
+        captured = vc.processes.run(WINDOWS_VM, guest, "timeout", "0")
+        uncaptured = vc.processes.run(WINDOWS_VM, guest, "timeout", "0", capture=False, guest_os="windows")
+        names = [user_command(p.command) for p in vc.processes.list(WINDOWS_VM, guest)[-2:]]
+    assert (captured.exit_code, uncaptured.exit_code) == (0, 0)
+    assert names == ["timeout 0", '"C:\\Windows\\System32\\cmd.exe" /d /s /c "timeout 0"']
+
+
+def test_a_keyword_a_run_method_does_not_take_is_pythons_type_error_before_anything_is_sent(
+    in_process_server: Any, guest: Credentials
+) -> None:
+    with in_process_server.client() as vc:
+        before = len(vc.processes.list(DEMO_VM, guest))
+        for call, message in (
+            (lambda: vc.processes.run(DEMO_VM, guest, "/bin/true", colour=True), r"^run\(\) got an unexpected keyword"),
+            (lambda: vc.processes.run_script(DEMO_VM, guest, "true", capture=False), r"^run_script\(\) got an"),
+            (lambda: vc.processes.run(DEMO_VM, guest, "/bin/true", guest_os="beos"), "guest_os must be one of"),
+        ):
+            with pytest.raises((TypeError, errors.UsageError), match=message):
+                call()
+        assert len(vc.processes.list(DEMO_VM, guest)) == before  # nothing was started
+
+    async def many() -> None:
+        async with in_process_server.async_client() as avc:
+            with pytest.raises(TypeError, match="run_many"):
+                await avc.processes.run_many([DEMO_VM], guest, "/bin/true", stdout=io.BytesIO())
+            with pytest.raises(errors.UsageError, match="as bytes"):
+                await avc.processes.run_many([DEMO_VM], guest, "/bin/cat", stdin=io.BytesIO(b"x"))
+
+    anyio.run(many)

@@ -223,15 +223,17 @@ def _mkdir(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, S
         if option != "-m" or not args or re.fullmatch(r"[0-7]{1,4}", args[0]) is None:
             raise UnsupportedOption(f"the option {option}")
         mode = int(args.pop(0), 8)
+    name = words[0]  # coreutils names itself as it was called (`/bin/mkdir: ...`)
     if not args:
-        complain(fds, "mkdir: missing operand")
+        complain(fds, f"{name}: missing operand\nTry '{name} --help' for more information.")
         return 1
     status = 0
     for path in args:
         try:
             shell.fs.make_directory(shell.absolute(path), shell.who, mode=mode)
         except MockError as error:
-            complain(fds, f"mkdir: cannot create directory '{path}': {reason(error)}")
+            why = "File exists" if error.error_type == "ALREADY_EXISTS" else reason(error)
+            complain(fds, f"{name}: cannot create directory '{path}': {why}")
             status = 1
     return status
 
