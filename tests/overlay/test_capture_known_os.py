@@ -51,13 +51,14 @@ def test_the_os_is_learnt_once_per_vm_so_the_second_run_takes_four_exchanges() -
     assert _counted(runs) == [5, 4, 4]
 
 
-def test_stderr_adds_its_transfer_and_a_windows_guest_keeps_the_servers_directory() -> None:
+def test_stderr_adds_its_transfer_and_a_windows_guest_learns_its_temporary_directory_first() -> None:
     runs = [
         {"argv": [DEMO_VM, "/bin/sh", "-c", "echo err >&2"], "guest_os": "LINUX"},
+        # the caller's word is not enough on Windows: the user's temporary directory is learnt first
         {"argv": [WINDOWS_VM, "C:\\Tools\\argv.exe", "x"], "guest_os": "windows"},
-        {"argv": [WINDOWS_VM, "C:\\Tools\\argv.exe", "x"]},
+        {"argv": [WINDOWS_VM, "C:\\Tools\\argv.exe", "x"]},  # then cmd makes it: stdout, stderr, delete
     ]
-    assert _counted(runs) == [6, 7, 7]
+    assert _counted(runs) == [6, 7, 6]
 
 
 def test_output_exit_codes_and_verbatim_lines_come_back_when_the_line_makes_its_directory(
@@ -188,3 +189,20 @@ def test_a_keyword_a_run_method_does_not_take_is_pythons_type_error_before_anyth
                 await avc.processes.run_many([DEMO_VM], guest, "/bin/cat", stdin=io.BytesIO(b"x"))
 
     anyio.run(many)
+
+
+def test_on_windows_a_batch_files_exit_125_is_its_exit_code_and_its_directory_is_removed(
+    server: Any, guest: Credentials
+) -> None:
+    """`exit 125` in a batch file ends cmd with 125, as the line's failed mkdir does: the client tells
+    them apart by what the run directory is, and the program's code comes from the line's record."""
+    batch = "C:\\Users\\root\\exit125.cmd"
+    with server.client() as vc:
+        vc.files.upload(WINDOWS_VM, guest, b"@echo before\r\n@exit 125\r\n", batch)
+        first = vc.processes.run(WINDOWS_VM, guest, batch)  # the server's directory; the layout is learnt
+        second = vc.processes.run(WINDOWS_VM, guest, batch)  # cmd makes the directory
+        temp = "C:\\Users\\root\\AppData\\Local\\Temp"
+        left = [f.name for f in vc.files.list(WINDOWS_VM, guest, temp) if f.name.startswith(RUN_PREFIX)]
+    assert (first.exit_code, first.stdout) == (125, b"before\r\n")
+    assert (second.exit_code, second.stdout) == (125, b"before\r\n")
+    assert left == []

@@ -3,9 +3,9 @@
 The processes API cannot return output, so, as every tool that gives it does, the program's output
 goes to files in the guest that are then downloaded. In as few exchanges as the API allows.
 
-On a POSIX guest whose layout the client knows (the caller said `guest_os=`, or an earlier run on
+On a guest whose layout the client knows (the caller said `guest_os="linux"`, or an earlier run on
 this VM as this guest user learnt its temporary directory; see `GuestLayout`), the command line
-makes the run directory itself:
+makes the run directory itself (on Windows `mkdir "D" || exit 125 & ...` in cmd's line, see below):
 
     1. Processes.create             `/bin/mkdir -m 700 -- D || exit 125; PROGRAM ARGS >D/stdout
                                     2>D/stderr; ...`, D = TEMP/vcenter-guest-run-NONCE-
@@ -16,7 +16,7 @@ makes the run directory itself:
     (+ 2                            D/stderr, only when it is not empty)
     4. Directories.delete           the run directory, recursively
 
-Otherwise (the first run on a VM, a Windows guest, a run that uploads into its directory first:
+Otherwise (the first run on a VM as a guest user, a run that uploads into its directory first:
 `stdin=`, `run_script`) the directory comes first, from the server:
 
     1. Directories.createTemporary  a private run directory (mode 700, a name nobody can predict),
@@ -38,6 +38,9 @@ it stay within the hardening rules (nothing written or deleted that is not prove
   forge: 125 is "mkdir failed" (errors.ProcessError; nothing is read or deleted), because the line
   exits with 124 instead when the program's own code is 125 (the marker line, or D/rc, then gives
   the program's true code). Any other code proves the directory the line's own;
+* on Windows the line's code is cmd's, and a batch file's `exit 125` ends cmd with 125 too: there
+  a 125 is settled as below. A Windows guest's temporary directory is the user's own (only the
+  user, SYSTEM and administrators may make anything in it), so nobody else can take the name;
 * when no exit code is known (a timeout, Ctrl-C, a process the server forgot), the client first
   asks what D is (Files.get, which describes a symbolic link and never follows it) and reads from
   or deletes D only if it is a directory. Nobody can have made D before the line did but someone
@@ -65,8 +68,8 @@ program ran. `call` clears ERRORLEVEL, hence the variable; each redirection stan
 command, so no digit of the exit code can become a handle (`echo 3>>file`). The marker line ends
 stdout (`MARKER CODE\\r\\n`, the code as cmd shows it: 32 bits, maybe negative) and the exit code is
 read from it (cmd's own exit code is then that of the last `call`), else from D\\rc, else cmd's.
-cmd has no cheap test of an empty file, so stderr is always fetched: 7 exchanges besides the polls (the
-simulated cmd.exe of the mock has no `mkdir`, so a Windows guest's run directory is always createTemporary's).
+cmd has no cheap test of an empty file, so stderr is always fetched: 6 exchanges besides the polls when
+the line makes the run directory, 7 when the server does.
 The text views decode with what the output looks like unless `encoding=` is given: UTF-16 (a BOM,
 or NULs every other byte, as PowerShell and `cmd /u` write), else the OEM code page (cp437).
 """
@@ -248,9 +251,10 @@ def made_line(captured: CreateSpec, directory: str) -> CreateSpec:
     return attrs.evolve(captured, path=_MKDIR, arguments=arguments)
 
 
-def cmd_line(spec: CreateSpec, directory: str, marker: str, *, stdin: bool = False) -> CreateSpec:
+def cmd_line(spec: CreateSpec, directory: str, marker: str, *, stdin: bool = False, made: bool = False) -> CreateSpec:
     """`spec` run through cmd.exe with its output in the Windows run directory `directory` (see the
-    module); `spec.arguments` is put in cmd's line as it is (program_spec quotes args for it)."""
+    module); `spec.arguments` is put in cmd's line as it is (program_spec quotes args for it). With
+    `made`, the line makes the directory first: `mkdir "D" || exit 125 & ...` (`exit` ends cmd)."""
     import mslex  # noqa: PLC0415 - only Windows guests need it
 
     out, err, rc, src = (
@@ -258,8 +262,10 @@ def cmd_line(spec: CreateSpec, directory: str, marker: str, *, stdin: bool = Fal
     )
     program = mslex.quote(spec.path, for_cmd=True)
     arguments = f" {spec.arguments}" if spec.arguments else ""
+    first = f"mkdir {mslex.quote(directory, for_cmd=True)} || exit {MKDIR_FAILED} & " if made else ""
     line = (
-        f"{program}{arguments}{f' <{src}' if stdin else ''} >{out} 2>{err} & call set VCENTER_GUEST_RC=%^ERRORLEVEL%& "
+        f"{first}{program}{arguments}{f' <{src}' if stdin else ''} >{out} 2>{err} & "
+        "call set VCENTER_GUEST_RC=%^ERRORLEVEL%& "
         f">>{out} call echo {marker} %^VCENTER_GUEST_RC%& >{rc} call echo %^VCENTER_GUEST_RC%"
     )
     return attrs.evolve(spec, path=CMD_EXE, arguments=f'/d /q /s /c "{line}"')
@@ -274,7 +280,8 @@ _SUFFIX = (
 _PLAIN = re.compile(r"(?P<line>.*?)" + _SUFFIX + r"\Z", re.DOTALL)
 _NESTED = re.compile(r'/bin/sh -c "\$1"' + _SUFFIX + r"\Z", re.DOTALL)
 _CMD = re.compile(
-    r'"?C:\\Windows\\System32\\cmd\.exe"? /d /q /s /c "(?P<line>.*?)(?: <"?[^"]*\\stdin"?)? >"?[^"]*\\stdout"? '
+    r'"?C:\\Windows\\System32\\cmd\.exe"? /d /q /s /c "(?:mkdir (?:"[^"]*"|\S+) \|\| exit 125 & )?'
+    r'(?P<line>.*?)(?: <"?[^"]*\\stdin"?)? >"?[^"]*\\stdout"? '
     r'2>"?[^"]*\\stderr"? & call set VCENTER_GUEST_RC=%\^ERRORLEVEL%& .*"\Z',
     re.DOTALL | re.IGNORECASE,
 )
@@ -358,11 +365,12 @@ def run_captured(
     command line then makes the run directory, when nothing must be uploaded first); `learn` is
     given the layout a createTemporary answer shows."""
     files, vm, credentials = run.files, run.vm, run.credentials
-    made = layout is not None and not layout.windows and isinstance(spec, CreateSpec) and run.options.stdin is None
+    made = layout is not None and isinstance(spec, CreateSpec) and run.options.stdin is None
     if made:
         assert layout is not None
         claimed = claim_prefix(_RUN_PREFIX)
-        directory = prove_directory(f"{layout.temp.rstrip('/') or ''}/{claimed}", prefix=claimed, parent=layout.temp)
+        sep = "\\" if layout.windows else "/"
+        directory = prove_directory(f"{layout.temp.rstrip(sep)}{sep}{claimed}", prefix=claimed, parent=layout.temp)
     else:
         directory = yield from _temporary_directory(files, vm, credentials)
         learn(GuestLayout(windows_path(directory), _parent(directory)))
@@ -424,7 +432,7 @@ def _run_in(
     marker = f"vcenter-guest-{secrets.token_hex(12)}"
     stdin = options.stdin is not None
     if windows:
-        captured = cmd_line(spec, directory, marker, stdin=stdin)
+        captured = cmd_line(spec, directory, marker, stdin=stdin, made=state.made is None)
     else:
         captured = posix_line(spec, directory, marker, stdin=stdin, made=state.made is None)
     vanished: errors.ProcessVanished | None = None
@@ -460,8 +468,9 @@ def _prove_made(
     result: ProcessResult | None,
     vanished: errors.ProcessVanished | None,
 ) -> Plan[None]:
-    """Settles whether the line made `directory` (see the module): by its exit code, else by what it is."""
-    if result is not None:
+    """Settles whether the line made `directory` (see the module): by its exit code, else by what it is
+    (on Windows a batch file's `exit 125` ends cmd with 125 too: there, 125 is settled by what D is)."""
+    if result is not None and not (windows_path(directory) and result.exit_code == MKDIR_FAILED):
         state.made = result.exit_code != MKDIR_FAILED
     else:
         state.made = yield from _is_directory(run.files, run.vm, run.credentials, directory)

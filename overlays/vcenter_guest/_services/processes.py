@@ -284,12 +284,13 @@ class ProcessesService:
         names the codec of `stdout_text` / `stderr_text` (default UTF-8, bad bytes replaced; on
         Windows, UTF-16 when the output looks like it, else the OEM code page cp437). The output
         goes through a private run directory in the guest's temporary directory, removed however the
-        run ends (see `vcenter_guest._services.capture`). On a POSIX guest whose OS the client knows
-        (`guest_os="linux"`, or learnt by an earlier captured run on this VM as this guest user) the
-        command line makes that directory: 4 exchanges besides the polls (6 when stderr is not
+        run ends (see `vcenter_guest._services.capture`). On a guest the client knows (POSIX:
+        `guest_os="linux"`; any: learnt by an earlier captured run on this VM as this guest user)
+        the command line makes that directory: 4 exchanges besides the polls (6 when stderr is not
         empty); else the server makes it first: 5 (7). `stdin=` adds an upload (2 exchanges) and
         the server's directory. On Windows guests the program runs through cmd.exe and stderr is
-        always fetched: 7 exchanges (9 when stdout was cut before the line that holds the exit code).
+        always fetched: 6 exchanges, 7 the first time (9 when stdout was cut before the line that
+        holds the exit code).
         `capture=False`: only the exit code, 1 exchange besides the polls. `wait_ready=SECONDS` first
         waits (as `vc.guest.wait_ready`) until the guest takes guest operations. `guest_os=` (`linux`,
         `posix`, `solaris`, `darwin`, `windows`: the Identity service's families, any case) says
