@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner, Result
 from vcenter_guest.cli import main
 from vcenter_guest.mock import DEMO_VM
@@ -77,3 +78,17 @@ def test_ps_shows_a_captured_run_as_the_command_its_user_gave() -> None:
     commands = [line.split("\t")[-1] for line in listed.splitlines()]
     assert "\"/bin/echo\" 'from the user'" in commands
     assert not any("stdout" in command for command in commands)
+
+
+def test_ps_on_a_terminal_prints_the_box_table_with_its_title(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    runner = CliRunner()
+    with runner.isolation() as (out, _err, _):
+        monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+        main(["--mock", "ps", "--vm", DEMO_VM], standalone_mode=False)
+        text = out.getvalue().decode()
+    assert f"{DEMO_VM}: " in text
+    assert "processes" in text
+    assert "┃" in text or "│" in text
+    assert "612" in text
