@@ -63,6 +63,7 @@ def build_inventory(
             "/bin/sleep": {"duration_from_args": True},
             "/bin/echo": {"utility": "echo"},
             "/bin/sh": {"utility": "sh"},
+            "/bin/mkdir": {"utility": "mkdir"},  # a captured run with the OS known makes its directory
         },
         "disk_bytes": 1 << 30,
     }

@@ -1,10 +1,13 @@
 """Output capture and file transfer, measured against the mock vCenter on loopback (`nox -s bench`).
 
 * Exchanges per captured run, counted by the server (`_serve.CountRequests`), polls apart: ours for a
-  program that prints to stdout only and for one that prints to both streams, beside the flows of
-  govc `guest.run` and of VMware's SDK sample `guest_ops.py`, replayed with raw httpx against the
-  same mock (their steps, from their sources, are listed in `GOVC` and `SDK_SAMPLE`).
-* Wall time of a captured run of an instant program against an uncaptured one (sync client).
+  program that prints to stdout only with the guest's OS unknown (the client's first run on the VM:
+  the server makes the run directory) and known (the command line makes it), and for one that
+  prints to both streams, beside the flows of govc `guest.run` and of VMware's SDK sample
+  `guest_ops.py`, replayed with raw httpx against the same mock (their steps, from their sources,
+  are listed in `GOVC` and `SDK_SAMPLE`).
+* Wall time of a captured run of an instant program (the OS known) against an uncaptured one, and
+  against govc's flow replayed with raw httpx (sync client; the three alternate).
 * A 100 MB upload and download through `vc.files` against raw `httpx` streaming the same transfer
   URL, and the client's peak memory growth over them.
 
@@ -102,10 +105,10 @@ class _Raw:
         while "exit_code" not in self._post(f"processes/{pid}?action=get"):
             time.sleep(0.5)  # govc polls every 0.5 s, the sample every 1 s; the count leaves polls out
 
-    def govc(self) -> bytes:
+    def govc(self, program: str = "/bin/echo") -> bytes:
         out = self._post("filesystem/files?action=createTemporary", prefix="govc", suffix=".out")
         err = self._post("filesystem/files?action=createTemporary", prefix="govc", suffix=".err")
-        pid = self._post("processes?action=create", spec={"path": "/bin/echo", "arguments": f"hi 1>> {out} 2>> {err}"})
+        pid = self._post("processes?action=create", spec={"path": program, "arguments": f"hi 1>> {out} 2>> {err}"})
         self._wait(pid)
         data = b""
         for path in (out, err):
@@ -187,8 +190,14 @@ def run_capture(server: MockServer, *, runs: int, transfer_rounds: int, log: Cal
         raw = _Raw(server, vm)
         try:
             counts = {
-                "ours, stdout only": _exchanges(server, vm, lambda: vc.processes.run(vm, creds, "/bin/echo", "hi")),
-                "ours, stdout and stderr": _exchanges(
+                # the client's first run on the VM: the OS is not known yet (it is learnt from this run)
+                "ours, OS unknown, stdout only": _exchanges(
+                    server, vm, lambda: vc.processes.run(vm, creds, "/bin/echo", "hi")
+                ),
+                "ours, OS known, stdout only": _exchanges(
+                    server, vm, lambda: vc.processes.run(vm, creds, "/bin/echo", "hi", guest_os="linux")
+                ),
+                "ours, OS known, stdout and stderr": _exchanges(
                     server, vm, lambda: vc.processes.run(vm, creds, "/bin/sh", "-c", "echo hi; echo oops >&2")
                 ),
                 "ours, capture=False": _exchanges(
@@ -202,16 +211,11 @@ def run_capture(server: MockServer, *, runs: int, transfer_rounds: int, log: Cal
         results["exchanges"] = counts
         log(f"exchanges besides polls: {counts}")
 
-        # Wall time of an instant program, captured and not, alternating.
-        walls: dict[str, list[float]] = {"captured": [], "uncaptured": []}
-        for _ in range(runs):
-            for kind in ("captured", "uncaptured"):
-                start = time.perf_counter()
-                vc.processes.run(vm, creds, "/bin/true", capture=kind == "captured")
-                walls[kind].append(time.perf_counter() - start)
-        results["wall_ms"] = {k: 1000 * statistics.median(v) for k, v in walls.items()}
-        results["captured_wall_ratio"] = statistics.median(walls["captured"]) / statistics.median(walls["uncaptured"])
-        log(f"captured run / uncaptured: {results['captured_wall_ratio']:.2f}x ({results['wall_ms']})")
+        results.update(_walls(vc, creds, server, vm=vm, runs=runs))
+        log(
+            f"captured run / uncaptured: {results['captured_wall_ratio']:.2f}x, / govc's flow: "
+            f"{results['captured_govc_wall_ratio']:.2f}x ({results['wall_ms']})"
+        )
 
         # 100 MB each way: vc.files against raw httpx streaming the same kind of transfer URL, both
         # reading one local file (in the page cache after the first read) and keeping no download.
@@ -236,6 +240,31 @@ def run_capture(server: MockServer, *, runs: int, transfer_rounds: int, log: Cal
         results["client_peak_memory_growth"] = growth
         log(f"transfers: {results['transfers']}, client peak memory growth {growth / 1e6:.1f} MB")
     return results
+
+
+def _walls(vc: Any, creds: Any, server: MockServer, *, vm: str, runs: int) -> dict[str, Any]:
+    """Wall times of an instant program: captured (the OS known), uncaptured, and govc's flow, in turns."""
+    raw = _Raw(server, vm)
+    kinds: dict[str, Callable[[], object]] = {
+        "captured": lambda: vc.processes.run(vm, creds, "/bin/true", guest_os="linux"),
+        "uncaptured": lambda: vc.processes.run(vm, creds, "/bin/true", capture=False),
+        "govc guest.run": lambda: raw.govc("/bin/true"),
+    }
+    walls: dict[str, list[float]] = {kind: [] for kind in kinds}
+    try:
+        for _ in range(runs):
+            for kind, work in kinds.items():
+                start = time.perf_counter()
+                work()
+                walls[kind].append(time.perf_counter() - start)
+    finally:
+        raw.close()
+    median = {kind: statistics.median(values) for kind, values in walls.items()}
+    return {
+        "wall_ms": {kind: 1000 * value for kind, value in median.items()},
+        "captured_wall_ratio": median["captured"] / median["uncaptured"],
+        "captured_govc_wall_ratio": median["captured"] / median["govc guest.run"],
+    }
 
 
 def _overlay_round(vc: Any, creds: Any, vm: str, local: str, path: str) -> tuple[float, float]:

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from vcenter_guest import AsyncClient, Credentials, ProcessResult, errors
+from vcenter_guest import AsyncClient, Credentials, ProcessResult, errors, user_command
 from vcenter_guest.mock import (
     DEMO_API_PASSWORD,
     DEMO_API_USER,
@@ -228,7 +228,9 @@ def test_a_thousand_runs_ending_every_way_leave_no_run_directory(guest: Credenti
     # Ctrl-C and cancellation terminated their programs (sleep 600: nothing else ends them in time).
     sim: Simulator = app.state.simulator
     root = {"type": "USERNAME_PASSWORD", "interactive_session": False, "user_name": "root", "password": "vmware"}
-    interrupted = [p for p in sim.list_processes(DEMO_VM, root) if p["command"].startswith('"/bin/sleep" 600')]
+    # (a captured run's command line is the wrapper, which user_command reads back as the user's command)
+    listed = sim.list_processes(DEMO_VM, root)
+    interrupted = [p for p in listed if user_command(p["command"]).startswith('"/bin/sleep" 600')]
     assert len(interrupted) == 250
     exits = {sim.get_process(DEMO_VM, p["pid"], root).get("exit_code") for p in interrupted}
     assert exits == {TERMINATED_EXIT_CODE}

@@ -42,8 +42,10 @@ def run_program(
     timeout: float | None,
     terminate_on_timeout: bool,
     check: bool,
+    name: str | None = None,
 ) -> Plan[ProcessResult]:
-    """Starts a program and polls `get` until it exits, or until `timeout` seconds have passed."""
+    """Starts a program and polls `get` until it exits, or until `timeout` seconds have passed; messages
+    name it `name` (default: the spec's path; a captured run names the user's program, not its wrapper)."""
     began = engine.clock()
     pid: int = yield from engine.call(calls.create_call(vm, credentials, spec))
     try:
@@ -54,7 +56,7 @@ def run_program(
                 vm,
                 credentials,
                 pid,
-                spec.path,
+                name or spec.path,
                 began=began,
                 timeout=timeout,
                 terminate_on_timeout=terminate_on_timeout,
@@ -65,7 +67,7 @@ def run_program(
         if isinstance(exc, Exception | GeneratorExit):
             raise
         # Ctrl-C or a cancelled task: the program is not left running in the guest.
-        yield from _terminate_interrupted(engine, calls, vm, credentials, spec, pid)
+        yield from _terminate_interrupted(engine, calls, vm, credentials, name or spec.path, pid)
         raise
 
 
@@ -140,17 +142,17 @@ def poll_until_exit(  # noqa: PLR0917 - the five of every call, and what the mes
 
 
 def _terminate_interrupted(  # noqa: PLR0917
-    engine: Engine, calls: ProcessCalls, vm: str, credentials: Credentials, spec: CreateSpec, pid: int
+    engine: Engine, calls: ProcessCalls, vm: str, credentials: Credentials, path: str, pid: int
 ) -> Plan[None]:
     """Terminates an interrupted run's program, looks once at how it ended, and says so (a warning:
     whoever pressed Ctrl-C wants to know what became of the program)."""
     try:
         yield from engine.call(calls.delete_call(vm, credentials, pid))
     except errors.NotFound:
-        log.warning("%s: interrupted: %s (pid %d) had already ended", vm, spec.path, pid)
+        log.warning("%s: interrupted: %s (pid %d) had already ended", vm, path, pid)
         return
     except errors.VcenterGuestError as exc:
-        log.warning("%s: interrupted: could not terminate %s (pid %d), it may still run: %s", vm, spec.path, pid, exc)
+        log.warning("%s: interrupted: could not terminate %s (pid %d), it may still run: %s", vm, path, pid, exc)
         return
     ended: int | None = None
     try:
@@ -159,9 +161,9 @@ def _terminate_interrupted(  # noqa: PLR0917
     except errors.VcenterGuestError:
         pass  # terminating worked; how it ended is a detail
     if ended is not None:
-        log.warning("%s: interrupted: terminated %s (pid %d, exit code %d)", vm, spec.path, pid, ended)
+        log.warning("%s: interrupted: terminated %s (pid %d, exit code %d)", vm, path, pid, ended)
     else:
-        log.warning("%s: interrupted: asked %s (pid %d) to terminate", vm, spec.path, pid)
+        log.warning("%s: interrupted: asked %s (pid %d) to terminate", vm, path, pid)
 
 
 def _on_timeout(

@@ -6,6 +6,7 @@ exports follow from that declaration (tests/overlay/test_service_registry.py hol
 from collections.abc import Mapping
 
 from .base import service, services
+from .capture import user_command
 from .files import AsyncFiles, Files
 from .processes import AsyncProcesses, Processes, RunOutcome
 from .vms import AsyncGuest, AsyncVms, Guest, Vms
@@ -20,6 +21,7 @@ __all__ = [
     "Processes",
     "RunOutcome",
     "Vms",
+    "user_command",
 ]
 
 NOT_EXPOSED: Mapping[str, str] = {}
@@ -37,6 +39,8 @@ class Services:
 
 
 def exported() -> list[str]:
-    """The public names of the services: each declared service's two classes, and `RunOutcome`."""
+    """The public names of the services: each declared service's two classes, `RunOutcome`, and
+    `user_command` (what a captured run's command line says the user gave)."""
     declared = services(Services).values()
-    return sorted([*(cls.__name__ for each in declared for cls in (each.sync, each.asynchronous)), "RunOutcome"])
+    classes = (cls.__name__ for each in declared for cls in (each.sync, each.asynchronous))
+    return sorted([*classes, "RunOutcome", "user_command"])

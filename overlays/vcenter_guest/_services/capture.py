@@ -1,19 +1,58 @@
 """`run` with capture: the program's stdout and stderr come back with its exit code.
 
 The processes API cannot return output, so, as every tool that gives it does, the program's output
-goes to files in the guest that are then downloaded. In as few exchanges as the API allows:
+goes to files in the guest that are then downloaded. In as few exchanges as the API allows.
 
-    1. Directories.createTemporary  a private run directory (mode 700, a name nobody can predict)
-    2. Processes.create             `path args >D/stdout 2>D/stderr; ...` (through the guest's /bin/bash)
+On a guest whose layout the client knows (the caller said `guest_os="linux"`, or an earlier run on
+this VM as this guest user learnt its temporary directory; see `GuestLayout`), the command line
+makes the run directory itself (on Windows `mkdir "D" || exit 125 & ...` in cmd's line, see below):
+
+    1. Processes.create             `/bin/mkdir -m 700 -- D || exit 125; PROGRAM ARGS >D/stdout
+                                    2>D/stderr; ...`, D = TEMP/vcenter-guest-run-NONCE-
        Processes.get ...            the polls of `run`
-    3. Transfers.create + 4. GET    D/stdout; it ends with a line the command appended after the
+    2. Transfers.create + 3. GET    D/stdout; it ends with a line the command appended after the
                                     program: a marker nobody can guess, the exit code, and whether
                                     stderr is empty
-    (5. + 6.                        D/stderr, only when it is not empty)
-    5. Directories.delete           the run directory, recursively, however the run ended
+    (+ 2                            D/stderr, only when it is not empty)
+    4. Directories.delete           the run directory, recursively
+
+Otherwise (the first run on a VM as a guest user, a run that uploads into its directory first:
+`stdin=`, `run_script`) the directory comes first, from the server:
+
+    1. Directories.createTemporary  a private run directory (mode 700, a name nobody can predict),
+                                    proven the new one asked for (vcenter_guest.ownership)
+    (+ 2                            an upload into it: stdin, or the script)
+    2. Processes.create ...         as above without the mkdir; then 3 + 4 (+ 2), and 5. the delete
+
+Why the directory made by the command line is the client's own, so that writing into it and deleting
+it stay within the hardening rules (nothing written or deleted that is not proven the client's):
+
+* its path is chosen by the client, not answered by a server: the guest's temporary directory
+  (`/tmp` when the caller names a POSIX guest, else the parent of a directory an earlier
+  createTemporary made and `ownership.prove_directory` proved), and a name carrying a fresh random
+  nonce (`ownership.claim_prefix`), checked by `prove_directory` like any answer;
+* `mkdir` is exclusive: it makes a new directory (mode 700, whatever the umask) or fails, whatever
+  is there (a directory, a file, a symbolic link, which it never follows). When it fails, the line
+  stops before anything else (`exit 125`): nothing runs, nothing is written;
+* the client learns which from the line's exit code, which the server reports and no guest user can
+  forge: 125 is "mkdir failed" (errors.ProcessError; nothing is read or deleted), because the line
+  exits with 124 instead when the program's own code is 125 (the marker line, or D/rc, then gives
+  the program's true code). Any other code proves the directory the line's own;
+* on Windows the line's code is cmd's, and a batch file's `exit 125` ends cmd with 125 too: there
+  a 125 is settled as below. A Windows guest's temporary directory is the user's own (only the
+  user, SYSTEM and administrators may make anything in it), so nobody else can take the name;
+* when no exit code is known (a timeout, Ctrl-C, a process the server forgot), the client first
+  asks what D is (Files.get, which describes a symbolic link and never follows it) and reads from
+  or deletes D only if it is a directory. Nobody can have made D before the line did but someone
+  who read the line (it is in the guest's process table) and won the race to the name in the
+  instant between the line's start and its mkdir: then what is deleted is that user's own
+  directory, named with this run's nonce, and never what a link points to.
 
 The exit code is also written to D/rc, so that a process the server forgot (it keeps an exit code
 about 5 minutes) still gives its exit code when stdout was too long to reach the marker line.
+
+`stdin=` is uploaded to D/stdin (streamed: the upload reads a pipe in constant memory) and the
+program reads it through `<D/stdin`.
 
 On a Windows guest (the run directory is a `C:\\...` path) Windows starts programs with no shell, so
 the program runs through `C:\\Windows\\System32\\cmd.exe /d /q /s /c "LINE"` (no AutoRun, echo off, the
@@ -29,7 +68,8 @@ program ran. `call` clears ERRORLEVEL, hence the variable; each redirection stan
 command, so no digit of the exit code can become a handle (`echo 3>>file`). The marker line ends
 stdout (`MARKER CODE\\r\\n`, the code as cmd shows it: 32 bits, maybe negative) and the exit code is
 read from it (cmd's own exit code is then that of the last `call`), else from D\\rc, else cmd's.
-cmd has no cheap test of an empty file, so stderr is always fetched: 7 exchanges besides the polls.
+cmd has no cheap test of an empty file, so stderr is always fetched: 6 exchanges besides the polls when
+the line makes the run directory, 7 when the server does.
 The text views decode with what the output looks like unless `encoding=` is given: UTF-16 (a BOM,
 or NULs every other byte, as PowerShell and `cmd /u` write), else the OEM code page (cp437).
 """
@@ -46,38 +86,51 @@ import attrs
 
 from vcenter_guest import errors
 from vcenter_guest._engine import Engine, Plan
-from vcenter_guest._engine.waiting import run_program
+from vcenter_guest._engine.waiting import ProcessCalls, run_program
 from vcenter_guest._values import CreateSpec, Credentials, ProcessResult
 from vcenter_guest.operations import operations
+from vcenter_guest.ownership import claim_prefix, prove_directory
 
-from .checks import check_binary_stream, windows_path
+from .checks import WINDOWS_SHELL, windows_path
+from .runoptions import RunOptions
 
 if TYPE_CHECKING:
     from .files import FilesService
-    from .processes import ProcessesService
 
 __all__ = [
     "CMD_EXE",
-    "DEFAULT_MAX_OUTPUT_BYTES",
+    "MKDIR_FAILED",
+    "GuestLayout",
     "Output",
-    "check_encoding",
-    "check_limit",
     "cmd_line",
-    "output_target",
+    "made_line",
     "posix_line",
     "run_captured",
+    "user_command",
     "windows_encoding",
 ]
 
-CMD_EXE = "C:\\Windows\\System32\\cmd.exe"
+CMD_EXE = WINDOWS_SHELL
 """The program a captured run on a Windows guest starts (its cmd.exe runs the program, see the module)."""
 
-DEFAULT_MAX_OUTPUT_BYTES = 4 << 20
-"""Bytes of each stream `run` keeps in memory by default; past them the stream is cut (and flagged)."""
+MKDIR_FAILED = 125
+"""The exit code of a line that could not make its run directory (nothing ran); a program's own 125
+is reported as 124 by the line (see the module)."""
+
 _HOLD = 64
 """Bytes of stdout held back while streaming, for the marker line (`\\n<marker> <rc> <0|1>\\n`, or on
 Windows `<marker> <rc>\\r\\n`: at most 54 bytes)."""
 _RUN_PREFIX = "vcenter-guest-run-"
+_MKDIR = "/bin/mkdir"
+
+
+@attrs.frozen
+class GuestLayout:
+    """What a captured run needs to know of a guest to make its run directory itself: whether it is
+    Windows, and its temporary directory for the guest user (a proven parent, or `/tmp`)."""
+
+    windows: bool
+    temp: str
 
 
 class Output:
@@ -136,17 +189,21 @@ class Output:
         return bytes(self.kept) if self.target is None else None
 
 
-def _command_suffix(directory: str, marker: str) -> str:
-    """What follows the program's arguments: the redirections, then the marker line and the exit code."""
-    out, err, rc = (shlex.quote(f"{directory}/{name}") for name in ("stdout", "stderr", "rc"))
+def _command_suffix(directory: str, marker: str, *, stdin: bool = False, made: bool = False) -> str:
+    """What follows the program's arguments: the redirections (stdin from D/stdin when `stdin`), then
+    the marker line and the exit code (a program's 125 said as 124 when the line `made` D, so that
+    125 means mkdir failed: see the module)."""
+    out, err, rc, src = (shlex.quote(f"{directory}/{name}") for name in ("stdout", "stderr", "rc", "stdin"))
+    ending = f"[ $rc = {MKDIR_FAILED} ] && exit {MKDIR_FAILED - 1}; exit $rc" if made else "exit $rc"
     return (
-        f" >{out} 2>{err}; rc=$?; echo $rc >{rc}; [ -s {err} ] && e=1 || e=0; "
-        f'printf \'\\n%s %d %d\\n\' {marker} "$rc" "$e" >>{out}; exit $rc'
+        f"{f' <{src}' if stdin else ''} >{out} 2>{err}; rc=$?; echo $rc >{rc}; [ -s {err} ] && e=1 || e=0; "
+        f'printf \'\\n%s %d %d\\n\' {marker} "$rc" "$e" >>{out}; {ending}'
     )
 
 
-def posix_line(spec: CreateSpec, directory: str, marker: str) -> CreateSpec:
-    """`spec` with its output in the POSIX run directory `directory` (see the module).
+def posix_line(spec: CreateSpec, directory: str, marker: str, *, stdin: bool = False, made: bool = False) -> CreateSpec:
+    """`spec` with its output in the POSIX run directory `directory` (see the module); with `made`, the
+    line makes the directory first (`made_line`).
 
     Arguments that are a list of words (what `run(*args)` sends) are followed by the redirections.
     Verbatim `arguments=` are shell text: they may hold shell syntax (`a; b`, `&&`, a `#` comment,
@@ -163,31 +220,100 @@ def posix_line(spec: CreateSpec, directory: str, marker: str) -> CreateSpec:
     ('/bin/sh', ['sh', '/bin/echo a; /bin/echo b'])
     """
     arguments = spec.arguments or ""
-    suffix = _command_suffix(directory, marker)
+    suffix = _command_suffix(directory, marker, stdin=stdin, made=made)
     try:
         words = shlex.split(arguments)
     except ValueError:
         words = None
     if words is not None and shlex.join(words) == arguments.strip(" "):
-        return attrs.evolve(spec, arguments=arguments + suffix)
-    line = f"{shlex.quote(spec.path)} {arguments}"
-    outer = '/bin/sh -c "$1"' + suffix
-    return attrs.evolve(spec, path="/bin/sh", arguments=f"-c {shlex.quote(outer)} sh {shlex.quote(line)}")
+        captured = attrs.evolve(spec, arguments=arguments + suffix)
+    else:
+        line = f"{shlex.quote(spec.path)} {arguments}"
+        outer = '/bin/sh -c "$1"' + suffix
+        captured = attrs.evolve(spec, path="/bin/sh", arguments=f"-c {shlex.quote(outer)} sh {shlex.quote(line)}")
+    return made_line(captured, directory) if made else captured
 
 
-def cmd_line(spec: CreateSpec, directory: str, marker: str) -> CreateSpec:
+def made_line(captured: CreateSpec, directory: str) -> CreateSpec:
+    """A captured POSIX line that makes its run directory first: the guest runs `"PATH" ARGUMENTS`
+    through its shell, so the spec's path becomes `/bin/mkdir` and the line follows its arguments
+    (see the module).
+
+    >>> made = made_line(CreateSpec("/bin/echo", arguments="a >/tmp/d/stdout"), "/tmp/d")
+    >>> made.path, made.arguments
+    ('/bin/mkdir', '-m 700 -- /tmp/d || exit 125; "/bin/echo" a >/tmp/d/stdout')
+    """
+    path = shlex.quote(captured.path)
+    if path == captured.path:  # as the guest's process list shows a program: its path in double quotes
+        path = f'"{path}"'
+    rest = f"{path} {captured.arguments or ''}".rstrip(" ")
+    arguments = f"-m 700 -- {shlex.quote(directory)} || exit {MKDIR_FAILED}; {rest}"
+    return attrs.evolve(captured, path=_MKDIR, arguments=arguments)
+
+
+def cmd_line(spec: CreateSpec, directory: str, marker: str, *, stdin: bool = False, made: bool = False) -> CreateSpec:
     """`spec` run through cmd.exe with its output in the Windows run directory `directory` (see the
-    module); `spec.arguments` is put in cmd's line as it is (program_spec quotes args for it)."""
+    module); `spec.arguments` is put in cmd's line as it is (program_spec quotes args for it). With
+    `made`, the line makes the directory first: `mkdir "D" || exit 125 & ...` (`exit` ends cmd)."""
     import mslex  # noqa: PLC0415 - only Windows guests need it
 
-    out, err, rc = (mslex.quote(f"{directory}\\{name}", for_cmd=True) for name in ("stdout", "stderr", "rc"))
+    out, err, rc, src = (
+        mslex.quote(f"{directory}\\{name}", for_cmd=True) for name in ("stdout", "stderr", "rc", "stdin")
+    )
     program = mslex.quote(spec.path, for_cmd=True)
     arguments = f" {spec.arguments}" if spec.arguments else ""
+    first = f"mkdir {mslex.quote(directory, for_cmd=True)} || exit {MKDIR_FAILED} & " if made else ""
     line = (
-        f"{program}{arguments} >{out} 2>{err} & call set VCENTER_GUEST_RC=%^ERRORLEVEL%& "
+        f"{first}{program}{arguments}{f' <{src}' if stdin else ''} >{out} 2>{err} & "
+        "call set VCENTER_GUEST_RC=%^ERRORLEVEL%& "
         f">>{out} call echo {marker} %^VCENTER_GUEST_RC%& >{rc} call echo %^VCENTER_GUEST_RC%"
     )
     return attrs.evolve(spec, path=CMD_EXE, arguments=f'/d /q /s /c "{line}"')
+
+
+_MADE = re.compile(r'"?/bin/mkdir"? -m 700 -- \S+ \|\| exit 125; (?P<rest>.*)\Z', re.DOTALL)
+_SUFFIX = (
+    r"(?: <\S+)? >\S+/stdout 2>\S+/stderr; rc=\$\?; echo \$rc >\S+; \[ -s \S+ \] && e=1 \|\| e=0; "
+    r"printf '\\n%s %d %d\\n' vcenter-guest-[0-9a-f]+ \"\$rc\" \"\$e\" >>\S+; "
+    r"(?:\[ \$rc = 125 \] && exit 124; )?exit \$rc"
+)
+_PLAIN = re.compile(r"(?P<line>.*?)" + _SUFFIX + r"\Z", re.DOTALL)
+_NESTED = re.compile(r'/bin/sh -c "\$1"' + _SUFFIX + r"\Z", re.DOTALL)
+_CMD = re.compile(
+    r'"?C:\\Windows\\System32\\cmd\.exe"? /d /q /s /c "(?:mkdir (?:"[^"]*"|\S+) \|\| exit 125 & )?'
+    r'(?P<line>.*?)(?: <"?[^"]*\\stdin"?)? >"?[^"]*\\stdout"? '
+    r'2>"?[^"]*\\stderr"? & call set VCENTER_GUEST_RC=%\^ERRORLEVEL%& .*"\Z',
+    re.DOTALL | re.IGNORECASE,
+)
+
+
+def user_command(command: str) -> str:
+    """The command a user gave `run`, from the command line a captured run sent (as the guest's process
+    list shows it: the program's path in double quotes, then its arguments); any other command as it is.
+
+    >>> spec = posix_line(CreateSpec("/bin/ls", arguments="-l /tmp"), "/tmp/vcenter-guest-run-1", "vcenter-guest-ab")
+    >>> user_command(f'"{spec.path}" {spec.arguments}')
+    '"/bin/ls" -l /tmp'
+    >>> nested = posix_line(CreateSpec("/bin/echo", arguments="a; b"), "/tmp/d", "vcenter-guest-ab", made=True)
+    >>> user_command(f'"{nested.path}" {nested.arguments}')
+    '/bin/echo a; b'
+    >>> user_command('"/usr/bin/vmtoolsd"')
+    '"/usr/bin/vmtoolsd"'
+    """
+    windows = _CMD.fullmatch(command)
+    if windows is not None:
+        return windows.group("line")
+    made = _MADE.match(command)
+    line = command if made is None else made.group("rest")
+    if line.startswith(("/bin/sh -c ", '"/bin/sh" -c ')):
+        try:
+            words = shlex.split(line.split(" -c ", 1)[1])
+        except ValueError:
+            words = []
+        if len(words) == 3 and words[1] == "sh" and _NESTED.fullmatch(words[0]):
+            return words[2]
+    plain = _PLAIN.fullmatch(line)
+    return command if plain is None else plain.group("line").rstrip(" ")
 
 
 def windows_encoding(*streams: bytes | None) -> str:
@@ -213,85 +339,180 @@ def windows_encoding(*streams: bytes | None) -> str:
     return "cp437"
 
 
+@attrs.frozen
+class CaptureRun:
+    """One captured run's context: how to call the guest, where it runs, and its options."""
+
+    engine: Engine
+    processes: ProcessCalls
+    files: FilesService
+    vm: str
+    credentials: Credentials
+    options: RunOptions
+
+
 def run_captured(
-    engine: Engine,
-    processes: ProcessesService,
-    files: FilesService,
-    *,
-    vm: str,
-    credentials: Credentials,
+    run: CaptureRun,
     spec: CreateSpec | Callable[[str], Plan[CreateSpec]],
-    timeout: float | None,
-    terminate_on_timeout: bool,
-    check: bool,
-    stdout: Output,
-    stderr: Output,
-    encoding: str | None,
+    layout: GuestLayout | None,
+    learn: Callable[[GuestLayout], None],
 ) -> Plan[ProcessResult]:
-    """Runs `spec` with its output captured (see the module); the run directory is removed on every path.
+    """Runs `spec` with its output captured (see the module); the run directory is removed on every
+    path where it is proven the run's own.
 
     `spec` may be a function of the run directory giving the plan that prepares it (`run_script`
-    uploads the script there) and returns the spec to run."""
-    try:
-        directory: str = yield from files.mkdtemp_plan(vm, credentials, _RUN_PREFIX, "", None)
-    except errors.Unauthorized as exc:
-        raise _refused_capture(exc) from exc
+    uploads the script there) and returns the spec to run. `layout`: the guest's, if known (the
+    command line then makes the run directory, when nothing must be uploaded first); `learn` is
+    given the layout a createTemporary answer shows."""
+    files, vm, credentials = run.files, run.vm, run.credentials
+    made = layout is not None and isinstance(spec, CreateSpec) and run.options.stdin is None
+    if made:
+        assert layout is not None
+        claimed = claim_prefix(_RUN_PREFIX)
+        sep = "\\" if layout.windows else "/"
+        directory = prove_directory(f"{layout.temp.rstrip(sep)}{sep}{claimed}", prefix=claimed, parent=layout.temp)
+    else:
+        directory = yield from _temporary_directory(files, vm, credentials)
+        learn(GuestLayout(windows_path(directory), _parent(directory)))
+    state = _Made(None if made else True)
     closed = False
     try:
-        windows = windows_path(directory)
-        if callable(spec):
-            spec = yield from spec(directory)
-        marker = f"vcenter-guest-{secrets.token_hex(12)}"
-        captured = (cmd_line if windows else posix_line)(spec, directory, marker)
-        vanished: errors.ProcessVanished | None = None
-        result: ProcessResult | None = None
-        until = files.output_until(timeout)  # the output is fetched by then (timeout plus a grace)
-        try:
-            result = yield from run_program(
-                engine,
-                processes,
-                vm,
-                credentials,
-                captured,
-                timeout=timeout,
-                terminate_on_timeout=terminate_on_timeout,
-                check=False,
-            )
-        except errors.ProcessVanished as exc:
-            vanished = exc
-        result = yield from _collected(
-            files,
-            vm,
-            credentials,
-            directory,
-            marker=marker,
-            stdout=stdout,
-            stderr=stderr,
-            result=result,
-            vanished=vanished,
-            until=until,
-        )
-        if windows and encoding is None:
-            encoding = windows_encoding(stdout.value(), stderr.value())
-        result = attrs.evolve(
-            result,
-            stdout=stdout.value(),
-            stderr=stderr.value(),  # b"" when it was empty and not fetched; None when it went to a file object
-            stdout_truncated=stdout.truncated,
-            stderr_truncated=stderr.truncated,
-            encoding=encoding,
-        )
-        if check and result.exit_code != 0:
-            raise errors.ProcessFailed(
-                f"{vm}: {spec.path} (pid {result.pid}) exited with {result.exit_code}", result=result
-            )
-        return result
+        return (yield from _run_in(run, spec, directory, state))
     except GeneratorExit:
         closed = True  # the driver gave the plan up: it can send nothing more
         raise
     finally:
         if not closed:
-            yield from files.remove_quietly(vm, credentials, directory)
+            if state.made is None:
+                state.made = yield from _is_directory(files, vm, credentials, directory)
+            if state.made:
+                yield from files.remove_quietly(vm, credentials, directory)
+
+
+@attrs.define
+class _Made:
+    """Whether the run directory is proven the run's own: True, False, or None (not known yet)."""
+
+    made: bool | None
+
+
+def _parent(directory: str) -> str:
+    sep = "\\" if windows_path(directory) else "/"
+    return directory.rsplit(sep, 1)[0] or "/"
+
+
+def _temporary_directory(files: FilesService, vm: str, credentials: Credentials) -> Plan[str]:
+    """Directories.createTemporary, proven (see files.mkdtemp_plan); a refusal says what capture needs."""
+    try:
+        return (yield from files.mkdtemp_plan(vm, credentials, _RUN_PREFIX, "", None))
+    except errors.Unauthorized as exc:
+        raise _refused_capture(exc) from exc
+
+
+def _is_directory(files: FilesService, vm: str, credentials: Credentials, directory: str) -> Plan[bool]:
+    """Whether `directory` is a directory (Files.get describes a symbolic link, never follows it)."""
+    try:
+        info = yield from files.stat_plan(vm, credentials, directory)
+    except errors.VcenterGuestError:
+        return False
+    return info.is_directory
+
+
+def _run_in(
+    run: CaptureRun, spec: CreateSpec | Callable[[str], Plan[CreateSpec]], directory: str, state: _Made
+) -> Plan[ProcessResult]:
+    """Prepares and runs the program in `directory`, then fetches its output: the result."""
+    files, vm, credentials, options = run.files, run.vm, run.credentials, run.options
+    windows = windows_path(directory)
+    sep = "\\" if windows else "/"
+    if options.stdin is not None:
+        yield from files.upload_plan(vm, credentials, options.stdin, f"{directory}{sep}stdin", mode=None)
+    if callable(spec):
+        spec = yield from spec(directory)
+    marker = f"vcenter-guest-{secrets.token_hex(12)}"
+    stdin = options.stdin is not None
+    if windows:
+        captured = cmd_line(spec, directory, marker, stdin=stdin, made=state.made is None)
+    else:
+        captured = posix_line(spec, directory, marker, stdin=stdin, made=state.made is None)
+    vanished: errors.ProcessVanished | None = None
+    result: ProcessResult | None = None
+    until = files.output_until(options.timeout)  # the output is fetched by then (timeout plus a grace)
+    try:
+        result = yield from run_program(
+            run.engine,
+            run.processes,
+            vm,
+            credentials,
+            captured,
+            timeout=options.timeout,
+            terminate_on_timeout=options.terminate_on_timeout,
+            check=False,
+            name=spec.path,
+        )
+    except errors.ProcessVanished as exc:
+        vanished = exc
+    if state.made is None:
+        yield from _prove_made(run, directory, state, result, vanished)
+    outputs = (Output(options.stdout, options.max_output_bytes), Output(options.stderr, options.max_output_bytes))
+    result = yield from _collected(
+        files, vm, credentials, directory, marker=marker, outputs=outputs, result=result, vanished=vanished, until=until
+    )
+    return _finished(result, spec, outputs, options, windows=windows)
+
+
+def _prove_made(
+    run: CaptureRun,
+    directory: str,
+    state: _Made,
+    result: ProcessResult | None,
+    vanished: errors.ProcessVanished | None,
+) -> Plan[None]:
+    """Settles whether the line made `directory` (see the module): by its exit code, else by what it is
+    (on Windows a batch file's `exit 125` ends cmd with 125 too: there, 125 is settled by what D is)."""
+    if result is not None and not (windows_path(directory) and result.exit_code == MKDIR_FAILED):
+        state.made = result.exit_code != MKDIR_FAILED
+    else:
+        state.made = yield from _is_directory(run.files, run.vm, run.credentials, directory)
+    if state.made:
+        return
+    if vanished is not None:
+        raise vanished
+    assert result is not None
+    raise errors.ProcessError(
+        f"{run.vm}: the run directory {directory} could not be made (something is there already, or the "
+        "guest's temporary directory refused it): nothing ran, and nothing was read or deleted",
+        vm=run.vm,
+        pid=result.pid,
+    )
+
+
+def _finished(
+    result: ProcessResult,
+    spec: CreateSpec,
+    outputs: tuple[Output, Output],
+    options: RunOptions,
+    *,
+    windows: bool,
+) -> ProcessResult:
+    """The result with its output attached (and ProcessFailed for check=True and a non-zero code)."""
+    stdout, stderr = outputs
+    encoding = options.encoding
+    if windows and encoding is None:
+        encoding = windows_encoding(stdout.value(), stderr.value())
+    result = attrs.evolve(
+        result,
+        stdout=stdout.value(),
+        stderr=stderr.value(),  # b"" when it was empty and not fetched; None when it went to a file object
+        stdout_truncated=stdout.truncated,
+        stderr_truncated=stderr.truncated,
+        encoding=encoding,
+    )
+    if options.check and result.exit_code != 0:
+        raise errors.ProcessFailed(
+            f"{result.vm}: {spec.path} (pid {result.pid}) exited with {result.exit_code}", result=result
+        )
+    return result
 
 
 # The operations a captured run needs besides processes.create and processes.get.
@@ -305,14 +526,14 @@ def _collected(
     directory: str,
     *,
     marker: str,
-    stdout: Output,
-    stderr: Output,
+    outputs: tuple[Output, Output],
     result: ProcessResult | None,
     vanished: errors.ProcessVanished | None,
     until: float | None,
 ) -> Plan[ProcessResult]:
     """A captured run's output fetched from its run `directory` (stdout, the exit code it holds when the
     server forgot the process, and stderr when it has bytes): the result, its output not yet attached."""
+    stdout, stderr = outputs
     windows = windows_path(directory)
     sep = "\\" if windows else "/"
     moved = yield from files.fetch(
@@ -324,6 +545,7 @@ def _collected(
         until,
     )
     found = stdout.end_stdout(marker, complete=not moved.truncated, windows=windows)
+    server_code_is_the_programs = not windows and (result is None or result.exit_code != MKDIR_FAILED - 1)
     result = yield from _with_exit_code(
         files,
         vm,
@@ -332,10 +554,9 @@ def _collected(
         vanished=vanished,
         found=found,
         rc=f"{directory}{sep}rc",
-        windows=windows,
+        trusted=server_code_is_the_programs,
         until=until,
     )
-    assert result is not None
     if found is None or found[1]:  # stderr has bytes (or, on Windows, may), or no marker line
         moved = yield from files.fetch(
             vm, credentials, f"{directory}{sep}stderr", stderr.take, None if stderr.target else stderr.limit, until
@@ -376,13 +597,14 @@ def _with_exit_code(
     vanished: errors.ProcessVanished | None,
     found: tuple[int, bool] | None,
     rc: str,
-    windows: bool,
+    trusted: bool,
     until: float | None = None,
 ) -> Plan[ProcessResult]:
-    """The result with the program's exit code: the server's (POSIX: the line exits with it), else
-    the marker line's, else what the line wrote to D/rc. On Windows the server's is cmd's, which is
-    the program's only when the line never got past it (`exit` in a batch file)."""
-    if vanished is None and result is not None and not windows:
+    """The result with the program's exit code: the server's when it is the program's (`trusted`: on
+    POSIX the line exits with it), else the marker line's, else what the line wrote to D/rc. On
+    Windows the server's is cmd's, which is the program's only when the line never got past it
+    (`exit` in a batch file); on POSIX the server's 124 may be the program's 125 (see the module)."""
+    if vanished is None and result is not None and trusted:
         return result
     exit_code = found[0] if found is not None else (yield from _recorded_exit(files, vm, credentials, rc, until))
     if vanished is not None:
@@ -405,34 +627,3 @@ def _recorded_exit(
         return None
     text = kept.decode("ascii", "replace").strip()
     return int(text) if re.fullmatch(r"-?\d{1,10}", text) else None
-
-
-def output_target(value: object, name: str) -> IO[bytes] | None:
-    """`run(stdout=...)`: None (keep in memory) or a binary file object to stream into."""
-    if value is None:
-        return None
-    if not callable(getattr(value, "write", None)):
-        raise errors.UsageError(f"{name} must be a binary file object (with write) or None, not {type(value).__name__}")
-    check_binary_stream(value, name, "wb")
-    return value  # type: ignore[return-value] # anything with write(bytes)
-
-
-def check_limit(value: object) -> int:
-    """`max_output_bytes`: a positive int."""
-    if type(value) is not int or value < 1:
-        raise errors.UsageError(f"max_output_bytes must be a positive int (bytes kept per stream), got {value!r}")
-    return value
-
-
-def check_encoding(value: object) -> str | None:
-    """`encoding`: None or a codec Python knows."""
-    if value is None:
-        return None
-    import codecs  # noqa: PLC0415
-
-    if isinstance(value, str):
-        try:
-            return codecs.lookup(value).name
-        except LookupError:
-            pass
-    raise errors.UsageError(f"encoding must be the name of a codec such as 'utf-8' or 'cp1252', got {value!r}")

@@ -10,15 +10,24 @@ import math
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from vcenter_guest._values.credentials import Credentials
 from vcenter_guest._values.specs import CreateSpec
 from vcenter_guest.errors import UsageError
 
+POSIX_SHELL = "/bin/sh"
+"""The shell a program without a path runs through on a POSIX guest."""
+WINDOWS_SHELL = "C:\\Windows\\System32\\cmd.exe"
+"""cmd.exe, which runs a program without a path (and a captured run) on a Windows guest."""
+
 __all__ = [
+    "POSIX_SHELL",
+    "WINDOWS_SHELL",
+    "bare_name",
     "check_binary_stream",
     "check_credentials",
+    "check_encoding",
+    "check_limit",
     "check_pid",
     "check_run_timeout",
     "check_spec",
@@ -96,6 +105,16 @@ def check_terminate(value: object, timeout: float | None, waiter: str) -> bool:
     return terminate
 
 
+def bare_name(program: str) -> bool:
+    """Whether `program` is a name without a path (`uname`, `ipconfig.exe`): `run` starts it through
+    the guest's shell (`/bin/sh -c`, or cmd.exe on Windows), as govc's guest.run does.
+
+    >>> bare_name("uname"), bare_name("/bin/uname"), bare_name("C:/x.exe"), bare_name("bin/x")
+    (True, False, False, False)
+    """
+    return "/" not in program and "\\" not in program and not windows_path(program)
+
+
 def program_spec(
     program: object,
     args: Sequence[object],
@@ -104,6 +123,7 @@ def program_spec(
     environment_variables: Mapping[str, str] | None = None,
     *,
     through_cmd: bool = False,
+    windows: bool | None = None,
 ) -> CreateSpec:
     """The CreateSpec for `run(vm, creds, program, *args, ...)`.
 
@@ -115,7 +135,10 @@ def program_spec(
       the rules of CommandLineToArgvW, which the program applies to its command line; with
       `through_cmd` (capture: the line goes through `cmd.exe /c`, see `capture`), quoted for cmd's
       rules too (`%`, `^`, `&`, `|`, `<`, `>` and quotes), and then an argument cannot hold a line
-      break (cmd ends its line at the first one).
+      break (cmd ends its line at the first one);
+    * a name without a path (`bare_name`): run as govc does, through `/bin/sh -c LINE` (LINE: the
+      name and the args, each quoted by shlex) on a POSIX guest, or by cmd.exe on a Windows guest
+      (`windows`, None: not known, taken as POSIX), which finds it on its PATH.
 
     For shell syntax (redirection, pipes), pass `arguments=` as one string instead: it is sent as is.
 
@@ -125,13 +148,34 @@ def program_spec(
     '"a \\\\"b\\\\"" 50%'
     >>> program_spec("C:\\Tools\\argv.exe", ['a "b"', "50%"], through_cmd=True).arguments
     '"a "\\\\^"b\\\\^" 50^%'
+    >>> bare = program_spec("uname", ["-a"])
+    >>> bare.path, bare.arguments
+    ('/bin/sh', "-c 'uname -a'")
     """
     if isinstance(program, CreateSpec):
         if args or arguments is not None or working_directory is not None or environment_variables is not None:
             raise UsageError("with a CreateSpec, put arguments, directory and environment in the spec itself")
         return program
     if not isinstance(program, str) or not program:
-        raise UsageError("program must be an absolute path (a non-empty string) or a CreateSpec")
+        raise UsageError("program must be a path or a name (a non-empty string) or a CreateSpec")
+    words = _checked_args(args, arguments)
+    on_windows = windows_path(program) or (windows is True and bare_name(program))
+    if on_windows:
+        text = _windows_arguments(words, arguments, through_cmd=through_cmd)
+    else:
+        text = shlex.join(words) if words else arguments
+    path = program
+    if bare_name(program):
+        path, text = _through_shell(program, text, windows=on_windows, through_cmd=through_cmd)
+    return CreateSpec(
+        path,
+        arguments=text,
+        working_directory=working_directory,
+        environment_variables=environment_variables,
+    )
+
+
+def _checked_args(args: Sequence[object], arguments: object) -> list[str]:
     if args and arguments is not None:
         raise UsageError("pass the arguments either as separate args or as arguments=, not both")
     for arg in args:
@@ -139,34 +183,43 @@ def program_spec(
             raise UsageError(f"each argument must be a string, got {type(arg).__name__}")
         if "\0" in arg:
             raise UsageError("an argument cannot hold a NUL character: no program can receive one")
-    text: Any = arguments
-    if (
-        through_cmd
-        and isinstance(arguments, str)
-        and windows_path(program)
-        and ("\n" in arguments or "\r" in arguments)
-    ):
+    return list(args)  # type: ignore[arg-type] # checked: all str
+
+
+def _windows_arguments(words: list[str], arguments: str | None, *, through_cmd: bool) -> str | None:
+    """A Windows program's argument text: `words` quoted by mslex (for cmd too, `through_cmd`), or
+    `arguments` as given; a line break cannot go through cmd."""
+    if through_cmd and isinstance(arguments, str) and ("\n" in arguments or "\r" in arguments):
         raise UsageError(
             "on a Windows guest with capture, arguments= cannot hold a line break (cmd.exe ends its command "
             "line there, and the output would not be captured); pass capture=False"
         )
-    if args and windows_path(program):
+    if not words:
+        return arguments
+    import mslex  # noqa: PLC0415 - only Windows programs need it
+
+    if through_cmd and any("\n" in arg or "\r" in arg for arg in words):
+        raise UsageError(
+            "on a Windows guest with capture, an argument cannot hold a line break (cmd.exe ends its "
+            "command line there); pass capture=False, or arguments= as one string"
+        )
+    return str(mslex.join(words, for_cmd=through_cmd))
+
+
+def _through_shell(name: str, text: str | None, *, windows: bool, through_cmd: bool) -> tuple[str, str]:
+    """(path, arguments) that start the program `name` (no path) with argument text `text` through the
+    guest's shell: `/bin/sh -c LINE`, or on Windows cmd.exe (already the program under capture)."""
+    if windows:
         import mslex  # noqa: PLC0415 - only Windows programs need it
 
-        if through_cmd and any("\n" in arg or "\r" in arg for arg in args):  # type: ignore[operator] # all str
-            raise UsageError(
-                "on a Windows guest with capture, an argument cannot hold a line break (cmd.exe ends its "
-                "command line there); pass capture=False, or arguments= as one string"
-            )
-        text = mslex.join(list(args), for_cmd=through_cmd)  # type: ignore[arg-type] # checked: all str
-    elif args:
-        text = shlex.join(args)  # type: ignore[arg-type] # checked: all str
-    return CreateSpec(
-        program,
-        arguments=text,
-        working_directory=working_directory,
-        environment_variables=environment_variables,
-    )
+        line = f"{mslex.quote(name, for_cmd=True)}{f' {text}' if text else ''}"
+        if through_cmd:  # the captured line runs through cmd.exe already: cmd finds the name
+            return name, text or ""
+        if "\n" in line or "\r" in line:
+            raise UsageError("on a Windows guest, a program without a path cannot take a line break (cmd.exe)")
+        return WINDOWS_SHELL, f'/d /s /c "{line}"'
+    line = f"{shlex.quote(name)}{f' {text}' if text else ''}"
+    return POSIX_SHELL, f"-c {shlex.quote(line)}"
 
 
 def check_binary_stream(value: object, name: str, mode: str) -> None:
@@ -184,3 +237,24 @@ def check_binary_stream(value: object, name: str, mode: str) -> None:
             f"{name} must be a binary file object (opened with {mode!r}), not a text one "
             f"({type(value).__name__}); for {std}, pass {std}.buffer"
         )
+
+
+def check_limit(value: object) -> int:
+    """`max_output_bytes`: a positive int."""
+    if type(value) is not int or value < 1:
+        raise UsageError(f"max_output_bytes must be a positive int (bytes kept per stream), got {value!r}")
+    return value
+
+
+def check_encoding(value: object) -> str | None:
+    """`encoding`: None or a codec Python knows."""
+    if value is None:
+        return None
+    import codecs  # noqa: PLC0415
+
+    if isinstance(value, str):
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            pass
+    raise UsageError(f"encoding must be the name of a codec such as 'utf-8' or 'cp1252', got {value!r}")

@@ -227,9 +227,10 @@ class FilesService(TransferPlans):
     def stat(self, vm: str, credentials: Credentials, guest_path: str) -> Plan[FileInfo]:
         """What `guest_path` is (a symbolic link is described, not followed): type, size, times, owner and mode."""
         vm, credentials, path = check_vm(vm), check_credentials(credentials), _guest_path(guest_path)
-        return self._stat_plan(vm, credentials, path)
+        return self.stat_plan(vm, credentials, path)
 
-    def _stat_plan(self, vm: str, credentials: Credentials, path: str) -> Plan[FileInfo]:
+    def stat_plan(self, vm: str, credentials: Credentials, path: str) -> Plan[FileInfo]:
+        """Files.get of a checked path (what `stat` and a captured run's proof of its directory send)."""
         from vcenter_guest_client import api  # noqa: PLC0415 - the operation index and models, loaded on first use
 
         from vcenter_guest._wire import responses as wire  # noqa: PLC0415
@@ -335,7 +336,7 @@ class FilesService(TransferPlans):
         except errors.AlreadyExists:
             if not parents:
                 raise
-            info = yield from self._stat_plan(vm, credentials, path)
+            info = yield from self.stat_plan(vm, credentials, path)
             if not info.is_directory:
                 raise
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 import builtins
 import functools
 import os
-import shlex
 from collections.abc import Callable, Iterable, Mapping
-from typing import IO, TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-import attrs
 import httpx
 
 from vcenter_guest import errors
@@ -25,7 +23,7 @@ from vcenter_guest._values import CreateSpec, Credentials, ProcessInfo, ProcessR
 from vcenter_guest.operations import operations
 
 from .base import AsyncService, ServiceClient, SyncService, driven
-from .capture import DEFAULT_MAX_OUTPUT_BYTES, Output, run_captured
+from .capture import CaptureRun, GuestLayout, run_captured
 from .checks import (
     check_credentials,
     check_flag,
@@ -38,11 +36,12 @@ from .checks import (
     windows_path,
 )
 from .files import FilesService
-from .runoptions import RunOptions
-from .scripts import _has_shebang, _windows_script
+from .runoptions import RunKeywords, RunOptions, guest_key
+from .scripts import script_preparer
 from .vms import GuestService
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
     from vcenter_guest_client.models import ProcessesCredentialsBody
 
 __all__ = ["AsyncProcesses", "Processes", "ProcessesService", "RunOutcome"]
@@ -149,6 +148,7 @@ class ProcessesService:
         super().__init__(client)  # type: ignore[call-arg] # SyncService or AsyncService
         self._owner = client
         self._engine: Engine = client.engine
+        self._layouts: dict[tuple[str, str | None], GuestLayout] = {}
 
     # --- the calls (also what `run` makes: see _engine.waiting.ProcessCalls) -----------------------------
 
@@ -271,23 +271,7 @@ class ProcessesService:
 
     @driven
     def run(
-        self,
-        vm: str,
-        credentials: Credentials,
-        program: str | CreateSpec,
-        *args: str,
-        arguments: str | None = None,
-        working_directory: str | None = None,
-        environment_variables: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        terminate_on_timeout: bool = False,
-        check: bool = False,
-        capture: bool = True,
-        stdout: IO[bytes] | None = None,
-        stderr: IO[bytes] | None = None,
-        max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
-        encoding: str | None = None,
-        wait_ready: float | None = None,
+        self, vm: str, credentials: Credentials, program: str | CreateSpec, *args: str, **options: Unpack[RunKeywords]
     ) -> Plan[ProcessResult]:
         """Runs a program to its end: its exit code, and what it printed.
 
@@ -295,13 +279,17 @@ class ProcessesService:
 
             result = vc.processes.run("vm-42", creds, "/bin/ls", "-l", "/tmp", timeout=60)
             print(result.exit_code, result.stdout_text)
+            vc.processes.run("vm-42", creds, "uname", "-a", guest_os="linux")  # no path: through /bin/sh -c
 
         `args` are quoted for the guest's POSIX shell, or for a Windows program (its path is
         `C:\\...`) with mslex for CommandLineToArgvW (and for cmd.exe too, with capture), one argument
         each, so each reaches the program unchanged; `arguments=` is passed verbatim instead (shell
         syntax: on POSIX with capture, `a; b` or `a && b` has every command's output captured, the
         line running as `/bin/sh -c '{ PATH ARGUMENTS ... }'`; on Windows with capture, cmd's
-        syntax, where only the program's own output is). A non-zero exit code is a
+        syntax, where only the program's own output is). A program named without a path (`uname`)
+        runs as govc runs it: through `/bin/sh -c` on POSIX guests, cmd.exe on Windows guests (its
+        arguments quoted exactly as above). `working_directory=` and `environment_variables=` (the
+        program's whole environment) go into its CreateSpec. A non-zero exit code is a
         result unless `check=True` (then errors.ProcessFailed). After `timeout` seconds:
         errors.ProcessTimeout, having terminated the process if `terminate_on_timeout=True`; with
         capture, the output must have arrived within `timeout` plus the client's timeout (a grace for
@@ -312,31 +300,26 @@ class ProcessesService:
 
         Capture (default): `result.stdout` / `result.stderr` hold the output, at most
         `max_output_bytes` of each (then `stdout_truncated` / `stderr_truncated`); `stdout=` /
-        `stderr=` binary file objects get a stream instead, whole, in constant memory; `encoding`
+        `stderr=` binary file objects get a stream instead, whole, in constant memory; `stdin=`
+        (bytes, or a binary file object read to its end, in constant memory) is what the program
+        reads on its standard input; `encoding`
         names the codec of `stdout_text` / `stderr_text` (default UTF-8, bad bytes replaced; on
         Windows, UTF-16 when the output looks like it, else the OEM code page cp437). The output
         goes through a private run directory in the guest's temporary directory, removed however the
-        run ends; 5 exchanges besides the polls (7 when stderr is not empty). On Windows guests the
-        program runs through cmd.exe and stderr is always fetched: 7 exchanges (9 when stdout was
-        cut before the line that holds the exit code).
+        run ends (see `vcenter_guest._services.capture`). On a guest the client knows (POSIX:
+        `guest_os="linux"`; any: learnt by an earlier captured run on this VM as this guest user)
+        the command line makes that directory: 4 exchanges besides the polls (6 when stderr is not
+        empty); else the server makes it first: 5 (7). `stdin=` adds an upload (2 exchanges) and
+        the server's directory. On Windows guests the program runs through cmd.exe and stderr is
+        always fetched: 6 exchanges, 7 the first time (9 when stdout was cut before the line that
+        holds the exit code).
         `capture=False`: only the exit code, 1 exchange besides the polls. `wait_ready=SECONDS` first
-        waits (as `vc.guest.wait_ready`) until the guest takes guest operations.
+        waits (as `vc.guest.wait_ready`) until the guest takes guest operations. `guest_os=` (`linux`,
+        `posix`, `solaris`, `darwin`, `windows`: the Identity service's families, any case) says
+        what the guest is, when the caller knows.
         """
-        spec = program_spec(
-            program, args, arguments, working_directory, environment_variables, through_cmd=capture is True
-        )
-        options = RunOptions.checked(
-            timeout=timeout,
-            terminate_on_timeout=terminate_on_timeout,
-            check=check,
-            capture=capture,
-            max_output_bytes=max_output_bytes,
-            encoding=encoding,
-            stdout=stdout,
-            stderr=stderr,
-            wait_ready=wait_ready,
-        )
-        plan = self.run_planner(spec, options)
+        checked = RunOptions.checked("run", options)
+        plan = self.run_planner(checked, program=_program(program, args, options, checked.capture))
         return plan(check_vm(vm), check_credentials(credentials))
 
     @driven
@@ -347,19 +330,11 @@ class ProcessesService:
         script: str | bytes | os.PathLike[str],
         *args: str,
         interpreter: str | None = None,
-        working_directory: str | None = None,
-        environment_variables: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        terminate_on_timeout: bool = False,
-        check: bool = False,
-        stdout: IO[bytes] | None = None,
-        stderr: IO[bytes] | None = None,
-        max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
-        encoding: str | None = None,
-        wait_ready: float | None = None,
+        **options: Unpack[RunKeywords],
     ) -> Plan[ProcessResult]:
         """Runs a script as one call: it is uploaded into the run's private directory, run with `args`,
-        and its output and exit code come back as from `run` (every option of `run` applies).
+        and its output and exit code come back as from `run` (every keyword of `run` applies, but
+        `capture` and `arguments`).
 
         `script` is the script's text (str), its bytes, or a local file (a `pathlib.Path`; no size
         limit but the guest's disk). The interpreter is `interpreter` (e.g. "/usr/bin/python3") if
@@ -379,85 +354,38 @@ class ProcessesService:
             result = vc.processes.run_script("vm-42", creds, Path("scripts/report.py"), "--json")
         """
         target, creds = check_vm(vm), check_credentials(credentials)
+        checked = RunOptions.checked("run_script", options, refused=("capture", "arguments"))
+        fields = RunOptions.spec_keywords(options)
         # The checks of run's arguments, directory and environment (the spec's program comes later).
-        base = program_spec("/bin/true", args, None, working_directory, environment_variables)
-        if interpreter is not None and (not isinstance(interpreter, str) or not interpreter or "\0" in interpreter):
-            raise errors.UsageError(
-                f"interpreter must be a path in the guest such as '/usr/bin/python3' (no NUL), got {interpreter!r}"
-            )
-        body = script.encode("utf-8") if isinstance(script, str) else script
-        if not isinstance(body, bytes | bytearray | os.PathLike):
-            raise errors.UsageError(f"script must be its text, its bytes or a local path, not {type(script).__name__}")
-        files = self._owner.files
-        shebang = _has_shebang(body)
+        directory = cast("str | None", fields.get("working_directory"))
+        base = program_spec("/bin/true", args, None, directory, cast("Any", fields.get("environment_variables")))
+        prepare = script_preparer(self._owner.files, target, creds, base, script, args, interpreter)
+        return self.run_planner(checked, script=prepare)(target, creds)
 
-        def prepare(directory: str) -> Plan[CreateSpec]:
-            if windows_path(directory):
-                spec, path, data = _windows_script(base, directory, script, interpreter, args)
-                yield from files.upload_plan(target, creds, data, path, mode=None)  # the directory is private
-                return spec
-            path = f"{directory}/script"
-            yield from files.upload_plan(target, creds, body, path, mode="700")
-            if interpreter is None and shebang:
-                program, rest = path, list(args)
-            else:
-                program, rest = interpreter or "/bin/bash", [path, *args]
-            return attrs.evolve(base, path=program, arguments=shlex.join(rest) if rest else None)
+    def layout(self, vm: str, credentials: Credentials, windows: bool | None) -> GuestLayout | None:
+        """The guest's layout for a captured run, if known: what this client learnt of this VM and guest
+        user, else what the caller said (`guest_os=`; a POSIX guest's temporary directory is /tmp,
+        a Windows guest's is learnt from its first createTemporary). The one place the OS comes
+        from (when the Identity service is in the client, it goes here, learnt once per VM)."""
+        known = self._layouts.get(guest_key(vm, credentials))
+        if windows is None or (known is not None and known.windows == windows):
+            return known
+        return None if windows else GuestLayout(windows=False, temp="/tmp")  # noqa: S108 - the guest's
 
-        options = RunOptions.checked(
-            timeout=timeout,
-            terminate_on_timeout=terminate_on_timeout,
-            check=check,
-            capture=True,
-            max_output_bytes=max_output_bytes,
-            encoding=encoding,
-            stdout=stdout,
-            stderr=stderr,
-            wait_ready=wait_ready,
-        )
-        plan = self.run_planner(prepare, options)
-        return plan(target, creds)
+    def _learn(self, vm: str, credentials: Credentials, layout: GuestLayout) -> None:
+        self._layouts[guest_key(vm, credentials)] = layout
 
     def run_planner(
-        self, spec: CreateSpec | Callable[[str], Plan[CreateSpec]], options: RunOptions
+        self,
+        options: RunOptions,
+        *,
+        program: Callable[[bool | None], CreateSpec] | None = None,
+        script: Callable[[str], Plan[CreateSpec]] | None = None,
     ) -> Callable[[str, Credentials], Plan[ProcessResult]]:
         """A function of (vm, credentials) giving a run's plan, with `options` (checked once): what `run`
-        and each VM of `run_many` drive."""
-        engine = self._engine
-        if not options.capture:
-            if not isinstance(spec, CreateSpec):
-                raise errors.UsageError("a script runs with capture=True only (its run directory holds it)")
-
-            def planned(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
-                return run_program(
-                    engine,
-                    self,
-                    vm,
-                    credentials,
-                    spec,
-                    timeout=options.timeout,
-                    terminate_on_timeout=options.terminate_on_timeout,
-                    check=options.check,
-                )
-
-        else:
-
-            def planned(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
-                return run_captured(
-                    engine,
-                    self,
-                    self._owner.files,
-                    vm=vm,
-                    credentials=credentials,
-                    spec=spec,
-                    timeout=options.timeout,
-                    terminate_on_timeout=options.terminate_on_timeout,
-                    check=options.check,
-                    stdout=Output(options.stdout, options.max_output_bytes),
-                    stderr=Output(options.stderr, options.max_output_bytes),
-                    encoding=options.encoding,
-                )
-
+        and each VM of `run_many` drive. `program(windows)` gives the spec for a guest that is
+        Windows or not (None: not known); `script(directory)` prepares a run directory."""
+        planned = self._captured(options, program, script) if options.capture else self._uncaptured(options, program)
         ready_within = options.wait_ready
         if ready_within is None:
             return planned
@@ -468,6 +396,84 @@ class ProcessesService:
             return (yield from planned(vm, credentials))
 
         return ready_first
+
+    def _uncaptured(
+        self, options: RunOptions, program: Callable[[bool | None], CreateSpec] | None
+    ) -> Callable[[str, Credentials], Plan[ProcessResult]]:
+        if program is None:
+            raise errors.UsageError("a script runs with capture=True only (its run directory holds it)")
+
+        def planned(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
+            layout = self.layout(vm, credentials, options.windows)
+            spec = program(options.windows if layout is None else layout.windows)
+            return run_program(
+                self._engine,
+                self,
+                vm,
+                credentials,
+                spec,
+                timeout=options.timeout,
+                terminate_on_timeout=options.terminate_on_timeout,
+                check=options.check,
+            )
+
+        return planned
+
+    def _captured(
+        self,
+        options: RunOptions,
+        program: Callable[[bool | None], CreateSpec] | None,
+        script: Callable[[str], Plan[CreateSpec]] | None,
+    ) -> Callable[[str, Credentials], Plan[ProcessResult]]:
+        files = self._owner.files
+
+        def planned(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
+            layout = self.layout(vm, credentials, options.windows)
+            spec: CreateSpec | Callable[[str], Plan[CreateSpec]]
+            if script is not None:
+                spec = script
+            elif program is not None and layout is not None:
+                spec = program(layout.windows)
+            else:
+                assert program is not None
+                spec = _for_directory(program)
+            run = CaptureRun(self._engine, self, files, vm, credentials, options)
+            return run_captured(run, spec, layout, functools.partial(self._learn, vm, credentials))
+
+        return planned
+
+
+def _program(
+    program: object, args: tuple[object, ...], keywords: Mapping[str, Any], capture: bool
+) -> Callable[[bool | None], CreateSpec]:
+    """`run`'s program as a function of whether the guest is Windows (None: not known), its arguments
+    checked now, before anything is sent."""
+    fields = RunOptions.spec_keywords(keywords)
+
+    def spec(windows: bool | None) -> CreateSpec:
+        return program_spec(
+            program,
+            args,
+            cast("str | None", fields.get("arguments")),
+            cast("str | None", fields.get("working_directory")),
+            cast("Mapping[str, str] | None", fields.get("environment_variables")),
+            through_cmd=capture,
+            windows=windows,
+        )
+
+    spec(None)
+    return spec
+
+
+def _for_directory(program: Callable[[bool | None], CreateSpec]) -> Callable[[str], Plan[CreateSpec]]:
+    """The spec as a function of the run directory the server made (its path tells a Windows guest)."""
+
+    def prepare(directory: str) -> Plan[CreateSpec]:
+        spec = program(windows_path(directory))
+        yield from ()  # a plan that sends nothing
+        return spec
+
+    return prepare
 
 
 class Processes(ProcessesService, SyncService):
@@ -504,17 +510,8 @@ class AsyncProcesses(ProcessesService, AsyncService):
         program: str | CreateSpec,
         *args: str,
         concurrency: int = 50,
-        arguments: str | None = None,
-        working_directory: str | None = None,
-        environment_variables: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        terminate_on_timeout: bool = False,
-        check: bool = False,
-        capture: bool = True,
-        max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
-        encoding: str | None = None,
-        wait_ready: float | None = None,
         on_result: Callable[[str, RunOutcome], None] | None = None,
+        **options: Unpack[RunKeywords],
     ) -> builtins.list[RunOutcome]:
         """Runs one program on many VMs, at most `concurrency` at a time; one outcome per VM, in input order.
 
@@ -522,7 +519,8 @@ class AsyncProcesses(ProcessesService, AsyncService):
         (NotFound, ProcessTimeout, ...): one VM's failure never stops the others. `on_result(vm,
         outcome)` is called as each VM finishes (for progress bars); it must not raise. Output is
         captured as by `run` (at most `max_output_bytes` per stream and VM; `capture=False` for the
-        exit codes only), each VM's run directory removed however its run ends.
+        exit codes only), each VM's run directory removed however its run ends. Every keyword of
+        `run` applies but `stdout` and `stderr`; `stdin` is bytes (each VM gets them).
 
         Example::
 
@@ -535,19 +533,10 @@ class AsyncProcesses(ProcessesService, AsyncService):
         if on_result is not None and not callable(on_result):
             raise errors.UsageError("on_result must be a function of (vm, outcome)")
         creds = check_credentials(credentials)
-        spec = program_spec(
-            program, args, arguments, working_directory, environment_variables, through_cmd=capture is True
-        )
-        options = RunOptions.checked(
-            timeout=timeout,
-            terminate_on_timeout=terminate_on_timeout,
-            check=check,
-            capture=capture,
-            max_output_bytes=max_output_bytes,
-            encoding=encoding,
-            wait_ready=wait_ready,
-        )
-        plan_of = self.run_planner(spec, options)
+        checked = RunOptions.checked("run_many", options, refused=("stdout", "stderr"))
+        if checked.stdin is not None and not isinstance(checked.stdin, bytes):
+            raise errors.UsageError("run_many takes stdin= as bytes (each VM gets them), not a file object")
+        plan_of = self.run_planner(checked, program=_program(program, args, options, checked.capture))
         self._client.fit_pool(concurrency)
         outcomes: builtins.list[RunOutcome | None] = [None] * len(targets)
         pending = iter(range(len(targets)))

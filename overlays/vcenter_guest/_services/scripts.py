@@ -3,15 +3,60 @@
 from __future__ import annotations
 
 import os
+import shlex
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
 
 from vcenter_guest import errors
-from vcenter_guest._values import CreateSpec
+from vcenter_guest._values import CreateSpec, Credentials
 
 from .checks import windows_path
 
-__all__ = ["POWERSHELL", "_has_shebang", "_windows_script"]
+if TYPE_CHECKING:
+    from vcenter_guest._engine import Plan
+
+    from .files import FilesService
+
+__all__ = ["POWERSHELL", "script_preparer"]
+
+
+def script_preparer(  # noqa: PLR0917 - run_script's checked arguments
+    files: FilesService,
+    vm: str,
+    credentials: Credentials,
+    base: CreateSpec,
+    script: object,
+    args: tuple[str, ...],
+    interpreter: object,
+) -> Callable[[str], Plan[CreateSpec]]:
+    """`run_script`'s script, checked now: a function of the run directory giving the plan that uploads
+    the script there and returns the spec that runs it (see `Processes.run_script`)."""
+    if interpreter is not None and (not isinstance(interpreter, str) or not interpreter or "\0" in interpreter):
+        raise errors.UsageError(
+            f"interpreter must be a path in the guest such as '/usr/bin/python3' (no NUL), got {interpreter!r}"
+        )
+    body = script.encode("utf-8") if isinstance(script, str) else script
+    if not isinstance(body, bytes | bytearray | os.PathLike):
+        raise errors.UsageError(f"script must be its text, its bytes or a local path, not {type(script).__name__}")
+    source: str | bytes | bytearray | os.PathLike[str] = script  # type: ignore[assignment] # checked above
+    shebang = _has_shebang(body)
+
+    def prepare(directory: str) -> Plan[CreateSpec]:
+        if windows_path(directory):
+            spec, path, data = _windows_script(base, directory, source, interpreter, args)
+            yield from files.upload_plan(vm, credentials, data, path, mode=None)  # the directory is private
+            return spec
+        path = f"{directory}/script"
+        yield from files.upload_plan(vm, credentials, body, path, mode="700")
+        if interpreter is None and shebang:
+            program, rest = path, list(args)
+        else:
+            program, rest = interpreter or "/bin/bash", [path, *args]
+        return attrs.evolve(base, path=program, arguments=shlex.join(rest) if rest else None)
+
+    return prepare
 
 
 def _has_shebang(body: bytes | bytearray | os.PathLike[str]) -> bool:

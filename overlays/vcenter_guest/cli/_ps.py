@@ -1,9 +1,10 @@
 """`vcenter-guest ps`, `kill` and `wait`: follow up processes in a VM's guest.
 
 `ps` lists the processes (those started by run or create stay listed about 5 minutes after they
-ended, with their exit code and end time); `kill` says whether it terminated the process, found it
-already finished, or found no such process (exit 1); `wait` waits for a process to end and exits
-with its exit code, as `run` does.
+ended, with their exit code and end time; a captured run as the command its user gave): a table on
+a terminal, one tab-separated line per process otherwise (as govc's guest.ps); `kill` says whether
+it terminated the process, found it already finished, or found no such process (exit 1); `wait`
+waits for a process to end and exits with its exit code, as `run` does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from vcenter_guest import errors
+from vcenter_guest import errors, user_command
 
 from ._common import Connection, connection_options, resolve_vms
 from ._many import one_vm_option
@@ -92,7 +93,10 @@ def ps(conn: Connection, vm: str, pids: tuple[int, ...], no_status: bool) -> Non
     if conn.as_json:
         conn.emit(conn.record(vm, processes=rows))
         return
-    _print_table(vm, rows)
+    if sys.stdout.isatty():
+        _print_table(vm, rows)
+    else:
+        _print_lines(rows)
     if pids and len(rows) < len(set(pids)):
         sys.exit(EXIT_NOT_FOUND)
 
@@ -201,11 +205,39 @@ def _row(p: ProcessInfo | ProcessSummary, no_status: bool) -> dict[str, Any]:
         "name": p.name,
         "owner": p.owner,
         "command": p.command,
+        "user_command": user_command(p.command),
         "started": _iso(p.started),
         "state": "unknown" if no_status else ("running" if code is None else "finished"),
         "finished": _iso(finished),
         "exit_code": code,
     }
+
+
+_COLUMNS = ("pid", "name", "owner", "started", "state", "exit code", "finished", "command")
+
+
+def _cells(r: dict[str, Any]) -> tuple[str, ...]:
+    """A row's cells, in `_COLUMNS` order: a captured run's command is the one the user gave."""
+    code = r["exit_code"]
+    times = ((r["started"] or "")[:19], (r["finished"] or "")[:19])
+    return (
+        str(r["pid"]),
+        r["name"],
+        r["owner"],
+        times[0],
+        r["state"],
+        "" if code is None else str(code),
+        times[1],
+        r["user_command"],
+    )
+
+
+def _print_lines(rows: list[dict[str, Any]]) -> None:
+    """One line per process, its cells separated by tabs (as govc's guest.ps into a pipe); a tab or a
+    line break inside a cell is written as `\\t` or `\\n`, so that each process stays one line."""
+    escape = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+    for r in rows:
+        click.echo("\t".join(cell.translate(escape) for cell in _cells(r)))
 
 
 def _print_table(vm: str, rows: list[dict[str, Any]]) -> None:
@@ -217,18 +249,8 @@ def _print_table(vm: str, rows: list[dict[str, Any]]) -> None:
     count = f"{len(rows)} process{'es' if len(rows) != 1 else ''}"
     title = f"{vm}: {count}" + (f", {finished} finished" if finished else "")
     table = Table(title=title, title_justify="left")
-    columns = ("pid", "name", "owner", "started", "state", "exit code", "finished", "command")
-    for column in columns:
+    for column in _COLUMNS:
         table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(
-            str(r["pid"]),
-            r["name"],
-            r["owner"],
-            (r["started"] or "")[:19],
-            r["state"],
-            "" if r["exit_code"] is None else str(r["exit_code"]),
-            (r["finished"] or "")[:19],
-            r["command"],
-        )
-    Console(highlight=False, width=None if sys.stdout.isatty() else 160).print(table)
+        table.add_row(*_cells(r))
+    Console(highlight=False).print(table)

@@ -169,6 +169,26 @@ def many_output_options(command: Any) -> Any:
     help="Do not fetch the program's output: print its pid, exit code and duration instead "
     "(one exchange besides the polls, where capture takes five).",
 )
+@click.option(
+    "--stdin",
+    "feed_stdin",
+    is_flag=True,
+    help="Feed this process's stdin to the program (uploaded into its run directory, in constant memory "
+    "with one VM; read whole first with many).",
+)
+@click.option(
+    "-d",
+    "data",
+    metavar="DATA",
+    help="The program's stdin, as govc's guest.run takes it: DATA itself, or '-' for this process's stdin "
+    "(as --stdin).",
+)
+@click.option(
+    "--guest-os",
+    type=click.Choice(["linux", "posix", "windows"], case_sensitive=False),
+    help="What the guest is, when you know: on a POSIX guest the run then makes its own run directory "
+    "(4 exchanges besides the polls, where capture otherwise takes 5).",
+)
 @many_output_options
 @connection_options
 @click.argument("program")
@@ -188,11 +208,16 @@ def run(
     output_dir: Path | None,
     prefix: bool | None,
     concurrency: int,
+    feed_stdin: bool,
+    data: str | None,
+    guest_os: str | None,
     program: str,
     args: tuple[str, ...],
 ) -> None:
-    """Run PROGRAM (an absolute path in the guest) with ARGS: its stdout on stdout, its stderr on
-    stderr, byte for byte, and its exit code as vcenter-guest's, as `ssh` does.
+    """Run PROGRAM (an absolute path in the guest, or a name that the guest's shell finds: `/bin/sh -c`,
+    or cmd.exe on Windows, as govc does) with ARGS: its stdout on stdout, its stderr on stderr, byte
+    for byte, and its exit code as vcenter-guest's, as `ssh` does. --stdin (or -d -) feeds this
+    process's stdin to the program.
 
     With many VMs it shows progress, prints each VM's output (lines prefixed by the VM on a
     terminal; or into --output-dir), then a summary table, and exits 0 if every program exited 0,
@@ -202,21 +227,23 @@ def run(
         vcenter-guest run --vm vm-42 -- /bin/ls -l /tmp
         vcenter-guest run --vm vm-42 --vm demo-solaris --json -- /bin/cat /etc/hostname
         vcenter-guest run --vm vm-42 --vm vm-50 --output-dir out -- /usr/bin/uptime
+        echo hello | vcenter-guest run --vm vm-42 --stdin -- /bin/cat
+        vcenter-guest run --vm vm-42 -- echo "no path: through /bin/sh -c"
     """
-    env = environment(env_pairs)
-    options: dict[str, Any] = {
-        "working_directory": cwd,
-        "environment_variables": env,
-        "timeout": timeout,
-        "terminate_on_timeout": terminate_on_timeout,
-        "capture": not no_capture,
-        "wait_ready": wait_ready,
-    }
     check_terminate_flag(timeout, terminate_on_timeout)
     if no_capture and (max_output is not None or output_dir is not None):
         raise click.UsageError("--max-output and --output-dir need the output: drop --no-capture")
-    if max_output is not None:
-        options["max_output_bytes"] = max_output
+    options = _run_options(
+        working_directory=cwd,
+        environment_variables=environment(env_pairs),
+        timeout=timeout,
+        terminate_on_timeout=terminate_on_timeout,
+        capture=not no_capture,
+        wait_ready=wait_ready,
+        max_output_bytes=max_output,
+        guest_os=guest_os,
+        stdin=_stdin_option(feed_stdin, data, no_capture=no_capture, many=len(set(vms)) > 1),
+    )
     if raw:
         options["arguments"] = " ".join(args)
         args = ()
@@ -224,17 +251,43 @@ def run(
     if len(targets) == 1:
         if output_dir is not None:
             raise click.UsageError("--output-dir is for many VMs; with one, redirect stdout and stderr")
-        if not no_capture and not conn.as_json:
-            # Streamed as it is downloaded, whatever its size.
-            options["stdout"] = sys.stdout.buffer
-            options["stderr"] = sys.stderr.buffer
-            options.pop("max_output_bytes", None)
-        result = run_async(conn, lambda: _run_one(conn, targets[0], program, args, options))
-        _print_one(conn, targets[0], result, captured=not no_capture)
-        sys.exit(exit_code_of(result))
+        sys.exit(_run_on_one(conn, targets[0], program, args, options))
     many = Many(output_dir=output_dir, captured=not no_capture, prefix=prefix, concurrency=concurrency)
     outcomes = functools.partial(_run_many, conn, targets, program, args, options=options, concurrency=concurrency)
     sys.exit(run_on_many(conn, targets, outcomes, many=many))
+
+
+def _run_on_one(conn: Connection, vm: str, program: str, args: tuple[str, ...], options: dict[str, Any]) -> int:
+    """Runs the program in one VM, its output streamed to ours (unless --json or --no-capture): the exit status."""
+    captured = options["capture"]
+    if captured and not conn.as_json:
+        # Streamed as it is downloaded, whatever its size.
+        options = {**options, "stdout": sys.stdout.buffer, "stderr": sys.stderr.buffer}
+        options.pop("max_output_bytes", None)
+    result = run_async(conn, lambda: _run_one(conn, vm, program, args, options))
+    _print_one(conn, vm, result, captured=captured)
+    return exit_code_of(result)
+
+
+def _run_options(**given: Any) -> dict[str, Any]:
+    """The keywords of `vc.processes.run` the command line gives: those it has a value for (the
+    directory, the environment, the timeout, capture and readiness always; the rest when given)."""
+    always = ("working_directory", "environment_variables", "timeout", "terminate_on_timeout", "capture", "wait_ready")
+    return {name: value for name, value in given.items() if name in always or value is not None}
+
+
+def _stdin_option(feed_stdin: bool, data: str | None, *, no_capture: bool, many: bool) -> Any:
+    """What the program reads on stdin: None, this process's stdin (streamed with one VM; bytes, read
+    whole, with many: each VM gets them), or -d's DATA."""
+    if feed_stdin and data is not None and data != "-":
+        raise click.UsageError("--stdin feeds this process's stdin; -d DATA gives the data itself: use one")
+    if not feed_stdin and data is None:
+        return None
+    if no_capture:
+        raise click.UsageError("--stdin and -d go through the run directory: drop --no-capture")
+    if data is not None and data != "-":
+        return data.encode("utf-8", "surrogateescape")
+    return sys.stdin.buffer.read() if many else sys.stdin.buffer
 
 
 @attrs.frozen

@@ -19,7 +19,7 @@ mock's `cmd.exe` runs its own subset of LINE over the guest's files, as cmd does
   `type file`, `set NAME=value` (`set "NAME=value"`), `call COMMAND` (the rest is `%`-expanded once
   more, after the carets were removed, then run: `call echo %^ERRORLEVEL%` shows the exit code of
   what ran before it on the same line, as on real cmd; `call` leaves ERRORLEVEL 0 after a builtin),
-  `rem`, `exit /b N` (ends a batch file, or cmd outside one), `exit N`.
+  `rem`, `exit /b N` (ends a batch file, or cmd outside one), `exit N`, `mkdir DIR` / `md DIR`.
 * `!` is an ordinary character: delayed expansion is off, as cmd starts by default (`/v:on` is
   one of the switches that fail loudly).
 * Any other command is a program of the guest (a full path, or a name found in
@@ -279,9 +279,28 @@ class _Cmd:
             return None
         if name == "call":
             return self.call(rest, fds)
+        if name in {"mkdir", "md"}:
+            return self.mkdir(words[1:], fds)
         if name in _UNSUPPORTED or name.startswith(":"):
             raise _Unsupported(f"the command {name}")
         return self.program(words[0], rest, fds)
+
+    def mkdir(self, paths: list[str], fds: dict[int, Stream]) -> int:
+        """`mkdir DIR` / `md DIR`: a new directory (missing parents too, as with command extensions), or,
+        when anything is there already, cmd's message and errorlevel 1."""
+        if not paths:
+            write(fds, 2, b"The syntax of the command is incorrect.\r\n")
+            return 1
+        status = 0
+        for path in paths:
+            try:
+                self.fs.make_directory(self.absolute(path), self.who, parents=True)
+            except MockError as error:
+                exists = error.error_type == "ALREADY_EXISTS"
+                text = f"A subdirectory or file {path} already exists." if exists else "Access is denied."
+                write(fds, 2, (text + "\r\n").encode(OEM, "replace"))
+                status = 1
+        return status
 
     def call(self, rest: str, fds: dict[int, Stream]) -> int:
         """`call COMMAND`: COMMAND (carets already removed) is `%`-expanded again, now, and run."""

@@ -1,5 +1,5 @@
 """The utilities of the demo guest, what a program file of the inventory may be: `cat`, `head`, `base64`,
-`env`, `ls`, `sleep`, `sh` / `bash`, and the builtins that are programs too (`echo`, `printf`, `true`,
+`env`, `ls`, `sleep`, `mkdir`, `sh` / `bash`, and the builtins that are programs too (`echo`, `printf`, `true`,
 `false`)."""
 
 from __future__ import annotations
@@ -212,6 +212,32 @@ def _shell(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, S
     return shell.subshell(data.decode("utf-8", "replace"), args[0], args[1:], env, fds)
 
 
+def _mkdir(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, Stream]) -> int:
+    """`mkdir [-m MODE] [--] DIR...` (MODE in octal, whatever the umask): a new directory each, or an
+    error for what is there already (a symbolic link included, never followed), as coreutils' mkdir."""
+    args, mode = words[1:], 0o755
+    while args and args[0].startswith("-") and args[0] != "-":
+        option = args.pop(0)
+        if option == "--":
+            break
+        if option != "-m" or not args or re.fullmatch(r"[0-7]{1,4}", args[0]) is None:
+            raise UnsupportedOption(f"the option {option}")
+        mode = int(args.pop(0), 8)
+    name = words[0]  # coreutils names itself as it was called (`/bin/mkdir: ...`)
+    if not args:
+        complain(fds, f"{name}: missing operand\nTry '{name} --help' for more information.")
+        return 1
+    status = 0
+    for path in args:
+        try:
+            shell.fs.make_directory(shell.absolute(path), shell.who, mode=mode)
+        except MockError as error:
+            why = "File exists" if error.error_type == "ALREADY_EXISTS" else reason(error)
+            complain(fds, f"{name}: cannot create directory '{path}': {why}")
+            status = 1
+    return status
+
+
 def builtin_as_program(builtin: Builtin) -> Utility:
     return lambda shell, words, env, fds: builtin(shell, words, fds, Where(shell))
 
@@ -223,6 +249,7 @@ UTILITY_TABLE: dict[str, Utility] = {
     "env": _env,
     "ls": _ls,
     "sleep": _sleep,
+    "mkdir": _mkdir,
     "sh": _shell,
     "bash": _shell,
     "echo": builtin_as_program(echo),
