@@ -18,7 +18,7 @@ import httpx
 import pytest
 from vcenter_guest import AsyncClient, CreateSpec, Credentials, RetryPolicy, errors
 from vcenter_guest._clients.pool import ShardedTransport, backend
-from vcenter_guest._wire.transport import transport_error
+from vcenter_guest._failures import transport_error
 
 aiohttp = pytest.importorskip("aiohttp", reason="the aiohttp extra is not installed")
 aio = pytest.importorskip("vcenter_guest._clients.aio")
@@ -61,12 +61,11 @@ def test_only_an_aiohttp_failure_before_sending_says_not_sent(cls: type[BaseExce
     before the request was written; every other one, today's and any aiohttp adds, says "may have
     reached the server" (fail closed). httpx-aiohttp's own mapping fails this for
     ServerDisconnectedError, which it calls a ConnectTimeout."""
-    from types import SimpleNamespace
-
     mapped = aio.translated(_instance(cls))
     assert isinstance(mapped, httpx.TransportError)
-    call: Any = SimpleNamespace(where="vm-42: create", operation=SimpleNamespace(id="processes.create"), vm="vm-42")
-    error = transport_error(mapped, call, "http://vc.test")
+    error = transport_error(
+        mapped, where="processes.create on vm-42", operation="processes.create", vm="vm-42", server="http://vc.test"
+    )
     if issubclass(cls, NOT_SENT):
         assert isinstance(error, errors.RequestNotSent), (cls, mapped)
     else:

@@ -17,7 +17,17 @@ import attrs
 import httpx
 
 from vcenter_guest import errors
-from vcenter_guest._engine import SESSION_HEADER, Engine, Move, Moved, Plan, RetryPolicy, Send, Stepper
+from vcenter_guest._engine import (
+    SESSION_HEADER,
+    Engine,
+    Move,
+    Moved,
+    Plan,
+    RetryPolicy,
+    Send,
+    SessionCalls,
+    Stepper,
+)
 from vcenter_guest._services import Services
 from vcenter_guest.redaction import Redactor, hide_tokens
 
@@ -133,6 +143,14 @@ SleepT = TypeVar("SleepT")
 HEADERS = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate", "User-Agent": "vcenter-guest"}
 
 
+def session_calls() -> SessionCalls:
+    """The session calls the engine makes: the wire's, loaded on the first login or session check
+    (with the generated client they use), never by `import vcenter_guest`."""
+    from vcenter_guest._wire import session  # noqa: PLC0415
+
+    return session
+
+
 @attrs.define
 class Setup(Generic[TransportT, SleepT]):
     """What a subclass's `_open` gets: the httpx client's keyword arguments and the subclass's own parameters."""
@@ -188,6 +206,7 @@ class BaseClient(Services, Generic[TransportT, SleepT]):
             user=api_user,
             password=api_password,
             session_id=session,
+            sessions=session_calls,
             retry=retry_policy(retry),
             exchange_timeout=self._timeout.bound,
             clock=clock,

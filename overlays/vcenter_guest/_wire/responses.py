@@ -32,7 +32,6 @@ __all__ = [
     "json_body",
     "optional",
     "read",
-    "scrub_error",
     "status_error_type",
     "text",
     "unexpected",
@@ -161,44 +160,6 @@ def failure(response: httpx.Response, call: Call[Any]) -> errors.VcenterGuestErr
         challenge = body.get("challenge")
         return cls(message_text, challenge=challenge if isinstance(challenge, str) else None, **fields)
     return cls(message_text, **fields)
-
-
-def _scrubbed_json(value: Any, scrub: Callable[[str], str], *, keys: bool) -> Any:
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, dict):
-        return {
-            scrub(k) if keys and isinstance(k, str) else k: _scrubbed_json(v, scrub, keys=keys)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_scrubbed_json(item, scrub, keys=keys) for item in value]
-    return value
-
-
-def _scrubbed_model(model: Any, scrub: Callable[[str], str]) -> Any:
-    """A generated model with every string value in it scrubbed (through its wire form, so nested ones
-    too); its field names stay, even where a secret is short enough to occur in one."""
-    return type(model).from_dict(_scrubbed_json(model.to_dict(), scrub, keys=False))
-
-
-def scrub_error(error: errors.VcenterGuestError, scrub: Callable[[str], str]) -> None:
-    """Removes secrets from the attributes of an error as well as from its text: a server that echoes
-    the request (the guest password, a token, the session id) must not leave them in `messages`,
-    `data` or `challenge`, nor in what pickling carries."""
-    error.args = tuple(scrub(a) if isinstance(a, str) else a for a in error.args)
-    if isinstance(error, errors.UnexpectedResponse):
-        error.body = scrub(error.body)
-        error.reason = scrub(error.reason)
-    if isinstance(error, errors.VapiError):
-        error.messages = [_scrubbed_model(m, scrub) for m in error.messages]
-        data = error.data
-        if isinstance(data, dict):
-            error.data = _scrubbed_json(data, scrub, keys=True)
-        elif data is not None:
-            error.data = _scrubbed_model(data, scrub)
-    if isinstance(error, errors.Unauthenticated) and error.challenge is not None:
-        error.challenge = scrub(error.challenge)
 
 
 def json_body(response: httpx.Response, call: Call[Any], what: str) -> Any:
