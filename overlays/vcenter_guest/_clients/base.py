@@ -51,6 +51,7 @@ __all__ = [
     "BaseClient",
     "Received",
     "Setup",
+    "answered",
     "paced",
 ]
 
@@ -66,12 +67,13 @@ class Received:
     stopping at its `most` decoded bytes; an error's start (ERROR_TEXT_BYTES) is kept for its
     message. Each raw chunk counts towards the transfer's `Pace`."""
 
-    __slots__ = ("codings", "error", "left", "moved", "pace", "sink", "truncated")
+    __slots__ = ("codings", "decoded", "error", "left", "moved", "pace", "sink", "truncated")
 
     def __init__(self, move: Move, response: httpx.Response, pace: Pace | None, *, decoded: bool = False) -> None:
         self.error: bytearray | None = None
         self.pace = pace
         # `decoded`: an in-memory transport (a test double) handed the body over read and decoded.
+        self.decoded = decoded
         headers = httpx.Headers() if decoded else response.headers
         if response.is_success:
             assert move.sink is not None
@@ -119,9 +121,21 @@ class Received:
         return not self.truncated
 
     def outcome(self, status: int) -> Moved:
+        """What moved, once the body is in (its codings ended: a no-op when the feed stopped early)."""
+        self.end()
         if self.error is not None:
             return Moved(status, 0, text=self.error.decode("utf-8", "replace").strip())
         return Moved(status, self.moved, self.truncated)
+
+
+def answered(move: Move, response: httpx.Response, pace: Pace | None) -> Moved | Received:
+    """What a data-plane answer comes to: an upload's success is all there is (Moved); any other
+    answer's body is still to be read, raw, into the Received returned (decoded by it piece by piece:
+    httpx would expand each chunk whole)."""
+    if response.is_success and move.method != "GET":
+        return Moved(response.status_code, move.size)
+    # An in-memory transport's body (a test double's) is read and decoded already.
+    return Received(move, response, pace, decoded=response.is_stream_consumed)
 
 
 def paced(source: Iterable[bytes], pace: Pace | None) -> Iterator[bytes]:

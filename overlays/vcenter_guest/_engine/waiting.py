@@ -87,11 +87,12 @@ def poll_until_exit(  # noqa: PLR0917 - the five of every call, and what the mes
     clock = engine.clock
     deadline = None if timeout is None else began + timeout
     last_seen: ProcessInfo | None = None
+    get = calls.get_call(vm, credentials, pid)
     for due, final in _schedule(engine, deadline):
         pause = due - clock()
         if pause > 0:
             yield Sleep(pause)
-        info = yield from _poll(engine, calls, vm, credentials, pid, path, last_seen)
+        info = yield from _poll(engine, get, path, last_seen)
         if info.exit_code is not None:
             result = ProcessResult(pid, info.exit_code, info.started, info.finished, vm)
             if check and result.exit_code != 0:
@@ -135,18 +136,12 @@ def _schedule(engine: Engine, deadline: float | None) -> Iterator[tuple[float, b
             yield due, False
 
 
-def _poll(  # noqa: PLR0917 - the five of every call, and what the message names
-    engine: Engine,
-    calls: ProcessCalls,
-    vm: str,
-    credentials: Credentials,
-    pid: int,
-    path: str,
-    last_seen: ProcessInfo | None,
-) -> Plan[ProcessInfo]:
+def _poll(engine: Engine, get: Call[ProcessInfo], path: str, last_seen: ProcessInfo | None) -> Plan[ProcessInfo]:
     """One `get` of the process; ProcessVanished when the server no longer knows it."""
+    vm, pid = get.vm, get.pid
+    assert vm is not None and pid is not None  # get_call names both
     try:
-        info: ProcessInfo = yield from engine.call(calls.get_call(vm, credentials, pid))
+        info: ProcessInfo = yield from engine.call(get)
     except errors.NotFound as exc:
         if not _names_process(exc, pid):
             raise
