@@ -139,7 +139,8 @@ def _schedule(engine: Engine, deadline: float | None) -> Iterator[tuple[float, b
 def _poll(engine: Engine, get: Call[ProcessInfo], path: str, last_seen: ProcessInfo | None) -> Plan[ProcessInfo]:
     """One `get` of the process; ProcessVanished when the server no longer knows it."""
     vm, pid = get.vm, get.pid
-    assert vm is not None and pid is not None  # get_call names both
+    assert vm is not None  # get_call names the VM and the pid
+    assert pid is not None
     try:
         info: ProcessInfo = yield from engine.call(get)
     except errors.NotFound as exc:
