@@ -24,8 +24,9 @@ _NOT_SENT = (
     httpx.LocalProtocolError,
 )
 
-_PLAIN_HTTP = re.compile(r"wrong.version.number|record.layer.failure|packet.length.too.long|http.request", re.I)
-"""What OpenSSL says when the other end answered a TLS hello in plain HTTP."""
+# What OpenSSL says when the other end answered a TLS hello in plain HTTP (compiled on the first TLS
+# failure, by `re`'s own cache: `import vcenter_guest` does not pay for it).
+_PLAIN_HTTP = r"wrong.version.number|record.layer.failure|packet.length.too.long|http.request"
 
 # What is known of a request whose answer did not come, by the httpx failure (the first that matches).
 _NOT_RECEIVED = (
@@ -67,7 +68,7 @@ def _transport_error(
         tls = tls_failure(exc)
         if tls is not None:
             reason = getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or str(tls)
-            if _PLAIN_HTTP.search(str(reason)):
+            if re.search(_PLAIN_HTTP, str(reason), re.IGNORECASE):
                 hint = (
                     f"it seems to speak plain HTTP: if so, give the server as {server.replace('https://', 'http://')}"
                 )
