@@ -61,6 +61,7 @@ def mock_url() -> Iterator[str]:
     """The demo inventory, served once for every block (each block makes its own sessions)."""
     from vcenter_guest.mock import serve
 
+    # Its own server, module-wide: the root conftest's mock servers are made per test.
     with serve() as url:
         yield url
 

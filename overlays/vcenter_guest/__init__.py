@@ -14,37 +14,14 @@ sessions, typed errors (`vcenter_guest.errors`), waiting, retries, redaction and
 `vcenter_guest.redaction` keeps secrets out of text.
 """
 
-from . import _services, errors
+from . import _services, _values, errors
 from ._clients import AsyncClient, Client
 from ._engine.retry import RetryPolicy
 from ._services import *  # noqa: F403 - the declared services' classes (see _services.Services)
-from ._values import (
-    CreateSpec,
-    Credentials,
-    FileInfo,
-    FileSummary,
-    GuestReadiness,
-    ProcessInfo,
-    ProcessResult,
-    ProcessSummary,
-    VmSummary,
-)
+from ._values import *  # noqa: F403 - what users pass in and get back (_values.__all__)
 from ._version import __version__ as __version__
 
-__all__ = [
-    "AsyncClient",
-    "Client",
-    "CreateSpec",
-    "Credentials",
-    "FileInfo",
-    "FileSummary",
-    "GuestReadiness",
-    "ProcessInfo",
-    "ProcessResult",
-    "ProcessSummary",
-    "RetryPolicy",
-    "VmSummary",
-    "errors",
-]
+__all__ = ["AsyncClient", "Client", "RetryPolicy", "errors"]
 __all__ += _services.__all__
+__all__ += _values.__all__
 __all__.sort()

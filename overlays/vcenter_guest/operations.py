@@ -22,7 +22,6 @@ import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -249,12 +248,16 @@ class OperationTable(Mapping[str, Operation]):
 
 def document_path() -> Path:
     """Path of the shipped document as written (`vcenter_guest_client/openapi.yaml`)."""
+    from importlib import resources  # noqa: PLC0415 - on first use: `import vcenter_guest` does not pay for it
+
     return Path(str(resources.files("vcenter_guest_client") / "openapi.yaml"))
 
 
 @functools.cache
 def load_document() -> dict[str, Any]:
     """The shipped document, parsed (from its JSON copy). Cached: treat the result as read-only."""
+    from importlib import resources  # noqa: PLC0415 - on first use: `import vcenter_guest` does not pay for it
+
     text = (resources.files("vcenter_guest_client") / "openapi.json").read_text(encoding="utf-8")
     document: dict[str, Any] = json.loads(text)
     return document

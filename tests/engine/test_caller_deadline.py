@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from vcenter_guest import Credentials, RetryPolicy, errors
+from vcenter_guest._clients.base import session_calls
 from vcenter_guest._engine import Engine, Send, Sleep
 from vcenter_guest._services.processes import ProcessesService
 
@@ -49,7 +50,14 @@ def _drive(plan: Any, clock: Clock, sent: list[Send]) -> Any:
 def _engine(clock: Clock) -> Engine:
     retry = RetryPolicy(attempts=10, timeout=60, initial=0.5, maximum=0.5, jitter=0)
     return Engine(
-        "http://vc.test", user="a", password="p", session_id="s", retry=retry, exchange_timeout=4.0, clock=clock
+        "http://vc.test",
+        user="a",
+        password="p",
+        session_id="s",
+        sessions=session_calls,
+        retry=retry,
+        exchange_timeout=4.0,
+        clock=clock,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from vcenter_guest import CreateSpec, Credentials, RetryPolicy, errors
+from vcenter_guest._clients.base import session_calls
 from vcenter_guest._engine import Engine, Plan, Renew, Send, Sleep
 from vcenter_guest._engine.waiting import run_program
 from vcenter_guest._services.processes import ProcessesService
@@ -65,7 +66,7 @@ def drive(
 def _engine(**options: Any) -> Engine:
     options.setdefault("retry", PATIENT)
     options.setdefault("session_id", None)
-    return Engine("http://vc.test", user="api", password="api-pw", **options)
+    return Engine("http://vc.test", user="api", password="api-pw", sessions=session_calls, **options)
 
 
 def _json(status: int, body: Any) -> httpx.Response:

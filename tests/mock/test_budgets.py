@@ -14,10 +14,10 @@ from typing import Any
 
 import anyio
 import pytest
-from vcenter_guest.mock import BUDGET_EXIT_CODE, DEMO_INVENTORY, NODE_OVERHEAD, Budget, _budget, create_app
+from vcenter_guest.mock import BUDGET_EXIT_CODE, DEMO_INVENTORY, NODE_OVERHEAD, Budget, _budget
 from vcenter_guest.mock._errors import shown
 from vcenter_guest.mock._filesystem import Account, Kind, Node
-from vcenter_guest.mock._inventory import Program
+from vcenter_guest.mock._records import Program
 
 from .conftest import CREDS, Api
 
@@ -207,12 +207,12 @@ def test_empty_files_cost_the_quota_their_overhead(make_api: Any) -> None:
 
 
 def test_concurrent_uploads_beyond_the_quota_are_refused_and_the_bytes_held_stay_within_it(
-    portal: Any, clock: Any
+    portal: Any, clock: Any, make_in_process_server: Any
 ) -> None:
     size, count = 300 << 10, 6  # 1.8 MiB sent at once to a guest with 1 MiB free
     vm = {**DEMO_INVENTORY["vms"][0], "disk_bytes": 1 << 20}
-    app = create_app({**DEMO_INVENTORY, "vms": [vm]}, clock=clock)
-    simulator = app.state.simulator
+    server = make_in_process_server({**DEMO_INVENTORY, "vms": [vm]}, clock=clock)
+    app, simulator = server.app, server.simulator
     fs = simulator.filesystem(simulator.find_vm("vm-42"))
     urls = [
         simulator.create_transfer("vm-42", CREDS, {"path": f"/tmp/u{n}", "attributes": {"size": size}}, "http")
@@ -277,9 +277,10 @@ def test_concurrent_uploads_beyond_the_quota_are_refused_and_the_bytes_held_stay
 # -- long work holds no global lock -----------------------------------------------------------------
 
 
-def test_a_simulated_run_holds_no_lock_between_its_commands(monkeypatch: pytest.MonkeyPatch, clock: Any) -> None:
-    app = create_app(clock=clock)
-    simulator = app.state.simulator
+def test_a_simulated_run_holds_no_lock_between_its_commands(
+    monkeypatch: pytest.MonkeyPatch, clock: Any, make_in_process_server: Any
+) -> None:
+    simulator = make_in_process_server(clock=clock).simulator
     root = Account("root", 0, True, "/root")
     simulator.filesystem(simulator.find_vm("vm-42")).write_file("/tmp/s", b"true; echo a > /tmp/o; cat /tmp/o\n", root)
     held: list[bool] = []
@@ -309,8 +310,10 @@ def test_a_simulated_run_holds_no_lock_between_its_commands(monkeypatch: pytest.
         ("/bin/true", "x" * 5000, False),
     ],
 )
-def test_only_starts_sure_to_be_short_run_on_the_event_loop(path: str, arguments: str, quick: bool) -> None:
-    simulator = create_app().state.simulator
+def test_only_starts_sure_to_be_short_run_on_the_event_loop(
+    path: str, arguments: str, quick: bool, make_in_process_server: Any
+) -> None:
+    simulator = make_in_process_server().simulator
     assert simulator.quick_start("vm-42", {"path": path, "arguments": arguments}) is quick
 
 

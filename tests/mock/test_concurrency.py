@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
 import httpx
-from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_INVENTORY, create_app, serve
+from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_INVENTORY
+
+from tests.conftest import MockServer
 
 CREDS = {"type": "USERNAME_PASSWORD", "interactive_session": False, "user_name": "root", "password": "vmware"}
 CREATE = "/api/vcenter/vm/vm-42/guest/processes?action=create"
@@ -30,26 +34,17 @@ async def _thousand_creates(client: httpx.AsyncClient) -> tuple[list[int], set[i
     return pids, {p["pid"] for p in listed}
 
 
-def test_thousand_concurrent_creates_in_process_get_distinct_pids_all_listed():
-    app = create_app(DEMO_INVENTORY)
+def test_thousand_concurrent_creates_get_distinct_pids_all_listed(make_server: Callable[..., MockServer]) -> None:
+    """In process and over loopback (the root conftest's mock server, both ways)."""
+    server = make_server(DEMO_INVENTORY)
 
-    async def main():
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://mock") as client:
+    async def main() -> tuple[list[int], set[int]]:
+        limits = httpx.Limits(max_connections=100)
+        transport = server.async_transport()
+        async with httpx.AsyncClient(base_url=server.url, transport=transport, limits=limits, timeout=60) as client:
             return await _thousand_creates(client)
 
     pids, listed = anyio.run(main)
     assert len(pids) == 1000
-    assert len(set(pids)) == 1000
-    assert set(pids) <= listed
-
-
-def test_thousand_concurrent_creates_over_http_get_distinct_pids_all_listed():
-    async def main(url: str):
-        limits = httpx.Limits(max_connections=100)
-        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-            return await _thousand_creates(client)
-
-    with serve() as url:
-        pids, listed = anyio.run(main, url)
     assert len(set(pids)) == 1000
     assert set(pids) <= listed

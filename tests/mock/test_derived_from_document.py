@@ -3,10 +3,12 @@ default privileges, the power states, VM.list's filters, the data plane's status
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import httpx
 import pytest
-from vcenter_guest.mock import InventoryError, Simulator, create_app, load_inventory
+from vcenter_guest.mock import InventoryError, Simulator, load_inventory
 from vcenter_guest.operations import load_document, operations
 
 VM = {
@@ -58,12 +60,15 @@ def test_every_vm_list_filter_of_the_document_constrains_the_list(name: str) -> 
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT"])
-def test_the_data_plane_answers_a_dead_transfer_with_the_status_the_document_gives_gone(method: str) -> None:
+def test_the_data_plane_answers_a_dead_transfer_with_the_status_the_document_gives_gone(
+    method: str, make_in_process_server: Any
+) -> None:
     responses = load_document()["paths"]["/guestFile"][method.lower()]["responses"]
     gone = [int(status) for status, r in responses.items() if "gone" in r.get("x-vcenter-guest-reasons", ())]
 
     async def ask() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(create_app()), base_url="http://mock") as client:
+        transport = make_in_process_server().async_transport()
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
             return await client.request(method, "/guestFile?id=123&token=nope", content=b"")
 
     assert [anyio.run(ask).status_code] == gone

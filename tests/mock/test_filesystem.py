@@ -387,6 +387,7 @@ def test_an_upload_in_pieces_of_every_size_is_kept_whole_and_programs_read_and_a
 
 def test_a_second_listener_stands_for_the_esxi_host_and_alone_serves_the_data_plane() -> None:
     # A client that substitutes the wrong host, or sends an API call to the host, finds out.
+    # Its own server: the root conftest's has no second listener standing for the ESXi host.
     with serve(esxi_host=True) as url, httpx.Client(base_url=url, timeout=30) as vcenter:
         vcenter.headers["vmware-api-session-id"] = vcenter.post(
             "/api/session", auth=(DEMO_API_USER, DEMO_API_PASSWORD)

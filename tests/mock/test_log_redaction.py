@@ -10,7 +10,6 @@ from vcenter_guest.mock import (
     DEMO_API_USER,
     DEMO_GUEST_PASSWORD,
     DEMO_INVENTORY,
-    create_app,
     load_inventory,
     serve,
 )
@@ -62,6 +61,7 @@ def test_logs_at_debug_never_contain_passwords_tokens_or_session_ids(caplog):
     # Named too: another part of the process (a CLI run in process) may have set a parent's level.
     for name in ("vcenter_guest.mock", "uvicorn", "uvicorn.access", "uvicorn.error"):
         caplog.set_level(logging.DEBUG, logger=name)
+    # Its own server, not the root conftest's: what is checked is uvicorn's logging at this log level.
     with serve(log_level="debug") as url:
         secrets = _traffic(url)
     records = caplog.records
@@ -72,9 +72,8 @@ def test_logs_at_debug_never_contain_passwords_tokens_or_session_ids(caplog):
         assert secret not in text, f"a secret ({len(secret)} chars) leaked into the logs"
 
 
-def test_reprs_of_inventory_and_state_hide_secrets():
-    app = create_app(DEMO_INVENTORY)
-    simulator = app.state.simulator
+def test_reprs_of_inventory_and_state_hide_secrets(make_in_process_server):
+    simulator = make_in_process_server(DEMO_INVENTORY).simulator
     session_id = simulator.create_session(DEMO_API_USER, DEMO_API_PASSWORD)
     session = simulator.session(session_id)
     text = repr(load_inventory(DEMO_INVENTORY)) + repr(session) + repr(simulator.inventory.users)
@@ -93,6 +92,7 @@ def test_the_access_log_never_holds_a_transfer_urls_token(caplog):
     """Whoever holds a transfer URL may read or write that guest file: its token is a secret."""
     for name in ("uvicorn", "uvicorn.access"):
         caplog.set_level(logging.INFO, logger=name)
+    # Its own server, not the root conftest's: what is checked is uvicorn's access log at info.
     with serve(log_level="info") as url:
         session = httpx.post(url + "/api/session", auth=(DEMO_API_USER, DEMO_API_PASSWORD)).json()
         creds = {"type": "USERNAME_PASSWORD", "interactive_session": False, "user_name": "root"}

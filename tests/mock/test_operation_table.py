@@ -20,7 +20,7 @@ def test_the_mock_refuses_to_start_when_the_document_has_an_operation_it_does_no
 
 
 def test_the_mock_starts_with_the_shipped_document_and_serves_every_operation() -> None:
-    app = create_app()
+    app = create_app()  # create_app itself is what is tested, not a server built with it
     assert set(app.state.api.doc.operations) == set(operations())
     for op in operations().values():
         assert op.id in app.state.api._handlers, op.id

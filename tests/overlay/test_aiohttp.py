@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
@@ -18,7 +18,9 @@ import httpx
 import pytest
 from vcenter_guest import AsyncClient, CreateSpec, Credentials, RetryPolicy, errors
 from vcenter_guest._clients.pool import ShardedTransport, backend
-from vcenter_guest._wire.transport import transport_error
+from vcenter_guest._failures import transport_error
+
+from tests.conftest import MockServer
 
 aiohttp = pytest.importorskip("aiohttp", reason="the aiohttp extra is not installed")
 aio = pytest.importorskip("vcenter_guest._clients.aio")
@@ -61,12 +63,11 @@ def test_only_an_aiohttp_failure_before_sending_says_not_sent(cls: type[BaseExce
     before the request was written; every other one, today's and any aiohttp adds, says "may have
     reached the server" (fail closed). httpx-aiohttp's own mapping fails this for
     ServerDisconnectedError, which it calls a ConnectTimeout."""
-    from types import SimpleNamespace
-
     mapped = aio.translated(_instance(cls))
     assert isinstance(mapped, httpx.TransportError)
-    call: Any = SimpleNamespace(where="vm-42: create", operation=SimpleNamespace(id="processes.create"), vm="vm-42")
-    error = transport_error(mapped, call, "http://vc.test")
+    error = transport_error(
+        mapped, where="processes.create on vm-42", operation="processes.create", vm="vm-42", server="http://vc.test"
+    )
     if issubclass(cls, NOT_SENT):
         assert isinstance(error, errors.RequestNotSent), (cls, mapped)
     else:
@@ -173,7 +174,7 @@ def test_a_client_that_never_sent_a_request_imports_no_aiohttp() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_under_trio_the_client_runs_through_httpx_transport() -> None:
+def test_under_trio_the_client_runs_through_httpx_transport(make_loopback_server: Callable[..., MockServer]) -> None:
     """aiohttp needs asyncio: under trio the same client, installed the same way, keeps httpx's
     transport and works."""
     pytest.importorskip("trio")
@@ -183,7 +184,6 @@ def test_under_trio_the_client_runs_through_httpx_transport() -> None:
         DEMO_GUEST_PASSWORD,
         DEMO_GUEST_USER,
         DEMO_VM,
-        serve,
     )
 
     async def scenario(url: str) -> tuple[str | None, int, bytes]:
@@ -194,16 +194,17 @@ def test_under_trio_the_client_runs_through_httpx_transport() -> None:
             assert isinstance(transport, ShardedTransport)
             return transport.backend, result.exit_code, result.stdout
 
-    with serve() as url:
-        assert anyio.run(scenario, url, backend="trio") == ("httpx", 0, b"hi\n")
+    assert anyio.run(scenario, make_loopback_server().url, backend="trio") == ("httpx", 0, b"hi\n")
 
 
 @pytest.mark.parametrize("direction", ["download", "upload"])
-def test_a_cancellation_stops_a_transfer_whose_data_is_always_ready(tmp_path: Any, direction: str) -> None:
+def test_a_cancellation_stops_a_transfer_whose_data_is_always_ready(
+    tmp_path: Any, direction: str, make_loopback_server: Callable[..., MockServer]
+) -> None:
     """Ctrl-C in the CLI cancels from another task; on loopback a transfer's reads and writes may find
     their data ready and never wait, and anyio delivers a cancellation only to a waiting task (a
     300 MB download through aiohttp ran to its end). The transfer must stop at the next piece."""
-    from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_GUEST_PASSWORD, DEMO_VM, serve
+    from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_GUEST_PASSWORD, DEMO_VM
 
     size = 48 << 20
     guest = Credentials.password("root", DEMO_GUEST_PASSWORD)
@@ -228,7 +229,6 @@ def test_a_cancellation_stops_a_transfer_whose_data_is_always_ready(tmp_path: An
                 await vc.files.stat(DEMO_VM, guest, "/tmp/up.bin" if direction == "upload" else "/tmp/none")
             return scope.cancelled_caught
 
-    with serve() as url:
-        assert anyio.run(transfer, url)
+    assert anyio.run(transfer, make_loopback_server().url)
     assert sum(moved) < size
     assert not local.exists()

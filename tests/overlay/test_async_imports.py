@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from vcenter_guest import AsyncClient, Credentials
-from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_GUEST_PASSWORD, DEMO_GUEST_USER, serve
+from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_GUEST_PASSWORD, DEMO_GUEST_USER
+
+from tests.conftest import MockServer
 
 CREDS = Credentials.password(DEMO_GUEST_USER, DEMO_GUEST_PASSWORD)
 
 
 @pytest.mark.parametrize("kind", ["httpx", "aiohttp"])
-def test_a_burst_of_async_requests_makes_no_failed_import(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_burst_of_async_requests_makes_no_failed_import(
+    kind: str, monkeypatch: pytest.MonkeyPatch, make_loopback_server: Callable[..., MockServer]
+) -> None:
     """Through either transport of the client's own pools (aiohttp's makes no sniffio import at all)."""
     if kind == "aiohttp":
         pytest.importorskip("httpx_aiohttp", reason="the aiohttp extra is not installed")
@@ -47,8 +52,7 @@ def test_a_burst_of_async_requests_makes_no_failed_import(kind: str, monkeypatch
             finally:
                 monkeypatch.setattr(builtins, "__import__", real_import)
 
-    with serve() as url:
-        asyncio.run(burst(url))
+    asyncio.run(burst(make_loopback_server().url))
     if kind == "httpx":
         assert "sniffio" in attempted, "httpcore no longer asks for sniffio: this test no longer measures anything"
     assert failed == [], f"{len(failed)} failed imports in 50 requests: {sorted(set(failed))}"

@@ -169,6 +169,7 @@ def test_transfers_go_to_the_esxi_host_the_url_names(guest: Credentials) -> None
     from vcenter_guest import Client
     from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, serve
 
+    # Its own server: the root conftest's has no second listener standing for the ESXi host.
     with serve(esxi_host=True) as url, Client(url, user=DEMO_API_USER, password=DEMO_API_PASSWORD) as vc:
         vc.files.upload(DEMO_VM, guest, b"via the host", "/tmp/host.txt")
         assert vc.files.download(DEMO_VM, guest, "/tmp/host.txt") == b"via the host"

@@ -9,20 +9,22 @@ a collection finds after a burst of calls: before the fix, about 45 objects per 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from vcenter_guest import AsyncClient, Client, Credentials
-from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_GUEST_PASSWORD, DEMO_GUEST_USER, DEMO_VM, serve
+from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_GUEST_PASSWORD, DEMO_GUEST_USER, DEMO_VM
+
+from tests.conftest import MockServer
 
 CALLS = 40
 CREDS = Credentials.password(DEMO_GUEST_USER, DEMO_GUEST_PASSWORD)
 
 
-@pytest.fixture(scope="module")
-def url() -> Iterator[str]:
-    with serve() as base:
-        yield base
+@pytest.fixture
+def url(make_loopback_server: Callable[..., MockServer]) -> str:
+    """The root conftest's mock over loopback: what a collection finds comes from real answers."""
+    return make_loopback_server().url
 
 
 @pytest.fixture

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import anyio
 import httpx
 import pytest
 from vcenter_guest import AsyncClient
 from vcenter_guest._clients.pool import SHARD_SIZE, ShardedTransport
-from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, serve
+from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER
+
+from tests.conftest import MockServer
 
 
-@pytest.fixture(scope="module")
-def url() -> Iterator[str]:
-    with serve() as base:
-        yield base
+@pytest.fixture
+def url(make_loopback_server: Callable[..., MockServer]) -> str:
+    """The root conftest's mock over loopback: the pools hold real connections."""
+    return make_loopback_server().url
 
 
 def test_the_pools_hold_max_connections_in_shards_of_at_most_shard_size() -> None:

@@ -21,7 +21,8 @@ def test_the_package_exports_both_classes_of_every_declared_service() -> None:
 
 def test_each_client_has_each_declared_service_made_once_of_its_own_kind() -> None:
     declared = services(Services)
-    assert list(declared) == ["processes", "files", "vms", "guest"]
+    # Today's services are declared; a new one is not listed here (the registry is the one list).
+    assert {"processes", "files", "vms", "guest"} <= set(declared)
     sync = Client("https://vc.example.com", user="u", password="p")
     asynchronous = AsyncClient("https://vc.example.com", user="u", password="p")
     try:

@@ -56,6 +56,7 @@ def mock() -> Iterator[tuple[str, Callable[[], bytes]]]:
     """(base URL, a function that logs in anew) of a served mock."""
     import httpx
 
+    # Its own server, module-wide and over a real socket: raw bytes, one server for every drawn example.
     with serve(_inventory()) as url, httpx.Client(base_url=url) as client:
         yield url, lambda: client.post("/api/session", auth=(DEMO_API_USER, DEMO_API_PASSWORD)).json().encode()
 

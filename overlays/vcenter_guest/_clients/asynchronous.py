@@ -15,7 +15,7 @@ from vcenter_guest import errors
 from vcenter_guest._engine import CAUGHT, Effect, Move, Moved, Plan, Send, Sleep
 from vcenter_guest._engine.effects import CLEANUP_SECONDS
 
-from .base import BaseClient, Received, Setup, paced
+from .base import BaseClient, Setup, answered, paced
 from .bounded import Body, unbind
 from .cookies import AsyncHttp
 from .deadline import DEADLINE, Pace, begin, bound
@@ -245,22 +245,17 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport, Callable[[float], Awaitab
             content = None if move.source is None else _pieces(paced(move.source, pace), checkpoint)
             response = await self._hosts(move).send(self._move_request(move, content), stream=True)
             async with contextlib.aclosing(response):
-                status = response.status_code
-                if response.is_success and move.method != "GET":
-                    return Moved(status, move.size)
-                # The raw bytes, decoded by Received piece by piece (httpx would expand each chunk whole).
-                decoded = response.is_stream_consumed  # an in-memory transport's, read and decoded already
-                received = Received(move, response, pace, decoded=decoded)
-                if decoded:
+                received = answered(move, response, pace)
+                if isinstance(received, Moved):
+                    return received
+                if received.decoded:
                     received.feed(response.content)
                 else:
                     async for raw in response.aiter_raw():
                         await checkpoint_if_cancelled()
                         if not received.feed(raw):
                             break
-                    else:
-                        received.end()
-                return received.outcome(status)
+                return received.outcome(response.status_code)
         finally:
             DEADLINE.reset(token)
 

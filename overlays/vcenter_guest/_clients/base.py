@@ -17,7 +17,17 @@ import attrs
 import httpx
 
 from vcenter_guest import errors
-from vcenter_guest._engine import SESSION_HEADER, Engine, Move, Moved, Plan, RetryPolicy, Send, Stepper
+from vcenter_guest._engine import (
+    SESSION_HEADER,
+    Engine,
+    Move,
+    Moved,
+    Plan,
+    RetryPolicy,
+    Send,
+    SessionCalls,
+    Stepper,
+)
 from vcenter_guest._services import Services
 from vcenter_guest.redaction import Redactor, hide_tokens
 
@@ -41,6 +51,7 @@ __all__ = [
     "BaseClient",
     "Received",
     "Setup",
+    "answered",
     "paced",
 ]
 
@@ -56,12 +67,13 @@ class Received:
     stopping at its `most` decoded bytes; an error's start (ERROR_TEXT_BYTES) is kept for its
     message. Each raw chunk counts towards the transfer's `Pace`."""
 
-    __slots__ = ("codings", "error", "left", "moved", "pace", "sink", "truncated")
+    __slots__ = ("codings", "decoded", "error", "left", "moved", "pace", "sink", "truncated")
 
     def __init__(self, move: Move, response: httpx.Response, pace: Pace | None, *, decoded: bool = False) -> None:
         self.error: bytearray | None = None
         self.pace = pace
         # `decoded`: an in-memory transport (a test double) handed the body over read and decoded.
+        self.decoded = decoded
         headers = httpx.Headers() if decoded else response.headers
         if response.is_success:
             assert move.sink is not None
@@ -109,9 +121,21 @@ class Received:
         return not self.truncated
 
     def outcome(self, status: int) -> Moved:
+        """What moved, once the body is in (its codings ended: a no-op when the feed stopped early)."""
+        self.end()
         if self.error is not None:
             return Moved(status, 0, text=self.error.decode("utf-8", "replace").strip())
         return Moved(status, self.moved, self.truncated)
+
+
+def answered(move: Move, response: httpx.Response, pace: Pace | None) -> Moved | Received:
+    """What a data-plane answer comes to: an upload's success is all there is (Moved); any other
+    answer's body is still to be read, raw, into the Received returned (decoded by it piece by piece:
+    httpx would expand each chunk whole)."""
+    if response.is_success and move.method != "GET":
+        return Moved(response.status_code, move.size)
+    # An in-memory transport's body (a test double's) is read and decoded already.
+    return Received(move, response, pace, decoded=response.is_stream_consumed)
 
 
 def paced(source: Iterable[bytes], pace: Pace | None) -> Iterator[bytes]:
@@ -131,6 +155,14 @@ SleepT = TypeVar("SleepT")
 
 # Accept-Encoding: the encodings `bounded` decodes with a cap (httpx would add br or zstd when installed).
 HEADERS = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate", "User-Agent": "vcenter-guest"}
+
+
+def session_calls() -> SessionCalls:
+    """The session calls the engine makes: the wire's, loaded on the first login or session check
+    (with the generated client they use), never by `import vcenter_guest`."""
+    from vcenter_guest._wire import session  # noqa: PLC0415
+
+    return session
 
 
 @attrs.define
@@ -188,6 +220,7 @@ class BaseClient(Services, Generic[TransportT, SleepT]):
             user=api_user,
             password=api_password,
             session_id=session,
+            sessions=session_calls,
             retry=retry_policy(retry),
             exchange_timeout=self._timeout.bound,
             clock=clock,

@@ -192,18 +192,12 @@ class _Backend:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
 
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> _Stream:
-        return _Stream(self.inner.connect_tcp(host, port, _left(timeout, "connect"), local_address, socket_options))
+    # httpcore passes the rest (local_address, socket_options) by keyword; they go through as they are.
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, **rest: Any) -> _Stream:
+        return _Stream(self.inner.connect_tcp(host, port, _left(timeout, "connect"), **rest))
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> _Stream:
-        return _Stream(self.inner.connect_unix_socket(path, _left(timeout, "connect"), socket_options))
+    def connect_unix_socket(self, path: str, timeout: float | None = None, **rest: Any) -> _Stream:
+        return _Stream(self.inner.connect_unix_socket(path, _left(timeout, "connect"), **rest))
 
     def sleep(self, seconds: float) -> None:
         self.inner.sleep(seconds)
@@ -215,21 +209,11 @@ class _AsyncBackend:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> _AsyncStream:
-        stream = await self.inner.connect_tcp(host, port, _left(timeout, "connect"), local_address, socket_options)
-        return _AsyncStream(stream)
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None, **rest: Any) -> _AsyncStream:
+        return _AsyncStream(await self.inner.connect_tcp(host, port, _left(timeout, "connect"), **rest))
 
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> _AsyncStream:
-        return _AsyncStream(await self.inner.connect_unix_socket(path, _left(timeout, "connect"), socket_options))
+    async def connect_unix_socket(self, path: str, timeout: float | None = None, **rest: Any) -> _AsyncStream:
+        return _AsyncStream(await self.inner.connect_unix_socket(path, _left(timeout, "connect"), **rest))
 
     async def sleep(self, seconds: float) -> None:
         await self.inner.sleep(seconds)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import signal
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
@@ -28,6 +27,8 @@ def hold_interrupts(held: list[Callable[[], object]]) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    import signal  # noqa: PLC0415 - on the first create: `import vcenter_guest` does not pay for it
+
     previous = signal.getsignal(signal.SIGINT)
     if not callable(previous):
         yield

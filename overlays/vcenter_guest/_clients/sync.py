@@ -14,7 +14,7 @@ import httpx
 from vcenter_guest import errors
 from vcenter_guest._engine import CAUGHT, Effect, Move, Moved, Plan, Send, Sleep
 
-from .base import BaseClient, Received, Setup, paced
+from .base import BaseClient, Setup, answered, paced
 from .bounded import Body, unbind
 from .cookies import Http
 from .deadline import DEADLINE, Pace, begin, bound
@@ -198,18 +198,13 @@ class Client(BaseClient[httpx.BaseTransport, Callable[[float], None]]):
             source = None if move.source is None else paced(move.source, pace)
             response = self._hosts(move).send(self._move_request(move, source), stream=True)
             with contextlib.closing(response):
-                status = response.status_code
-                if response.is_success and move.method != "GET":
-                    return Moved(status, move.size)
-                # The raw bytes, decoded by Received piece by piece (httpx would expand each chunk whole).
-                decoded = response.is_stream_consumed  # an in-memory transport's, read and decoded already
-                received = Received(move, response, pace, decoded=decoded)
-                for raw in [response.content] if decoded else response.iter_raw():
+                received = answered(move, response, pace)
+                if isinstance(received, Moved):
+                    return received
+                for raw in [response.content] if received.decoded else response.iter_raw():
                     if not received.feed(raw):
                         break
-                else:
-                    received.end()
-                return received.outcome(status)
+                return received.outcome(response.status_code)
         finally:
             DEADLINE.reset(token)
 

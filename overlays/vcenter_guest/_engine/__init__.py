@@ -1,7 +1,7 @@
 """The sans-IO engine: plans that yield typed effects (`effects`), the session and retry logic
 (`core`, `retry`), and waiting for programs (`waiting`, `polling`). No I/O, no generated code."""
 
-from .calls import Call
+from .calls import Call, SessionCalls
 from .core import SESSION_HEADER, Engine
 from .effects import CAUGHT, Effect, Move, Moved, Plan, Renew, Send, Sleep, Stepper
 from .retry import RetryPolicy
@@ -18,6 +18,7 @@ __all__ = [
     "Renew",
     "RetryPolicy",
     "Send",
+    "SessionCalls",
     "Sleep",
     "Stepper",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import attrs
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from vcenter_guest._values.credentials import Credentials
     from vcenter_guest.operations import Operation
 
-__all__ = ["Call"]
+__all__ = ["Call", "SessionCalls"]
 
 T = TypeVar("T")
 
@@ -45,3 +45,20 @@ class Call(Generic[T]):
     def where(self) -> str:
         """`processes.create on vm-42`, as messages name a call."""
         return f"{self.operation.id} on {self.vm}" if self.vm else self.operation.id
+
+
+class SessionCalls(Protocol):
+    """The API session's calls, which the engine makes and the client hands in (the wire's `session`
+    module is one): the engine stays below the wire, and loads no generated code itself."""
+
+    def session_create(self) -> Call[str]:
+        """Logs in (HTTP basic auth); its result is the session id."""
+        ...
+
+    def session_get(self) -> Call[bool]:
+        """Whether the session is alive."""
+        ...
+
+    def session_delete(self) -> Call[None]:
+        """Logs out."""
+        ...

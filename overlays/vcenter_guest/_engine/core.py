@@ -14,16 +14,16 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any, TypeVar
 
 import httpx
 
 from vcenter_guest import errors
+from vcenter_guest._failures import scrub_error, transport_error
 from vcenter_guest.operations import Operation, Resend
 from vcenter_guest.redaction import Redactor, basic_auth_token
 
-from .calls import Call
+from .calls import Call, SessionCalls
 from .effects import Plan, Renew, Send, Sleep
 from .retry import RESENT_AFTER_LOST_ANSWER, RetryPolicy, may_retry
 
@@ -46,18 +46,6 @@ _VALIDATION_TTL = 2.0
 # one that may have (a create whose answer was lost). Other operations retry while time is left.
 _MIN_RETRY_SECONDS = 1.0
 
-_wire_module: ModuleType | None = None
-
-
-def _wire() -> ModuleType:
-    # Imported on the first request: it loads the generated client, which `import vcenter_guest` must not.
-    global _wire_module  # noqa: PLW0603
-    if _wire_module is None:
-        from vcenter_guest import _wire  # noqa: PLC0415
-
-        _wire_module = _wire
-    return _wire_module
-
 
 class Engine:
     """Session state and plans; owned by one Client or AsyncClient (or driven directly by a test)."""
@@ -69,6 +57,7 @@ class Engine:
         user: str | None,
         password: str | None,
         session_id: str | None,
+        sessions: Callable[[], SessionCalls],
         retry: RetryPolicy | None = None,
         exchange_timeout: float | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -80,6 +69,9 @@ class Engine:
         self.user = user
         self._password = password
         self.session_id = session_id
+        # The session calls, loaded on the first login or check (the wire loads the generated client).
+        self._load_sessions = sessions
+        self._sessions: SessionCalls | None = None
         # A session handed in by the caller is theirs to end; one this client created is ours.
         self.owns_session = False
         self.retry = retry or RetryPolicy()
@@ -95,6 +87,13 @@ class Engine:
     def can_login(self) -> bool:
         """Whether the engine holds a user and password to create sessions with."""
         return self.user is not None and self._password is not None
+
+    @property
+    def sessions(self) -> SessionCalls:
+        """The API session's calls (`session.create`, `get`, `delete`), which the client handed in."""
+        if self._sessions is None:
+            self._sessions = self._load_sessions()
+        return self._sessions
 
     # --- one call, with session renewal and retries ------------------------------------------------
 
@@ -161,7 +160,7 @@ class Engine:
             response = yield self._send(call, limit)
             return call.read(response)
         except httpx.HTTPError as exc:
-            return _wire().transport_error(exc, call, self.server)  # type: ignore[no-any-return]
+            return self._transport_error(exc, call)
         except errors.VcenterGuestError as exc:
             return exc
 
@@ -169,8 +168,11 @@ class Engine:
         # Servers echo input in their messages; none of it may carry a secret out of the client.
         credentials = call.credentials
         redactor = self.redactor if credentials is None else self.redactor.with_secrets([credentials.secret])
-        _wire().scrub_error(failure, redactor.scrub)
+        scrub_error(failure, redactor.scrub)
         return failure
+
+    def _transport_error(self, exc: httpx.HTTPError, call: Call[Any]) -> errors.VcenterGuestError:
+        return transport_error(exc, where=call.where, operation=call.operation.id, vm=call.vm, server=self.server)
 
     def _recover(
         self, call: Call[T], failure: errors.VcenterGuestError, session: str | None, ends: float, until: float | None
@@ -241,7 +243,7 @@ class Engine:
                 "the API session is missing or expired, and the client has no user and password to log in again",
                 operation="session.create",
             )
-        session_id: str = yield from self.call(_wire().session_create())
+        session_id: str = yield from self.call(self.sessions.session_create())
         self.redactor.add(session_id)
         self.session_id = session_id
         self.owns_session = True
@@ -257,7 +259,7 @@ class Engine:
             validated = self._validated
             if validated is not None and validated[0] == stale and self.clock() - validated[1] < _VALIDATION_TTL:
                 return False
-            alive: bool = yield from self.call(_wire().session_get())
+            alive: bool = yield from self.call(self.sessions.session_get())
             if alive:
                 self._validated = (stale, self.clock())
                 return False
@@ -273,7 +275,7 @@ class Engine:
         session may have ended since): it is asked about again, and renewed."""
         if self.session_id is None:
             return False
-        alive: bool = yield from self.call(_wire().session_get())
+        alive: bool = yield from self.call(self.sessions.session_get())
         return alive
 
     def logout(self, *, given_too: bool = False) -> Plan[None]:
@@ -285,14 +287,12 @@ class Engine:
         session, owned = self.session_id, self.owns_session or given_too
         try:
             if session is not None and owned:
-                call = _wire().session_delete()
+                call = self.sessions.session_delete()
                 try:
                     response = yield self._send(call, self.exchange_timeout)
                     call.read(response)
                 except httpx.HTTPError as exc:
-                    log.info(
-                        "logging out of %s failed: %s", self.server, _wire().transport_error(exc, call, self.server)
-                    )
+                    log.info("logging out of %s failed: %s", self.server, self._transport_error(exc, call))
                 except errors.VcenterGuestError as exc:
                     log.info("logging out of %s failed: %s", self.server, exc)
         finally:

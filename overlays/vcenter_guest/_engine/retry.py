@@ -8,20 +8,20 @@ sync and the async client alike. tenacity is imported on the first retry, never 
 from __future__ import annotations
 
 import math
-import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import attrs
 
 from vcenter_guest import errors
+from vcenter_guest._failures import tls_failure
 from vcenter_guest.errors import UsageError
 from vcenter_guest.operations import Resend
 
 if TYPE_CHECKING:
     import tenacity
 
-__all__ = ["RESENT_AFTER_LOST_ANSWER", "RETRYABLE_ERROR_TYPES", "RetryPolicy", "may_retry", "tls_failure"]
+__all__ = ["RESENT_AFTER_LOST_ANSWER", "RETRYABLE_ERROR_TYPES", "RetryPolicy", "may_retry"]
 
 # The transient faults that follow a reboot or a busy host; the server did not act on the request.
 RETRYABLE_ERROR_TYPES = frozenset({"SERVICE_UNAVAILABLE", "RESOURCE_BUSY", "TIMED_OUT"})
@@ -115,21 +115,6 @@ class RetryPolicy:
         )
         retrying.begin()
         return retrying
-
-
-def tls_failure(exc: BaseException) -> ssl.SSLError | None:
-    """The TLS error behind a transport failure, if one is behind it: the innermost, which is the
-    ssl module's own (with `verify_message`) even when a library wraps it in an exception that is an
-    SSLError too (aiohttp's ClientConnectorCertificateError)."""
-    found: ssl.SSLError | None = None
-    seen: BaseException | None = exc
-    visited: set[int] = set()
-    while seen is not None and id(seen) not in visited:  # a cyclic chain ends the walk
-        visited.add(id(seen))
-        if isinstance(seen, ssl.SSLError):
-            found = seen
-        seen = seen.__cause__ or seen.__context__
-    return found
 
 
 def may_retry(resend: Resend | None, policy: RetryPolicy, failure: BaseException) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Protocol
 
 from vcenter_guest import errors
@@ -86,32 +87,14 @@ def poll_until_exit(  # noqa: PLR0917 - the five of every call, and what the mes
 ) -> Plan[ProcessResult]:
     """Polls `get` on run's schedule until process `pid` exits, or until `timeout` seconds after `began`."""
     clock = engine.clock
-    # Polls count from when create returned: the program started at most that long ago, so a
-    # slow create cannot push a 2 s program's end past the dense polling of the first 2.3 s.
-    start = clock()
     deadline = None if timeout is None else began + timeout
     last_seen: ProcessInfo | None = None
-    for offset in poll_offsets(engine.rng):
-        due = start + offset
-        final = deadline is not None and due >= deadline
-        if deadline is not None and final:
-            due = deadline
+    get = calls.get_call(vm, credentials, pid)
+    for due, final in _schedule(engine, deadline):
         pause = due - clock()
         if pause > 0:
             yield Sleep(pause)
-        try:
-            info: ProcessInfo = yield from engine.call(calls.get_call(vm, credentials, pid))
-        except errors.NotFound as exc:
-            if not _names_process(exc, pid):
-                raise
-            started = last_seen.started if last_seen is not None else None
-            raise errors.ProcessVanished(
-                f"{vm}: process {pid} ({path}) vanished before its exit was observed: the server keeps "
-                "a finished process's exit code for about 5 minutes, and it was not asked in time",
-                vm=vm,
-                pid=pid,
-                started=started,
-            ) from exc
+        info = yield from _poll(engine, get, path, last_seen)
         if info.exit_code is not None:
             result = ProcessResult(pid, info.exit_code, info.started, info.finished, vm)
             if check and result.exit_code != 0:
@@ -139,6 +122,41 @@ def poll_until_exit(  # noqa: PLR0917 - the five of every call, and what the mes
                 terminated=terminated,
             )
     raise AssertionError("poll_offsets() never ends")  # pragma: no cover
+
+
+def _schedule(engine: Engine, deadline: float | None) -> Iterator[tuple[float, bool]]:
+    """When each poll is due (this engine's clock), and whether it is the last before `deadline`
+    (which it is then moved to)."""
+    # Polls count from when create returned: the program started at most that long ago, so a
+    # slow create cannot push a 2 s program's end past the dense polling of the first 2.3 s.
+    start = engine.clock()
+    for offset in poll_offsets(engine.rng):
+        due = start + offset
+        if deadline is not None and due >= deadline:
+            yield deadline, True
+        else:
+            yield due, False
+
+
+def _poll(engine: Engine, get: Call[ProcessInfo], path: str, last_seen: ProcessInfo | None) -> Plan[ProcessInfo]:
+    """One `get` of the process; ProcessVanished when the server no longer knows it."""
+    vm, pid = get.vm, get.pid
+    assert vm is not None  # get_call names the VM and the pid
+    assert pid is not None
+    try:
+        info: ProcessInfo = yield from engine.call(get)
+    except errors.NotFound as exc:
+        if not _names_process(exc, pid):
+            raise
+        started = last_seen.started if last_seen is not None else None
+        raise errors.ProcessVanished(
+            f"{vm}: process {pid} ({path}) vanished before its exit was observed: the server keeps "
+            "a finished process's exit code for about 5 minutes, and it was not asked in time",
+            vm=vm,
+            pid=pid,
+            started=started,
+        ) from exc
+    return info
 
 
 def _terminate_interrupted(  # noqa: PLR0917

@@ -12,7 +12,7 @@ import httpx
 
 from vcenter_guest import errors
 from vcenter_guest._engine import CAUGHT, Call, Engine, Move, Moved, Plan
-from vcenter_guest._engine.retry import tls_failure
+from vcenter_guest._failures import scrub_error, tls_failure
 from vcenter_guest._values import Credentials
 from vcenter_guest.operations import operations
 
@@ -178,10 +178,7 @@ class TransferPlans:
         """`error` without the transfer's token: a data plane may quote it bare in its answer."""
         token = url.params.get("token") or ""
         redactor = self._engine.redactor.with_secrets([token, quote(token, safe=""), quote_plus(token)])
-
-        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
-
-        wire.scrub_error(error, redactor.scrub)
+        scrub_error(error, redactor.scrub)
         return error
 
     def output_until(self, timeout: float | None) -> float | None:

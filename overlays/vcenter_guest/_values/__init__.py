@@ -18,8 +18,8 @@ from .files import FileInfo, FileSummary, GuestReadiness, VmSummary
 from .results import ProcessInfo, ProcessResult, ProcessSummary
 from .specs import CreateSpec
 
+# The values, all of which `vcenter_guest` exports; FOLLOWS and unfollowed_fields are for the tests.
 __all__ = [
-    "FOLLOWS",
     "CreateSpec",
     "Credentials",
     "FileInfo",
@@ -29,7 +29,6 @@ __all__ = [
     "ProcessResult",
     "ProcessSummary",
     "VmSummary",
-    "unfollowed_fields",
 ]
 
 # value -> (module of vcenter_guest_client.models, class) of the generated model it follows

@@ -11,7 +11,8 @@ bodies with the generated models' `from_dict` and these helpers.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -23,16 +24,17 @@ from vcenter_guest_client.types import Unset
 
 from vcenter_guest import errors
 from vcenter_guest._engine.calls import Call
+from vcenter_guest.operations import DocumentError, load_document
 
 __all__ = [
     "PARSE_FAILURES",
     "aware",
     "failure",
+    "fallback_table",
     "integer",
     "json_body",
     "optional",
     "read",
-    "scrub_error",
     "status_error_type",
     "text",
     "unexpected",
@@ -42,27 +44,38 @@ T = TypeVar("T")
 
 BODY_EXCERPT = 500
 
-# Used when an error body has no `error_type` (facts: the runtime's reverse status table).
-_STATUS_FALLBACK = {
-    400: "INVALID_REQUEST",
-    401: "UNAUTHENTICATED",
-    403: "UNAUTHORIZED",
-    404: "NOT_FOUND",
-    409: "CONCURRENT_CHANGE",
-    429: "SERVICE_UNAVAILABLE",
-    500: "INTERNAL_SERVER_ERROR",
-    503: "SERVICE_UNAVAILABLE",
-    504: "TIMED_OUT",
-}
 _KNOWN_TYPES = frozenset(member.value for member in ErrorType)
 # RecursionError: a JSON answer nested deeper than the interpreter's stack (json and from_dict recurse).
 PARSE_FAILURES = (KeyError, TypeError, ValueError, AttributeError, OverflowError, IndexError, RecursionError)
 _UTC = datetime.timezone.utc
 
 
+def fallback_table(document: Mapping[str, Any]) -> dict[int, str]:
+    """Status -> the error type a body without `error_type` is read as: each error schema's
+    `x-vcenter-guest-status-fallback` (the vAPI runtime's reverse status table; see the document)."""
+    table: dict[int, str] = {}
+    for name, schema in document.get("components", {}).get("schemas", {}).items():
+        statuses = schema.get("x-vcenter-guest-status-fallback")
+        if statuses is None:
+            continue
+        error_type = schema.get("x-vapi-error-type")
+        if not isinstance(error_type, str):
+            raise DocumentError(f"{name}: x-vcenter-guest-status-fallback on a schema without x-vapi-error-type")
+        for status in statuses:
+            if status in table:
+                raise DocumentError(f"status {status} falls back to both {table[status]} and {error_type}")
+            table[status] = error_type
+    return table
+
+
+@functools.cache
+def _fallback() -> dict[int, str]:
+    return fallback_table(load_document())
+
+
 def status_error_type(status_code: int) -> str:
-    """The error type assumed for an error body without `error_type`."""
-    return _STATUS_FALLBACK.get(status_code, "ERROR")
+    """The error type assumed for an error body without `error_type` (a status no schema lists: the base ERROR)."""
+    return _fallback().get(status_code, "ERROR")
 
 
 def _content_type(response: httpx.Response) -> str:
@@ -161,44 +174,6 @@ def failure(response: httpx.Response, call: Call[Any]) -> errors.VcenterGuestErr
         challenge = body.get("challenge")
         return cls(message_text, challenge=challenge if isinstance(challenge, str) else None, **fields)
     return cls(message_text, **fields)
-
-
-def _scrubbed_json(value: Any, scrub: Callable[[str], str], *, keys: bool) -> Any:
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, dict):
-        return {
-            scrub(k) if keys and isinstance(k, str) else k: _scrubbed_json(v, scrub, keys=keys)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_scrubbed_json(item, scrub, keys=keys) for item in value]
-    return value
-
-
-def _scrubbed_model(model: Any, scrub: Callable[[str], str]) -> Any:
-    """A generated model with every string value in it scrubbed (through its wire form, so nested ones
-    too); its field names stay, even where a secret is short enough to occur in one."""
-    return type(model).from_dict(_scrubbed_json(model.to_dict(), scrub, keys=False))
-
-
-def scrub_error(error: errors.VcenterGuestError, scrub: Callable[[str], str]) -> None:
-    """Removes secrets from the attributes of an error as well as from its text: a server that echoes
-    the request (the guest password, a token, the session id) must not leave them in `messages`,
-    `data` or `challenge`, nor in what pickling carries."""
-    error.args = tuple(scrub(a) if isinstance(a, str) else a for a in error.args)
-    if isinstance(error, errors.UnexpectedResponse):
-        error.body = scrub(error.body)
-        error.reason = scrub(error.reason)
-    if isinstance(error, errors.VapiError):
-        error.messages = [_scrubbed_model(m, scrub) for m in error.messages]
-        data = error.data
-        if isinstance(data, dict):
-            error.data = _scrubbed_json(data, scrub, keys=True)
-        elif data is not None:
-            error.data = _scrubbed_model(data, scrub)
-    if isinstance(error, errors.Unauthenticated) and error.challenge is not None:
-        error.challenge = scrub(error.challenge)
 
 
 def json_body(response: httpx.Response, call: Call[Any], what: str) -> Any:

@@ -29,31 +29,20 @@ import-linter `layers` contract states it for `nox -s lint`):
 from vcenter_guest.extras import needs
 
 with needs("mock", "vcenter_guest.mock"):
+    from . import _demo
     from ._app import create_app
     from ._budget import BUDGET_EXIT_CODE, NODE_OVERHEAD, Budget
-    from ._demo import (
-        DEMO_API_PASSWORD,
-        DEMO_API_USER,
-        DEMO_GUEST_PASSWORD,
-        DEMO_GUEST_USER,
-        DEMO_INVENTORY,
-        DEMO_VM,
-    )
+    from ._demo import *  # noqa: F403 - the demo inventory and its fixtures (_demo.__all__)
     from ._errors import MockError
     from ._handlers import UnhandledOperation
-    from ._inventory import EXECUTE, MODIFY, QUERY, Inventory, InventoryError, load_inventory
+    from ._inventory import Inventory, InventoryError, load_inventory
+    from ._records import EXECUTE, MODIFY, QUERY
     from ._server import ConnectionTimeouts, base_url, bind, listen_as_esxi_host, serve, uvicorn_config
     from ._simulator import Simulator
     from ._state import KILLED_EXIT_CODE, TERMINATED_EXIT_CODE, Process, Session, VmState
 
 __all__ = [
     "BUDGET_EXIT_CODE",
-    "DEMO_API_PASSWORD",
-    "DEMO_API_USER",
-    "DEMO_GUEST_PASSWORD",
-    "DEMO_GUEST_USER",
-    "DEMO_INVENTORY",
-    "DEMO_VM",
     "EXECUTE",
     "KILLED_EXIT_CODE",
     "MODIFY",
@@ -78,3 +67,5 @@ __all__ = [
     "serve",
     "uvicorn_config",
 ]
+__all__ += _demo.__all__
+__all__.sort()

@@ -22,11 +22,8 @@ from ._cmd import CMD
 from ._document import default_privileges, document, power_states
 from ._records import (
     DEFAULT_DISK_BYTES,
-    EXECUTE,
     MAX_PROCESSES,
     MAX_RUNNING_PROCESSES,
-    MODIFY,
-    QUERY,
     ApiUser,
     FaultRule,
     Faults,
@@ -39,24 +36,8 @@ from ._records import (
 )
 from ._shell import UTILITIES
 
-__all__ = [
-    "DEFAULT_DISK_BYTES",
-    "EXECUTE",
-    "INVENTORY_SCHEMA",
-    "MODIFY",
-    "QUERY",
-    "ApiUser",
-    "FaultRule",
-    "Faults",
-    "GuestFile",
-    "GuestProcess",
-    "GuestUser",
-    "Inventory",
-    "InventoryError",
-    "Program",
-    "VmSpec",
-    "load_inventory",
-]
+# What it reads into is Inventory; the records in it (Program, GuestUser, ...) are _records' to export.
+__all__ = ["INVENTORY_SCHEMA", "Inventory", "InventoryError", "load_inventory"]
 
 
 _MODE: dict[str, Any] = {"type": "string", "pattern": "^[0-7]{1,4}$"}
@@ -94,6 +75,14 @@ _PROGRAM: dict[str, Any] = {
     },
 }
 
+
+def _list_of(required: list[str], properties: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """A JSON Schema array of objects with exactly `properties`, `required` of them (`more`: further
+    keywords of each object, such as `anyOf`)."""
+    item = {"type": "object", "additionalProperties": False, "required": required, **more, "properties": properties}
+    return {"type": "array", "items": item}
+
+
 _POWER_STATES: list[str] = []
 """Filled from the document when the schema is first used (`_validator`)."""
 
@@ -103,85 +92,65 @@ INVENTORY_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["users", "vms"],
     "properties": {
-        "users": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["name", "password"],
-                "properties": {
-                    "name": {"type": "string", "minLength": 1},
-                    "password": {"type": "string"},
-                    "privileges": {"type": "array", "items": {"type": "string"}},
-                },
+        "users": _list_of(
+            ["name", "password"],
+            {
+                "name": {"type": "string", "minLength": 1},
+                "password": {"type": "string"},
+                "privileges": {"type": "array", "items": {"type": "string"}},
             },
-        },
-        "vms": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["id"],
-                "properties": {
-                    "id": {"type": "string", "minLength": 1},
-                    "name": {"type": "string"},
-                    "power_state": {"enum": _POWER_STATES},
-                    "tools": {"enum": ["RUNNING", "NOT_RUNNING", "UNSUPPORTED", "DISABLED"]},
-                    "guest_os_family": {"enum": ["LINUX", "WINDOWS", "SOLARIS", "OTHER"]},
-                    "busy": {"type": "boolean"},
-                    "guest_users": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "additionalProperties": False,
-                            "required": ["name"],
-                            "anyOf": [{"required": ["password"]}, {"required": ["saml_token"]}],
-                            "properties": {
-                                "name": {"type": "string", "minLength": 1},
-                                "password": {"type": "string"},
-                                "saml_token": {"type": "string", "minLength": 1},
-                                "home": {"type": "string"},
-                                "admin": {"type": "boolean"},
-                                "uid": {"type": "integer", "minimum": 0, "maximum": 2**32 - 2},
-                            },
-                        },
+        ),
+        "vms": _list_of(
+            ["id"],
+            {
+                "id": {"type": "string", "minLength": 1},
+                "name": {"type": "string"},
+                "power_state": {"enum": _POWER_STATES},
+                "tools": {"enum": ["RUNNING", "NOT_RUNNING", "UNSUPPORTED", "DISABLED"]},
+                "guest_os_family": {"enum": ["LINUX", "WINDOWS", "SOLARIS", "OTHER"]},
+                "busy": {"type": "boolean"},
+                "guest_users": _list_of(
+                    ["name"],
+                    {
+                        "name": {"type": "string", "minLength": 1},
+                        "password": {"type": "string"},
+                        "saml_token": {"type": "string", "minLength": 1},
+                        "home": {"type": "string"},
+                        "admin": {"type": "boolean"},
+                        "uid": {"type": "integer", "minimum": 0, "maximum": 2**32 - 2},
                     },
-                    "directories": {"type": "array", "items": {"type": "string"}},
-                    "files": {"type": "object", "propertyNames": {"minLength": 1}, "additionalProperties": _FILE},
-                    "symlinks": {
-                        "type": "object",
-                        "propertyNames": {"minLength": 1},
-                        "additionalProperties": {"type": "string", "minLength": 1},
-                    },
-                    "disk_bytes": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
-                    "ready_after": {"type": "number", "minimum": 0},
-                    "interactive_ready": {"type": "boolean"},
-                    "folder": _NAMES,
-                    "datacenter": _NAMES,
-                    "host": _NAMES,
-                    "cluster": _NAMES,
-                    "resource_pool": _NAMES,
-                    "cpu_count": {"type": "integer", "minimum": 1, "maximum": 4096},
-                    "memory_size_MiB": {"type": "integer", "minimum": 1, "maximum": 2**40},
-                    "programs": {"type": "object", "propertyNames": {"minLength": 1}, "additionalProperties": _PROGRAM},
-                    "processes": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "additionalProperties": False,
-                            "required": ["pid", "name", "owner"],
-                            "properties": {
-                                "pid": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
-                                "name": {"type": "string"},
-                                "owner": {"type": "string"},
-                                "command": {"type": "string"},
-                            },
-                        },
-                    },
-                    "first_pid": {"type": "integer", "minimum": 1, "maximum": 2**62},
+                    anyOf=[{"required": ["password"]}, {"required": ["saml_token"]}],
+                ),
+                "directories": {"type": "array", "items": {"type": "string"}},
+                "files": {"type": "object", "propertyNames": {"minLength": 1}, "additionalProperties": _FILE},
+                "symlinks": {
+                    "type": "object",
+                    "propertyNames": {"minLength": 1},
+                    "additionalProperties": {"type": "string", "minLength": 1},
                 },
+                "disk_bytes": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+                "ready_after": {"type": "number", "minimum": 0},
+                "interactive_ready": {"type": "boolean"},
+                "folder": _NAMES,
+                "datacenter": _NAMES,
+                "host": _NAMES,
+                "cluster": _NAMES,
+                "resource_pool": _NAMES,
+                "cpu_count": {"type": "integer", "minimum": 1, "maximum": 4096},
+                "memory_size_MiB": {"type": "integer", "minimum": 1, "maximum": 2**40},
+                "programs": {"type": "object", "propertyNames": {"minLength": 1}, "additionalProperties": _PROGRAM},
+                "processes": _list_of(
+                    ["pid", "name", "owner"],
+                    {
+                        "pid": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+                        "name": {"type": "string"},
+                        "owner": {"type": "string"},
+                        "command": {"type": "string"},
+                    },
+                ),
+                "first_pid": {"type": "integer", "minimum": 1, "maximum": 2**62},
             },
-        },
+        ),
         "session_idle_timeout": {"type": "number", "exclusiveMinimum": 0},
         "process_retention": {"type": "number", "minimum": 0},
         "max_body_bytes": {"type": "integer", "minimum": 1024},
@@ -194,19 +163,14 @@ INVENTORY_SCHEMA: dict[str, Any] = {
             "properties": {
                 "seed": {"type": "integer"},
                 "latency_ms": {"type": "number", "minimum": 0, "maximum": 60000},
-                "rules": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["operation", "error_type"],
-                        "properties": {
-                            "operation": {"type": "string", "minLength": 1},
-                            "error_type": {"type": "string"},
-                            "rate": {"type": "number", "minimum": 0, "maximum": 1},
-                        },
+                "rules": _list_of(
+                    ["operation", "error_type"],
+                    {
+                        "operation": {"type": "string", "minLength": 1},
+                        "error_type": {"type": "string"},
+                        "rate": {"type": "number", "minimum": 0, "maximum": 1},
                     },
-                },
+                ),
             },
         },
     },
