@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from vcenter_guest import CreateSpec
-from vcenter_guest._services.capture import posix_line
+from vcenter_guest._services.commandline import posix_line
 from vcenter_guest.mock._shell import run_script
 
 from .test_shell_oracle import BASH, ENV, ROOT, _mock_filesystem, _tree_of, _tree_of_mock

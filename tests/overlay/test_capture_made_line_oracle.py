@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from vcenter_guest import CreateSpec
-from vcenter_guest._services.capture import Output, posix_line
+from vcenter_guest._services.capture import Output
+from vcenter_guest._services.commandline import posix_line
 
 SHELLS = [shell for shell in ("/bin/bash", "/bin/sh") if Path(shell).exists()]
 

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from vcenter_guest._services.capture import Output, _command_suffix
+from vcenter_guest._services.capture import Output
 from vcenter_guest._services.checks import program_spec
+from vcenter_guest._services.commandline import _command_suffix
 
 SHELLS = [shell for shell in ("/bin/bash", "/bin/sh") if Path(shell).exists()]
 # Any text a program can receive: no NUL (argv cannot hold one), surrogates excluded (not encodable).
@@ -83,7 +84,7 @@ def _run_verbatim(shell: str, directory: Path, arguments: str) -> tuple[subproce
     """Runs `/bin/echo` with verbatim `arguments` as a captured run's line, under `shell`, as the guest
     would: what the shell did, and the run directory's stdout read into an Output."""
     from vcenter_guest import CreateSpec
-    from vcenter_guest._services.capture import posix_line
+    from vcenter_guest._services.commandline import posix_line
 
     captured = posix_line(CreateSpec("/bin/echo", arguments=arguments), str(directory), "MARK")
     line = shlex.quote(captured.path) + " " + (captured.arguments or "")

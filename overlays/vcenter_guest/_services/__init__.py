@@ -6,7 +6,7 @@ exports follow from that declaration (tests/overlay/test_service_registry.py hol
 from collections.abc import Mapping
 
 from .base import service, services
-from .capture import user_command
+from .commandline import user_command
 from .files import AsyncFiles, Files
 from .processes import AsyncProcesses, Processes, RunOutcome
 from .vms import AsyncGuest, AsyncVms, Guest, Vms
