@@ -1,4 +1,5 @@
-"""The shell's builtins: `echo`, `printf`, `cd`, `exit`, `export`, `test` / `[`, `true`, `false`, `:`."""
+"""The shell's builtins: `echo`, `printf`, `cd`, `exit`, `export`, `test` / `[`, `true`, `false`, `:`,
+and those of loops and functions: `break`, `continue`, `return`, `local`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from vcenter_guest.mock._nodes import Kind, Node
 
 from ._interpreter import Builtin, Shell
 from ._parsing import NAME
-from ._streams import ExitShell, Stream, reason, write
+from ._streams import ExitShell, LoopControl, Return, Stream, reason, write
 
 __all__ = ["BUILTINS", "INT64_MAX", "INT64_MIN", "INT_MAX", "echo", "int_of", "printf", "status_of"]
 
@@ -290,6 +291,66 @@ def _test(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -> 
     return 0 if result != negate else 1
 
 
+def _loop_control(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -> int:
+    """`break [N]` and `continue [N]`, with bash's messages and statuses for what is wrong with them."""
+    name = words[0]
+    if not shell.loops:
+        shell.error(node.pos[0], f"{name}: only meaningful in a `for', `while', or `until' loop", fds)
+        return 0
+    if len(words) > 2:
+        shell.error(node.pos[0], f"{name}: too many arguments", fds)
+        raise ExitShell(1)  # bash leaves a non-interactive shell there
+    levels = 1
+    if len(words) == 2:
+        if not re.fullmatch(r"[+-]?\d+", words[1]):
+            shell.error(node.pos[0], f"{name}: {words[1]}: numeric argument required", fds)
+            raise ExitShell(128)
+        levels = int_of(words[1], 10)
+        if levels < 1:
+            shell.error(node.pos[0], f"{name}: {words[1]}: loop count out of range", fds)
+            raise LoopControl(stop=True, levels=shell.loops, status=1)  # bash leaves every loop
+    raise LoopControl(stop=name == "break", levels=min(levels, shell.loops))
+
+
+def _return(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -> int:
+    if not shell.frames:
+        shell.error(node.pos[0], "return: can only `return' from a function or sourced script", fds)
+        return 2
+    if len(words) > 2:
+        shell.error(node.pos[0], "return: too many arguments", fds)
+        raise ExitShell(1)
+    if len(words) == 1:
+        raise Return(shell.status)
+    number, ok = _integer(words[1])
+    if not ok or not re.fullmatch(r"[+-]?\d+", words[1].strip()) or not INT64_MIN <= number <= INT64_MAX:
+        shell.error(node.pos[0], f"return: {words[1]}: numeric argument required", fds)
+        raise Return(2)
+    raise Return(number % 256)
+
+
+def _local(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -> int:
+    """`local NAME[=VALUE]...`: variables of the function under way (restored when it returns)."""
+    if not shell.frames:
+        shell.error(node.pos[0], "local: can only be used in a function", fds)
+        return 1
+    status = 0
+    for word in words[1:]:
+        name, eq, value = word.partition("=")
+        if not NAME.fullmatch(name):
+            shell.error(node.pos[0], f"local: `{word}': not a valid identifier", fds)
+            status = 1
+            continue
+        shell.make_local(name)
+        if eq:
+            shell.assign(name, value)
+        elif name in shell.env:
+            # Declared without a value: empty here; bash's children still get the exported value.
+            shell.variables[name] = ""
+        else:
+            shell.variables.pop(name, None)
+    return status
+
+
 def status_of(value: int) -> Builtin:
     return lambda shell, words, fds, node: value
 
@@ -305,4 +366,8 @@ BUILTINS: dict[str, Builtin] = {
     ":": status_of(0),
     "test": _test,
     "[": _test,
+    "break": _loop_control,
+    "continue": _loop_control,
+    "return": _return,
+    "local": _local,
 }

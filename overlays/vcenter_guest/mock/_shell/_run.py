@@ -75,6 +75,10 @@ def _outcome(shell: Shell, run: Callable[[], int]) -> Outcome:
     except OverBudget as exc:
         shell.report(exc, shell.fds)
         shell.status = BUDGET_EXIT_CODE
+    except RecursionError:
+        # Compound commands nested deeper than the walk can go (function calls are bounded before).
+        err.write(f"{shell.name}: vcenter-guest mock: commands nested too deeply for the simulated shell\n".encode())
+        shell.status = BUDGET_EXIT_CODE
     return Outcome(out.read(), err.read(), shell.status, shell.duration, shell.ignores_term, shell.unkillable)
 
 

@@ -19,8 +19,10 @@ __all__ = [
     "ExitShell",
     "FileStream",
     "Forever",
+    "LoopControl",
     "Null",
     "Outcome",
+    "Return",
     "Stream",
     "Unsupported",
     "UnsupportedOption",
@@ -50,6 +52,22 @@ class ExitShell(Exception):
 
 class Forever(Exception):
     """A command that never ends by itself: nothing after it runs."""
+
+
+class LoopControl(Exception):
+    """`break N` or `continue N`: leaves (or goes on with) the N-th enclosing loop."""
+
+    def __init__(self, *, stop: bool, levels: int, status: int = 0) -> None:
+        super().__init__(stop, levels)
+        self.stop, self.levels, self.status = stop, levels, status
+
+
+class Return(Exception):
+    """`return N`: ends the function under way with status N."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 @attrs.define
