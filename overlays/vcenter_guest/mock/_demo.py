@@ -36,7 +36,7 @@ _LINUX_PROGRAMS: dict[str, dict[str, Any]] = {
     "/usr/bin/false": {"utility": "false"},
     **{
         f"/usr/bin/{name}": {"utility": name}
-        for name in ("echo", "printf", "cat", "env", "ls", "head", "base64", "sh", "bash", "sleep")
+        for name in ("echo", "printf", "cat", "env", "ls", "head", "base64", "sh", "bash", "sleep", "uptime", "uname")
     },
     "/opt/app/exit": {"exit_code_from_args": True},
     "/opt/app/job": {"duration_from_args": True, "exit_code_from_args": True},

@@ -26,7 +26,7 @@ from __future__ import annotations
 from ._interpreter import DEFAULT_PATH
 from ._parsing import MAX_LINE, command_line, command_names, plain_words
 from ._run import run_line, run_script
-from ._streams import Buffer, Closed, FileStream, Null, Outcome, Stream, write
+from ._streams import Buffer, Closed, FileStream, Machine, Null, Outcome, Stream, write
 from ._utilities import UTILITIES
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "Buffer",
     "Closed",
     "FileStream",
+    "Machine",
     "Null",
     "Outcome",
     "Stream",

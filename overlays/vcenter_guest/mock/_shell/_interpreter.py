@@ -27,6 +27,7 @@ from ._streams import (
     FileStream,
     Forever,
     LoopControl,
+    Machine,
     Null,
     Return,
     Stream,
@@ -76,6 +77,7 @@ class Shell:
     ignores_term: bool = False
     unkillable: bool = False
     commands: Commands = attrs.field(kw_only=True)
+    machine: Machine = attrs.field(factory=Machine, kw_only=True)
     script_file: bool = attrs.field(default=False, kw_only=True)
     """Whether the source is a script file (errors in its functions name it), not a `-c` string (they
     name "environment", as bash does)."""
@@ -594,6 +596,7 @@ class Shell:
             depth=self.depth + 1 + len(self.frames),
             pid=self.pid,
             commands=self.commands,
+            machine=self.machine,
             script_file=script_file,
         )
         status = child.run(source)

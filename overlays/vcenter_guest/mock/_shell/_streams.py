@@ -20,6 +20,7 @@ __all__ = [
     "FileStream",
     "Forever",
     "LoopControl",
+    "Machine",
     "Null",
     "Outcome",
     "Return",
@@ -68,6 +69,18 @@ class Return(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(status)
         self.status = status
+
+
+@attrs.frozen
+class Machine:
+    """What a guest's programs know of the machine besides its files (`uname`, `uptime`, `ls -l`)."""
+
+    system: str = "Linux"
+    """The kernel's name as `uname -s` gives it: "Linux", or "SunOS" on Solaris guests."""
+    booted: float = 0.0
+    """Wall-clock seconds when the guest booted (the file system's clock reads now)."""
+    users: Mapping[int, str] = attrs.field(factory=lambda: {0: "root"})
+    """Account and group names by id (each user's primary group has its name), as /etc/passwd has them."""
 
 
 @attrs.define

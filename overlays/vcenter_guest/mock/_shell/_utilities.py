@@ -1,6 +1,6 @@
 """The utilities of the demo guest, what a program file of the inventory may be: `cat`, `head`, `base64`,
-`env`, `ls`, `sleep`, `sh` / `bash`, and the builtins that are programs too (`echo`, `printf`, `true`,
-`false`)."""
+`env`, `ls`, `uptime`, `uname`, `sleep`, `sh` / `bash`, and the builtins that are programs too (`echo`,
+`printf`, `true`, `false`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ._builtins import INT64_MAX, echo, int_of, printf, status_of
 from ._interpreter import Builtin, Shell, Utility, Where
 from ._parsing import NAME
 from ._streams import FileStream, Null, Stream, UnsupportedOption, complain, reason, write
+from ._system import ls, uname, uptime
 
 __all__ = ["UTILITIES", "UTILITY_TABLE"]
 
@@ -150,32 +151,6 @@ def _env(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, Str
     return shell.external(args, env, fds, Where(shell))
 
 
-def _ls(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, Stream]) -> int:
-    flags = "".join(w[1:] for w in words[1:] if w.startswith("-") and w != "-")
-    if unknown := "".join(sorted(set(flags) - {"a", "A", "1"})):
-        raise UnsupportedOption(f"the option -{unknown}")
-    paths = [w for w in words[1:] if not w.startswith("-") or w == "-"] or ["."]
-    status = 0
-    for n, path in enumerate(paths):
-        try:
-            node, _ = shell.fs.lookup(shell.absolute(path), shell.who)
-            if node.kind is not Kind.DIRECTORY:
-                write(fds, 1, (path + "\n").encode())
-                continue
-            names = sorted(n.name for n in shell.fs.list_directory(shell.absolute(path), shell.who))
-        except MockError as error:
-            complain(fds, f"ls: cannot access '{path}': {reason(error)}")
-            status = 2
-            continue
-        if "a" in flags:
-            names = [".", "..", *names]
-        elif "A" not in flags:
-            names = [name for name in names if not name.startswith(".")]
-        header = f"{'' if n == 0 else chr(10)}{path}:\n" if len(paths) > 1 else ""
-        write(fds, 1, (header + "".join(f"{name}\n" for name in names)).encode())
-    return status
-
-
 def _sleep(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, Stream]) -> int:
     if len(words) < 2:
         complain(fds, "sleep: missing operand")
@@ -221,7 +196,9 @@ UTILITY_TABLE: dict[str, Utility] = {
     "head": _head,
     "base64": _base64,
     "env": _env,
-    "ls": _ls,
+    "ls": ls,
+    "uptime": uptime,
+    "uname": uname,
     "sleep": _sleep,
     "sh": _shell,
     "bash": _shell,
