@@ -36,8 +36,9 @@ _LINUX_PROGRAMS: dict[str, dict[str, Any]] = {
     "/usr/bin/false": {"utility": "false"},
     **{
         f"/usr/bin/{name}": {"utility": name}
-        for name in ("echo", "printf", "cat", "env", "ls", "head", "base64", "sh", "bash", "sleep", "uptime", "uname")
+        for name in ("echo", "printf", "cat", "env", "ls", "head", "base64", "sh", "bash", "sleep")
     },
+    **{f"/usr/bin/{name}": {"utility": name} for name in ("uptime", "uname")},
     "/opt/app/exit": {"exit_code_from_args": True},
     "/opt/app/job": {"duration_from_args": True, "exit_code_from_args": True},
     "/opt/app/stuck": {"duration": float("inf"), "ignores_term": True},

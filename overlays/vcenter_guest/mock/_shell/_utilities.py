@@ -1,6 +1,6 @@
 """The utilities of the demo guest, what a program file of the inventory may be: `cat`, `head`, `base64`,
-`env`, `ls`, `uptime`, `uname`, `sleep`, `sh` / `bash`, and the builtins that are programs too (`echo`,
-`printf`, `true`, `false`)."""
+`env`, `ls`, `sleep`, `sh` / `bash`, and the builtins that are programs too (`echo`, `printf`, `true`,
+`false`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from ._builtins import INT64_MAX, echo, int_of, printf, status_of
 from ._interpreter import Builtin, Shell, Utility, Where
 from ._parsing import NAME
 from ._streams import FileStream, Null, Stream, UnsupportedOption, complain, reason, write
-from ._system import ls, uname, uptime
+from ._system import ls as _ls  # `ls`, `uptime` and `uname` show the guest: see `_system`
+from ._system import uname, uptime
 
 __all__ = ["UTILITIES", "UTILITY_TABLE"]
 
@@ -196,9 +197,7 @@ UTILITY_TABLE: dict[str, Utility] = {
     "head": _head,
     "base64": _base64,
     "env": _env,
-    "ls": ls,
-    "uptime": uptime,
-    "uname": uname,
+    "ls": _ls,
     "sleep": _sleep,
     "sh": _shell,
     "bash": _shell,
@@ -206,5 +205,7 @@ UTILITY_TABLE: dict[str, Utility] = {
     "printf": builtin_as_program(printf),
     "true": builtin_as_program(status_of(0)),
     "false": builtin_as_program(status_of(1)),
+    "uptime": uptime,
+    "uname": uname,
 }
 UTILITIES = frozenset(UTILITY_TABLE)
