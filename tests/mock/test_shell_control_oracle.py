@@ -218,6 +218,32 @@ def test_a_compound_command_does_what_real_bash_does(line: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "script",
+    [
+        'f() { cd nowhere; echo "$0 $1"; }\nf arg\ncd nowhere',
+        'for a in "$@"; do case $a in -*) echo option $a;; *) echo word $a;; esac; done',
+        "g() { return 3; }\nif ! g; then echo $?; fi\nbreak",
+    ],
+)
+def test_a_script_file_with_functions_does_what_real_bash_does(script: str) -> None:
+    """Errors in a script file's functions name the script, a script read from stdin's say "main", a -c
+    string's "environment"."""
+    scratch = Path(tempfile.mkdtemp(prefix="vcenter-guest-shell-"))
+    try:
+        (scratch / "s.sh").write_text(script)
+        line = "bash s.sh -x y; echo $?; bash < s.sh; echo $?"
+        real = subprocess.run(
+            [BASH, "-c", line], cwd=scratch, env=ENV, stdin=subprocess.DEVNULL, capture_output=True, check=False
+        )
+        fs = _mock_filesystem(str(scratch))
+        fs.write_file(f"{scratch}/s.sh", script.encode(), ROOT)
+        mock = run_script(fs, ROOT, line, env=ENV, cwd=str(scratch), pid=1)
+        assert (mock.stdout, mock.stderr, mock.status) == (real.stdout, real.stderr, real.returncode)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
     "line",
     [
         "while true; do :; done; echo never",

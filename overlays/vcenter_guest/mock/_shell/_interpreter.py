@@ -78,9 +78,9 @@ class Shell:
     unkillable: bool = False
     commands: Commands = attrs.field(kw_only=True)
     machine: Machine = attrs.field(factory=Machine, kw_only=True)
-    script_file: bool = attrs.field(default=False, kw_only=True)
-    """Whether the source is a script file (errors in its functions name it), not a `-c` string (they
-    name "environment", as bash does)."""
+    function_label: str | None = attrs.field(default="environment", kw_only=True)
+    """What bash names in the errors of the source's functions: "environment" for a `-c` string,
+    "main" for a script read from stdin, None for a script file (its name, as elsewhere)."""
     functions: dict[str, Any] = attrs.field(factory=dict, kw_only=True)
     """Shell functions by name: the compound command that is each one's body."""
     loops: int = attrs.field(default=0, kw_only=True)
@@ -98,7 +98,7 @@ class Shell:
     def error(self, pos: int, text: str, fds: Mapping[int, Stream] | None = None) -> None:
         """Writes `NAME: line N: text` to stderr (the command's, once its redirections apply), as bash
         reports errors of a `-c` string or script (in a function of a `-c` string, NAME is "environment")."""
-        name = "environment" if self.frames and not self.script_file else self.name
+        name = (self.function_label or self.name) if self.frames else self.name
         write(self.fds if fds is None else fds, 2, f"{name}: line {self.line_of(pos)}: {text}\n".encode())
 
     # -- running ---------------------------------------------------------------------------------
@@ -569,7 +569,7 @@ class Shell:
             name = interpreter[-1].decode("utf-8", "replace").rsplit("/", 1)[-1] if interpreter else ""
             if name not in {"sh", "bash", "dash"}:
                 raise Unsupported(f"a script for {first[2:].decode('utf-8', 'replace').strip()!r}")
-        return self.subshell(data.decode("utf-8", "replace"), path, args, env, fds, script_file=True)
+        return self.subshell(data.decode("utf-8", "replace"), path, args, env, fds)
 
     def subshell(
         self,
@@ -579,7 +579,7 @@ class Shell:
         env: dict[str, str],
         fds: dict[int, Stream],
         *,
-        script_file: bool = False,
+        function_label: str | None = None,
     ) -> int:
         run = meter()
         run.step()
@@ -597,7 +597,7 @@ class Shell:
             pid=self.pid,
             commands=self.commands,
             machine=self.machine,
-            script_file=script_file,
+            function_label=function_label,
         )
         status = child.run(source)
         self.duration += child.duration

@@ -174,11 +174,13 @@ def _shell(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, S
             complain(fds, f"{words[0]}: -c: option requires an argument")
             return 2
         command, rest = args[1], args[2:]
-        return shell.subshell(command, rest[0] if rest else words[0], rest[1:], env, fds)
+        name = rest[0] if rest else words[0]
+        return shell.subshell(command, name, rest[1:], env, fds, function_label="environment")
     if args and args[0].startswith("-"):
         raise UnsupportedOption(f"the option {args[0]}")
     if not args:
-        return shell.subshell(fds.get(0, Null()).read().decode("utf-8", "replace"), words[0], [], env, fds)
+        source = fds.get(0, Null()).read().decode("utf-8", "replace")
+        return shell.subshell(source, words[0], [], env, fds, function_label="main")
     path = shell.absolute(args[0])
     try:
         data = bytes(shell.fs.read_file(path, shell.who))
