@@ -123,11 +123,16 @@ def _script(draw: st.DrawFn) -> str:
     return "; ".join([*definitions, draw(_commands(0)), *calls])
 
 
+LINES = b"a b  c\n  lead\\ ing  \nx\\\ny\n\t\nlast"
+"""A file for `read`: blanks, a quoted blank, a line joined by a backslash, a blank line, no last newline."""
+
+
 def _compare(line: str) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="vcenter-guest-shell-"))
     try:
         (scratch / "sub").mkdir()
         (scratch / "f1").write_bytes(b"one\n")
+        (scratch / "lines").write_bytes(LINES)
         real = subprocess.run(
             [BASH, "-c", line],
             cwd=scratch,
@@ -139,6 +144,7 @@ def _compare(line: str) -> None:
         )
         fs = _mock_filesystem(str(scratch))
         fs.write_file(f"{scratch}/f1", b"one\n", ROOT)
+        fs.write_file(f"{scratch}/lines", LINES, ROOT)
         mock = run_script(fs, ROOT, line, env={**ENV, "HOME": str(scratch)}, cwd=str(scratch), pid=1)
         assert (mock.stdout, mock.stderr, mock.status) == (real.stdout, real.stderr, real.returncode), line
         assert _tree_of_mock(fs, str(scratch)) == _tree_of(scratch), line
@@ -175,6 +181,7 @@ def test_compound_commands_and_functions_do_what_real_bash_does(line: str) -> No
         "break; echo $?",
         "continue 2 3; echo $?",
         "for a in 1 2; do true | break; echo $a; done",
+        "for a in 1 2; do ( break ); echo $a; done",
         # case: quoting, classes, alternatives, fall-through, expansions as patterns
         "case ab in a) echo a;; a*) echo a-star;; *) echo any;; esac",
         "case 'a*' in a\\*) echo escaped;; esac; case ab in \"a*\") echo no;; esac",
@@ -206,6 +213,15 @@ def test_compound_commands_and_functions_do_what_real_bash_does(line: str) -> No
         "f() { exit 7; echo no; }; f; echo never",
         "f() { echo $1; }; f a | cat; f b > f3; cat f3",
         "echo() { printf 'shadowed %s\\n' \"$1\"; }; echo builtin",
+        # read: fields, -r, REPLY, the end of the input, a file read a line at a time by a loop
+        'while read a b; do echo "[$a][$b]"; done < lines; echo "[$a][$b] $?"',
+        'while read -r l; do echo "[$l]"; done < lines',
+        'while read; do echo "[$REPLY]"; done < lines; echo "[$REPLY]"',
+        'read x y z < lines; echo "[$x][$y][$z] $?"',
+        "{ read first; cat; } < lines",
+        'printf "1\\n2\\n" | while read n; do echo got $n; done',
+        "read; echo $?",
+        "read 1x < lines; echo $?",
         # groups, subshells and negation
         '( cd sub; v=in; exit 4 ); echo $? "[$v]"',
         "{ echo a; echo b >&2; } 2>&1 | cat",

@@ -13,7 +13,7 @@ from vcenter_guest.mock._nodes import Kind, Node
 
 from ._interpreter import Builtin, Shell
 from ._parsing import NAME
-from ._streams import ExitShell, LoopControl, Return, Stream, reason, write
+from ._streams import ExitShell, LoopControl, Return, Stream, Unsupported, reason, write
 
 __all__ = ["BUILTINS", "INT64_MAX", "INT64_MIN", "INT_MAX", "echo", "int_of", "printf", "status_of"]
 
@@ -351,6 +351,73 @@ def _local(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) ->
     return status
 
 
+def _read(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -> int:
+    """`read [-r] [NAME...]`: a line of stdin split at blanks into the NAMEs (the last takes the rest;
+    none: REPLY takes the line); without -r a backslash quotes the next character and joins lines.
+    Status 1 at the end of the input (what was read before it is still assigned)."""
+    args = words[1:]
+    raw = bool(args) and args[0] == "-r"
+    args = args[1:] if raw else args
+    if args and args[0].startswith("-"):
+        raise Unsupported(f"the option {args[0]} of read")
+    names = args or ["REPLY"]
+    for name in names:
+        if not NAME.fullmatch(name):
+            shell.error(node.pos[0], f"read: `{name}': not a valid identifier", fds)
+            return 1
+    stdin = fds.get(0)
+    chars: list[tuple[str, bool]] = []  # (character, quoted by a backslash)
+    ended = True
+    while True:
+        line = stdin.read_line() if stdin is not None else b""
+        ended = not line.endswith(b"\n")
+        text = line.decode("utf-8", "surrogateescape").removesuffix("\n")
+        i, joined = 0, False
+        while i < len(text):
+            if text[i] == "\\" and not raw:
+                if i + 1 < len(text):
+                    chars.append((text[i + 1], True))
+                    i += 2
+                    continue
+                joined = not ended  # a backslash at the end of the line: the next line continues it
+                break
+            chars.append((text[i], False))
+            i += 1
+        if not joined:
+            break
+    if not args:
+        shell.assign("REPLY", "".join(c for c, _ in chars))
+        return int(ended)
+    fields = _split_read(chars, len(names))
+    for name, value in zip(names, fields + [""] * (len(names) - len(fields)), strict=True):
+        shell.assign(name, value)
+    return int(ended)
+
+
+def _split_read(chars: list[tuple[str, bool]], count: int) -> list[str]:
+    """`read`'s fields: split at unquoted blanks (space, tab), at most `count`; the last field keeps
+    the rest of the line, blanks inside it included, without the blanks at its ends."""
+    fields: list[str] = []
+    i = 0
+    while i < len(chars) and len(fields) < count - 1:
+        while i < len(chars) and chars[i][0] in " \t" and not chars[i][1]:
+            i += 1
+        if i == len(chars):
+            break
+        start = i
+        while i < len(chars) and not (chars[i][0] in " \t" and not chars[i][1]):
+            i += 1
+        fields.append("".join(c for c, _ in chars[start:i]))
+    rest = chars[i:]
+    while rest and rest[0][0] in " \t" and not rest[0][1]:
+        rest = rest[1:]
+    while rest and rest[-1][0] in " \t" and not rest[-1][1]:
+        rest = rest[:-1]
+    if rest or len(fields) < count:
+        fields.append("".join(c for c, _ in rest))
+    return fields
+
+
 def status_of(value: int) -> Builtin:
     return lambda shell, words, fds, node: value
 
@@ -370,4 +437,5 @@ BUILTINS: dict[str, Builtin] = {
     "continue": _loop_control,
     "return": _return,
     "local": _local,
+    "read": _read,
 }

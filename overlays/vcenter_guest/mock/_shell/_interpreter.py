@@ -167,7 +167,8 @@ class Shell:
         if first.kind == "reservedword" and first.word == "(":
             if self.source.startswith("((", first.pos[0]):
                 raise Unsupported("arithmetic ((...))")  # bashlex reads it as two subshells
-            return self.in_subshell(lambda: self.list_(parts[1:-1]), self.fds)
+            # bash's `( ... )` starts outside any loop (a command of a pipeline stays in it)
+            return self.in_subshell(lambda: self.list_(parts[1:-1]), self.fds, loops=0)
         if first.kind == "if":
             return self.if_(first.parts)
         if first.kind == "for":
@@ -339,12 +340,14 @@ class Shell:
         self.fds = fds
         return self.node(command)
 
-    def in_subshell(self, run: Callable[[], int], fds: dict[int, Stream]) -> int:
+    def in_subshell(self, run: Callable[[], int], fds: dict[int, Stream], *, loops: int | None = None) -> int:
         """Runs commands as bash does in a subshell (`( ... )`, a command of a pipeline): its cd,
         variables, functions and exit stay in it; `break`, `continue` and `return` end it."""
         saved = (self.cwd, dict(self.env), dict(self.variables), dict(self.functions), self.fds, self.status)
         frames = [dict(frame) for frame in self.frames]
         self.fds = fds
+        outer_loops = self.loops
+        self.loops = outer_loops if loops is None else loops
         try:
             return run()
         except (ExitShell, Return) as stop:
@@ -354,6 +357,7 @@ class Shell:
         finally:
             self.cwd, self.env, self.variables, self.functions, self.fds, _ = saved
             self.frames[:] = frames
+            self.loops = outer_loops
 
     # -- one simple command ------------------------------------------------------------------------
 

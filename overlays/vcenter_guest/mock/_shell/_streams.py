@@ -105,12 +105,18 @@ class Stream:
         """The bytes a read until end of file gets."""
         return b""
 
+    def read_line(self) -> bytes:
+        """The next line (with its newline; without one at the end of the file; b"" past it)."""
+        return b""
+
 
 class Buffer(Stream):
-    """Bytes kept in memory: a pipe, or the process's own stdout and stderr (vCenter keeps neither)."""
+    """Bytes kept in memory: a pipe or a file read by `<` (reads take them from an offset, shared by
+    every descriptor on it), or the process's own stdout and stderr (vCenter keeps neither)."""
 
     def __init__(self, data: bytes = b"") -> None:
         self.data = bytearray(data)
+        self.offset = 0
 
     def write(self, data: bytes) -> None:
         if len(self.data) + len(data) > MAX_OUTPUT:
@@ -118,7 +124,14 @@ class Buffer(Stream):
         self.data += data
 
     def read(self) -> bytes:
-        return bytes(self.data)
+        start, self.offset = self.offset, len(self.data)
+        return bytes(self.data[start:])
+
+    def read_line(self) -> bytes:
+        end = self.data.find(b"\n", self.offset)
+        end = len(self.data) if end < 0 else end + 1
+        start, self.offset = self.offset, end
+        return bytes(self.data[start:end])
 
 
 class Null(Stream):
