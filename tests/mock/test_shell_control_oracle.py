@@ -182,6 +182,7 @@ def test_compound_commands_and_functions_do_what_real_bash_does(line: str) -> No
         "continue 2 3; echo $?",
         "for a in 1 2; do true | break; echo $a; done",
         "for a in 1 2; do ( break ); echo $a; done",
+        "for a in 1 2; do { echo $a; break; } | cat; done",
         # case: quoting, classes, alternatives, fall-through, expansions as patterns
         "case ab in a) echo a;; a*) echo a-star;; *) echo any;; esac",
         "case 'a*' in a\\*) echo escaped;; esac; case ab in \"a*\") echo no;; esac",

@@ -7,7 +7,7 @@ quoting and escapes, variables and the special parameters (`$?`, `$#`, `$@`, `$*
 `/dev/null`), `;`, `&&`, `||`, pipes and `!`, `{ ...; }` groups and `( ... )` subshells (with
 redirections), `if`/`elif`/`else`, `for`, `while`/`until`, `case` (patterns as bash matches them,
 `;&`, `;;&`), shell functions, and the builtins `cd`, `exit`, `exec`, `export`, `echo`, `printf`,
-`test`/`[`, `true`, `false`, `:`, `break`, `continue`, `return`, `local`. Programs are files of the
+`test`/`[`, `true`, `false`, `:`, `break`, `continue`, `return`, `local`, `read`. Programs are files of the
 guest: a declared program (the inventory's `programs`, with a simulated utility or declared
 output), or a script (a shebang of sh or bash, or none), run by a nested shell. Anything else
 (command substitution, arithmetic, `[[ ]]`, globbing in directories, here-documents, `&`...) fails

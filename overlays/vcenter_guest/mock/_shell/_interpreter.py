@@ -329,7 +329,9 @@ class Shell:
             if len(commands) == 1:
                 status = self.command(command, fds) if command.kind == "command" else self.node(command)
             else:
-                status = self.in_subshell(functools.partial(self.piped, command, fds), fds)
+                # a compound command of a pipeline starts outside any loop, a simple one stays in it (bash)
+                loops = None if command.kind == "command" else 0
+                status = self.in_subshell(functools.partial(self.piped, command, fds), fds, loops=loops)
             data = out.read() if out is not None else None
         return status
 
