@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from vcenter_guest.mock import DEMO_INVENTORY
+from vcenter_guest.mock._budget import BUDGET_EXIT_CODE
 
 from .conftest import SVC_CREDS, Api
 
@@ -176,6 +177,15 @@ def test_a_script_of_loops_and_functions_runs_in_the_guest(api: Api) -> None:
     api.upload("/tmp/s.sh", script, posix={"permissions": "755"})
     assert _run(api, "/tmp/s.sh")["exit_code"] == 0
     assert api.download("/tmp/counted") == b"0x\nonce\n"
+
+
+def test_a_loop_that_never_ends_ends_the_process_with_the_budgets_exit(api: Api) -> None:
+    """`while true` in the guest does not hold the mock: the run's budget of commands ends it (152),
+    and says why on the stderr the line redirected."""
+    info = _run(api, "/bin/sh", "-c 'while true; do :; done' 2> /tmp/why; echo never > /tmp/after")
+    assert info["exit_code"] == BUDGET_EXIT_CODE
+    assert b"Budget.steps" in api.download("/tmp/why")
+    assert api.fs("/files//tmp/after?action=get").status_code == 404
 
 
 # -- Windows: no shell, and cmd.exe /c for redirections -------------------------------------------------
