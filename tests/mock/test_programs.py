@@ -6,10 +6,12 @@ the files back through a transfer.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from vcenter_guest.mock import DEMO_INVENTORY
+from vcenter_guest.mock._budget import BUDGET_EXIT_CODE
 
 from .conftest import SVC_CREDS, Api
 
@@ -115,6 +117,75 @@ def test_base64_and_head_round_trip_through_pipes(api: Api) -> None:
 def test_the_solaris_guest_runs_lines_through_its_shell_too(api: Api) -> None:
     assert _run(api, "/bin/echo", "s > /tmp/sol", vm="vm-50")["exit_code"] == 0
     assert api.download("/tmp/sol", vm="vm-50") == b"s\n"
+
+
+# -- What the command line's --help examples run (`run -- /bin/ls -l /tmp`, `run -- /usr/bin/uptime`,
+# `echo 'uname -a' | script -`, a program without a path through /bin/sh -c) ----------------------------
+
+
+def test_ls_l_lists_the_demo_guests_files_as_gnu_ls_does(api: Api) -> None:
+    api.upload("/tmp/app.log", b"x" * 5000)
+    assert _run(api, "/bin/ls", "-l /tmp /etc/hostname > /tmp/listing")["exit_code"] == 0
+    lines = api.download("/tmp/listing").decode().splitlines()
+    assert re.fullmatch(r"-rw-r--r-- 1 root root +\d+ \w{3} [ \d]\d (\d\d:\d\d| \d{4}) /etc/hostname", lines[0]), lines
+    assert lines[1:3] == ["", "/tmp:"]
+    assert lines[3] == "total 8"  # 5000 bytes take two 4 KiB blocks
+    assert re.fullmatch(r"-rw-r--r-- 1 root root 5000 \w{3} [ \d]\d \d\d:\d\d app\.log", lines[4]), lines
+
+
+def test_ls_l_shows_a_link_given_on_the_command_line_as_a_link(api: Api) -> None:
+    _run(api, "/bin/ls", "-l /bin > /tmp/bin")
+    assert re.fullmatch(rb"lrwxrwxrwx 1 root root 7 .{12} /bin -> usr/bin\n", api.download("/tmp/bin"))
+
+
+def test_ls_l_names_each_files_owner_from_the_guest_users(api: Api) -> None:
+    _run(api, "/bin/ls", "-l /home/svc/notes.txt > /tmp/owner")
+    assert api.download("/tmp/owner").startswith(b"-rw-r--r-- 1 svc svc 12 ")
+
+
+def test_uptime_counts_from_the_guests_boot(api: Api) -> None:
+    api.clock.advance(2 * 3600 + 5 * 60)
+    assert _run(api, "/usr/bin/uptime", "> /tmp/up")["exit_code"] == 0
+    line = api.download("/tmp/up").decode()
+    assert re.fullmatch(r" \d\d:\d\d:\d\d up  2:0[56],  0 user,  load average: 0\.00, 0\.00, 0\.00\n", line), line
+
+
+@pytest.mark.parametrize(
+    ("vm", "expected"),
+    [
+        (
+            "vm-42",
+            b"Linux demo-linux 6.1.0-28-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22) x86_64 GNU/Linux\n",
+        ),
+        ("vm-50", b"SunOS demo-solaris 5.11 11.4.0.15.0 i86pc i386 i86pc Solaris\n"),
+    ],
+)
+def test_uname_a_names_the_guests_kernel_and_host(api: Api, vm: str, expected: bytes) -> None:
+    # a program without a path: the command line runs it through /bin/sh -c, as govc does
+    assert _run(api, "/bin/sh", "-c 'uname -a' > /tmp/uname", vm=vm)["exit_code"] == 0
+    assert api.download("/tmp/uname", vm=vm) == expected
+
+
+def test_a_script_of_loops_and_functions_runs_in_the_guest(api: Api) -> None:
+    script = (
+        b"#!/bin/sh\n"
+        b'count() {\n  local n=0\n  for f in "$@"; do\n    case $f in *.log) n=${n}x ;; esac\n  done\n'
+        b'  echo "$n"\n}\n'
+        b"if [ -d /var/log ]; then count /var/log/* /etc/hostname > /tmp/counted; else exit 3; fi\n"
+        b"while true; do echo once >> /tmp/counted; break; done\n"
+    )
+    api.upload("/tmp/s.sh", script, posix={"permissions": "755"})
+    assert _run(api, "/tmp/s.sh")["exit_code"] == 0
+    assert api.download("/tmp/counted") == b"0x\nonce\n"
+
+
+def test_a_loop_that_never_ends_ends_the_process_with_the_budgets_exit(api: Api) -> None:
+    """`while true` in the guest does not hold the mock: the run's budget of commands ends it (152),
+    and says why on the stderr the line redirected."""
+    info = _run(api, "/bin/sh", "-c 'while true; do :; done' 2> /tmp/why; echo never > /tmp/after")
+    assert info["exit_code"] == BUDGET_EXIT_CODE
+    assert b"Budget.steps" in api.download("/tmp/why")
+    assert api.fs("/files//tmp/after?action=get").status_code == 404
 
 
 # -- Windows: no shell, and cmd.exe /c for redirections -------------------------------------------------

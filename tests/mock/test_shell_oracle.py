@@ -180,14 +180,15 @@ def test_the_simulated_shell_does_what_real_bash_does(line: str) -> None:
     [
         "echo $(true)",
         "echo `true`",
-        "if true; then echo; fi",
-        "for a in b; do echo; done",
+        "if ((1)); then echo; fi",
+        "select a in b; do echo; done",
         "echo a &",
         "echo */x*",
         "cat <<EOF\nx\nEOF",
-        "f() { echo; }",
+        "f() { echo $(true); }; f",
         "echo ${X:-d}",
         "echo ~$N",
+        "time true",
     ],
 )
 def test_a_construct_outside_the_subset_fails_loudly(line: str) -> None:

@@ -60,7 +60,7 @@ class Budget:
     """Commands one process start runs in all (simple commands of the shell and of cmd.exe, scripts and
     nested shells each count one): a script that runs itself three times stops here, not after 3**16."""
     nesting: int = attrs.field(default=16, validator=_positive)
-    """Shells (or cmd.exe batch files) nested inside one another."""
+    """Shells (or cmd.exe batch files) nested inside one another, shell function calls included."""
     source_chars: int = attrs.field(default=32 << 10, validator=_positive)
     """Characters of shell source one process start parses in all (its command line, scripts, `bash -c`
     strings): bashlex is pure Python, and a script of short lines takes it about 0.5 s per 16 KiB, in

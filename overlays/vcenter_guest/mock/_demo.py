@@ -38,6 +38,7 @@ _LINUX_PROGRAMS: dict[str, dict[str, Any]] = {
         f"/usr/bin/{name}": {"utility": name}
         for name in ("echo", "printf", "cat", "env", "ls", "head", "base64", "sh", "bash", "sleep", "mkdir")
     },
+    **{f"/usr/bin/{name}": {"utility": name} for name in ("uptime", "uname")},
     "/opt/app/exit": {"exit_code_from_args": True},
     "/opt/app/job": {"duration_from_args": True, "exit_code_from_args": True},
     "/opt/app/stuck": {"duration": float("inf"), "ignores_term": True},

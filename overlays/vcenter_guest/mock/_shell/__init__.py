@@ -4,12 +4,15 @@ vCenter starts `path arguments` through `/bin/bash` on those guests, so the mock
 as bash does. `bashlex` (a port of bash's own parser) parses it; this module walks the tree:
 quoting and escapes, variables and the special parameters (`$?`, `$#`, `$@`, `$*`, `$0`..`$9`,
 `$$`), `~`, assignments, redirections (`<`, `>`, `>>`, `N>file`, `2>&1`, `>&2`, `N>&-`,
-`/dev/null`), `;`, `&&`, `||`, pipes, `{ ...; }` groups (with redirections), and the builtins
-`cd`, `exit`, `exec`, `export`, `echo`, `printf`, `true`, `false`, `:`. Programs are files of the
+`/dev/null`), `;`, `&&`, `||`, pipes and `!`, `{ ...; }` groups and `( ... )` subshells (with
+redirections), `if`/`elif`/`else`, `for`, `while`/`until`, `case` (patterns as bash matches them,
+`;&`, `;;&`), shell functions, and the builtins `cd`, `exit`, `exec`, `export`, `echo`, `printf`,
+`test`/`[`, `true`, `false`, `:`, `break`, `continue`, `return`, `local`, `read`. Programs are files of the
 guest: a declared program (the inventory's `programs`, with a simulated utility or declared
 output), or a script (a shebang of sh or bash, or none), run by a nested shell. Anything else
-(command substitution, subshells, `if`, loops, functions, globbing, here-documents, `&`...) fails
-loudly: a message on the shell's stderr and exit status 2.
+(command substitution, arithmetic, `[[ ]]`, globbing in directories, here-documents, `&`...) fails
+loudly: a message on the shell's stderr and exit status 2. Loops and function calls count against
+the run's budget (commands, nesting): one that never ends ends with the budget's exit.
 
 Everything a line does happens when the process starts; its duration (the sleeps and declared
 durations of what it ran) only decides when it ends. A command of infinite duration stops the line
@@ -23,7 +26,7 @@ from __future__ import annotations
 from ._interpreter import DEFAULT_PATH
 from ._parsing import MAX_LINE, command_line, command_names, plain_words
 from ._run import run_line, run_script
-from ._streams import Buffer, Closed, FileStream, Null, Outcome, Stream, write
+from ._streams import Buffer, Closed, FileStream, Machine, Null, Outcome, Stream, write
 from ._utilities import UTILITIES
 
 __all__ = [
@@ -33,6 +36,7 @@ __all__ = [
     "Buffer",
     "Closed",
     "FileStream",
+    "Machine",
     "Null",
     "Outcome",
     "Stream",

@@ -1,4 +1,5 @@
-"""The shell's builtins: `echo`, `printf`, `cd`, `exit`, `export`, `test` / `[`, `true`, `false`, `:`."""
+"""The shell's builtins: `echo`, `printf`, `cd`, `exit`, `export`, `test` / `[`, `true`, `false`, `:`,
+and those of loops and functions: `break`, `continue`, `return`, `local`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from vcenter_guest.mock._nodes import Kind, Node
 
 from ._interpreter import Builtin, Shell
 from ._parsing import NAME
-from ._streams import ExitShell, Stream, reason, write
+from ._streams import ExitShell, LoopControl, Return, Stream, Unsupported, reason, write
 
 __all__ = ["BUILTINS", "INT64_MAX", "INT64_MIN", "INT_MAX", "echo", "int_of", "printf", "status_of"]
 
@@ -290,6 +291,133 @@ def _test(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -> 
     return 0 if result != negate else 1
 
 
+def _loop_control(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -> int:
+    """`break [N]` and `continue [N]`, with bash's messages and statuses for what is wrong with them."""
+    name = words[0]
+    if not shell.loops:
+        shell.error(node.pos[0], f"{name}: only meaningful in a `for', `while', or `until' loop", fds)
+        return 0
+    if len(words) > 2:
+        shell.error(node.pos[0], f"{name}: too many arguments", fds)
+        raise ExitShell(1)  # bash leaves a non-interactive shell there
+    levels = 1
+    if len(words) == 2:
+        if not re.fullmatch(r"[+-]?\d+", words[1]):
+            shell.error(node.pos[0], f"{name}: {words[1]}: numeric argument required", fds)
+            raise ExitShell(128)
+        levels = int_of(words[1], 10)
+        if levels < 1:
+            shell.error(node.pos[0], f"{name}: {words[1]}: loop count out of range", fds)
+            raise LoopControl(stop=True, levels=shell.loops, status=1)  # bash leaves every loop
+    raise LoopControl(stop=name == "break", levels=min(levels, shell.loops))
+
+
+def _return(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -> int:
+    if not shell.frames:
+        shell.error(node.pos[0], "return: can only `return' from a function or sourced script", fds)
+        return 2
+    if len(words) > 2:
+        shell.error(node.pos[0], "return: too many arguments", fds)
+        raise ExitShell(1)
+    if len(words) == 1:
+        raise Return(shell.status)
+    number, ok = _integer(words[1])
+    if not ok or not re.fullmatch(r"[+-]?\d+", words[1].strip()) or not INT64_MIN <= number <= INT64_MAX:
+        shell.error(node.pos[0], f"return: {words[1]}: numeric argument required", fds)
+        raise Return(2)
+    raise Return(number % 256)
+
+
+def _local(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -> int:
+    """`local NAME[=VALUE]...`: variables of the function under way (restored when it returns)."""
+    if not shell.frames:
+        shell.error(node.pos[0], "local: can only be used in a function", fds)
+        return 1
+    status = 0
+    for word in words[1:]:
+        name, eq, value = word.partition("=")
+        if not NAME.fullmatch(name):
+            shell.error(node.pos[0], f"local: `{word}': not a valid identifier", fds)
+            status = 1
+            continue
+        shell.make_local(name)
+        if eq:
+            shell.assign(name, value)
+        elif name in shell.env:
+            # Declared without a value: empty here; bash's children still get the exported value.
+            shell.variables[name] = ""
+        else:
+            shell.variables.pop(name, None)
+    return status
+
+
+def _read(shell: Shell, words: list[str], fds: dict[int, Stream], node: Any) -> int:
+    """`read [-r] [NAME...]`: a line of stdin split at blanks into the NAMEs (the last takes the rest;
+    none: REPLY takes the line); without -r a backslash quotes the next character and joins lines.
+    Status 1 at the end of the input (what was read before it is still assigned)."""
+    args = words[1:]
+    raw = bool(args) and args[0] == "-r"
+    args = args[1:] if raw else args
+    if args and args[0].startswith("-"):
+        raise Unsupported(f"the option {args[0]} of read")
+    names = args or ["REPLY"]
+    for name in names:
+        if not NAME.fullmatch(name):
+            shell.error(node.pos[0], f"read: `{name}': not a valid identifier", fds)
+            return 1
+    stdin = fds.get(0)
+    chars: list[tuple[str, bool]] = []  # (character, quoted by a backslash)
+    ended = True
+    while True:
+        line = stdin.read_line() if stdin is not None else b""
+        ended = not line.endswith(b"\n")
+        text = line.decode("utf-8", "surrogateescape").removesuffix("\n")
+        i, joined = 0, False
+        while i < len(text):
+            if text[i] == "\\" and not raw:
+                if i + 1 < len(text):
+                    chars.append((text[i + 1], True))
+                    i += 2
+                    continue
+                joined = not ended  # a backslash at the end of the line: the next line continues it
+                break
+            chars.append((text[i], False))
+            i += 1
+        if not joined:
+            break
+    if not args:
+        shell.assign("REPLY", "".join(c for c, _ in chars))
+        return int(ended)
+    fields = _split_read(chars, len(names))
+    for name, value in zip(names, fields + [""] * (len(names) - len(fields)), strict=True):
+        shell.assign(name, value)
+    return int(ended)
+
+
+def _split_read(chars: list[tuple[str, bool]], count: int) -> list[str]:
+    """`read`'s fields: split at unquoted blanks (space, tab), at most `count`; the last field keeps
+    the rest of the line, blanks inside it included, without the blanks at its ends."""
+    fields: list[str] = []
+    i = 0
+    while i < len(chars) and len(fields) < count - 1:
+        while i < len(chars) and chars[i][0] in " \t" and not chars[i][1]:
+            i += 1
+        if i == len(chars):
+            break
+        start = i
+        while i < len(chars) and not (chars[i][0] in " \t" and not chars[i][1]):
+            i += 1
+        fields.append("".join(c for c, _ in chars[start:i]))
+    rest = chars[i:]
+    while rest and rest[0][0] in " \t" and not rest[0][1]:
+        rest = rest[1:]
+    while rest and rest[-1][0] in " \t" and not rest[-1][1]:
+        rest = rest[:-1]
+    if rest or len(fields) < count:
+        fields.append("".join(c for c, _ in rest))
+    return fields
+
+
 def status_of(value: int) -> Builtin:
     return lambda shell, words, fds, node: value
 
@@ -305,4 +433,9 @@ BUILTINS: dict[str, Builtin] = {
     ":": status_of(0),
     "test": _test,
     "[": _test,
+    "break": _loop_control,
+    "continue": _loop_control,
+    "return": _return,
+    "local": _local,
+    "read": _read,
 }

@@ -28,8 +28,9 @@ class Expanding(Protocol):
 class Expander:
     """Quote removal and expansion over a word's source, one character or expansion at a time."""
 
-    def __init__(self, shell: Expanding, text: str, split: bool) -> None:
+    def __init__(self, shell: Expanding, text: str, split: bool, *, pattern: bool = False) -> None:
         self.shell, self.text, self.split = shell, text, split
+        self.pattern = pattern  # a `case` pattern: what an unquoted expansion gives is a pattern too
         self.fields = [Field()]
         self.i = 0
         self.state = ""  # "", "'" or '"': the quotes the walk is inside
@@ -52,7 +53,7 @@ class Expander:
         else:
             value = (shell.lookup(part.value) if part.value != "@" else " ".join(shell.positional)) or ""
             if self.state == '"' or not self.split:
-                fields[-1].add(value, quoted=True)
+                fields[-1].add(value, quoted=self.state == '"' or not self.pattern)
                 return
             # field splitting on the default IFS; the pieces are subject to pathname expansion too
             for n, piece in enumerate(re.split(r"[ \t\n]+", value)):
@@ -110,7 +111,7 @@ class Field:
     def add(self, text: str, *, quoted: bool) -> None:
         self.text += text
         if quoted:
-            self.pattern += "".join(f"[{c}]" if c in "*?[" else c for c in text)
+            self.pattern += "".join(f"\\{c}" if c in "*?[\\" else c for c in text)
             self.quoted = True
         else:
             self.pattern += text

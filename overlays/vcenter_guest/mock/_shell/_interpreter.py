@@ -4,13 +4,14 @@ redirections, programs and scripts (the builtins and utilities it runs are hande
 from __future__ import annotations
 
 import contextlib
-import fnmatch
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
+import wcmatch.fnmatch
 
 from vcenter_guest.mock._budget import OverBudget, meter
 from vcenter_guest.mock._errors import MockError
@@ -25,7 +26,10 @@ from ._streams import (
     ExitShell,
     FileStream,
     Forever,
+    LoopControl,
+    Machine,
     Null,
+    Return,
     Stream,
     Unsupported,
     UnsupportedOption,
@@ -37,6 +41,12 @@ from ._streams import (
 __all__ = ["DEFAULT_PATH", "Builtin", "Commands", "Shell", "Utility", "Where"]
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+MATCH = wcmatch.fnmatch.CASE | wcmatch.fnmatch.DOTMATCH
+"""bash's pattern matching (`case`, pathname expansion): `*`, `?`, `[...]` with `!`/`^` and classes,
+backslash escapes, case-sensitive; a leading dot is for the caller to decide."""
+DECLARATIONS = frozenset({"local", "export"})
+"""Builtins whose NAME=VALUE arguments are expanded as assignments (no field splitting)."""
+NAME_EQ = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 
 
 @attrs.frozen
@@ -67,6 +77,17 @@ class Shell:
     ignores_term: bool = False
     unkillable: bool = False
     commands: Commands = attrs.field(kw_only=True)
+    machine: Machine = attrs.field(factory=Machine, kw_only=True)
+    function_label: str | None = attrs.field(default="environment", kw_only=True)
+    """What bash names in the errors of the source's functions: "environment" for a `-c` string,
+    "main" for a script read from stdin, None for a script file (its name, as elsewhere)."""
+    functions: dict[str, Any] = attrs.field(factory=dict, kw_only=True)
+    """Shell functions by name: the compound command that is each one's body."""
+    loops: int = attrs.field(default=0, kw_only=True)
+    """Loops the command under way is in (a function's body starts outside any, as in bash)."""
+    frames: list[dict[str, tuple[str | None, str | None]]] = attrs.field(factory=list, kw_only=True)
+    """One per function call under way: the variables it made local, with their values before (in the
+    environment, among the shell's variables; None: unset there)."""
 
     # -- messages --------------------------------------------------------------------------------
 
@@ -76,8 +97,9 @@ class Shell:
 
     def error(self, pos: int, text: str, fds: Mapping[int, Stream] | None = None) -> None:
         """Writes `NAME: line N: text` to stderr (the command's, once its redirections apply), as bash
-        reports errors of a `-c` string or script."""
-        write(self.fds if fds is None else fds, 2, f"{self.name}: line {self.line_of(pos)}: {text}\n".encode())
+        reports errors of a `-c` string or script (in a function of a `-c` string, NAME is "environment")."""
+        name = (self.function_label or self.name) if self.frames else self.name
+        write(self.fds if fds is None else fds, 2, f"{name}: line {self.line_of(pos)}: {text}\n".encode())
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -89,6 +111,8 @@ class Shell:
             for node in nodes:
                 self.status = self.node(node)
         except ExitShell as stop:
+            self.status = stop.status
+        except Return as stop:  # not raised outside a function (`return` refuses there): for safety
             self.status = stop.status
         except Unsupported as exc:
             self.fds.get(2, Null()).write(
@@ -109,25 +133,161 @@ class Shell:
         if kind == "command":
             return self.command(node, self.fds)
         if kind == "compound":
-            return self.group(node)
-        if kind in {"if", "for", "while", "until", "function", "case"}:
-            raise Unsupported(f"`{kind}`")
+            return self.compound(node)
+        if kind == "function":
+            self.functions[node.name.word] = node.body
+            return 0
         raise Unsupported(f"the construct {kind!r}")
 
-    def group(self, node: Any) -> int:
-        """`{ LIST; } REDIRECTIONS`: the list runs in this shell with the group's redirections."""
-        parts = node.list
-        if not (parts[0].kind == "reservedword" and parts[0].word == "{" and parts[-1].kind == "reservedword"):
-            raise Unsupported("a subshell ( ... )")
+    def run_node(self, node: Any) -> int:
+        """Runs a list or command of a compound command; its status is then `$?`."""
+        self.status = self.node(node)
+        return self.status
+
+    def compound(self, node: Any) -> int:
+        """A compound command with its redirections: `{ LIST; }`, `( LIST )`, `if`, `for`, `while`,
+        `until`, `case`; it runs in this shell (a subshell's changes stay in it)."""
         fds = dict(self.fds)
         for redirect in getattr(node, "redirects", None) or []:
             if not self.redirect(redirect, fds):
                 return 1
         saved, self.fds = self.fds, fds
         try:
-            return self.list_(parts[1:-1])
+            return self._compound(node)
         finally:
             self.fds = saved
+
+    def _compound(self, node: Any) -> int:
+        parts = node.list
+        first = parts[0]
+        if getattr(node, "construct", None) == "case":
+            return self.case(node)
+        if first.kind == "reservedword" and first.word == "{":
+            return self.list_(parts[1:-1])
+        if first.kind == "reservedword" and first.word == "(":
+            if self.source.startswith("((", first.pos[0]):
+                raise Unsupported("arithmetic ((...))")  # bashlex reads it as two subshells
+            # bash's `( ... )` starts outside any loop (a command of a pipeline stays in it)
+            return self.in_subshell(lambda: self.list_(parts[1:-1]), self.fds, loops=0)
+        if first.kind == "if":
+            return self.if_(first.parts)
+        if first.kind == "for":
+            return self.for_(first.parts)
+        if first.kind in {"while", "until"}:
+            return self.loop(first.parts, until=first.kind == "until")
+        raise Unsupported(f"the construct {first.kind!r}")
+
+    def if_(self, parts: list[Any]) -> int:
+        """`if LIST; then LIST; [elif LIST; then LIST;]... [else LIST;] fi`: 0 if no branch ran."""
+        i = 0
+        while i + 3 < len(parts) and parts[i].kind == "reservedword" and parts[i].word in {"if", "elif"}:
+            if self.run_node(parts[i + 1]) == 0:
+                return self.run_node(parts[i + 3])
+            i += 4
+        if i + 1 < len(parts) and parts[i].kind == "reservedword" and parts[i].word == "else":
+            return self.run_node(parts[i + 1])
+        return 0
+
+    def for_(self, parts: list[Any]) -> int:
+        """`for NAME [in WORDS]; do LIST; done` (no `in`: the positional parameters)."""
+        name = parts[1].word
+        if parts[2].kind == "reservedword" and parts[2].word == "in":
+            values: list[str] = []
+            for word in parts[3:]:
+                if word.kind != "word":
+                    break
+                values += self.expand_word(word)
+        else:
+            values = list(self.positional)
+        if not NAME.fullmatch(name):
+            self.error(parts[0].pos[0], f"`{name}': not a valid identifier")
+            return 1
+        body = next(part for part in reversed(parts) if part.kind != "reservedword")
+        return self.repeat(body, values, name)
+
+    def loop(self, parts: list[Any], *, until: bool) -> int:
+        """`while LIST; do LIST; done` and `until`; every round counts against the run's budget of
+        commands, so a loop that never ends ends with the budget's exit."""
+        return self.repeat(parts[3], None, "", condition=parts[1], until=until)
+
+    def repeat(
+        self, body: Any, values: list[str] | None, name: str, *, condition: Any = None, until: bool = False
+    ) -> int:
+        """The rounds of a loop: over `values` (assigned to `name`), or while `condition` holds (fails,
+        `until`); `break` and `continue` end a round or the loop (N levels: the outer loops see it too)."""
+        status = 0
+        self.loops += 1
+        try:
+            for round_ in range(len(values)) if values is not None else iter(int, 1):
+                meter().step()
+                try:
+                    if values is not None:
+                        self.assign(name, values[round_])
+                    elif (self.run_node(condition) == 0) == until:
+                        break
+                    status = self.run_node(body)
+                except LoopControl as control:
+                    status = control.status
+                    if control.levels > 1:
+                        control.levels -= 1
+                        raise
+                    if control.stop:
+                        break
+        finally:
+            self.loops -= 1
+        return status
+
+    def case(self, node: Any) -> int:
+        """`case WORD in PATTERN [| PATTERN]...) LIST ;; ... esac`, with `;&` (run the next clause's list
+        too) and `;;&` (test the next clauses too); 0 if no clause ran."""
+        start, end = node.word.pos
+        subject = self.expand(self.source[start:end], start, node.word, split=False)[0]
+        status, fall_through = 0, False
+        for clause in node.clauses:
+            if not fall_through and not any(self.matches(subject, pattern) for pattern in clause.patterns):
+                continue
+            status = self.run_node(clause.body) if clause.body is not None else 0
+            if clause.terminator not in {";&", ";;&"}:
+                return status
+            fall_through = clause.terminator == ";&"
+        return status
+
+    def matches(self, text: str, pattern: Any) -> bool:
+        """Whether `text` matches a `case` pattern word (quoted characters match themselves)."""
+        start, end = pattern.pos
+        compiled = self.pattern(self.source[start:end], start, pattern)
+        if not text:  # wcmatch matches file names, never empty: only stars (or nothing) match nothing
+            return not compiled.strip("*")
+        return wcmatch.fnmatch.fnmatch(text, compiled, flags=MATCH)
+
+    def call(self, body: Any, words: list[str], assignments: list[tuple[str, str]], fds: dict[int, Stream]) -> int:
+        """Runs a shell function: its arguments are the positional parameters, `return` ends it, and
+        the variables it makes `local` (and the assignments before its name) are restored after it."""
+        run = meter()
+        if len(self.frames) + self.depth >= run.budget.nesting:
+            raise OverBudget("the depth of function calls and shells", run.budget.nesting, "nesting")
+        saved = (self.positional, self.fds, self.loops)
+        self.positional, self.fds, self.loops = words[1:], fds, 0
+        self.frames.append({})
+        try:
+            for name, value in assignments:
+                self.make_local(name)
+                self.env[name] = value
+            return self.compound(body)
+        except Return as stop:
+            return stop.status
+        finally:
+            for name, before in self.frames.pop().items():
+                for values, kept in zip((self.env, self.variables), before, strict=True):
+                    if kept is None:
+                        values.pop(name, None)
+                    else:
+                        values[name] = kept
+            self.positional, self.fds, self.loops = saved
+
+    def make_local(self, name: str) -> None:
+        """Keeps the value `name` has outside the function under way, to restore when it returns."""
+        self.frames[-1].setdefault(name, (self.env.get(name), self.variables.get(name)))
 
     def list_(self, parts: list[Any]) -> int:
         if any(part.kind == "operator" and part.op == "&" for part in parts):
@@ -149,9 +309,14 @@ class Shell:
         return status
 
     def pipeline(self, parts: list[Any]) -> int:
+        negate = parts[0].kind == "reservedword" and parts[0].word == "!"
+        status = self._pipeline(parts[1:] if negate else parts)
+        return int(status == 0) if negate else status
+
+    def _pipeline(self, parts: list[Any]) -> int:
         commands = [p for p in parts if p.kind != "pipe"]
         if any(p.kind == "reservedword" for p in parts):
-            raise Unsupported("`!` or `time` before a pipeline")
+            raise Unsupported("`time` before a pipeline")
         data: bytes | None = None
         status = 0
         for i, command in enumerate(commands):
@@ -164,19 +329,37 @@ class Shell:
             if len(commands) == 1:
                 status = self.command(command, fds) if command.kind == "command" else self.node(command)
             else:
-                status = self.in_subshell(command, fds)
+                # a compound command of a pipeline starts outside any loop, a simple one stays in it (bash)
+                loops = None if command.kind == "command" else 0
+                status = self.in_subshell(functools.partial(self.piped, command, fds), fds, loops=loops)
             data = out.read() if out is not None else None
         return status
 
-    def in_subshell(self, command: Any, fds: dict[int, Stream]) -> int:
-        """Runs a command of a pipeline as bash does, in a subshell: its cd, variables and exit stay in it."""
-        saved = (self.cwd, dict(self.env), dict(self.variables), self.fds)
+    def piped(self, command: Any, fds: dict[int, Stream]) -> int:
+        """A command of a pipeline, with the pipeline's descriptors."""
+        if command.kind == "command":
+            return self.command(command, fds)
+        self.fds = fds
+        return self.node(command)
+
+    def in_subshell(self, run: Callable[[], int], fds: dict[int, Stream], *, loops: int | None = None) -> int:
+        """Runs commands as bash does in a subshell (`( ... )`, a command of a pipeline): its cd,
+        variables, functions and exit stay in it; `break`, `continue` and `return` end it."""
+        saved = (self.cwd, dict(self.env), dict(self.variables), dict(self.functions), self.fds, self.status)
+        frames = [dict(frame) for frame in self.frames]
+        self.fds = fds
+        outer_loops = self.loops
+        self.loops = outer_loops if loops is None else loops
         try:
-            return self.command(command, fds) if command.kind == "command" else self.node(command)
-        except ExitShell as stop:
+            return run()
+        except (ExitShell, Return) as stop:
             return stop.status
+        except LoopControl as control:
+            return control.status
         finally:
-            self.cwd, self.env, self.variables, self.fds = saved
+            self.cwd, self.env, self.variables, self.functions, self.fds, _ = saved
+            self.frames[:] = frames
+            self.loops = outer_loops
 
     # -- one simple command ------------------------------------------------------------------------
 
@@ -199,22 +382,7 @@ class Shell:
             fds.get(2, Null()).write(f"{self.name}: vcenter-guest mock: {exc}\n".encode())
 
     def _command(self, node: Any, fds: dict[int, Stream]) -> int:
-        assignments: list[tuple[str, str]] = []
-        words: list[str] = []
-        redirects: list[Any] = []
-        for part in node.parts:
-            if part.kind == "assignment":
-                name, _, _ = part.word.partition("=")
-                raw = self.source[part.pos[0] : part.pos[1]]
-                value_source = raw[raw.index("=") + 1 :]
-                offset = part.pos[0] + raw.index("=") + 1
-                assignments.append((name, "".join(self.expand(value_source, offset, part, split=False))))
-            elif part.kind == "word":
-                words += self.expand_word(part)
-            elif part.kind == "redirect":
-                redirects.append(part)
-            else:
-                raise Unsupported(f"the construct {part.kind!r}")
+        assignments, words, redirects = self.parts_of(node)
         for redirect in redirects:
             if not self.redirect(redirect, fds):
                 return 1
@@ -225,6 +393,9 @@ class Shell:
         name = words[0]
         if name == "exec":
             return self.exec_(words[1:], assignments, fds, node)
+        function = self.functions.get(name)
+        if function is not None:
+            return self.call(function, words, assignments, fds)
         builtin = self.commands.builtins.get(name)
         if builtin is not None:
             return builtin(self, words, fds, node)
@@ -232,9 +403,34 @@ class Shell:
         env.update(assignments)
         return self.external(words, env, fds, node)
 
+    def parts_of(self, node: Any) -> tuple[list[tuple[str, str]], list[str], list[Any]]:
+        """A simple command's assignments (expanded), words (expanded) and redirections (not yet)."""
+        assignments: list[tuple[str, str]] = []
+        words: list[str] = []
+        redirects: list[Any] = []
+        declaring = False  # `local NAME=VALUE`, `export NAME=VALUE`: no field splitting after the `=`
+        for part in node.parts:
+            if part.kind == "word" and words and declaring and NAME_EQ.match(part.word):
+                words += self.expand(self.source[part.pos[0] : part.pos[1]], part.pos[0], part, split=False)
+            elif part.kind == "assignment":
+                name, _, _ = part.word.partition("=")
+                raw = self.source[part.pos[0] : part.pos[1]]
+                value_source = raw[raw.index("=") + 1 :]
+                offset = part.pos[0] + raw.index("=") + 1
+                assignments.append((name, "".join(self.expand(value_source, offset, part, split=False))))
+            elif part.kind == "word":
+                words += self.expand_word(part)
+                declaring = declaring or (len(words) == 1 and words[0] in DECLARATIONS)
+            elif part.kind == "redirect":
+                redirects.append(part)
+            else:
+                raise Unsupported(f"the construct {part.kind!r}")
+        return assignments, words, redirects
+
     def assign(self, name: str, value: str) -> None:
         if name in self.env:
             self.env[name] = value
+            self.variables.pop(name, None)  # a `local` without a value no longer hides it
         else:
             self.variables[name] = value
 
@@ -381,7 +577,16 @@ class Shell:
                 raise Unsupported(f"a script for {first[2:].decode('utf-8', 'replace').strip()!r}")
         return self.subshell(data.decode("utf-8", "replace"), path, args, env, fds)
 
-    def subshell(self, source: str, name: str, args: list[str], env: dict[str, str], fds: dict[int, Stream]) -> int:
+    def subshell(
+        self,
+        source: str,
+        name: str,
+        args: list[str],
+        env: dict[str, str],
+        fds: dict[int, Stream],
+        *,
+        function_label: str | None = None,
+    ) -> int:
         run = meter()
         run.step()
         if self.depth >= run.budget.nesting:
@@ -394,9 +599,11 @@ class Shell:
             name,
             list(args),
             dict(fds),
-            depth=self.depth + 1,
+            depth=self.depth + 1 + len(self.frames),
             pid=self.pid,
             commands=self.commands,
+            machine=self.machine,
+            function_label=function_label,
         )
         status = child.run(source)
         self.duration += child.duration
@@ -432,28 +639,7 @@ class Shell:
     def expand(self, text: str, offset: int, node: Any, *, split: bool) -> list[str]:
         """The fields of a word's source `text` (at `offset` in the script); `split`: field splitting
         and pathname expansion (off for an assignment's value)."""
-        expansions = {}
-        substitutions = set()
-        for part in getattr(node, "parts", []) or []:
-            if part.kind in {"parameter", "tilde"}:
-                expansions[part.pos[0] - offset] = part
-            elif part.kind in {"commandsubstitution", "processsubstitution"}:
-                substitutions.add(part.pos[0] - offset)
-            else:
-                raise Unsupported(f"the expansion {part.kind!r}")
-        expander = Expander(self, text, split)
-        while expander.i < len(text):
-            # bashlex marks a `$X` (or a `...` or $(...)) inside single quotes as an expansion when the
-            # word has other parts: the quoting seen here decides.
-            if expander.i in substitutions and expander.state != "'":
-                raise Unsupported("command substitution")
-            part = expansions.get(expander.i) if expander.state != "'" else None
-            if part is not None:
-                expander.expansion(part)
-                expander.i = part.pos[1] - offset
-            else:
-                expander.character()
-        fields = expander.fields
+        fields = self.expander(text, offset, node, split=split).fields
         if not split:
             return ["".join(f.text for f in fields)]
         result: list[str] = []
@@ -465,11 +651,40 @@ class Shell:
                 result.append(field.text)
         return result
 
+    def pattern(self, text: str, offset: int, node: Any) -> str:
+        """A word as a pattern (`case`): expanded, not split, its quoted characters escaped."""
+        return "".join(f.pattern for f in self.expander(text, offset, node, split=False, pattern=True).fields)
+
+    def expander(self, text: str, offset: int, node: Any, *, split: bool, pattern: bool = False) -> Expander:
+        """A word's source `text` walked: quote removal, expansions (see `expand`)."""
+        expansions = {}
+        substitutions = set()
+        for part in getattr(node, "parts", []) or []:
+            if part.kind in {"parameter", "tilde"}:
+                expansions[part.pos[0] - offset] = part
+            elif part.kind in {"commandsubstitution", "processsubstitution"}:
+                substitutions.add(part.pos[0] - offset)
+            else:
+                raise Unsupported(f"the expansion {part.kind!r}")
+        expander = Expander(self, text, split, pattern=pattern)
+        while expander.i < len(text):
+            # bashlex marks a `$X` (or a `...` or $(...)) inside single quotes as an expansion when the
+            # word has other parts: the quoting seen here decides.
+            if expander.i in substitutions and expander.state != "'":
+                raise Unsupported("command substitution")
+            part = expansions.get(expander.i) if expander.state != "'" else None
+            if part is not None:
+                expander.expansion(part)
+                expander.i = part.pos[1] - offset
+            else:
+                expander.character()
+        return expander
+
     def glob(self, pattern: str) -> list[str]:
         """Pathname expansion: the names the pattern matches in one directory, sorted (none: [])."""
         directory, slash, last = pattern.rpartition("/")
-        unescaped = re.sub(r"\[([*?\[])\]", r"\1", directory)
-        if any(c in re.sub(r"\[[*?\[]\]", "", directory) for c in "*?["):
+        unescaped = re.sub(r"\\(.)", r"\1", directory)
+        if any(c in re.sub(r"\\.", "", directory) for c in "*?["):
             raise Unsupported("pathname expansion in a directory part of a path")
         where = self.absolute((unescaped or "/") if slash else ".") if slash else self.cwd
         try:
@@ -477,7 +692,9 @@ class Shell:
         except MockError:
             return []
         hidden = last.startswith(".")
-        found = sorted(n for n in names if fnmatch.fnmatchcase(n, last) and (hidden or not n.startswith(".")))
+        found = sorted(
+            n for n in names if wcmatch.fnmatch.fnmatch(n, last, flags=MATCH) and (hidden or not n.startswith("."))
+        )
         prefix = unescaped + "/" if slash else ""
         return [prefix + name for name in found]
 

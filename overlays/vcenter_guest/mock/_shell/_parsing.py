@@ -8,7 +8,9 @@ import re
 from typing import Any
 
 import bashlex
+import bashlex.ast
 import bashlex.errors
+import bashlex.parser
 
 from vcenter_guest.mock._budget import meter
 
@@ -46,6 +48,86 @@ CACHED_SOURCE = 4096
 """Sources this short are parsed once (`command_names` parses a line, then its run does again)."""
 
 
+# -- `case`: bashlex 0.18 has bash's grammar and tokenizer for it, but its actions raise NotImplementedError
+# (upstream has them since, unreleased). The actions below build the nodes for those productions;
+# the grammar, the tokenizer and the parse tables stay bashlex's. bashlex's own tree walker (which
+# `bashlex.parse` runs over every tree) knows only its kinds, so a `case` is a `compound` node whose
+# `list` holds its words and clauses, marked by `construct` ("case", "clause").
+
+
+def _reserved(p: Any, i: int) -> Any:
+    return bashlex.ast.node(kind="reservedword", word=p[i], pos=p.lexspan(i))
+
+
+def _word(p: Any, i: int) -> Any:
+    return bashlex.parser._expandword(p.context, p.slice[i])  # bashlex's own word expansion
+
+
+def _case_pattern(p: Any) -> None:
+    """pattern : WORD | pattern BAR WORD: the list of pattern words."""
+    p[0] = [_word(p, 1)] if len(p) == 2 else [*p[1], _word(p, 3)]
+
+
+def _case_pattern_list(p: Any) -> None:
+    """pattern_list : newline_list [LEFT_PAREN] pattern RIGHT_PAREN (compound_list | newline_list): one clause."""
+    patterns = p[2] if len(p) == 5 else p[3]
+    body = p[len(p) - 1] if isinstance(p[len(p) - 1], bashlex.ast.node) else None
+    paren = _reserved(p, len(p) - 2)
+    parts = [*patterns, paren, *([body] if body is not None else [])]
+    p[0] = bashlex.ast.node(
+        kind="compound",
+        construct="clause",
+        list=parts,
+        redirects=[],
+        patterns=patterns,
+        body=body,
+        terminator=None,
+        pos=(patterns[0].pos[0], parts[-1].pos[1]),
+    )
+
+
+def _case_clause_sequence(p: Any) -> None:
+    """case_clause_sequence : [case_clause_sequence] pattern_list (;; | ;& | ;;&): clauses with their ends."""
+    clauses, clause, end = ([], p[1], 2) if len(p) == 3 else (p[1], p[2], 3)
+    clause.terminator = p[end]
+    clause.list.append(_reserved(p, end))
+    clause.pos = (clause.pos[0], p.lexspan(end)[1])
+    p[0] = [*clauses, clause]
+
+
+def _case_clause(p: Any) -> None:
+    """case_clause : [case_clause_sequence] pattern_list: the clauses, the last without its `;;`."""
+    p[0] = [p[1]] if len(p) == 2 else [*p[1], p[2]]
+
+
+def _case_command(p: Any) -> None:
+    """case_command : CASE WORD newline_list IN [clauses] [newline_list] ESAC."""
+    clauses = next((x for x in list(p)[5:] if isinstance(x, list)), [])
+    word = _word(p, 2)
+    parts = [_reserved(p, 1), word, _reserved(p, 4), *clauses, _reserved(p, len(p) - 1)]
+    p[0] = bashlex.ast.node(
+        kind="compound",
+        construct="case",
+        list=parts,
+        redirects=[],
+        word=word,
+        clauses=clauses,
+        pos=(parts[0].pos[0], parts[-1].pos[1]),
+    )
+
+
+_CASE_ACTIONS = {
+    "pattern": _case_pattern,
+    "pattern_list": _case_pattern_list,
+    "case_clause_sequence": _case_clause_sequence,
+    "case_clause": _case_clause,
+    "case_command": _case_command,
+}
+for _production in bashlex.parser.yaccparser.productions:
+    if _production.name in _CASE_ACTIONS:
+        _production.callable = _CASE_ACTIONS[_production.name]
+
+
 @functools.lru_cache(maxsize=256)
 def parsed(source: str) -> tuple[Any, ...]:
     return tuple(bashlex.parse(source))  # the shell only reads the nodes
@@ -60,7 +142,9 @@ def parse(source: str) -> list[Any]:
     except bashlex.errors.ParsingError as exc:
         raise ShellSyntaxError(source.count("\n", 0, max(0, min(exc.position, len(source)))) + 1) from None
     except NotImplementedError as exc:
-        raise Unsupported(str(exc) or "this construct") from None
+        # bashlex names the production it lacks: "type = {time command}, token = {time}"
+        what = re.search(r"type = \{([^}]*)\}", str(exc))
+        raise Unsupported(f"the {what[1]}" if what else "this construct") from None
     except (IndexError, AttributeError, TypeError, AssertionError, ValueError, RecursionError):
         # bashlex's own limits: report them as the syntax bash would accept but we cannot run.
         raise Unsupported("this command line (the parser cannot read it)") from None

@@ -11,7 +11,7 @@ from vcenter_guest.mock._filesystem import Account, GuestFilesystem
 from ._builtins import BUILTINS
 from ._interpreter import Commands, Shell, Where
 from ._parsing import MAX_LINE, command_line, plain_words
-from ._streams import Buffer, ExitShell, Forever, Null, Outcome, Unsupported
+from ._streams import Buffer, ExitShell, Forever, Machine, Null, Outcome, Stream, Unsupported
 from ._utilities import UTILITY_TABLE
 
 __all__ = ["COMMANDS", "run_line", "run_script"]
@@ -31,12 +31,14 @@ def run_line(
     pid: int,
     name: str = "/bin/bash",
     budget: Budget | None = None,
+    machine: Machine | None = None,
 ) -> Outcome:
     """Runs `path arguments` as the guest's `/bin/bash -c` does for Processes.create; what it did.
 
-    `budget` limits what the run may cost (a run within another shares that one's)."""
+    `budget` limits what the run may cost (a run within another shares that one's); `machine`: what
+    its programs know of the guest besides its files (a default one if None)."""
     with metered(budget):
-        return _run_line(fs, who, path, arguments, env=env, cwd=cwd, pid=pid, name=name)
+        return _run_line(fs, who, path, arguments, env=env, cwd=cwd, pid=pid, name=name, machine=machine or Machine())
 
 
 def _run_line(
@@ -49,13 +51,15 @@ def _run_line(
     cwd: str,
     pid: int,
     name: str,
+    machine: Machine,
 ) -> Outcome:
     out, err = Buffer(), Buffer()
-    shell = Shell(fs, who, dict(env), cwd, name, fds={0: Null(), 1: out, 2: err}, pid=pid, commands=COMMANDS)
+    fds: dict[int, Stream] = {0: Null(), 1: out, 2: err}
+    shell = Shell(fs, who, dict(env), cwd, name, fds=fds, pid=pid, commands=COMMANDS, machine=machine)
     words = plain_words(arguments)
     line = command_line(path, arguments)
     if words is None:
-        return run_script(fs, who, line, env=env, cwd=cwd, pid=pid, name=name)
+        return run_script(fs, who, line, env=env, cwd=cwd, pid=pid, name=name, machine=machine)
     shell.source = line
     return _outcome(shell, lambda: shell.external([path, *words], shell.env, shell.fds, Where(shell)))
 
@@ -75,6 +79,10 @@ def _outcome(shell: Shell, run: Callable[[], int]) -> Outcome:
     except OverBudget as exc:
         shell.report(exc, shell.fds)
         shell.status = BUDGET_EXIT_CODE
+    except RecursionError:
+        # Compound commands nested deeper than the walk can go (function calls are bounded before).
+        err.write(f"{shell.name}: vcenter-guest mock: commands nested too deeply for the simulated shell\n".encode())
+        shell.status = BUDGET_EXIT_CODE
     return Outcome(out.read(), err.read(), shell.status, shell.duration, shell.ignores_term, shell.unkillable)
 
 
@@ -88,17 +96,29 @@ def run_script(
     pid: int,
     name: str = "/bin/bash",
     budget: Budget | None = None,
+    machine: Machine | None = None,
 ) -> Outcome:
-    """Runs `line` as `/bin/bash -c LINE` (started with no stdin) does in the guest; what it did."""
+    """Runs `line` as `/bin/bash -c LINE` (started with no stdin) does in the guest; what it did.
+
+    `machine`: what its programs know of the guest besides its files (a default one if None)."""
     with metered(budget):
-        return _run_script(fs, who, line, env=env, cwd=cwd, pid=pid, name=name)
+        return _run_script(fs, who, line, env=env, cwd=cwd, pid=pid, name=name, machine=machine or Machine())
 
 
 def _run_script(
-    fs: GuestFilesystem, who: Account, line: str, *, env: Mapping[str, str], cwd: str, pid: int, name: str
+    fs: GuestFilesystem,
+    who: Account,
+    line: str,
+    *,
+    env: Mapping[str, str],
+    cwd: str,
+    pid: int,
+    name: str,
+    machine: Machine,
 ) -> Outcome:
     out, err = Buffer(), Buffer()
-    shell = Shell(fs, who, dict(env), cwd, name, fds={0: Null(), 1: out, 2: err}, pid=pid, commands=COMMANDS)
+    fds: dict[int, Stream] = {0: Null(), 1: out, 2: err}
+    shell = Shell(fs, who, dict(env), cwd, name, fds=fds, pid=pid, commands=COMMANDS, machine=machine)
     if len(line) > MAX_LINE:
         err.write(
             f"{name}: vcenter-guest mock: a command line over {MAX_LINE} characters is not interpreted\n".encode()

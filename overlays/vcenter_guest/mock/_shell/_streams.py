@@ -19,8 +19,11 @@ __all__ = [
     "ExitShell",
     "FileStream",
     "Forever",
+    "LoopControl",
+    "Machine",
     "Null",
     "Outcome",
+    "Return",
     "Stream",
     "Unsupported",
     "UnsupportedOption",
@@ -52,6 +55,34 @@ class Forever(Exception):
     """A command that never ends by itself: nothing after it runs."""
 
 
+class LoopControl(Exception):
+    """`break N` or `continue N`: leaves (or goes on with) the N-th enclosing loop."""
+
+    def __init__(self, *, stop: bool, levels: int, status: int = 0) -> None:
+        super().__init__(stop, levels)
+        self.stop, self.levels, self.status = stop, levels, status
+
+
+class Return(Exception):
+    """`return N`: ends the function under way with status N."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+@attrs.frozen
+class Machine:
+    """What a guest's programs know of the machine besides its files (`uname`, `uptime`, `ls -l`)."""
+
+    system: str = "Linux"
+    """The kernel's name as `uname -s` gives it: "Linux", or "SunOS" on Solaris guests."""
+    booted: float = 0.0
+    """Wall-clock seconds when the guest booted (the file system's clock reads now)."""
+    users: Mapping[int, str] = attrs.field(factory=lambda: {0: "root"})
+    """Account and group names by id (each user's primary group has its name), as /etc/passwd has them."""
+
+
 @attrs.define
 class Outcome:
     """What a command line did: its own stdout and stderr (not redirected), exit status and duration."""
@@ -74,12 +105,18 @@ class Stream:
         """The bytes a read until end of file gets."""
         return b""
 
+    def read_line(self) -> bytes:
+        """The next line (with its newline; without one at the end of the file; b"" past it)."""
+        return b""
+
 
 class Buffer(Stream):
-    """Bytes kept in memory: a pipe, or the process's own stdout and stderr (vCenter keeps neither)."""
+    """Bytes kept in memory: a pipe or a file read by `<` (reads take them from an offset, shared by
+    every descriptor on it), or the process's own stdout and stderr (vCenter keeps neither)."""
 
     def __init__(self, data: bytes = b"") -> None:
         self.data = bytearray(data)
+        self.offset = 0
 
     def write(self, data: bytes) -> None:
         if len(self.data) + len(data) > MAX_OUTPUT:
@@ -87,7 +124,14 @@ class Buffer(Stream):
         self.data += data
 
     def read(self) -> bytes:
-        return bytes(self.data)
+        start, self.offset = self.offset, len(self.data)
+        return bytes(self.data[start:])
+
+    def read_line(self) -> bytes:
+        end = self.data.find(b"\n", self.offset)
+        end = len(self.data) if end < 0 else end + 1
+        start, self.offset = self.offset, end
+        return bytes(self.data[start:end])
 
 
 class Null(Stream):

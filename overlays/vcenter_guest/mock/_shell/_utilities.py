@@ -16,6 +16,8 @@ from ._builtins import INT64_MAX, echo, int_of, printf, status_of
 from ._interpreter import Builtin, Shell, Utility, Where
 from ._parsing import NAME
 from ._streams import FileStream, Null, Stream, UnsupportedOption, complain, reason, write
+from ._system import ls as _ls  # `ls`, `uptime` and `uname` show the guest: see `_system`
+from ._system import uname, uptime
 
 __all__ = ["UTILITIES", "UTILITY_TABLE"]
 
@@ -150,32 +152,6 @@ def _env(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, Str
     return shell.external(args, env, fds, Where(shell))
 
 
-def _ls(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, Stream]) -> int:
-    flags = "".join(w[1:] for w in words[1:] if w.startswith("-") and w != "-")
-    if unknown := "".join(sorted(set(flags) - {"a", "A", "1"})):
-        raise UnsupportedOption(f"the option -{unknown}")
-    paths = [w for w in words[1:] if not w.startswith("-") or w == "-"] or ["."]
-    status = 0
-    for n, path in enumerate(paths):
-        try:
-            node, _ = shell.fs.lookup(shell.absolute(path), shell.who)
-            if node.kind is not Kind.DIRECTORY:
-                write(fds, 1, (path + "\n").encode())
-                continue
-            names = sorted(n.name for n in shell.fs.list_directory(shell.absolute(path), shell.who))
-        except MockError as error:
-            complain(fds, f"ls: cannot access '{path}': {reason(error)}")
-            status = 2
-            continue
-        if "a" in flags:
-            names = [".", "..", *names]
-        elif "A" not in flags:
-            names = [name for name in names if not name.startswith(".")]
-        header = f"{'' if n == 0 else chr(10)}{path}:\n" if len(paths) > 1 else ""
-        write(fds, 1, (header + "".join(f"{name}\n" for name in names)).encode())
-    return status
-
-
 def _sleep(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, Stream]) -> int:
     if len(words) < 2:
         complain(fds, "sleep: missing operand")
@@ -198,11 +174,13 @@ def _shell(shell: Shell, words: list[str], env: dict[str, str], fds: dict[int, S
             complain(fds, f"{words[0]}: -c: option requires an argument")
             return 2
         command, rest = args[1], args[2:]
-        return shell.subshell(command, rest[0] if rest else words[0], rest[1:], env, fds)
+        name = rest[0] if rest else words[0]
+        return shell.subshell(command, name, rest[1:], env, fds, function_label="environment")
     if args and args[0].startswith("-"):
         raise UnsupportedOption(f"the option {args[0]}")
     if not args:
-        return shell.subshell(fds.get(0, Null()).read().decode("utf-8", "replace"), words[0], [], env, fds)
+        source = fds.get(0, Null()).read().decode("utf-8", "replace")
+        return shell.subshell(source, words[0], [], env, fds, function_label="main")
     path = shell.absolute(args[0])
     try:
         data = bytes(shell.fs.read_file(path, shell.who))
@@ -256,5 +234,7 @@ UTILITY_TABLE: dict[str, Utility] = {
     "printf": builtin_as_program(printf),
     "true": builtin_as_program(status_of(0)),
     "false": builtin_as_program(status_of(1)),
+    "uptime": uptime,
+    "uname": uname,
 }
 UTILITIES = frozenset(UTILITY_TABLE)

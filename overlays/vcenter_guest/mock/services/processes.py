@@ -37,7 +37,15 @@ from vcenter_guest.mock._processes import (
     quick_program,
 )
 from vcenter_guest.mock._records import GuestUser, Program
-from vcenter_guest.mock._shell import DEFAULT_PATH, Outcome, command_line, command_names, plain_words, run_line
+from vcenter_guest.mock._shell import (
+    DEFAULT_PATH,
+    Machine,
+    Outcome,
+    command_line,
+    command_names,
+    plain_words,
+    run_line,
+)
 from vcenter_guest.mock._state import Process, VmState, account
 from vcenter_guest.mock._vms import Vms
 from vcenter_guest.operations import Operation
@@ -144,7 +152,16 @@ class Processes(Vms):
         env, cwd = self._surroundings(vm, user, spec)
         path, arguments = spec["path"], spec.get("arguments") or ""
         fs, who = self.filesystem(vm), account(user)
-        return run_line(fs, who, path, arguments, env=env, cwd=cwd, pid=pid, budget=self.budget)
+        return run_line(
+            fs, who, path, arguments, env=env, cwd=cwd, pid=pid, budget=self.budget, machine=self.machine(vm)
+        )
+
+    def machine(self, vm: VmState) -> Machine:
+        """What the guest's programs know of it besides its files: its kernel, when it booted (when
+        its guest operations started to wait for tools), its users' names."""
+        booted = self.wall() - (self.now() - (vm.ready_at - vm.spec.ready_after))
+        users = {0: "root", **{u.uid: u.name for u in vm.spec.guest_users}}
+        return Machine("SunOS" if vm.spec.guest_os_family == "SOLARIS" else "Linux", booted, users)
 
     def run_in_cmd(self, vm: VmState, user: GuestUser, spec: Mapping[str, Any]) -> Outcome:
         """Runs `cmd.exe ARGUMENTS` in a Windows guest (its `/c LINE` subset)."""
