@@ -34,14 +34,7 @@ import pytest
 from click.testing import CliRunner
 from vcenter_guest.cli import main
 
-_SHELL_HELPER = (
-    "the mock's simulated shell lacks `ls -l` and `uptime` until the shell helper's work (issue 27: "
-    "mock/_shell, simulated programs) is merged; then this mark goes"
-)
-EXPECTED_TO_FAIL = {
-    "vcenter-guest run --vm vm-42 -- /bin/ls -l /tmp": _SHELL_HELPER,
-    "vcenter-guest run --vm vm-42 --vm vm-50 --output-dir out -- /usr/bin/uptime": _SHELL_HELPER,
-}
+EXPECTED_TO_FAIL: dict[str, str] = {}
 """Examples that do not run yet, each with the work that makes it run (strict: an example that
 starts to run fails its test until its line here goes)."""
 
