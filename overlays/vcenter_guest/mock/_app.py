@@ -324,6 +324,21 @@ class MockApi:
         result: dict[str, Any] = body
         return result
 
+    async def optional_body(self, scope: Scope, receive: Receive) -> Any:
+        """The JSON value of a body a GET may carry (the official SDK sends VM.list's filter so), or None."""
+        try:
+            raw = await self._read_body(receive)
+        except _TooLarge:
+            raise _invalid(
+                "vcenter_guest.mock.body_too_large", "The request body is larger than {0} bytes.", self.max_body
+            ) from None
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError):
+            raise _invalid("vapi.protocol.server.rest.invalid_json", "The request body is not valid JSON.") from None
+
     @staticmethod
     def _pid(params: Mapping[str, str]) -> int:
         text = params["pid"]

@@ -129,7 +129,7 @@ class DataValues:
                 return inner
             if tag in ("STRUCTURE", "ERROR"):
                 return self._fields(inner, resolved)
-            raise _BadInput(f"unknown data value tag {tag[:40]!r}")
+            raise _BadInput("a data value's tag is OPTIONAL, SECRET, STRUCTURE or ERROR")  # never echoed: input
         if isinstance(value, list):
             if self.schemas.is_map(resolved):
                 return self._map(value, resolved["additionalProperties"])
@@ -240,12 +240,17 @@ class JsonRpc:
         self.operations: dict[VapiId, Operation] = dict(doc.table.by_vapi)
         self._success_schema: dict[str, Any] = {}
         self._body_schema: dict[str, Any] = {}
+        self._takes_query: set[str] = set()
+        """GET operations with query parameters: their other input fields come as a JSON body (VM.list's filter)."""
         for op in self.operations.values():
             declared = document["paths"][op.path_key][op.method.lower()]
             response = declared["responses"][str(op.success_status)]
             self._success_schema[op.id] = response.get("content", {}).get("application/json", {}).get("schema")
             body = declared.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
             self._body_schema[op.id] = body or {}
+            parameters = [*document["paths"][op.path_key].get("parameters", ()), *declared.get("parameters", ())]
+            if op.method == "GET" and any(p.get("in") == "query" for p in parameters):
+                self._takes_query.add(op.id)
         self._error_schema = {
             schema["x-vapi-error-type"]: {"$ref": f"#/components/schemas/{name}"}
             for name, schema in components.items()
@@ -311,12 +316,14 @@ class JsonRpc:
                 raise _BadInput("the input is a structure")
             fields = self.values.plain(value, body_schema)
         except (_BadInput, KeyError, TypeError, ValueError) as error:
+            # _BadInput's texts are ours; the others' could quote the input, which may hold a secret.
+            why = str(error) if isinstance(error, _BadInput) else "malformed"
             raise MockError(
                 "INVALID_ARGUMENT",
                 "vapi.data.serializers.invalid",
                 "The input of {0} is not a valid data value: {1}.",
-                f"{op.vapi.service if op.vapi else op.id}.{op.vapi.operation if op.vapi else ''}",
-                str(error) or "malformed",
+                op.id,
+                why,
             ) from None
         params: dict[str, str] = {}
         for name in op.path_parameters:
@@ -338,7 +345,7 @@ class JsonRpc:
                     "string or integer",
                 )
             params[name] = str(given)
-        if op.body_schema is None and op.method != "GET" and fields:
+        if op.body_schema is None and op.id not in self._takes_query and fields:
             raise MockError(
                 "INVALID_ARGUMENT",
                 "vapi.bindings.typeconverter.unexpected.field",
