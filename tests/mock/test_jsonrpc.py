@@ -214,3 +214,16 @@ def test_a_malformed_input_is_refused_without_echoing_what_it_held(rpc: httpx.Cl
     response = rpc.post("/api", json=body)
     assert "com.vmware.vapi.std.errors.invalid_argument" in response.text
     assert "hunter2" not in response.text
+
+
+def test_a_bug_of_the_mock_is_a_json_rpc_internal_error_not_a_dropped_connection() -> None:
+    app = create_app()
+
+    async def broken(*_: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    app.state.api.jsonrpc.answer = broken
+    with serve(app=app) as url, httpx.Client(base_url=url, timeout=30) as http:
+        response = http.post("/api", json={"jsonrpc": "2.0", "method": "invoke", "id": 1, "params": {}})
+    assert response.status_code == 200
+    assert response.json()["error"]["code"] == -32603

@@ -31,7 +31,7 @@ from ._document import Document, document
 from ._errors import MockError
 from ._handlers import HANDLERS, check_handled, dumps
 from ._inventory import Inventory
-from ._jsonrpc import JSONRPC_PATH, JsonRpc
+from ._jsonrpc import JSONRPC_PATH, JsonRpc, internal_error
 from ._sessions import SESSION_HEADER
 from ._simulator import Simulator
 from ._state import Session
@@ -186,7 +186,12 @@ class MockApi:
                 raw = None
             except _Disconnected:
                 return
-            await (await self.jsonrpc.answer(scope, raw))(scope, receive, send)
+            try:
+                answer = await self.jsonrpc.answer(scope, raw)
+            except Exception:  # as over REST: the documented format even when the mock has a bug
+                log.exception("internal error in a JSON-RPC call")
+                answer = internal_error()
+            await answer(scope, receive, send)
             return
         try:
             operation, params = self._route(scope)

@@ -35,7 +35,7 @@ from ._errors import MockError
 from ._handlers import dumps
 from ._sessions import SESSION_HEADER
 
-__all__ = ["JSONRPC_PATH", "JsonRpc"]
+__all__ = ["JSONRPC_PATH", "JsonRpc", "internal_error"]
 
 JSONRPC_PATH = "/api"
 
@@ -47,6 +47,7 @@ PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
 
 _SESSION_SCHEME = "com.vmware.vapi.std.security.session_id"
 _USER_PASSWORD_SCHEME = "com.vmware.vapi.std.security.user_pass"  # noqa: S105 - a scheme's name
@@ -196,6 +197,11 @@ class DataValues:
 def _rpc_error(request_id: Any, code: int, message: str) -> Response:
     body = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
     return Response(dumps(body), 200, media_type="application/json")
+
+
+def internal_error() -> Response:
+    """The JSON-RPC answer to a call the mock failed on (a bug of its own)."""
+    return _rpc_error(None, INTERNAL_ERROR, "Internal error.")
 
 
 def _rpc_result(request_id: Any, result: Mapping[str, Any]) -> Response:
