@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from com.vmware.vapi.std import errors_client as std
 from com.vmware.vcenter.vm.guest.filesystem_client import Files, Transfers
 from com.vmware.vcenter.vm.guest_client import Credentials, Operations, Processes
@@ -308,3 +309,31 @@ def test_every_vapi_operation_of_the_document_is_called_through_the_sdk_here() -
         if called is None:
             missing.append(f"{op.id} ({op.vapi.service} {op.vapi.operation})")
     assert not missing, f"no SDK interop test calls {', '.join(missing)}"
+
+
+def test_the_sdk_over_plain_http_with_the_stub_configuration_create_vsphere_client_builds() -> None:
+    """What an SDK user does against `vcenter-guest mock` (plain HTTP; create_vsphere_client insists on
+    https): the same connector, security filter and stub configuration, at an http:// URL."""
+    from com.vmware.cis_client import Session
+    from vcenter_guest.mock import serve
+    from vmware.vapi.lib.connect import get_requests_connector
+    from vmware.vapi.security.client.security_context_filter import LegacySecurityContextFilter
+    from vmware.vapi.security.session import create_session_security_context
+    from vmware.vapi.security.user_password import create_user_password_security_context
+    from vmware.vapi.stdlib.client.factories import StubConfigurationFactory
+
+    def stub_config(url: str, context: Any) -> Any:
+        connector = get_requests_connector(
+            session=requests.Session(),
+            url=url + "/api",
+            provider_filter_chain=[LegacySecurityContextFilter(security_context=context)],
+        )
+        return StubConfigurationFactory.new_std_configuration(connector)
+
+    with serve() as url:
+        login = stub_config(url, create_user_password_security_context(DEMO_API_USER, DEMO_API_PASSWORD))
+        session_id = Session(login).create()
+        config = stub_config(url, create_session_security_context(session_id))
+        assert [vm.vm for vm in VM(config).list(VM.FilterSpec(names={"demo-linux"}))] == [DEMO_VM]
+        pid = Processes(config).create(DEMO_VM, ROOT, Processes.CreateSpec(path="/opt/app/exit", arguments="5"))
+        assert Processes(config).get(DEMO_VM, ROOT, pid).exit_code == 5
