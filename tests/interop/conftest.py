@@ -116,3 +116,9 @@ def sdk_mock(_sdk_listener: SdkMock) -> SdkMock:
 
     _sdk_listener.use(create_app())
     return _sdk_listener
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The SDK warns of its own deprecated enums on import: its noise, not this project's."""
+    for item in items:
+        item.add_marker(pytest.mark.filterwarnings(r"ignore::DeprecationWarning:(com\.vmware|vmware\.vapi)"))
