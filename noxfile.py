@@ -4,7 +4,8 @@
     nox -s generate -- --check   fail, naming each stale/missing/extra file, if generated/ is out of date
     nox -s lint                  ruff on the handwritten code, and the import contracts
     nox -s typecheck             mypy --strict on both packages
-    nox -s tests                 the README's test command (unit, mock server, property tests)
+    nox -s tests                 the README's test command (unit, mock server, property tests), then interop
+    nox -s interop               the official SDK's unmodified default client against the mock (tests/interop)
     nox -s demo                  the README's main job: run a program against the embedded mock vCenter
     nox -s fuzz                  the property suites with a large example budget
     nox -s bench                 benchmarks against raw httpx and the official SDK
@@ -210,6 +211,27 @@ def tests(session: nox.Session) -> None:
     _install_project(session)
     session.install(*TEST_REQUIREMENTS)
     session.run("pytest", *(session.posargs or ["-q"]))
+    if not session.posargs:
+        session.notify("interop")  # the README's test command runs the SDK interop tests too
+
+
+# The official SDK, pinned: tests/interop speaks to the mock with its default client (vAPI JSON-RPC),
+# and benchmarks/_sdk.py switches its stubs to the /api format through runtime internals of exactly
+# this version. Never a dependency of the package; its own environment, since it pins cryptography.
+SDK_REQUIREMENTS = (
+    "vmware-vcenter==9.1.1.0",
+    "vmware-vapi-runtime==9.1.1.0",
+    "vmware-vapi-common-client==9.1.1.0",
+)
+
+
+@nox.session
+def interop(session: nox.Session) -> None:
+    """The official SDK (`create_vsphere_client`, unmodified) against the mock, over loopback TLS."""
+    _install_project(session)
+    session.install(*TEST_REQUIREMENTS, *SDK_REQUIREMENTS)
+    # Required here: without the SDK the folder is skipped elsewhere, and must fail here instead.
+    session.run("pytest", "tests/interop", *(session.posargs or ["-q"]), env={"VCENTER_GUEST_INTEROP": "required"})
 
 
 # The README's main job: one program in one VM of the embedded mock vCenter (posargs replace it).
@@ -239,12 +261,8 @@ def fuzz(session: nox.Session) -> None:
     session.run("vcenter-guest", "fuzz", "--mock", "--max-examples", str(15 * int(scale)), "--seed", "20261127")
 
 
-# The official SDK is a benchmark-only dependency, never one of the package. Pinned: benchmarks/_sdk.py
-# switches its stubs to the /api format through runtime internals of exactly this version.
 BENCH_REQUIREMENTS = (
-    "vmware-vcenter==9.1.1.0",
-    "vmware-vapi-runtime==9.1.1.0",
-    "vmware-vapi-common-client==9.1.1.0",
+    *SDK_REQUIREMENTS,
     "psutil>=5.9",
     "nox>=2024.4.15",
     *GENERATOR_REQUIREMENTS,

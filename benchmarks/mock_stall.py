@@ -96,7 +96,7 @@ class _Api:
     def upload(self, path: str, data: bytes) -> None:
         spec = {"path": path, "attributes": {"size": len(data), "overwrite": True}}
         url = self.fs("?action=create", spec=spec).json()
-        response = self.client.put(url.split("*", 1)[1], content=data)
+        response = self.client.put("/guestFile?" + url.partition("/guestFile?")[2], content=data)
         response.raise_for_status()
 
 

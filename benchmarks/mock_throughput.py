@@ -325,7 +325,7 @@ def _transfer_url(port: int, headers: dict[str, str], upload: bool) -> str:
         {"credentials": CREDS, "spec": spec},
         headers,
     )
-    return url.split("*", 1)[1]
+    return "/guestFile?" + url.partition("/guestFile?")[2]
 
 
 async def _move(port: int, method: str, target: str, data: memoryview | None) -> tuple[float, int]:

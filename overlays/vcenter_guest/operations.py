@@ -32,6 +32,7 @@ __all__ = [
     "Operation",
     "OperationTable",
     "Resend",
+    "VapiId",
     "document_path",
     "load_document",
     "operations",
@@ -79,6 +80,20 @@ class Effect(enum.Enum):
 _NAMES_WHAT_IT_MADE = frozenset({Effect.STARTS_PROGRAM, Effect.CREATES_GUEST_FILES})
 
 
+@attrs.frozen
+class VapiId:
+    """An operation's vAPI identity (`x-vcenter-guest-vapi`), as the vAPI runtime names it.
+
+    >>> operations()["processes.create"].vapi
+    VapiId(service='com.vmware.vcenter.vm.guest.processes', operation='create')
+    """
+
+    service: str
+    """The vAPI service id, e.g. `com.vmware.vcenter.vm.guest.processes`."""
+    operation: str
+    """The vAPI operation id within the service, e.g. `create`."""
+
+
 class DocumentError(ValueError):
     """The document breaks a convention the table relies on; the message names the operation."""
 
@@ -119,6 +134,9 @@ class Operation:
     served_by_host: bool = attrs.field(default=False, repr=False)
     """Its path has its own `servers`: the ESXi host's data plane (`/guestFile`), at the URL a transfer
     names rather than at vCenter."""
+    vapi: VapiId | None = attrs.field(default=None, repr=False)
+    """`x-vcenter-guest-vapi`: the vAPI service and operation ids VMware's runtime calls it by (the
+    official SDK's JSON-RPC names it so), or None when it is no vAPI operation (the data plane)."""
 
     @property
     def service(self) -> str:
@@ -199,7 +217,19 @@ def _operation(key: str, method: str, item: Mapping[str, Any], schemas: Mapping[
         body_fields=tuple(schemas[body_schema].get("properties", {})) if body_schema else (),
         raw_path_parameters=raw,
         served_by_host="servers" in item,
+        vapi=_vapi_id(op_id, op.get("x-vcenter-guest-vapi")),
     )
+
+
+def _vapi_id(op_id: str, value: object) -> VapiId | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or set(value) != {"service", "operation"}:
+        raise DocumentError(f"{op_id}: x-vcenter-guest-vapi must be {{service, operation}}, not {value!r}")
+    service, operation = value["service"], value["operation"]
+    if not isinstance(service, str) or not isinstance(operation, str) or not service or not operation:
+        raise DocumentError(f"{op_id}: x-vcenter-guest-vapi's service and operation must be names")
+    return VapiId(service, operation)
 
 
 class OperationTable(Mapping[str, Operation]):
@@ -222,6 +252,13 @@ class OperationTable(Mapping[str, Operation]):
                     table[op.id] = op
         self._table = table
         self.document = document
+        self.by_vapi: dict[VapiId, Operation] = {}
+        """The operations that have a vAPI identity, by it (the mock's JSON-RPC dispatches with it)."""
+        for op in table.values():
+            if op.vapi is not None:
+                if op.vapi in self.by_vapi:
+                    raise DocumentError(f"{op.id}: x-vcenter-guest-vapi {op.vapi} is also {self.by_vapi[op.vapi].id}'s")
+                self.by_vapi[op.vapi] = op
         self.status_by_error_type: dict[str, int] = {
             schema["x-vapi-error-type"]: int(schema["x-vapi-http-status"])
             for schema in schemas.values()

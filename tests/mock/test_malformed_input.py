@@ -149,7 +149,14 @@ def test_unknown_action_is_operation_not_found(api, query):
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/api", "/api/vcenter/host", "/api/vcenter/vm/vm-42/guest", "/rest/com/vmware/cis/session", "/api/session/x"],
+    [
+        "/",
+        "/api/",
+        "/api/vcenter/host",
+        "/api/vcenter/vm/vm-42/guest",
+        "/rest/com/vmware/cis/session",
+        "/api/session/x",
+    ],
 )
 def test_unknown_path_is_operation_not_found(api, path):
     response = _post(api, path, json={})

@@ -13,7 +13,11 @@ def test_the_mock_refuses_to_start_when_the_document_has_an_operation_it_does_no
     document = copy.deepcopy(load_document())
     get = document["paths"]["/api/vcenter/vm/{vm}/guest/processes/{pid}?action=get"]["post"]
     document["paths"]["/api/vcenter/vm/{vm}/guest/processes/{pid}?action=suspend"] = {
-        "post": {**copy.deepcopy(get), "operationId": "processes.suspend"}
+        "post": {
+            **copy.deepcopy(get),
+            "operationId": "processes.suspend",
+            "x-vcenter-guest-vapi": {"service": "com.vmware.vcenter.vm.guest.processes", "operation": "suspend"},
+        }
     }
     with pytest.raises(UnhandledOperation, match=r"processes\.suspend"):
         create_app(api_document=document)

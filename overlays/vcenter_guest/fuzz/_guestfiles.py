@@ -310,8 +310,10 @@ def make_run_directory(
     vm: str,
     credentials: dict[str, Any],
     parent: str | None,
+    server: str | None = None,
 ) -> RunDirectory:
-    """Makes the run's directory, proves it new and empty, and makes its seeds; NoRunDirectory if not."""
+    """Makes the run's directory, proves it new and empty, and makes its seeds; NoRunDirectory if not.
+    `server` is the base URL the run calls (a transfer URL naming it is the server's own)."""
     make, mkdir, transfer = (
         table.get(i) for i in ("directories.create_temporary", "directories.create", "transfers.create")
     )
@@ -358,7 +360,7 @@ def make_run_directory(
             ),
         )
     run = RunDirectory(vm, path)
-    _make_seeds(send, session, run, credentials, mkdir=mkdir, transfer=transfer)
+    _make_seeds(send, session, run, credentials, mkdir=mkdir, transfer=transfer, server=server)
     return run
 
 
@@ -376,7 +378,14 @@ def _not_empty(
 
 
 def _make_seeds(
-    send: Send, session: str, run: RunDirectory, credentials: dict[str, Any], *, mkdir: Operation, transfer: Operation
+    send: Send,
+    session: str,
+    run: RunDirectory,
+    credentials: dict[str, Any],
+    *,
+    mkdir: Operation,
+    transfer: Operation,
+    server: str | None = None,
 ) -> None:
     """The seed and spare directories and files in the run's directory (a file's bytes only when its
     transfer URL names the server called; a real ESXi host is left out)."""
@@ -388,7 +397,8 @@ def _make_seeds(
         status, url = _post(send, session, transfer, vm, {"credentials": credentials, "spec": spec})
         if status == transfer.success_status and isinstance(url, str):
             parts = urlsplit(url)
-            if parts.hostname in {"*", None}:  # the server we call; a real ESXi host is left out
+            called = server is not None and parts.netloc.lower() == urlsplit(server).netloc.lower()
+            if parts.hostname in {"*", None} or called:  # the server we call; a real ESXi host is left out
                 headers = {"Content-Type": "application/octet-stream"}
                 send("PUT", f"{parts.path}?{parts.query}", headers, SEED_CONTENT)
 

@@ -253,7 +253,13 @@ def _own_directory(
     say("making the run's own guest directory")
     try:
         run_directory = state.run_directory = make_run_directory(
-            transport, session, table, vm=target.vms[0], credentials=credentials, parent=target.guest_dir
+            transport,
+            session,
+            table,
+            vm=target.vms[0],
+            credentials=credentials,
+            parent=target.guest_dir,
+            server=target.base_url,
         )
     except NoRunDirectory as exc:
         say(state.secrets.text(f"no guest directory of the run's own ({exc.why}): file operations were skipped"))

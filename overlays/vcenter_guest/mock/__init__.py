@@ -23,7 +23,8 @@ import-linter `layers` contract states it for `nox -s lint`):
    handlers are typed against; the core rules every call meets (sessions, injected faults)
 7. `_vms`: VMs, guest logins and file systems, the core part every guest operation uses
 8. `services`: one module per service of the API, its part of the simulator and its handlers
-9. `_simulator`, then `_app`, then `_server`: the parts put together, the HTTP layer, uvicorn
+9. `_simulator`, then `_jsonrpc`, then `_app`, then `_server`: the parts put together, vAPI JSON-RPC on
+   `POST /api` (the official SDK's default protocol, answered by the same handlers), the HTTP layer, uvicorn
 """
 
 from vcenter_guest.extras import needs

@@ -61,6 +61,9 @@ class Api(Protocol[S_co]):
     def session_call(self, operation: Operation, scope: Scope) -> Session:
         """The call's API session (or UNAUTHENTICATED), its privileges checked, then a fault injected."""
 
+    async def optional_body(self, scope: Scope, receive: Receive) -> Any:
+        """The JSON value of a body a GET may carry (None when there is none); INVALID_ARGUMENT if not JSON."""
+
     async def guest_call(
         self, operation: Operation, params: Mapping[str, str], scope: Scope, receive: Receive
     ) -> tuple[dict[str, Any], int]:

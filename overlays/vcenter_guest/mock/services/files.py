@@ -38,7 +38,7 @@ class Filesystems(Vms):
     host_url: str | None = None
     """`scheme://host:port` of the listener standing for the ESXi host (`serve(esxi_host=True)`,
     `vcenter-guest mock --esxi-port`), which transfer URLs then name unless the inventory sets
-    `transfer_base_url`; None: the URLs say `*`, the server the client called."""
+    `transfer_base_url`; None: the URLs name the address the call reached the mock at."""
 
     # -- common ---------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import itertools
 import logging
+import re
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -57,8 +58,13 @@ _IDS = itertools.count(1)
 class Transfers(Vms):
     # -- transfers ------------------------------------------------------------------------------
 
-    def create_transfer(self, vm_id: str, credentials: Mapping[str, Any], spec: Mapping[str, Any], scheme: str) -> str:
-        """Transfers.create: the URL of a download (no `attributes`) or an upload."""
+    def create_transfer(
+        self, vm_id: str, credentials: Mapping[str, Any], spec: Mapping[str, Any], scheme: str, host: str | None = None
+    ) -> str:
+        """Transfers.create: the URL of a download (no `attributes`) or an upload, naming the inventory's
+        `transfer_base_url` if it sets one (`https://*` asks for VMware's "the server you called"), else
+        the ESXi host's listener if there is one, else `host` (the address the call reached the mock at,
+        as a vCenter names a host it can be reached at), else `*`."""
         with self._lock:
             vm, user, fs, who = self.guest_files(vm_id, credentials)
             path: str = spec["path"]
@@ -78,7 +84,7 @@ class Transfers(Vms):
             transfer = Transfer(next(_IDS), secrets.token_urlsafe(18), vm_id, path, user, now + TRANSFER_LIFETIME)
             transfer.upload = attributes
             vm.transfers[transfer.id] = transfer
-            base = self.inventory.transfer_base_url or self.host_url or f"{scheme}://*"
+            base = self.inventory.transfer_base_url or self.host_url or f"{scheme}://{host or '*'}"
             return f"{base}/guestFile?id={transfer.id}&token={transfer.token}"
 
     def _check_upload(self, fs: GuestFilesystem, who: Account, path: str, attributes: Mapping[str, Any]) -> None:
@@ -192,10 +198,29 @@ class Transfers(Vms):
 async def create_transfer(
     api: Api[Transfers], op: Operation, params: dict[str, str], scope: Scope, receive: Receive
 ) -> Response:
-    """Transfers.create: the transfer URL (with the scheme of this call)."""
+    """Transfers.create: the transfer URL (with the scheme and the address of this call)."""
     body, _ = await api.guest_call(op, params, scope, receive)
-    url = api.simulator.create_transfer(params["vm"], body["credentials"], body["spec"], scope.get("scheme", "http"))
+    scheme = scope.get("scheme", "http")
+    url = api.simulator.create_transfer(
+        params["vm"], body["credentials"], body["spec"], scheme, reached_at(api.header(scope, b"host"), scope)
+    )
     return json_response(url, op.success_status)
+
+
+# A Host header as RFC 9110 allows it here: a name or IPv4 address, or a bracketed IPv6 one, and a port.
+_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
+
+
+def reached_at(host_header: str | None, scope: Scope) -> str | None:
+    """`host[:port]` the client reached the mock at: its Host header when well formed, else the listening
+    socket's address, else None (then the URL says `*`)."""
+    if host_header is not None and _HOST.fullmatch(host_header):
+        return host_header
+    server = scope.get("server")
+    if server and server[1] is not None:
+        address = str(server[0])
+        return f"[{address}]:{server[1]}" if ":" in address else f"{address}:{server[1]}"
+    return None
 
 
 class _Refused(Exception):

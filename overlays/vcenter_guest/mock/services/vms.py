@@ -112,10 +112,45 @@ async def operations_get(
 async def vm_list(
     api: Api[VmService], op: Operation, params: dict[str, str], scope: Scope, receive: Receive
 ) -> Response:
-    """VM.list: an array of VM.Summary, filtered by the query's arrays (`?names=a&names=b`)."""
+    """VM.list: an array of VM.Summary, filtered by the query's arrays (`?names=a&names=b`) or by the
+    `filter` structure of a JSON body (what the official SDK sends on this GET): vAPI builds the
+    operation's input from the URL, the query and the body, each argument from one place only."""
     api.session_call(op, scope)
     query = scope.get("query_string", b"").decode("latin-1")
     filters: dict[str, list[str]] = {}
     for key, value in parse_qsl(query, keep_blank_values=True):
         filters.setdefault(key, []).append(value)
+    for key, values in body_filters(await api.optional_body(scope, receive)).items():
+        if key in filters:
+            raise _bad_filter("The filter {0} is given both in the query and in the body.", key)
+        filters[key] = values
     return json_response(api.simulator.list_vms(filters), op.success_status)
+
+
+def _bad_filter(text: str, *args: object) -> MockError:
+    return MockError("INVALID_ARGUMENT", "com.vmware.vcenter.vm.list.invalid_filter", text, *args)
+
+
+def body_filters(body: Any) -> dict[str, list[str]]:
+    """The filters of VM.list's JSON body `{"filter": {"names": [...], ...}}` (the input structure the
+    SDK sends; `filter` may be null or absent); INVALID_ARGUMENT for any other shape or field."""
+    if body is None:
+        return {}
+    if not isinstance(body, dict) or set(body) - {"filter"}:
+        raise _bad_filter("The body of VM.list holds one field, filter (a FilterSpec).")
+    spec = body.get("filter")
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        raise _bad_filter("The filter of VM.list is a FilterSpec structure.")
+    known = vm_filters()
+    filters: dict[str, list[str]] = {}
+    for key, values in spec.items():
+        if key not in known:
+            raise _bad_filter("The FilterSpec of VM.list has no field {0}.", key)
+        if values is None:
+            continue
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise _bad_filter("The filter {0} is a list of strings.", key)
+        filters[key] = values
+    return filters
