@@ -5,17 +5,21 @@ from __future__ import annotations
 import socket
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
     from starlette.applications import Starlette
 
     from vcenter_guest.mock import Inventory
 
 __all__ = ["MockUnavailable", "embedded_app", "mock"]
+
+FC = TypeVar("FC", bound="Callable[..., Any]")
 
 
 class MockUnavailable(click.ClickException):
@@ -69,6 +73,11 @@ def _listen(host: str, ports: list[int]) -> list[socket.socket]:
     return sockets
 
 
+def _seconds_option(flag: str, default: float, text: str) -> Callable[[FC], FC]:
+    """One of the server's connection timeouts: a positive number of seconds, its default shown."""
+    return click.option(flag, type=click.FloatRange(0, min_open=True), default=default, show_default=True, help=text)
+
+
 @click.command()
 @click.option(
     "--inventory",
@@ -92,27 +101,11 @@ def _listen(host: str, ports: list[int]) -> list[socket.socket]:
     show_default=True,
     help="Log level of the server (access log at info).",
 )
-@click.option(
-    "--header-timeout",
-    type=click.FloatRange(0, min_open=True),
-    default=10.0,
-    show_default=True,
-    help="Seconds a client has to send a request's headers; slower connections are closed.",
+@_seconds_option(
+    "--header-timeout", 10.0, "Seconds a client has to send a request's headers; slower connections are closed."
 )
-@click.option(
-    "--body-timeout",
-    type=click.FloatRange(0, min_open=True),
-    default=30.0,
-    show_default=True,
-    help="Seconds a client has to send a request's body after its headers.",
-)
-@click.option(
-    "--idle-timeout",
-    type=click.FloatRange(0, min_open=True),
-    default=5.0,
-    show_default=True,
-    help="Seconds an idle keep-alive connection stays open.",
-)
+@_seconds_option("--body-timeout", 30.0, "Seconds a client has to send a request's body after its headers.")
+@_seconds_option("--idle-timeout", 5.0, "Seconds an idle keep-alive connection stays open.")
 def mock(  # noqa: PLR0917 - click passes one argument per option
     inventory: Path | None,
     host: str,

@@ -31,7 +31,9 @@ __all__ = [
     "exit_code_of",
     "many_output_options",
     "output_stem",
+    "place_options",
     "print_many",
+    "program_arguments",
     "program_options",
     "run",
     "run_on_many",
@@ -101,23 +103,41 @@ _PROGRAM_OPTIONS = (
         "Default: wait as long as it runs.",
     ),
     click.option("--terminate-on-timeout", is_flag=True, help="Terminate the program when --timeout passes."),
-    click.option("--cwd", metavar="DIR", help="Working directory in the guest (default: the user's home)."),
-    click.option(
+)
+
+
+def place_options(*, short: bool = False) -> Callable[[Any], Any]:
+    """Where and with what environment a program starts, shared by `run`, `script` and `start`:
+    --cwd, --env (and govc's -C, -e with `short`)."""
+    cwd = click.option(
+        *(("-C",) if short else ()),
+        "--cwd",
+        metavar="DIR",
+        help="Working directory in the guest (default: the user's home).",
+    )
+    env = click.option(
+        *(("-e",) if short else ()),
         "--env",
         "env_pairs",
         multiple=True,
         metavar="NAME=VALUE",
         help="Environment variable (repeat); together they are the program's whole environment.",
-    ),
-)
+    )
+    return lambda command: cwd(env(command))
 
 
 def program_options(command: Any) -> Any:
     """The options of how a program runs, shared by `run` and `script`: --wait-ready, --timeout,
     --terminate-on-timeout, --cwd, --env."""
+    command = place_options()(command)
     for option in reversed(_PROGRAM_OPTIONS):
         command = option(command)
     return command
+
+
+def program_arguments(command: Any) -> Any:
+    """PROGRAM (a path in the guest, or a name) and its ARGS, as `run` and `start` take them (after `--`)."""
+    return click.argument("program")(click.argument("args", nargs=-1, type=click.UNPROCESSED)(command))
 
 
 _MANY_OUTPUT_OPTIONS = (
@@ -191,8 +211,7 @@ def many_output_options(command: Any) -> Any:
 )
 @many_output_options
 @connection_options
-@click.argument("program")
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@program_arguments
 def run(
     *,
     conn: Connection,

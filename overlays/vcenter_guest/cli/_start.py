@@ -9,7 +9,7 @@ import click
 
 from ._common import Connection, connection_options
 from ._many import Done, on_vms, vm_options
-from ._run import environment
+from ._run import environment, place_options, program_arguments
 
 if TYPE_CHECKING:
     from vcenter_guest import AsyncClient, Credentials
@@ -19,15 +19,7 @@ __all__ = ["start"]
 
 @click.command(context_settings={"allow_interspersed_args": False})
 @vm_options
-@click.option("-C", "--cwd", metavar="DIR", help="Working directory in the guest (default: the user's home).")
-@click.option(
-    "-e",
-    "--env",
-    "env_pairs",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Environment variable (repeat); together they are the program's whole environment.",
-)
+@place_options(short=True)
 @click.option(
     "--raw",
     is_flag=True,
@@ -35,8 +27,7 @@ __all__ = ["start"]
     "Default: each ARG is quoted for the guest, as `run` quotes it.",
 )
 @connection_options
-@click.argument("program")
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@program_arguments
 def start(
     *,
     conn: Connection,

@@ -63,6 +63,18 @@ def _word(p: Any, i: int) -> Any:
     return bashlex.parser._expandword(p.context, p.slice[i])  # bashlex's own word expansion
 
 
+def _compound(construct: str, parts: list[Any], **fields: Any) -> Any:
+    """A `compound` node of a `case` construct: its words and clauses in `list`, spanning them all."""
+    return bashlex.ast.node(
+        kind="compound",
+        construct=construct,
+        list=parts,
+        redirects=[],
+        pos=(parts[0].pos[0], parts[-1].pos[1]),
+        **fields,
+    )
+
+
 def _case_pattern(p: Any) -> None:
     """pattern : WORD | pattern BAR WORD: the list of pattern words."""
     p[0] = [_word(p, 1)] if len(p) == 2 else [*p[1], _word(p, 3)]
@@ -74,16 +86,7 @@ def _case_pattern_list(p: Any) -> None:
     body = p[len(p) - 1] if isinstance(p[len(p) - 1], bashlex.ast.node) else None
     paren = _reserved(p, len(p) - 2)
     parts = [*patterns, paren, *([body] if body is not None else [])]
-    p[0] = bashlex.ast.node(
-        kind="compound",
-        construct="clause",
-        list=parts,
-        redirects=[],
-        patterns=patterns,
-        body=body,
-        terminator=None,
-        pos=(patterns[0].pos[0], parts[-1].pos[1]),
-    )
+    p[0] = _compound("clause", parts, patterns=patterns, body=body, terminator=None)
 
 
 def _case_clause_sequence(p: Any) -> None:
@@ -105,15 +108,7 @@ def _case_command(p: Any) -> None:
     clauses = next((x for x in list(p)[5:] if isinstance(x, list)), [])
     word = _word(p, 2)
     parts = [_reserved(p, 1), word, _reserved(p, 4), *clauses, _reserved(p, len(p) - 1)]
-    p[0] = bashlex.ast.node(
-        kind="compound",
-        construct="case",
-        list=parts,
-        redirects=[],
-        word=word,
-        clauses=clauses,
-        pos=(parts[0].pos[0], parts[-1].pos[1]),
-    )
+    p[0] = _compound("case", parts, word=word, clauses=clauses)
 
 
 _CASE_ACTIONS = {

@@ -38,30 +38,28 @@ def run_line(
     `budget` limits what the run may cost (a run within another shares that one's); `machine`: what
     its programs know of the guest besides its files (a default one if None)."""
     with metered(budget):
-        return _run_line(fs, who, path, arguments, env=env, cwd=cwd, pid=pid, name=name, machine=machine or Machine())
+        shell = _shell(fs, who, env=env, cwd=cwd, pid=pid, name=name, machine=machine)
+        words = plain_words(arguments)
+        line = command_line(path, arguments)
+        if words is None:
+            return _script(shell, line)
+        shell.source = line
+        return _outcome(shell, lambda: shell.external([path, *words], shell.env, shell.fds, Where(shell)))
 
 
-def _run_line(
+def _shell(
     fs: GuestFilesystem,
     who: Account,
-    path: str,
-    arguments: str,
     *,
     env: Mapping[str, str],
     cwd: str,
     pid: int,
     name: str,
-    machine: Machine,
-) -> Outcome:
-    out, err = Buffer(), Buffer()
-    fds: dict[int, Stream] = {0: Null(), 1: out, 2: err}
-    shell = Shell(fs, who, dict(env), cwd, name, fds=fds, pid=pid, commands=COMMANDS, machine=machine)
-    words = plain_words(arguments)
-    line = command_line(path, arguments)
-    if words is None:
-        return run_script(fs, who, line, env=env, cwd=cwd, pid=pid, name=name, machine=machine)
-    shell.source = line
-    return _outcome(shell, lambda: shell.external([path, *words], shell.env, shell.fds, Where(shell)))
+    machine: Machine | None,
+) -> Shell:
+    """A new shell of the guest with no stdin, its stdout and stderr buffers."""
+    fds: dict[int, Stream] = {0: Null(), 1: Buffer(), 2: Buffer()}
+    return Shell(fs, who, dict(env), cwd, name, fds=fds, pid=pid, commands=COMMANDS, machine=machine or Machine())
 
 
 def _outcome(shell: Shell, run: Callable[[], int]) -> Outcome:
@@ -102,26 +100,15 @@ def run_script(
 
     `machine`: what its programs know of the guest besides its files (a default one if None)."""
     with metered(budget):
-        return _run_script(fs, who, line, env=env, cwd=cwd, pid=pid, name=name, machine=machine or Machine())
+        return _script(_shell(fs, who, env=env, cwd=cwd, pid=pid, name=name, machine=machine), line)
 
 
-def _run_script(
-    fs: GuestFilesystem,
-    who: Account,
-    line: str,
-    *,
-    env: Mapping[str, str],
-    cwd: str,
-    pid: int,
-    name: str,
-    machine: Machine,
-) -> Outcome:
-    out, err = Buffer(), Buffer()
-    fds: dict[int, Stream] = {0: Null(), 1: out, 2: err}
-    shell = Shell(fs, who, dict(env), cwd, name, fds=fds, pid=pid, commands=COMMANDS, machine=machine)
+def _script(shell: Shell, line: str) -> Outcome:
+    """Runs `line` in `shell` (a line over MAX_LINE characters fails, exit 2, as bash is not asked to parse it)."""
+    err = shell.fds[2]
     if len(line) > MAX_LINE:
         err.write(
-            f"{name}: vcenter-guest mock: a command line over {MAX_LINE} characters is not interpreted\n".encode()
+            f"{shell.name}: vcenter-guest mock: a command line over {MAX_LINE} characters is not interpreted\n".encode()
         )
         return Outcome(b"", err.read(), 2, 0.0)
     return _outcome(shell, lambda: shell.run(line))
