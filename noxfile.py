@@ -231,7 +231,14 @@ def interop(session: nox.Session) -> None:
     _install_project(session)
     session.install(*TEST_REQUIREMENTS, *SDK_REQUIREMENTS)
     # Required here: without the SDK the folder is skipped elsewhere, and must fail here instead.
-    session.run("pytest", "tests/interop", *(session.posargs or ["-q"]), env={"VCENTER_GUEST_INTEROP": "required"})
+    # The README's SDK example runs here too (elsewhere it is skipped without the SDK).
+    session.run(
+        "pytest",
+        "tests/interop",
+        "tests/test_readme_examples.py",
+        *(session.posargs or ["-q"]),
+        env={"VCENTER_GUEST_INTEROP": "required"},
+    )
 
 
 # The README's main job: one program in one VM of the embedded mock vCenter (posargs replace it).
