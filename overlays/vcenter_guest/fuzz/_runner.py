@@ -28,6 +28,7 @@ from vcenter_guest.operations import Effect, OperationTable, load_document
 
 from ._auth import LoginError, Transport, http_transport, login, logout, make_provider
 from ._checks import register_checks
+from ._determinism import no_local_constants
 from ._guestfiles import NoRunDirectory, ServerFault, make_run_directory, open_transfer, remove_run_directory
 from ._secrets import SecretFilter
 from ._settings import FuzzOptions, FuzzTarget
@@ -434,6 +435,7 @@ def run(
     handlers = _report_handlers(options, schema.config)
     remember(schema, state)
     try:
+        stack.enter_context(no_local_constants())
         if options.workers > 1:
             stack.enter_context(_serialized_ast_parse())
         for handler, _ in handlers:
