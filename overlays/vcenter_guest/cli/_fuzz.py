@@ -171,6 +171,9 @@ def _absolute_guest_path(value: str | None) -> str | None:
     "--no-scenarios", is_flag=True, help="Skip the conformance scenarios (then the verdict cannot be PASSED)."
 )
 @click.option(
+    "--scenarios-only", is_flag=True, help="Run the conformance scenarios only (quick; the checks stay unexercised)."
+)
+@click.option(
     "--junit-xml",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -215,6 +218,7 @@ def fuzz(
     workers: int,
     no_stateful: bool,
     no_scenarios: bool,
+    scenarios_only: bool,
     junit_xml: Path | None,
     reports: tuple[str, ...],
     report_dir: Path,
@@ -250,6 +254,7 @@ def fuzz(
         workers=workers,
         stateful=not no_stateful,
         scenarios=not no_scenarios,
+        scenarios_only=scenarios_only,
         junit_xml=junit_xml,
         reports=reports,
         report_dir=report_dir,

@@ -172,7 +172,7 @@ def no_undocumented_server_error(ctx: Any, response: Any, case: Any) -> bool | N
     """A 5xx is a documented vAPI error of the operation at that status, or a server error."""
     status = response.status_code
     if status < 500:
-        return True
+        return None  # judged: not a server error
     state = state_of(case)
     op = operation_of(state, case) if state is not None else None
     body = _json(response)

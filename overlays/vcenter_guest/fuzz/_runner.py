@@ -456,7 +456,7 @@ def run(
             stack.enter_context(_serialized_ast_parse())
         for handler, _ in handlers:
             handler.start(ctx)
-        for event in from_schema(schema).execute():
+        for event in () if options.scenarios_only else from_schema(schema).execute():
             ctx.on_event(event)
             for handler, _ in handlers:
                 handler.handle_event(ctx, event)

@@ -134,6 +134,8 @@ class FuzzOptions:
     stateful: bool = True
     # The conformance scenarios (fuzz/_scenarios.py), run before the random phases.
     scenarios: bool = True
+    # Only the scenarios, no random phase (a quick conformance check; the checks stay unexercised).
+    scenarios_only: bool = False
     # A JUnit XML file of the verdict: one test case per check and per scenario.
     junit_xml: Path | None = None
     # Steps of one stateful scenario (create -> get -> delete -> get needs 4).
