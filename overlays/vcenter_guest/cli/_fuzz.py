@@ -109,6 +109,8 @@ def _print_summary(console: Console, result: FuzzResult) -> None:
     if checks:
         console.print("Failed checks: " + ", ".join(f"{name} ({n})" for name, n in sorted(checks.items())))
     _print_exercised(console, result)
+    if result.seconds:
+        console.print("Time: " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in result.seconds.items()))
     created = sum(result.positive_create_statuses.values())
     if created:
         console.print(

@@ -17,6 +17,7 @@ import shlex
 import ssl
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -96,6 +97,8 @@ class FuzzResult:
     checks: dict[str, CheckTally] = attrs.field(factory=dict)
     """Per check, the cases it judged and how many failed (every check of the run, 0 when it never judged)."""
     scenarios: list[ScenarioOutcome] = attrs.field(factory=list)
+    seconds: dict[str, float] = attrs.field(factory=dict)
+    """Where the run's time went: the scenarios, then each phase of the engine, in order."""
 
     @property
     def unexercised(self) -> list[str]:
@@ -404,6 +407,9 @@ def _on_event(result: FuzzResult, state: RunState, event: Any, say: Callable[[st
         _count(result, state, event)
     elif isinstance(event, events.PhaseStarted):
         say(f"phase: {event.phase.name.value}")
+        result.seconds[event.phase.name.value] = -time.monotonic()
+    elif isinstance(event, events.PhaseFinished) and event.phase.name.value in result.seconds:
+        result.seconds[event.phase.name.value] += time.monotonic()
     elif isinstance(event, events.NonFatalError):
         result.errors.append(secrets.text(f"{event.label}: {event.info.format(base_url_is_set=True)}"))
     elif isinstance(event, events.FatalError):
@@ -444,7 +450,9 @@ def run(
     result = FuzzResult(checks={name: CheckTally() for name in (*DEFAULT_CHECKS, *CUSTOM_CHECKS)})
     _own_directory(state, result, transport, setup_session, say)
     if options.scenarios:
+        started = time.monotonic()
         _run_scenarios(state, result, Probe(transport, setup_session, table, target, state.run_directory), say)
+        result.seconds["scenarios"] = time.monotonic() - started
     schema = _schema(state, transport)
     ctx = ExecutionContext(config=schema.config)
     stack = contextlib.ExitStack()

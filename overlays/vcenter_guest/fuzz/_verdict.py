@@ -65,6 +65,7 @@ def summary(result: FuzzResult) -> dict[str, Any]:
         "failures": [attrs.asdict(f) for f in result.failures],
         "errors": result.errors,
         "total_cases": result.total_cases,
+        "seconds": {name: round(seconds, 2) for name, seconds in result.seconds.items()},
     }
 
 
