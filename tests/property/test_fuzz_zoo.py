@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from click.testing import CliRunner
 from vcenter_guest.cli import main
@@ -271,3 +272,27 @@ def test_the_command_exits_1_naming_the_broken_fact_and_writes_it_to_junit(tmp_p
     text = junit.read_text(encoding="utf-8")
     assert 'name="delete_ends_the_process_and_its_exit_code_stays"' in text
     assert "<failure" in text
+
+
+def test_a_scenario_that_cannot_run_on_the_programs_named_is_not_exercised_and_says_why(tmp_path: Path) -> None:
+    """A program that ends at once never meets delete running: the fact is not judged, and the run says so."""
+    proxy = Proxy(create_app())
+    target = attrs.evolve(mock_target(proxy), programs=("/bin/true",), any_program=False)
+    result = run(target, FuzzOptions(scenarios_only=True, seed=1, report_dir=tmp_path))
+    outcome = next(o for o in result.scenarios if o.name == "delete_ends_the_process_and_its_exit_code_stays")
+    assert outcome.not_run is not None
+    assert "/bin/true" in outcome.not_run
+    assert any(name.startswith("scenario delete_ends_the_process") for name in result.unexercised)
+    assert verdict_of(result) is Verdict.NOT_EXERCISED
+
+
+def test_without_guest_credentials_no_scenario_of_the_guest_runs_and_each_says_why(tmp_path: Path) -> None:
+    proxy = Proxy(create_app())
+    target = attrs.evolve(mock_target(proxy), guest_user=None, guest_password=None)
+    result = run(target, FuzzOptions(scenarios_only=True, seed=1, report_dir=tmp_path))
+    assert result.ok, _report(result)
+    guest = [o for o in result.scenarios if o.name != "a_deleted_session_is_refused"]
+    # Without credentials the run has no scratch directory either: file scenarios say that.
+    reasons = ("no guest credentials", "no guest directory of its own")
+    assert all(o.not_run and any(r in o.not_run for r in reasons) for o in guest), _report(result)
+    assert not [r for r in proxy.requests if "/guest/" in r.path], "a guest call was sent without guest credentials"

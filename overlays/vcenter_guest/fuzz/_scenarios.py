@@ -164,14 +164,15 @@ def delete_ends_the_process_and_its_exit_code_stays(probe: Probe) -> None:
     if program in probe.target.ignores_termination:
         raise NotHere(f"{program} is declared to survive termination")
     pid = probe.start("30")
-    running = "finished" not in _get(probe, pid)
+    if "finished" in _get(probe, pid):
+        raise NotHere(f"{program} had ended before delete could meet it running (name one that sleeps: /bin/sleep)")
     status, _ = probe.call("processes.delete", pid=pid)
     if status != 204:
         raise Broken(f"delete of pid {pid} (a process the run started) answered {status}, not 204")
     after = _get(probe, pid)
     if "finished" not in after or "exit_code" not in after:
         raise Broken(f"after delete answered 204, get of pid {pid} still shows it running (no finished/exit_code)")
-    if running and after["exit_code"] not in {143, 137}:
+    if after["exit_code"] not in {143, 137}:
         raise Broken(f"delete ended running pid {pid}, but get shows exit code {after['exit_code']}, not 143 or 137")
     time.sleep(RETENTION_PROBE_SECONDS)
     later = _get(probe, pid)
@@ -291,7 +292,7 @@ SCENARIOS: dict[str, tuple[str, Callable[[Probe], None]]] = {
         create_then_list_shows_the_process,
     ),
     "delete_ends_the_process_and_its_exit_code_stays": (
-        "After delete (204), get shows the process finished, exit code 143 (or 137) if it was running; "
+        "After delete (204) of a running process, get shows it finished with exit code 143 (or 137); "
         f"its exit code and end time stay available (checked {RETENTION_PROBE_SECONDS:.0f}s later; "
         "the document says 5 minutes).",
         delete_ends_the_process_and_its_exit_code_stays,
