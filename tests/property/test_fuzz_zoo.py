@@ -111,15 +111,19 @@ def _files_get_size_off_by_one(request: Exchange, status: int, body: Any) -> tup
     return status, body
 
 
-def _listing_pages_overlap(request: Exchange) -> Exchange:
-    """Starts every page but the first one entry early: the last entry of a page comes again."""
-    if _is(request, "/filesystem/files", "list"):
-        sent = request.json()
-        iteration = sent.get("iteration") if isinstance(sent, dict) else None
-        if isinstance(iteration, dict) and iteration.get("index", 0) > 0:
-            iteration["index"] -= 1
-            return Exchange(request.method, request.path, request.query, json.dumps(sent).encode())
-    return request
+def _listing_pages_shifted(by: int) -> Callable[[Exchange], Exchange]:
+    """Starts every page but the first `by` entries off: -1 repeats the last entry of a page, +1 drops one."""
+
+    def forward(request: Exchange) -> Exchange:
+        if _is(request, "/filesystem/files", "list"):
+            sent = request.json()
+            iteration = sent.get("iteration") if isinstance(sent, dict) else None
+            if isinstance(iteration, dict) and iteration.get("index", 0) > 0:
+                iteration["index"] += by
+                return Exchange(request.method, request.path, request.query, json.dumps(sent).encode())
+        return request
+
+    return forward
 
 
 def _create_temporary_hands_back_the_first() -> dict[str, Any]:
@@ -143,6 +147,19 @@ def _not_found_without_data(request: Exchange, status: int, body: Any) -> tuple[
     if status == 404 and isinstance(body, dict):
         body = {k: v for k, v in body.items() if k != "data"}
     return status, body
+
+
+def _move_always_overwrites(request: Exchange) -> Exchange:
+    if _is(request, "/filesystem/files", "move"):
+        sent = request.json()
+        if isinstance(sent, dict):
+            sent["overwrite"] = True
+            return Exchange(request.method, request.path, request.query, json.dumps(sent).encode())
+    return request
+
+
+def _move_does_nothing(request: Exchange) -> tuple[int, bytes] | None:
+    return (204, b"") if _is(request, "/filesystem/files", "move") else None
 
 
 def _logout_ignored(request: Exchange) -> tuple[int, bytes] | None:
@@ -180,7 +197,12 @@ ZOO: dict[str, tuple[type[Simulator], Callable[[], dict[str, Any]], str]] = {
     ),
     "listing-pages-that-repeat-entries": (
         Simulator,
-        lambda: {"forward": _listing_pages_overlap},
+        lambda: {"forward": _listing_pages_shifted(-1)},
+        "a_listing_pages_through_every_entry_once",
+    ),
+    "listing-pages-that-drop-entries": (
+        Simulator,
+        lambda: {"forward": _listing_pages_shifted(+1)},
         "a_listing_pages_through_every_entry_once",
     ),
     "create-temporary-handing-back-an-existing-directory": (
@@ -197,6 +219,16 @@ ZOO: dict[str, tuple[type[Simulator], Callable[[], dict[str, Any]], str]] = {
         Simulator,
         lambda: {"answer": json_answer(_not_found_without_data)},
         "get_of_an_unknown_pid_is_not_found",
+    ),
+    "a-move-that-overwrites-unasked": (
+        Simulator,
+        lambda: {"forward": _move_always_overwrites},
+        "move_moves_and_refuses_to_overwrite",
+    ),
+    "a-move-answering-204-and-moving-nothing": (
+        Simulator,
+        lambda: {"intercept": _move_does_nothing},
+        "move_moves_and_refuses_to_overwrite",
     ),
     "a-deleted-session-still-accepted": (
         Simulator,

@@ -275,6 +275,22 @@ def delete_removes_the_file(probe: Probe) -> None:
         raise Broken(f"files.delete answered 204, but files.get of the same path then answered {status}, not 404")
 
 
+def move_moves_and_refuses_to_overwrite(probe: Probe) -> None:
+    source = probe.upload(f"{TEMPORARY_PREFIX}move-from.txt", b"from")
+    taken = probe.upload(f"{TEMPORARY_PREFIX}move-taken.txt", b"taken")
+    status, _ = probe.call("files.move", {"path": source, "new_path": taken, "overwrite": False})
+    if 200 <= status < 300:
+        raise Broken(f"files.move onto an existing file with overwrite false answered {status}: it must be refused")
+    target = probe.directory().child(f"{TEMPORARY_PREFIX}move-to.txt")
+    status, _ = probe.call("files.move", {"path": source, "new_path": target})
+    if status != 204:
+        raise Broken(f"files.move of a file the run made to a free name answered {status}, not 204")
+    gone, _ = probe.call("files.get", path=source)
+    there, _ = probe.call("files.get", path=target)
+    if (gone, there) != (404, 200):
+        raise Broken(f"after files.move answered 204, get of the old path answered {gone} and of the new {there}")
+
+
 def a_deleted_session_is_refused(probe: Probe) -> None:
     target = probe.target
     session = login(probe.send, target.user, target.password)
@@ -320,6 +336,10 @@ SCENARIOS: dict[str, tuple[str, Callable[[Probe], None]]] = {
     "delete_removes_the_file": (
         "After files.delete answers 204, files.get of the path is 404.",
         delete_removes_the_file,
+    ),
+    "move_moves_and_refuses_to_overwrite": (
+        "files.move moves (the old path is gone, the new one there) and refuses an existing target unless asked.",
+        move_moves_and_refuses_to_overwrite,
     ),
     "a_deleted_session_is_refused": (
         "A session DELETE /api/session ended is refused (401).",
