@@ -31,7 +31,7 @@ from ._auth import LoginError, Transport, http_transport, login, logout, make_pr
 from ._checks import CUSTOM_CHECKS, register_checks
 from ._determinism import no_local_constants
 from ._guestfiles import NoRunDirectory, ServerFault, make_run_directory, open_transfer, remove_run_directory
-from ._scenarios import Probe, ScenarioOutcome, run_scenarios
+from ._scenarios import SCENARIOS, Probe, ScenarioOutcome, run_scenarios
 from ._secrets import SecretFilter
 from ._settings import FuzzOptions, FuzzTarget
 from ._shaping import FILE_EFFECTS, HTTP_TOKEN, install_guard, steer, unguarded
@@ -449,7 +449,11 @@ def run(
     secrets.add(setup_session)
     result = FuzzResult(checks={name: CheckTally() for name in (*DEFAULT_CHECKS, *CUSTOM_CHECKS)})
     _own_directory(state, result, transport, setup_session, say)
-    if options.scenarios:
+    if not options.scenarios:
+        result.scenarios = [
+            ScenarioOutcome(name, fact, not_run="skipped (--no-scenarios)") for name, (fact, _) in SCENARIOS.items()
+        ]
+    else:
         started = time.monotonic()
         _run_scenarios(state, result, Probe(transport, setup_session, table, target, state.run_directory), say)
         result.seconds["scenarios"] = time.monotonic() - started
