@@ -52,7 +52,6 @@ TEST_REQUIREMENTS = (
     "psutil>=5.9",  # tests/bench runs the benchmark harness, which reads the server's CPU time
     "trio>=0.25",  # the AsyncClient under trio keeps httpx's transport (tests/overlay/test_aiohttp.py)
     "trustme>=1.1",  # a private CA and certificates for the real-TLS tests (tests/overlay/test_tls_and_esxi.py)
-    "pytest-rerunfailures>=14",  # @pytest.mark.flaky on the fuzz runs whose coverage depends on timing
     "grimp>=3.5",  # tools/measure_layers builds the import graph with it (tests/layers)
 )
 

@@ -15,13 +15,14 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import pytest
-from starlette.types import ASGIApp, Receive, Scope, Send
 from vcenter_guest.fuzz import FuzzOptions, FuzzTarget, run
 from vcenter_guest.fuzz._guestfiles import RunDirectory
 from vcenter_guest.fuzz._shaping import Refused, guard
 from vcenter_guest.fuzz._state import RunState, forget, remember
 from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_GUEST_PASSWORD, DEMO_GUEST_USER, create_app, serve
 from vcenter_guest.operations import OperationTable, load_document
+
+from tests.property.proxy import Proxy
 
 pytestmark = pytest.mark.slow
 
@@ -41,21 +42,12 @@ def _with_unclassified_operation() -> dict[str, Any]:
     return document
 
 
-def _recording(app: ASGIApp, paths: list[str]) -> ASGIApp:
-    async def record(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            paths.append(scope["path"])
-        await app(scope, receive, send)
-
-    return record
-
-
 @pytest.fixture
-def recorded() -> Iterator[tuple[str, list[str]]]:
+def recorded() -> Iterator[tuple[str, Proxy]]:
     """The correct mock (it does not know the new operation) on a loopback socket, recording every path."""
-    paths: list[str] = []
-    with serve(app=_recording(create_app(), paths)) as url:
-        yield url, paths
+    proxy = Proxy(create_app())
+    with serve(app=proxy) as url:
+        yield url, proxy
 
 
 def _target(url: str, *, sandbox: bool) -> FuzzTarget:
@@ -77,18 +69,20 @@ def _wipes(paths: list[str]) -> list[str]:
     return [p for p in paths if p.endswith("/guest/filesystem/wipe")]
 
 
-def test_an_operation_without_a_safety_rule_is_never_sent_to_a_real_server(recorded: tuple[str, list[str]]) -> None:
-    url, paths = recorded
+def test_an_operation_without_a_safety_rule_is_never_sent_to_a_real_server(recorded: tuple[str, Proxy]) -> None:
+    url, proxy = recorded
     result = run(_target(url, sandbox=False), FuzzOptions(max_examples=5, seed=3))
+    paths = [r.path for r in proxy.requests]
     assert [p for p in paths if "/guest/processes" in p], "the run fuzzed the operations it has rules for"
     assert _wipes(paths) == [], "an operation no safety rule covers reached the server"
     assert not any("filesystem.wipe" in label or "wipe" in label for label in result.operations)
 
 
-def test_against_a_sandbox_the_same_operation_is_explored(recorded: tuple[str, list[str]]) -> None:
+def test_against_a_sandbox_the_same_operation_is_explored(recorded: tuple[str, Proxy]) -> None:
     """The recording does see the operation when nothing forbids it: the test above can fail."""
-    url, paths = recorded
+    url, proxy = recorded
     run(_target(url, sandbox=True), FuzzOptions(max_examples=5, seed=3, stateful=False))
+    paths = [r.path for r in proxy.requests]
     assert _wipes(paths), "a sandbox run explores every operation of the document"
 
 

@@ -7,7 +7,6 @@ writes a file outside the run's directory): with them an allowed program becomes
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -19,12 +18,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vcenter_guest.fuzz import FuzzOptions, FuzzTarget, run
 from vcenter_guest.fuzz._shaping import SHELL_INERT, guard, shell_inert
 from vcenter_guest.fuzz._state import RunState, forget, remember
 from vcenter_guest.mock import DEMO_API_PASSWORD, DEMO_API_USER, DEMO_GUEST_PASSWORD, DEMO_GUEST_USER, create_app, serve
 from vcenter_guest.operations import OperationTable, load_document
+
+from tests.property.proxy import Proxy
 
 # Written out here, not taken from the code under test: what a POSIX shell or cmd.exe acts on.
 SH_SPECIAL = set("|&;<>()$`\\\"' \t\n*?[]#~=%{}!^")
@@ -145,52 +145,17 @@ def test_with_any_program_the_generated_arguments_are_sent_as_generated() -> Non
     assert case.body["spec"]["arguments"] == "a; b < c *"
 
 
-def _recording(app: ASGIApp, bodies: list[Any]) -> ASGIApp:
-    async def record(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].endswith("/guest/processes"):
-            await app(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        more = True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        if scope.get("query_string") == b"action=create":
-            try:
-                bodies.append(json.loads(body))
-            except ValueError:
-                bodies.append(None)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await app(scope, replay, send)
-
-    return record
-
-
-# WHY a rerun: whether a fuzz run reaches this state (a file read back, a delete meeting a running
-# program, a generated argument) depends on timing on a loaded 2-core machine; it failed in 1 of ~8 full
-# runs of issue 25/26 and passed alone every time. A failure that repeats twice more is real. Remove
-# the rerun once the run steers to these states deterministically (issue 28's scenarios do).
 @pytest.mark.slow
-@pytest.mark.flaky(reruns=2)
 def test_a_run_against_the_mock_never_sends_an_allowed_program_an_argument_a_shell_acts_on() -> None:
-    bodies: list[Any] = []
-    with serve(app=_recording(create_app(), bodies)) as url:
+    proxy = Proxy(create_app())
+    with serve(app=proxy) as url:
         target = FuzzTarget(
             url=url, user=DEMO_API_USER, password=DEMO_API_PASSWORD, vms=("vm-42",), programs=("/bin/true",),
             guest_user=DEMO_GUEST_USER, guest_password=DEMO_GUEST_PASSWORD,
         )  # fmt: skip
         result = run(target, FuzzOptions(max_examples=10, seed=5))
     assert result.ok, (result.failures, result.errors)
+    bodies = [r.json() for r in proxy.requests if r.path.endswith("/guest/processes") and r.query == "action=create"]
     arguments = [
         b["spec"]["arguments"]
         for b in bodies

@@ -6,17 +6,30 @@ Both in process (ASGI) and over a real uvicorn socket, with a fixed seed and a s
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 import pytest
 from vcenter_guest.fuzz import CUSTOM_CHECKS, DEFAULT_CHECKS, FuzzOptions, FuzzResult, mock_target, run
-from vcenter_guest.mock import create_app, serve
+from vcenter_guest.mock import DEMO_INVENTORY, DEMO_VM, create_app, serve
 from vcenter_guest.operations import operations
 
 # Each test runs a whole fuzz suite: seconds, not milliseconds.
 pytestmark = pytest.mark.slow
+
+DAEMON = "/usr/sbin/daemon"
+
+
+def _with_daemon() -> dict[str, Any]:
+    """The demo inventory with a program that runs until it is terminated in the demo VM."""
+    inventory = copy.deepcopy(DEMO_INVENTORY)
+    demo = next(vm for vm in inventory["vms"] if vm["id"] == DEMO_VM)
+    demo["programs"] = {**demo["programs"], DAEMON: {"duration": math.inf}}
+    return inventory
+
 
 # Every operation of the document, as the fuzz result labels them.
 OPERATIONS = {op.label for op in operations().values()}
@@ -75,11 +88,6 @@ def test_the_checks_that_run_include_every_default_check_and_the_api_contract() 
     }
 
 
-# WHY a rerun: whether a fuzz run reaches this state (a file read back, a delete meeting a running
-# program, a generated argument) depends on timing on a loaded 2-core machine; it failed in 1 of ~8 full
-# runs of issue 25/26 and passed alone every time. A failure that repeats twice more is real. Remove
-# the rerun once the run steers to these states deterministically (issue 28's scenarios do).
-@pytest.mark.flaky(reruns=2)
 def test_mock_holds_the_contract_in_process(options: FuzzOptions) -> None:
     _assert_contract_holds(run(mock_target(create_app()), options))
 
@@ -91,18 +99,9 @@ def test_mock_holds_the_contract_over_a_uvicorn_socket(options: FuzzOptions) -> 
     _assert_contract_holds(result)
 
 
-# WHY a rerun: whether a fuzz run reaches this state (a file read back, a delete meeting a running
-# program, a generated argument) depends on timing on a loaded 2-core machine; it failed in 1 of ~8 full
-# runs of issue 25/26 and passed alone every time. A failure that repeats twice more is real. Remove
-# the rerun once the run steers to these states deterministically (issue 28's scenarios do).
-# KNOWN FAILURE, to fix first next: in a whole-suite run in a fresh clone it failed 3 times in a row
-# (and in 3 of ~8 suite runs since issue 25's merges), while it passes alone every time: something an
-# earlier test leaves behind (order, not timing) stops the stateful chain from meeting a running
-# program. Not strict, so a pass shows; the fuzz command's own tests of delete (test_fuzz_command) hold.
-@pytest.mark.xfail(strict=False, reason="order-dependent in a whole-suite run; passes alone (see the comment)")
 def test_stateful_chains_reach_get_after_delete(options: FuzzOptions) -> None:
     """create -> get -> delete -> get runs through the links, and get shows the terminated process finished."""
-    app = create_app()
+    app = create_app(_with_daemon())
     simulator = app.state.simulator
     seen: list[tuple[str, int]] = []
     original = simulator.get_process
@@ -115,8 +114,9 @@ def test_stateful_chains_reach_get_after_delete(options: FuzzOptions) -> None:
         return info
 
     simulator.get_process = recording_get
-    # Programs that run for their first argument's seconds, so that delete meets them running.
-    target = attrs.evolve(mock_target(app), programs=("/bin/sleep", "/opt/app/job"))
+    # A program that runs until it is terminated: every delete of a process it started meets it running,
+    # whatever the timing (a program that runs for its argument's seconds may end first on a loaded machine).
+    target = attrs.evolve(mock_target(app), programs=(DAEMON,))
     result = run(target, options)
     assert result.ok, _report("mock", result)
     assert seen, "no get ever saw a process that delete had terminated: the stateful chain did not run"

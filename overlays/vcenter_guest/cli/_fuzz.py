@@ -1,7 +1,8 @@
 """`vcenter-guest fuzz`: property-based fuzz testing of a server that implements the guest processes API.
 
-Exit codes: 0 nothing failed, 1 a check failed, 2 usage or connection errors (click's usage errors
-are 2 as well).
+Exit codes: 0 passed (nothing failed, every check and scenario exercised), 1 a check or scenario
+failed, 2 usage or connection errors (click's usage errors are 2 as well), 3 nothing failed but a
+check or scenario was never exercised (the run lists which).
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ if TYPE_CHECKING:
 
     from vcenter_guest.fuzz import FuzzOptions, FuzzResult, FuzzTarget
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "fuzz"]
+__all__ = ["EXIT_FAILED", "EXIT_NOT_EXERCISED", "EXIT_OK", "EXIT_USAGE", "fuzz"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_EXERCISED = 0, 1, 2, 3
 
 
 class _CannotRun(click.ClickException):
@@ -107,12 +108,30 @@ def _print_summary(console: Console, result: FuzzResult) -> None:
             checks[check] = checks.get(check, 0) + n
     if checks:
         console.print("Failed checks: " + ", ".join(f"{name} ({n})" for name, n in sorted(checks.items())))
+    _print_exercised(console, result)
+    if result.seconds:
+        console.print("Time: " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in result.seconds.items()))
     created = sum(result.positive_create_statuses.values())
     if created:
         console.print(
             f"Positive create cases: {created}, of which {result.positive_create_statuses[201]} started a "
             f"process (201): {result.positive_create_success_share:.0%}"
         )
+
+
+def _print_exercised(console: Console, result: FuzzResult) -> None:
+    """Per check and per scenario: the cases that exercised it and those that failed."""
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table(title="Checks and scenarios", title_justify="left")
+    for column, justify in (("check or scenario", "left"), ("exercised", "right"), ("failed", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for name, tally in sorted(result.checks.items()):
+        table.add_row(f"check {name}", str(tally.exercised), str(tally.failed))
+    for outcome in result.scenarios:
+        exercised = f"{outcome.cases} requests" if outcome.exercised else f"not run: {outcome.not_run}"
+        table.add_row(f"scenario {outcome.name}", exercised, "1" if outcome.failure else "0")
+    console.print(table)
 
 
 def _print_failures(console: Console, result: FuzzResult) -> None:
@@ -151,9 +170,21 @@ def _absolute_guest_path(value: str | None) -> str | None:
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Concurrent requests.")
 @click.option("--no-stateful", is_flag=True, help="Skip the stateful phase (create -> get -> delete -> get).")
 @click.option(
+    "--no-scenarios", is_flag=True, help="Skip the conformance scenarios (then the verdict cannot be PASSED)."
+)
+@click.option(
+    "--scenarios-only", is_flag=True, help="Run the conformance scenarios only (quick; the checks stay unexercised)."
+)
+@click.option(
+    "--junit-xml",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the verdict as JUnit XML: one test case per check and per scenario (for CI systems).",
+)
+@click.option(
     "--report",
     "reports",
-    type=click.Choice(["junit", "har", "ndjson"]),
+    type=click.Choice(["junit", "har", "ndjson", "json"]),
     multiple=True,
     help="Write a report (repeatable); secrets are filtered out.",
 )
@@ -188,6 +219,9 @@ def fuzz(
     seed: int | None,
     workers: int,
     no_stateful: bool,
+    no_scenarios: bool,
+    scenarios_only: bool,
+    junit_xml: Path | None,
     reports: tuple[str, ...],
     report_dir: Path,
     sandbox: bool,
@@ -203,7 +237,12 @@ def fuzz(
           vcenter-guest fuzz --server https://vc.example.com --user svc@vsphere.local \\
             --vm vm-42 --program /bin/true --report junit
 
-    Exit status: 0 nothing failed, 1 a check failed, 2 usage or connection error.
+    Conformance scenarios run first (the API's facts no schema sees: a deleted process shows
+    finished, a transfer URL serves once, an upload downloads the same bytes...), then the random
+    phases. `--report json` writes verdict.json: per check and per scenario, cases exercised and failed.
+
+    Exit status: 0 passed (every check and scenario exercised), 1 a check or scenario failed,
+    2 usage or connection error, 3 nothing failed but something was never exercised (listed).
     """
     from rich.console import Console  # noqa: PLC0415 - keep `vcenter-guest --help` fast
 
@@ -216,6 +255,9 @@ def fuzz(
         seed=seed,
         workers=workers,
         stateful=not no_stateful,
+        scenarios=not no_scenarios,
+        scenarios_only=scenarios_only,
+        junit_xml=junit_xml,
         reports=reports,
         report_dir=report_dir,
         request_timeout=conn.http_timeout,
@@ -293,4 +335,9 @@ def _print_verdict(console: Console, result: FuzzResult) -> None:
     if result.errors:
         console.print("ERRORS: the run could not test everything (see above)", markup=False)
         sys.exit(EXIT_USAGE)
-    console.print("PASSED: no check failed", markup=False)
+    if result.unexercised:
+        console.print("NOT EXERCISED (nothing failed, but these vouch for nothing):", markup=False)
+        for name in result.unexercised:
+            console.print(f"  - {name}", markup=False)
+        sys.exit(EXIT_NOT_EXERCISED)
+    console.print("PASSED: no check or scenario failed, and every one was exercised", markup=False)

@@ -1,6 +1,7 @@
 """Property-based fuzz testing of a server that implements the guest processes API.
 
-Schemathesis drives it from the shipped OpenAPI document: every default check, a stateful phase
+Conformance scenarios first (the API's facts no schema can see, `SCENARIOS`), then schemathesis
+drives it from the shipped OpenAPI document: every default check, a stateful phase
 through the document's links (create -> get -> delete -> get), session authentication, and checks
 of this API's own contract. The same harness runs the project's property tests against the mock
 vCenter and `vcenter-guest fuzz` against anyone's server.
@@ -19,20 +20,27 @@ with needs("fuzz", "vcenter_guest.fuzz"):
     from ._checks import CUSTOM_CHECKS
     from ._embedded import mock_target
     from ._runner import DEFAULT_CHECKS, FuzzFailure, FuzzResult, OperationStats, run
+    from ._scenarios import SCENARIOS, ScenarioOutcome
     from ._settings import REPORT_FORMATS, SAFETY_RULES, FuzzOptions, FuzzTarget, safety_rules
+    from ._verdict import CheckTally, Verdict, verdict_of
 
 __all__ = [
     "CUSTOM_CHECKS",
     "DEFAULT_CHECKS",
     "REPORT_FORMATS",
     "SAFETY_RULES",
+    "SCENARIOS",
+    "CheckTally",
     "FuzzFailure",
     "FuzzOptions",
     "FuzzResult",
     "FuzzTarget",
     "LoginError",
     "OperationStats",
+    "ScenarioOutcome",
+    "Verdict",
     "mock_target",
     "run",
     "safety_rules",
+    "verdict_of",
 ]

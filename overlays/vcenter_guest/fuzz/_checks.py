@@ -22,7 +22,8 @@
   them (or accepts a password-less USERNAME_PASSWORD object) does not check them.
 
 Checks raise AssertionError with a message naming the contract; schemathesis reports the check by
-its function name.
+its function name. A check returns True for a case it does not judge (schemathesis then records no
+verdict for it), so that the run's verdict counts only the cases each check really judged.
 """
 
 from __future__ import annotations
@@ -53,10 +54,10 @@ def create_returns_a_fresh_pid(ctx: Any, response: Any, case: Any) -> bool | Non
     """A 201 of create carries a pid no earlier create of the run returned within the retention period."""
     state = state_of(case)
     if state is None or not _is(state, case, Effect.STARTS_PROGRAM) or response.status_code != 201:
-        return None
+        return True
     pid, vm = _json(response), (case.path_parameters or {}).get("vm")
     if not isinstance(pid, int) or isinstance(pid, bool) or not isinstance(vm, str):
-        return None  # response_schema_conformance reports a pid that is not an integer
+        return True  # response_schema_conformance reports a pid that is not an integer
     before = state.record_pid(vm, pid)
     if before is not None and time.monotonic() - before < PID_RETENTION_SECONDS:
         raise AssertionError(
@@ -98,15 +99,15 @@ def terminated_process_is_finished(ctx: Any, response: Any, case: Any) -> bool |
     """
     state = state_of(case)
     if state is None:
-        return None
+        return True
     if _is(state, case, Effect.TERMINATES_PROCESS) and response.status_code == 204:
         key = _process_key(case)
         if key is not None:
             with state.lock:
                 state.terminated[key] = None
-        return None
+        return True
     if not _is_process_read(state, case) or response.status_code != 200:
-        return None
+        return True
     parent = ctx.internals.find_parent(case_id=case.id)
     chained = (
         parent is not None
@@ -118,7 +119,7 @@ def terminated_process_is_finished(ctx: Any, response: Any, case: Any) -> bool |
     with state.lock:
         earlier = key is not None and key in state.terminated
     if not chained and not earlier:
-        return None
+        return True
     info = _json(response)
     if not isinstance(info, dict) or ("finished" in info and "exit_code" in info):
         return None
@@ -129,7 +130,7 @@ def terminated_process_is_finished(ctx: Any, response: Any, case: Any) -> bool |
     command = info.get("command")
     command = command if isinstance(command, str) else ""
     if program in stubborn or any(path in command for path in stubborn):
-        return None
+        return True
     pid = case.path_parameters.get("pid") if case.path_parameters else None
     raise AssertionError(
         f"delete of pid {pid} returned 204, but get still shows it running (no `finished` and "
@@ -151,7 +152,7 @@ def guest_credentials_are_enforced(ctx: Any, response: Any, case: Any) -> bool |
     state = state_of(case)
     op = operation_of(state, case) if state is not None else None
     if state is None or op is None or not op.takes_guest_credentials or not 200 <= response.status_code < 300:
-        return None
+        return True
     sent = case.body.get("credentials") if isinstance(case.body, dict) else None
     known = state.target.guest_credentials()
     if known is not None and _identity(sent) == _identity(known):
@@ -171,7 +172,7 @@ def no_undocumented_server_error(ctx: Any, response: Any, case: Any) -> bool | N
     """A 5xx is a documented vAPI error of the operation at that status, or a server error."""
     status = response.status_code
     if status < 500:
-        return None
+        return None  # judged: not a server error
     state = state_of(case)
     op = operation_of(state, case) if state is not None else None
     body = _json(response)
@@ -196,27 +197,28 @@ def transfer_urls_serve_once(ctx: Any, response: Any, case: Any) -> bool | None:
     state = state_of(case)
     op = operation_of(state, case) if state is not None else None
     if state is None or op is None or not 200 <= response.status_code < 300:
-        return None
+        return True
     if op.effect is Effect.OPENS_TRANSFER:
         spec = case.body.get("spec") if isinstance(case.body, dict) else None
         attributes = spec.get("attributes") if isinstance(spec, dict) else None
         size = attributes.get("size") if isinstance(attributes, dict) else None
         upload = isinstance(size, int) and not isinstance(size, bool)
         state.record_transfer(_json(response), size if upload else None)
-        return None
+        return True
     if op.served_by_host:
         query = case.query if isinstance(case.query, dict) else {}
         key = (query.get("id"), query.get("token"))
         transfer = state.transfer(key) if all(isinstance(k, str) for k in key) else None  # type: ignore[arg-type]
         if transfer is None:
-            return None  # not a URL of this run: nothing to compare with
+            return True  # not a URL of this run: nothing to compare with
         if transfer.used:
             raise AssertionError(
                 f"{case.method} /guestFile succeeded ({response.status_code}) with a transfer URL that had "
                 "already served a successful request: a transfer URL is single-use"
             )
         transfer.used = True
-    return None
+        return None
+    return True
 
 
 CUSTOM_CHECKS = {

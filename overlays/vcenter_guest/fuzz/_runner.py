@@ -17,6 +17,7 @@ import shlex
 import ssl
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,12 +28,15 @@ import attrs
 from vcenter_guest.operations import Effect, OperationTable, load_document
 
 from ._auth import LoginError, Transport, http_transport, login, logout, make_provider
-from ._checks import register_checks
+from ._checks import CUSTOM_CHECKS, register_checks
+from ._determinism import no_local_constants
 from ._guestfiles import NoRunDirectory, ServerFault, make_run_directory, open_transfer, remove_run_directory
+from ._scenarios import SCENARIOS, Probe, ScenarioOutcome, run_scenarios
 from ._secrets import SecretFilter
 from ._settings import FuzzOptions, FuzzTarget
 from ._shaping import FILE_EFFECTS, HTTP_TOKEN, install_guard, steer, unguarded
 from ._state import RunState, forget, operation_of, remember, state_of
+from ._verdict import CheckTally, write_json, write_junit
 
 __all__ = ["DEFAULT_CHECKS", "FuzzFailure", "FuzzResult", "LoginError", "OperationStats", "run"]
 
@@ -90,6 +94,17 @@ class FuzzResult:
     errors: list[str] = attrs.field(factory=list)
     positive_create_statuses: Counter[int] = attrs.field(factory=Counter)
     reports: list[Path] = attrs.field(factory=list)
+    checks: dict[str, CheckTally] = attrs.field(factory=dict)
+    """Per check, the cases it judged and how many failed (every check of the run, 0 when it never judged)."""
+    scenarios: list[ScenarioOutcome] = attrs.field(factory=list)
+    seconds: dict[str, float] = attrs.field(factory=dict)
+    """Where the run's time went: the scenarios, then each phase of the engine, in order."""
+
+    @property
+    def unexercised(self) -> list[str]:
+        """The checks no case exercised and the scenarios that did not run: what a PASSED cannot vouch for."""
+        checks = [f"check {name}" for name, tally in sorted(self.checks.items()) if not tally.exercised]
+        return checks + [f"scenario {o.name} ({o.not_run})" for o in self.scenarios if not o.exercised]
 
     @property
     def ok(self) -> bool:
@@ -210,8 +225,11 @@ def _count(result: FuzzResult, state: RunState, event: Any) -> None:
             stats.not_http += 1
             continue
         for check in recorder.checks.get(case_id, []):
+            tally = result.checks.setdefault(check.name, CheckTally())
+            tally.exercised += check.status.name in {"SUCCESS", "FAILURE"}
             if check.status.name != "FAILURE" or check.failure_info is None:
                 continue
+            tally.failed += 1
             failure = check.failure_info.failure
             title = str(failure.title)
             stats.failures[check.name] += 1
@@ -395,6 +413,9 @@ def _on_event(result: FuzzResult, state: RunState, event: Any, say: Callable[[st
         _count(result, state, event)
     elif isinstance(event, events.PhaseStarted):
         say(f"phase: {event.phase.name.value}")
+        result.seconds[event.phase.name.value] = -time.monotonic()
+    elif isinstance(event, events.PhaseFinished) and event.phase.name.value in result.seconds:
+        result.seconds[event.phase.name.value] += time.monotonic()
     elif isinstance(event, events.NonFatalError):
         result.errors.append(secrets.text(f"{event.label}: {event.info.format(base_url_is_set=True)}"))
     elif isinstance(event, events.FatalError):
@@ -432,19 +453,28 @@ def run(
     # Fail early, with a clear reason, if the run cannot log in at all.
     setup_session = login(transport, target.user, target.password)
     secrets.add(setup_session)
-    result = FuzzResult()
+    result = FuzzResult(checks={name: CheckTally() for name in (*DEFAULT_CHECKS, *CUSTOM_CHECKS)})
     _own_directory(state, result, transport, setup_session, say)
+    if not options.scenarios:
+        result.scenarios = [
+            ScenarioOutcome(name, fact, not_run="skipped (--no-scenarios)") for name, (fact, _) in SCENARIOS.items()
+        ]
+    else:
+        started = time.monotonic()
+        _run_scenarios(state, result, Probe(transport, setup_session, table, target, state.run_directory), say)
+        result.seconds["scenarios"] = time.monotonic() - started
     schema = _schema(state, transport)
     ctx = ExecutionContext(config=schema.config)
     stack = contextlib.ExitStack()
     handlers = _report_handlers(options, schema.config)
     remember(schema, state)
     try:
+        stack.enter_context(no_local_constants())
         if options.workers > 1:
             stack.enter_context(_serialized_ast_parse())
         for handler, _ in handlers:
             handler.start(ctx)
-        for event in from_schema(schema).execute():
+        for event in () if options.scenarios_only else from_schema(schema).execute():
             ctx.on_event(event)
             for handler, _ in handlers:
                 handler.handle_event(ctx, event)
@@ -459,7 +489,38 @@ def run(
         if path.exists():
             secrets.file(path)
             result.reports.append(path)
+    _write_verdicts(result, options, secrets)
     return result
+
+
+def _run_scenarios(state: RunState, result: FuzzResult, probe: Probe, say: Callable[[str], None]) -> None:
+    """The conformance scenarios, before the random phases; each broken fact is a failure named after it."""
+    result.scenarios = run_scenarios(probe, say)
+    for outcome in result.scenarios:
+        if outcome.failure is not None:
+            result.failures.append(
+                FuzzFailure(
+                    operation=f"scenario ({outcome.cases} requests)",
+                    check=outcome.name,
+                    title=outcome.fact,
+                    message=state.secrets.text(outcome.failure),
+                    status=None,
+                    curl=f"vcenter-guest fuzz again (the scenario {outcome.name} is deterministic)",
+                )
+            )
+
+
+def _write_verdicts(result: FuzzResult, options: FuzzOptions, secrets: SecretFilter) -> None:
+    """The summary JSON (`--report json`) and the JUnit XML of checks and scenarios (`--junit-xml`)."""
+    if "json" in options.reports:
+        path = options.report_dir / "verdict.json"
+        write_json(result, path)
+        secrets.file(path)
+        result.reports.append(path)
+    if options.junit_xml is not None:
+        write_junit(result, options.junit_xml)
+        secrets.file(options.junit_xml)
+        result.reports.append(options.junit_xml)
 
 
 def _leave(

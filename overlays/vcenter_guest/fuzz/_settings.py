@@ -10,7 +10,7 @@ import attrs
 
 __all__ = ["REPORT_FORMATS", "SAFETY_RULES", "FuzzOptions", "FuzzTarget", "safety_rules"]
 
-REPORT_FORMATS = ("junit", "har", "ndjson")
+REPORT_FORMATS = ("junit", "har", "ndjson", "json")
 
 # Printed first by `vcenter-guest fuzz`, and enforced for every request the run sends (_guard).
 SAFETY_RULES = (
@@ -132,6 +132,12 @@ class FuzzOptions:
     seed: int | None = None
     workers: int = 1
     stateful: bool = True
+    # The conformance scenarios (fuzz/_scenarios.py), run before the random phases.
+    scenarios: bool = True
+    # Only the scenarios, no random phase (a quick conformance check; the checks stay unexercised).
+    scenarios_only: bool = False
+    # A JUnit XML file of the verdict: one test case per check and per scenario.
+    junit_xml: Path | None = None
     # Steps of one stateful scenario (create -> get -> delete -> get needs 4).
     stateful_max_steps: int = 12
     reports: tuple[str, ...] = ()

@@ -20,6 +20,7 @@ Choices come from `stable_share` of the case's own content, so a shaped case is 
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any
 from urllib.parse import quote, unquote
@@ -126,9 +127,17 @@ def _is_positive(case: Any) -> bool:
     return meta is not None and meta.generation.mode == GenerationMode.POSITIVE
 
 
-def _key(case: Any) -> list[Any]:
+# A random part of a name: the run's nonce (`vcenter-guest-fuzz-<nonce>-`), a server's temporary names
+# and transfer tokens. Masked in a case's key, so that the same seed shapes the same cases whatever
+# random names the run and the server drew (they reach generated bodies through links and the
+# engine's pool of values seen in responses).
+_RANDOM_PART = re.compile(r"[0-9a-fA-F]{12,}")
+
+
+def _key(case: Any) -> str:
     body = case.body if isinstance(case.body, (dict, list, str, int)) else None
-    return [case.path_parameters, body, getattr(case, "query", None)]
+    blob = json.dumps([case.path_parameters, body, getattr(case, "query", None)], sort_keys=True, default=repr)
+    return _RANDOM_PART.sub("*", blob)
 
 
 def steer(context: Any, case: Any) -> Any:  # noqa: PLR0912 - one branch per kind of operation
@@ -186,7 +195,7 @@ def _is_data_plane(op: Operation) -> bool:
     return op.served_by_host
 
 
-def _steer_guest_paths(run: RunDirectory, op: Operation, case: Any, key: list[Any]) -> None:
+def _steer_guest_paths(run: RunDirectory, op: Operation, case: Any, key: str) -> None:
     """Paths in the run's directory, so that file operations find their files: the seeds or fresh
     names, but only fresh names for moves and deletes (the seeds stay for the others), a new path a
     name of its own; a transfer downloads the seed file or uploads a few bytes."""
@@ -342,7 +351,7 @@ def _guest_files(state: RunState, case: Any, params: dict[str, Any]) -> None:
         raise Refused(f"a guest path outside the run's directory survived the guard: {escaped!r}")
 
 
-def _confined(run: RunDirectory, value: Any, key: list[Any], field: str | None, path: bool) -> Any:
+def _confined(run: RunDirectory, value: Any, key: str, field: str | None, path: bool) -> Any:
     """`value` with every string under a path field (`GUEST_PATH_FIELDS`, at any depth) confined to the
     run's directory, and every other string made `not_a_path`: a field the rules do not know as a
     path (a prefix, a pattern, one a newer document adds) can still not name a place in the guest."""

@@ -1,0 +1,367 @@
+"""Conformance scenarios: the facts of the API a server can break that no schema can see.
+
+Each scenario is named after the fact it stands for, deterministic (fixed names, sizes and
+arguments) and stateful (a short sequence of calls whose later answers must agree with the earlier
+ones). They run before the random phases, on the first VM and the programs the user named, and
+their files only inside the run's proven scratch directory; nothing stops a guest (a process is
+only deleted when this scenario started it).
+
+A scenario that cannot run here (no guest credentials, no scratch directory, a transfer URL on
+another host) is not exercised, and says why: the verdict lists it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import attrs
+import httpx
+
+from vcenter_guest.operations import OperationTable
+
+from ._auth import SESSION_HEADER, Transport, login, logout
+from ._guestfiles import TEMPORARY_PREFIX, RunDirectory
+from ._settings import FuzzTarget
+from ._state import NO_SUCH_PID
+
+__all__ = ["RETENTION_PROBE_SECONDS", "SCENARIOS", "ScenarioOutcome", "run_scenarios"]
+
+# How long after a process ends the retention scenario checks that its exit code is still there (the
+# document says 5 minutes; a run cannot afford to wait that long).
+RETENTION_PROBE_SECONDS = 2.0
+# How long a scenario waits for a process it started to end (a program given the argument "0" or run
+# without one ends at once on the mock and on real guests).
+_SETTLE_SECONDS = 10.0
+_PAGE_SIZE = 2
+_LISTED_ENTRIES = 5
+_PAYLOAD = bytes(range(256)) * 12 + b"vcenter-guest conformance\n"
+
+
+class Broken(Exception):
+    """The server broke the scenario's fact (the message says how)."""
+
+
+class NotHere(Exception):
+    """The scenario cannot run against this target (the message says why)."""
+
+
+@attrs.frozen
+class ScenarioOutcome:
+    """What one scenario found: requests it sent, whether the fact held, or why it did not run."""
+
+    name: str
+    fact: str
+    cases: int = 0
+    failure: str | None = None
+    not_run: str | None = None
+
+    @property
+    def exercised(self) -> bool:
+        """Whether the scenario ran to a verdict."""
+        return self.not_run is None
+
+
+@attrs.define
+class Probe:
+    """The calls a scenario makes: counted, and confined to the VM and directory the run may touch."""
+
+    send: Transport
+    session: str
+    table: OperationTable
+    target: FuzzTarget
+    run: RunDirectory | None
+    requests: int = 0
+
+    @property
+    def vm(self) -> str:
+        return self.run.vm if self.run is not None else self.target.vms[0]
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        credentials = self.target.guest_credentials()
+        if credentials is None:
+            raise NotHere("no guest credentials (VCENTER_GUEST_USER / VCENTER_GUEST_PASSWORD)")
+        return credentials
+
+    def directory(self) -> RunDirectory:
+        if self.run is None:
+            raise NotHere("the run has no guest directory of its own")
+        return self.run
+
+    def call(self, op_id: str, body: dict[str, Any] | None = None, **params: str | int) -> tuple[int, Any]:
+        """POST an operation of the document with the guest credentials; (status, JSON answer or None)."""
+        op = self.table.get(op_id)
+        if op is None:
+            raise NotHere(f"the API document has no {op_id}")
+        path = op.path.replace("{vm}", self.vm)
+        for name, value in params.items():
+            path = path.replace("{" + name + "}", quote(str(value), safe=""))
+        route = f"{path}?action={op.action}" if op.action else path
+        content = json.dumps({"credentials": self.credentials, **(body or {})}).encode()
+        status, answer = self.raw(op.method, route, content, {"Content-Type": "application/json"})
+        try:
+            return status, json.loads(answer) if answer else None
+        except ValueError:
+            return status, None
+
+    def raw(self, method: str, route: str, content: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
+        self.requests += 1
+        return self.send(method, route, {SESSION_HEADER: self.session, **headers}, content)
+
+    def start(self, arguments: str) -> int:
+        """Starts one of the user's programs; its pid."""
+        status, pid = self.call("processes.create", {"spec": {"path": _program(self.target), "arguments": arguments}})
+        if status != 201 or not isinstance(pid, int):
+            raise NotHere(f"create of {_program(self.target)} answered {status}, not a pid")
+        return pid
+
+    def transfer_route(self, spec: dict[str, Any]) -> str:
+        """A transfer URL of the run's directory, as a route on the server called."""
+        status, url = self.call("transfers.create", {"spec": spec})
+        if status != 201 or not isinstance(url, str):
+            raise Broken(f"Transfers.create answered {status} with {str(url)[:80]!r}, not a transfer URL")
+        parts = urlsplit(url)
+        if parts.hostname not in {"*", None}:
+            raise NotHere("transfer URLs name another host (an ESXi host); the run only calls the server")
+        return f"{parts.path}?{parts.query}"
+
+    def upload(self, name: str, data: bytes) -> str:
+        path = self.directory().child(name)
+        route = self.transfer_route({"path": path, "attributes": {"size": len(data), "overwrite": True}})
+        status, _ = self.raw("PUT", route, data, {"Content-Type": "application/octet-stream"})
+        if not 200 <= status < 300:
+            raise Broken(f"PUT of {len(data)} bytes to a fresh transfer URL answered {status}")
+        return path
+
+
+def _program(target: FuzzTarget) -> str:
+    """The user's program the scenarios start: one that sleeps if there is one (so delete meets it running)."""
+    programs = target.programs or ("/bin/sleep",)
+    return next((p for p in programs if "sleep" in p.rsplit("/", 1)[-1]), programs[0])
+
+
+def _get(probe: Probe, pid: int) -> dict[str, Any]:
+    status, info = probe.call("processes.get", pid=pid)
+    if status != 200 or not isinstance(info, dict):
+        raise Broken(f"get of pid {pid}, which create returned, answered {status}")
+    return info
+
+
+def create_then_list_shows_the_process(probe: Probe) -> None:
+    pid = probe.start("0")
+    status, listed = probe.call("processes.list")
+    pids = [p.get("pid") for p in listed if isinstance(p, dict)] if isinstance(listed, list) else []
+    if status != 200 or pid not in pids:
+        raise Broken(f"create returned pid {pid}, but list (answered {status}) does not show it")
+
+
+def delete_ends_the_process_and_its_exit_code_stays(probe: Probe) -> None:
+    program = _program(probe.target)
+    if program in probe.target.ignores_termination:
+        raise NotHere(f"{program} is declared to survive termination")
+    pid = probe.start("30")
+    if "finished" in _get(probe, pid):
+        raise NotHere(f"{program} had ended before delete could meet it running (name one that sleeps: /bin/sleep)")
+    status, _ = probe.call("processes.delete", pid=pid)
+    if status != 204:
+        raise Broken(f"delete of pid {pid} (a process the run started) answered {status}, not 204")
+    after = _get(probe, pid)
+    if "finished" not in after or "exit_code" not in after:
+        raise Broken(f"after delete answered 204, get of pid {pid} still shows it running (no finished/exit_code)")
+    if after["exit_code"] not in {143, 137}:
+        raise Broken(f"delete ended running pid {pid}, but get shows exit code {after['exit_code']}, not 143 or 137")
+    time.sleep(RETENTION_PROBE_SECONDS)
+    later = _get(probe, pid)
+    if (later.get("exit_code"), later.get("finished")) != (after["exit_code"], after["finished"]):
+        raise Broken(
+            f"{RETENTION_PROBE_SECONDS:.0f}s after pid {pid} ended, get shows exit code {later.get('exit_code')!r} "
+            f"and end {later.get('finished')!r} instead of {after['exit_code']!r} and {after['finished']!r}: "
+            "they stay available for 5 minutes"
+        )
+
+
+def get_of_an_unknown_pid_is_not_found(probe: Probe) -> None:
+    status, error = probe.call("processes.get", pid=NO_SUCH_PID)
+    data = error.get("data") if isinstance(error, dict) else None
+    kind = error.get("error_type", "NOT_FOUND") if isinstance(error, dict) else None
+    if status != 404 or kind != "NOT_FOUND":
+        raise Broken(f"get of pid {NO_SUCH_PID}, which no guest can have, answered {status} {kind}, not 404 NOT_FOUND")
+    if not isinstance(data, dict) or data.get("pid") != NO_SUCH_PID:
+        raise Broken(f"the NOT_FOUND error of pid {NO_SUCH_PID} carries data {data!r}, not ProcessErrorDetails with it")
+
+
+def a_transfer_url_serves_once(probe: Probe) -> None:
+    seed = probe.upload(f"{TEMPORARY_PREFIX}served-once.txt", _PAYLOAD)
+    route = probe.transfer_route({"path": seed})
+    first, _ = probe.raw("GET", route, None, {})
+    second, _ = probe.raw("GET", route, None, {})
+    if not 200 <= first < 300:
+        raise Broken(f"the first GET of a fresh download URL answered {first}")
+    if 200 <= second < 300:
+        raise Broken("a download URL served a second GET: a transfer URL serves exactly once")
+    spec = {
+        "path": probe.directory().child(f"{TEMPORARY_PREFIX}served-once-upload.txt"),
+        "attributes": {"size": 3, "overwrite": True},
+    }
+    route = probe.transfer_route(spec)
+    headers = {"Content-Type": "application/octet-stream"}
+    first, _ = probe.raw("PUT", route, b"abc", headers)
+    second, _ = probe.raw("PUT", route, b"abc", headers)
+    if 200 <= first < 300 and 200 <= second < 300:
+        raise Broken("an upload URL took a second PUT: a transfer URL serves exactly once")
+
+
+def upload_then_download_gives_the_same_bytes(probe: Probe) -> None:
+    path = probe.upload(f"{TEMPORARY_PREFIX}same-bytes.txt", _PAYLOAD)
+    status, info = probe.call("files.get", path=path)
+    size = info.get("size") if isinstance(info, dict) else None
+    if status != 200 or size != len(_PAYLOAD):
+        raise Broken(f"files.get of a file uploaded with {len(_PAYLOAD)} bytes answered {status} with size {size!r}")
+    status, got = probe.raw("GET", probe.transfer_route({"path": path}), None, {})
+    if status != 200 or got != _PAYLOAD:
+        raise Broken(f"{len(_PAYLOAD)} bytes uploaded, {len(got)} downloaded (status {status}), or not the same bytes")
+
+
+def a_listing_pages_through_every_entry_once(probe: Probe) -> None:
+    run = probe.directory()
+    where = run.child(f"{TEMPORARY_PREFIX}listed")
+    probe.call("directories.create", {"path": where, "create_parents": False})
+    names = [f"{TEMPORARY_PREFIX}{i}" for i in range(_LISTED_ENTRIES)]
+    for name in names:
+        probe.call("directories.create", {"path": f"{where}/{name}"})
+    seen: list[str] = []
+    index = 0
+    for _ in range(2 * _LISTED_ENTRIES + 2):
+        status, page = probe.call("files.list", {"path": where, "iteration": {"size": _PAGE_SIZE, "index": index}})
+        files = page.get("files") if isinstance(page, dict) else None
+        if status != 200 or not isinstance(files, list):
+            raise Broken(f"files.list of a directory the run made answered {status}")
+        seen += [str(f.get("filename")) for f in files if isinstance(f, dict) and f.get("filename") not in {".", ".."}]
+        index += len(files)
+        if page.get("status") != "READY" or not files:
+            break
+    if sorted(seen) != names:
+        raise Broken(f"pages of {_PAGE_SIZE} listed {seen} for the {_LISTED_ENTRIES} entries {names}")
+
+
+def create_temporary_makes_a_new_empty_distinct_directory(probe: Probe) -> None:
+    run = probe.directory()
+    made = []
+    for _ in range(2):
+        body = {"prefix": TEMPORARY_PREFIX, "suffix": "", "parent_path": run.path}
+        status, path = probe.call("directories.create_temporary", body)
+        if status != 200 or not isinstance(path, str) or not run.inside(path) or "/" in path[len(run.path) + 1 :]:
+            raise Broken(f"createTemporary in {run.path!r} answered {status} {str(path)[:80]!r}: not a path in it")
+        status, page = probe.call("files.list", {"path": path})
+        files = page.get("files") if isinstance(page, dict) else None
+        if status != 200 or [f for f in files or [] if isinstance(f, dict) and f.get("filename") not in {".", ".."}]:
+            raise Broken(f"createTemporary answered {path!r}, which is not an empty directory ({status})")
+        made.append(path)
+    if made[0] == made[1]:
+        raise Broken(f"two createTemporary calls answered the same path {made[0]!r}")
+
+
+def delete_removes_the_file(probe: Probe) -> None:
+    path = probe.upload(f"{TEMPORARY_PREFIX}deleted.txt", b"gone")
+    status, _ = probe.call("files.delete", path=path)
+    if status != 204:
+        raise Broken(f"files.delete of a file the run made answered {status}")
+    status, _ = probe.call("files.get", path=path)
+    if status != 404:
+        raise Broken(f"files.delete answered 204, but files.get of the same path then answered {status}, not 404")
+
+
+def move_moves_and_refuses_to_overwrite(probe: Probe) -> None:
+    source = probe.upload(f"{TEMPORARY_PREFIX}move-from.txt", b"from")
+    taken = probe.upload(f"{TEMPORARY_PREFIX}move-taken.txt", b"taken")
+    status, _ = probe.call("files.move", {"path": source, "new_path": taken, "overwrite": False})
+    if 200 <= status < 300:
+        raise Broken(f"files.move onto an existing file with overwrite false answered {status}: it must be refused")
+    target = probe.directory().child(f"{TEMPORARY_PREFIX}move-to.txt")
+    status, _ = probe.call("files.move", {"path": source, "new_path": target})
+    if status != 204:
+        raise Broken(f"files.move of a file the run made to a free name answered {status}, not 204")
+    gone, _ = probe.call("files.get", path=source)
+    there, _ = probe.call("files.get", path=target)
+    if (gone, there) != (404, 200):
+        raise Broken(f"after files.move answered 204, get of the old path answered {gone} and of the new {there}")
+
+
+def a_deleted_session_is_refused(probe: Probe) -> None:
+    target = probe.target
+    session = login(probe.send, target.user, target.password)
+    probe.requests += 1
+    logout(probe.send, session)
+    probe.requests += 2
+    status, _ = probe.send("GET", "/api/session", {SESSION_HEADER: session}, None)
+    if status != 401:
+        raise Broken(f"GET /api/session with a session DELETE /api/session ended answered {status}, not 401")
+
+
+SCENARIOS: dict[str, tuple[str, Callable[[Probe], None]]] = {
+    "create_then_list_shows_the_process": (
+        "A process create started shows in list.",
+        create_then_list_shows_the_process,
+    ),
+    "delete_ends_the_process_and_its_exit_code_stays": (
+        "After delete (204) of a running process, get shows it finished with exit code 143 (or 137); "
+        f"its exit code and end time stay available (checked {RETENTION_PROBE_SECONDS:.0f}s later; "
+        "the document says 5 minutes).",
+        delete_ends_the_process_and_its_exit_code_stays,
+    ),
+    "get_of_an_unknown_pid_is_not_found": (
+        "get of a pid no guest has is 404 NOT_FOUND with the pid in the error's data.",
+        get_of_an_unknown_pid_is_not_found,
+    ),
+    "a_transfer_url_serves_once": (
+        "A transfer URL serves exactly one GET (download) or PUT (upload); a second is refused.",
+        a_transfer_url_serves_once,
+    ),
+    "upload_then_download_gives_the_same_bytes": (
+        "Bytes uploaded come back the same on download, and files.get gives their size.",
+        upload_then_download_gives_the_same_bytes,
+    ),
+    "a_listing_pages_through_every_entry_once": (
+        "files.list, page by page, gives every entry of a directory exactly once.",
+        a_listing_pages_through_every_entry_once,
+    ),
+    "create_temporary_makes_a_new_empty_distinct_directory": (
+        "createTemporary returns a new, empty directory directly in the parent asked for, a different one each time.",
+        create_temporary_makes_a_new_empty_distinct_directory,
+    ),
+    "delete_removes_the_file": (
+        "After files.delete answers 204, files.get of the path is 404.",
+        delete_removes_the_file,
+    ),
+    "move_moves_and_refuses_to_overwrite": (
+        "files.move moves (the old path is gone, the new one there) and refuses an existing target unless asked.",
+        move_moves_and_refuses_to_overwrite,
+    ),
+    "a_deleted_session_is_refused": (
+        "A session DELETE /api/session ended is refused (401).",
+        a_deleted_session_is_refused,
+    ),
+}
+
+
+def run_scenarios(probe: Probe, say: Callable[[str], None]) -> list[ScenarioOutcome]:
+    """Runs every scenario in order; never raises for what the server does."""
+    outcomes = []
+    for name, (fact, scenario) in SCENARIOS.items():
+        say(f"scenario: {name}")
+        before = probe.requests
+        failure = not_run = None
+        try:
+            scenario(probe)
+        except Broken as exc:
+            failure = str(exc)
+        except NotHere as exc:
+            not_run = str(exc)
+        except httpx.HTTPError as exc:  # a dropped connection or a timeout is the server's answer too
+            failure = f"the scenario could not complete: {type(exc).__name__}: {exc}"
+        outcomes.append(ScenarioOutcome(name, fact, probe.requests - before, failure, not_run))
+    return outcomes

@@ -1,0 +1,70 @@
+"""A fuzz run with a seed sends the same cases whatever else the process has imported (issue 28, item 0).
+
+Hypothesis draws constants from the source of the local modules loaded; a whole-suite run had loaded
+more of them than a run of one file, and the same seed sent other cases (the stateful test that
+passed alone failed in the suite).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from vcenter_guest.fuzz import FuzzOptions, mock_target, run
+from vcenter_guest.mock import create_app
+
+from tests.property.proxy import Proxy
+
+pytestmark = pytest.mark.slow
+
+_RANDOM = re.compile(r"[0-9a-zA-Z_-]*[0-9a-f]{6,}[0-9a-zA-Z_-]*|token=[^&]+|id=[0-9]+")
+
+
+def _sent(tmp_path: Path) -> list[tuple[str, str, str]]:
+    proxy = Proxy(create_app())
+    run(mock_target(proxy), FuzzOptions(max_examples=3, seed=7, stateful=False, report_dir=tmp_path))
+    # What the server or the run's nonces make random (directory names, transfer ids and tokens) aside.
+    return [
+        (r.method, _RANDOM.sub("*", f"{r.path}?{r.query}"), _RANDOM.sub("*", r.body.decode("latin-1")))
+        for r in proxy.requests
+    ]
+
+
+def _load_module_full_of_constants(where: Path) -> str:
+    """A local module (outside any test folder, outside site-packages) whose source holds many literals."""
+    source = where / "lots_of_constants.py"
+    literals = ", ".join(f"'constant-{i}-{chr(0x41 + i % 26)}'" for i in range(400))
+    numbers = ", ".join(str(7919 * i) for i in range(400))
+    source.write_text(f"STRINGS = ({literals},)\nNUMBERS = ({numbers},)\n", encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("vcenter_guest_lots_of_constants", source)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return spec.name
+
+
+def test_a_seeded_run_sends_the_same_cases_after_the_process_imported_more_modules(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    before = _sent(tmp_path_factory.mktemp("before"))
+    name = _load_module_full_of_constants(tmp_path_factory.mktemp("src"))
+    try:
+        after = _sent(tmp_path_factory.mktemp("after"))
+    finally:
+        sys.modules.pop(name, None)
+    assert len(before) == len(after)
+    differ = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
+    assert not differ, f"{len(differ)} of {len(before)} requests differ, e.g. {differ[0]}"
+
+
+def test_the_hypothesis_internals_the_run_replaces_still_exist() -> None:
+    """A Hypothesis upgrade that moves them must show here, not as a silent return of the order dependence."""
+    from hypothesis.internal.conjecture import providers
+
+    assert callable(providers._get_local_constants)
+    assert hasattr(providers.CONSTANTS_CACHE, "cache")
