@@ -128,9 +128,93 @@ for _production in bashlex.parser.yaccparser.productions:
         _production.callable = _CASE_ACTIONS[_production.name]
 
 
+# -- Lines of one shape. A line is parsed once by text (`parsed`), and lines that differ only in their
+# plain words holding punctuation (paths, names like `run-3f2a`, numbers like `1.5`) share one parse:
+# such a word means the same to bash's grammar whatever its letters and digits (it cannot be a
+# reserved word, an assignment, a file descriptor's number, `time -p`'s option or a brace), so the
+# line with those letters and digits all `x` (its shape: same length, same positions) parses to the
+# same tree but for those words' values. The shape's tree is parsed once; a line of that shape gets
+# a copy with its own words put back, once each such word is found as a word node of exactly its
+# span (anything else, e.g. a word inside quotes or a comment, and the line is parsed as it is).
+_SHAPED = re.compile(
+    r"""'[^']*'|(?<![^\s;|&<>()])(?P<quoted>"[A-Za-z0-9_\-./:,+@%]*")(?![^\s;|&<>()])|"(?:[^"\\]|\\.)*"|\\.|"""
+    r"(?<![^\s;|&<>()])(?P<word>[A-Za-z0-9_./:,+@%][A-Za-z0-9_\-./:,+@%]*)(?![^\s;|&<>()])",
+    re.DOTALL,
+)
+_PUNCTUATION = re.compile(r"[\-./:,+@%]")
+_LETTERS = re.compile(r"[A-Za-z0-9_]")
+_TEXT_KINDS = frozenset({"word", "assignment", "parameter", "tilde", "heredoc", "commandsubstitution"})
+
+
+def _shape(source: str) -> tuple[str, list[tuple[int, int]]]:
+    """`source` with the letters and digits of its plain punctuated words (bare or alone in double
+    quotes) as `x`, and those words' spans."""
+    if "<<" in source:  # a here-document's delimiter word decides where its body ends
+        return source, []
+    spans = [
+        match.span(group)
+        for match in _SHAPED.finditer(source)
+        for group in ("word", "quoted")
+        if match[group] is not None and _PUNCTUATION.search(match[group])
+    ]
+    if not spans:
+        return source, []
+    parts: list[str] = []
+    end = 0
+    for start, stop in spans:
+        parts += [source[end:start], _LETTERS.sub("x", source[start:stop])]
+        end = stop
+    parts.append(source[end:])
+    return "".join(parts), spans
+
+
+def _filled(tree: tuple[Any, ...], source: str, spans: list[tuple[int, int]]) -> tuple[Any, ...] | None:
+    """A copy of the shape's `tree` with the words at `spans` taken from `source`; None unless each
+    span is exactly one word node without expansions (then the tree is the one `source` parses to)."""
+    wanted = dict.fromkeys(spans, 0)
+    copies: dict[int, Any] = {}
+
+    def copy(value: Any) -> Any:
+        if isinstance(value, list):
+            return [copy(item) for item in value]
+        if not isinstance(value, bashlex.ast.node):
+            return value  # strings, numbers, positions: immutable
+        done = copies.get(id(value))
+        if done is None:
+            done = copies[id(value)] = bashlex.ast.node(**{k: copy(v) for k, v in value.__dict__.items()})
+            if value.kind == "word" and value.pos in wanted and not getattr(value, "parts", None):
+                wanted[value.pos] += 1
+                start, stop = value.pos
+                done.word = source[start + 1 : stop - 1] if source[start] == '"' else source[start:stop]
+            elif value.kind in _TEXT_KINDS and _holds(value.pos, spans):
+                wanted[spans[0]] += 2  # text holding a shaped word (`$(ls /tmp)`): the check below fails
+        return done
+
+    filled = tuple(copy(node) for node in tree)
+    return filled if all(count == 1 for count in wanted.values()) else None
+
+
+def _holds(pos: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(pos[0] <= start and stop <= pos[1] for start, stop in spans)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_text(source: str) -> tuple[Any, ...]:
+    return tuple(bashlex.parse(source))  # the shell only reads the nodes
+
+
 @functools.lru_cache(maxsize=256)
 def parsed(source: str) -> tuple[Any, ...]:
-    return tuple(bashlex.parse(source))  # the shell only reads the nodes
+    """The nodes bashlex parses `source` to (see "Lines of one shape" above)."""
+    shape, spans = _shape(source)
+    if spans:
+        try:
+            filled = _filled(_parsed_text(shape), source, spans)
+        except Exception:  # bashlex fails in many ways; the line itself says how below
+            filled = None
+        if filled is not None:
+            return filled
+    return _parsed_text(source)
 
 
 def parse(source: str) -> list[Any]:
