@@ -7,7 +7,7 @@ import bashlex
 import pytest
 from vcenter_guest.mock._filesystem import Account, GuestFilesystem
 from vcenter_guest.mock._shell import run_script
-from vcenter_guest.mock._shell._parsing import _parsed_text, parsed
+from vcenter_guest.mock._shell._parsing import _parsed_text, _plan, parsed
 
 ROOT = Account("root", 0, True, "/root")
 
@@ -44,8 +44,8 @@ def test_a_line_parsed_after_one_of_its_shape_is_the_tree_bashlex_gives_it(templ
 
 
 def test_lines_that_differ_only_in_their_paths_are_parsed_by_bashlex_once() -> None:
-    parsed.cache_clear()
-    _parsed_text.cache_clear()
+    for cache in (parsed, _plan, _parsed_text):
+        cache.cache_clear()
     template = "mkdir -p {a} && cp {b} {a}/ ; ls {a}"
     for n in range(5):
         parsed(template.format(a=f"/tmp/dir-{n}", b=f"/etc/f{n}.conf"))

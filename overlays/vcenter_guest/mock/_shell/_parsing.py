@@ -7,6 +7,7 @@ import functools
 import re
 from typing import Any
 
+import attrs
 import bashlex
 import bashlex.ast
 import bashlex.errors
@@ -168,34 +169,86 @@ def _shape(source: str) -> tuple[str, list[tuple[int, int]]]:
     return "".join(parts), spans
 
 
-def _filled(tree: tuple[Any, ...], source: str, spans: list[tuple[int, int]]) -> tuple[Any, ...] | None:
-    """A copy of the shape's `tree` with the words at `spans` taken from `source`; None unless each
-    span is exactly one word node without expansions (then the tree is the one `source` parses to)."""
-    wanted = dict.fromkeys(spans, 0)
+@attrs.frozen
+class _Plan:
+    """The tree of a shape, the ids of its nodes that hold a shaped word (at any depth), and the
+    shaped words' nodes."""
+
+    tree: tuple[Any, ...]
+    dirty: frozenset[int]
+    words: frozenset[int]
+
+
+def _children(node: Any) -> list[Any]:
+    found: list[Any] = []
+    for value in node.__dict__.values():
+        if isinstance(value, bashlex.ast.node):
+            found.append(value)
+        elif isinstance(value, list):
+            found += [item for item in value if isinstance(item, bashlex.ast.node)]
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(shape: str) -> _Plan | None:
+    """How to fill the shape's tree (see "Lines of one shape"); None unless each shaped word is exactly
+    one word node without expansions, and no other text of the tree holds one (`$(ls /tmp)`)."""
+    _, spans = _shape(shape)  # the shape's shaped words are the line's, letters apart
+    try:
+        tree = _parsed_text(shape)
+    except Exception:  # bashlex fails in many ways; the line itself says how when it is parsed as it is
+        return None
+    wanted = set(spans)
+    seen: set[tuple[int, int]] = set()
+    dirty: set[int] = set()
+    words: set[int] = set()
+
+    def holds(node: Any) -> bool:
+        """Whether `node` is or holds a shaped word; raises LookupError if the tree cannot be filled."""
+        pos = node.pos
+        if node.kind == "word" and pos in wanted and not getattr(node, "parts", None):
+            if pos in seen:
+                raise LookupError(pos)
+            seen.add(pos)
+            words.add(id(node))
+            inside = True
+        elif node.kind in _TEXT_KINDS and any(pos[0] <= a and b <= pos[1] for a, b in spans):
+            raise LookupError(pos)
+        else:
+            inside = False
+        for child in _children(node):
+            inside = holds(child) or inside
+        if inside:
+            dirty.add(id(node))
+        return inside
+
+    try:
+        for node in tree:
+            holds(node)
+    except LookupError:
+        return None
+    return _Plan(tree, frozenset(dirty), frozenset(words)) if seen == wanted else None
+
+
+def _filled(plan: _Plan, source: str) -> tuple[Any, ...]:
+    """The plan's tree with its shaped words taken from `source` (a line of its shape): the nodes
+    that hold them are copied, the others shared (the shell only reads the nodes)."""
     copies: dict[int, Any] = {}
 
     def copy(value: Any) -> Any:
         if isinstance(value, list):
             return [copy(item) for item in value]
-        if not isinstance(value, bashlex.ast.node):
-            return value  # strings, numbers, positions: immutable
+        if not isinstance(value, bashlex.ast.node) or id(value) not in plan.dirty:
+            return value
         done = copies.get(id(value))
         if done is None:
             done = copies[id(value)] = bashlex.ast.node(**{k: copy(v) for k, v in value.__dict__.items()})
-            if value.kind == "word" and value.pos in wanted and not getattr(value, "parts", None):
-                wanted[value.pos] += 1
+            if id(value) in plan.words:
                 start, stop = value.pos
                 done.word = source[start + 1 : stop - 1] if source[start] == '"' else source[start:stop]
-            elif value.kind in _TEXT_KINDS and _holds(value.pos, spans):
-                wanted[spans[0]] += 2  # text holding a shaped word (`$(ls /tmp)`): the check below fails
         return done
 
-    filled = tuple(copy(node) for node in tree)
-    return filled if all(count == 1 for count in wanted.values()) else None
-
-
-def _holds(pos: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
-    return any(pos[0] <= start and stop <= pos[1] for start, stop in spans)
+    return tuple(copy(node) for node in plan.tree)
 
 
 @functools.lru_cache(maxsize=256)
@@ -207,14 +260,8 @@ def _parsed_text(source: str) -> tuple[Any, ...]:
 def parsed(source: str) -> tuple[Any, ...]:
     """The nodes bashlex parses `source` to (see "Lines of one shape" above)."""
     shape, spans = _shape(source)
-    if spans:
-        try:
-            filled = _filled(_parsed_text(shape), source, spans)
-        except Exception:  # bashlex fails in many ways; the line itself says how below
-            filled = None
-        if filled is not None:
-            return filled
-    return _parsed_text(source)
+    plan = _plan(shape) if spans else None
+    return _parsed_text(source) if plan is None else _filled(plan, source)
 
 
 def parse(source: str) -> list[Any]:
