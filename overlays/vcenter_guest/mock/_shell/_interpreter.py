@@ -47,6 +47,8 @@ backslash escapes, case-sensitive; a leading dot is for the caller to decide."""
 DECLARATIONS = frozenset({"local", "export"})
 """Builtins whose NAME=VALUE arguments are expanded as assignments (no field splitting)."""
 NAME_EQ = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+LITERAL_STOPS = re.compile(r"[\x27\"\\`~*?\[$]")
+"""The characters that make a word's source more than its own text (see `Shell.expander`)."""
 
 
 @attrs.frozen
@@ -667,6 +669,11 @@ class Shell:
             else:
                 raise Unsupported(f"the expansion {part.kind!r}")
         expander = Expander(self, text, split, pattern=pattern)
+        if not expansions and not substitutions and not LITERAL_STOPS.search(text):
+            # No quote, escape, expansion or glob character: each character is itself, unquoted (as
+            # the walk below would add them one at a time)
+            expander.fields[-1].add(text, quoted=False)
+            return expander
         while expander.i < len(text):
             # bashlex marks a `$X` (or a `...` or $(...)) inside single quotes as an expansion when the
             # word has other parts: the quoting seen here decides.

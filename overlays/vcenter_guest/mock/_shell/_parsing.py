@@ -7,6 +7,7 @@ import functools
 import re
 from typing import Any
 
+import attrs
 import bashlex
 import bashlex.ast
 import bashlex.errors
@@ -123,9 +124,139 @@ for _production in bashlex.parser.yaccparser.productions:
         _production.callable = _CASE_ACTIONS[_production.name]
 
 
+# -- Lines of one shape. A line is parsed once by text (`parsed`), and lines that differ only in their
+# plain words holding punctuation (paths, names like `run-3f2a`, numbers like `1.5`) share one parse:
+# such a word means the same to bash's grammar whatever its letters and digits (it cannot be a
+# reserved word, an assignment, a file descriptor's number, `time -p`'s option or a brace), so the
+# line with those letters and digits all `x` (its shape: same length, same positions) parses to the
+# same tree but for those words' values. The shape's tree is parsed once; a line of that shape gets
+# a copy with its own words put back, once each such word is found as a word node of exactly its
+# span (anything else, e.g. a word inside quotes or a comment, and the line is parsed as it is).
+_SHAPED = re.compile(
+    r"""'[^']*'|(?<![^\s;|&<>()])(?P<quoted>"[A-Za-z0-9_\-./:,+@%]*")(?![^\s;|&<>()])|"(?:[^"\\]|\\.)*"|\\.|"""
+    r"(?<![^\s;|&<>()])(?P<word>[A-Za-z0-9_./:,+@%][A-Za-z0-9_\-./:,+@%]*)(?![^\s;|&<>()])",
+    re.DOTALL,
+)
+_PUNCTUATION = re.compile(r"[\-./:,+@%]")
+_LETTERS = re.compile(r"[A-Za-z0-9_]")
+_TEXT_KINDS = frozenset({"word", "assignment", "parameter", "tilde", "heredoc", "commandsubstitution"})
+
+
+def _shape(source: str) -> tuple[str, list[tuple[int, int]]]:
+    """`source` with the letters and digits of its plain punctuated words (bare or alone in double
+    quotes) as `x`, and those words' spans."""
+    if "<<" in source:  # a here-document's delimiter word decides where its body ends
+        return source, []
+    spans = [
+        match.span(group)
+        for match in _SHAPED.finditer(source)
+        for group in ("word", "quoted")
+        if match[group] is not None and _PUNCTUATION.search(match[group])
+    ]
+    if not spans:
+        return source, []
+    parts: list[str] = []
+    end = 0
+    for start, stop in spans:
+        parts += [source[end:start], _LETTERS.sub("x", source[start:stop])]
+        end = stop
+    parts.append(source[end:])
+    return "".join(parts), spans
+
+
+@attrs.frozen
+class _Plan:
+    """The tree of a shape, the ids of its nodes that hold a shaped word (at any depth), and the
+    shaped words' nodes."""
+
+    tree: tuple[Any, ...]
+    dirty: frozenset[int]
+    words: frozenset[int]
+
+
+def _children(node: Any) -> list[Any]:
+    found: list[Any] = []
+    for value in node.__dict__.values():
+        if isinstance(value, bashlex.ast.node):
+            found.append(value)
+        elif isinstance(value, list):
+            found += [item for item in value if isinstance(item, bashlex.ast.node)]
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(shape: str) -> _Plan | None:
+    """How to fill the shape's tree (see "Lines of one shape"); None unless each shaped word is exactly
+    one word node without expansions, and no other text of the tree holds one (`$(ls /tmp)`)."""
+    _, spans = _shape(shape)  # the shape's shaped words are the line's, letters apart
+    try:
+        tree = _parsed_text(shape)
+    except Exception:  # bashlex fails in many ways; the line itself says how when it is parsed as it is
+        return None
+    wanted = set(spans)
+    seen: set[tuple[int, int]] = set()
+    dirty: set[int] = set()
+    words: set[int] = set()
+
+    def holds(node: Any) -> bool:
+        """Whether `node` is or holds a shaped word; raises LookupError if the tree cannot be filled."""
+        pos = node.pos
+        if node.kind == "word" and pos in wanted and not getattr(node, "parts", None):
+            if pos in seen:
+                raise LookupError(pos)
+            seen.add(pos)
+            words.add(id(node))
+            inside = True
+        elif node.kind in _TEXT_KINDS and any(pos[0] <= a and b <= pos[1] for a, b in spans):
+            raise LookupError(pos)
+        else:
+            inside = False
+        for child in _children(node):
+            inside = holds(child) or inside
+        if inside:
+            dirty.add(id(node))
+        return inside
+
+    try:
+        for node in tree:
+            holds(node)
+    except LookupError:
+        return None
+    return _Plan(tree, frozenset(dirty), frozenset(words)) if seen == wanted else None
+
+
+def _filled(plan: _Plan, source: str) -> tuple[Any, ...]:
+    """The plan's tree with its shaped words taken from `source` (a line of its shape): the nodes
+    that hold them are copied, the others shared (the shell only reads the nodes)."""
+    copies: dict[int, Any] = {}
+
+    def copy(value: Any) -> Any:
+        if isinstance(value, list):
+            return [copy(item) for item in value]
+        if not isinstance(value, bashlex.ast.node) or id(value) not in plan.dirty:
+            return value
+        done = copies.get(id(value))
+        if done is None:
+            done = copies[id(value)] = bashlex.ast.node(**{k: copy(v) for k, v in value.__dict__.items()})
+            if id(value) in plan.words:
+                start, stop = value.pos
+                done.word = source[start + 1 : stop - 1] if source[start] == '"' else source[start:stop]
+        return done
+
+    return tuple(copy(node) for node in plan.tree)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_text(source: str) -> tuple[Any, ...]:
+    return tuple(bashlex.parse(source))  # the shell only reads the nodes
+
+
 @functools.lru_cache(maxsize=256)
 def parsed(source: str) -> tuple[Any, ...]:
-    return tuple(bashlex.parse(source))  # the shell only reads the nodes
+    """The nodes bashlex parses `source` to (see "Lines of one shape" above)."""
+    shape, spans = _shape(source)
+    plan = _plan(shape) if spans else None
+    return _parsed_text(source) if plan is None else _filled(plan, source)
 
 
 def parse(source: str) -> list[Any]:
