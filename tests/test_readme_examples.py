@@ -79,7 +79,7 @@ def test_readme_example_runs(
 ) -> None:
     if "vcenter_guest.fuzz" in code and (sys.version_info < (3, 11) or not importlib.util.find_spec("schemathesis")):
         pytest.skip("the fuzz example needs schemathesis: the fuzz extra, Python 3.11 or later")
-    if "com.vmware" in code and not importlib.util.find_spec("com.vmware"):
+    if "com.vmware" in code and not (importlib.util.find_spec("com") and importlib.util.find_spec("com.vmware")):
         pytest.skip("the SDK example needs VMware's SDK: `nox -s interop` installs it and runs this block")
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": "__main__", **_reader_supplies(mock_url)}

@@ -37,6 +37,7 @@ def _with_unclassified_operation() -> dict[str, Any]:
     wipe["operationId"] = "filesystem.wipe"
     wipe.pop("x-vcenter-guest-effect")
     wipe.pop("x-vcenter-guest-resend")
+    wipe["x-vcenter-guest-vapi"] = {"service": "com.vmware.vcenter.vm.guest.filesystem", "operation": "wipe"}
     wipe["responses"]["201"].pop("links")
     document["paths"][f"{NEW_PATH}?action=wipe"] = {"post": wipe}
     return document
