@@ -69,6 +69,9 @@ class Effect(enum.Enum):
     OPENS_TRANSFER = "opens-transfer"
     WRITES_GUEST_FILES = "writes-guest-files"
     DELETES_GUEST_FILES = "deletes-guest-files"
+    CHANGES_POWER = "changes-power"
+    """Powers a VM or its guest on, off, down, into standby or through a reset: every program in the
+    guest may stop. The fuzz command has no rule for it, so it is sent to sandboxes only."""
 
     @property
     def names_what_it_made(self) -> bool:
