@@ -62,9 +62,11 @@ ERRORS_BY_STATUS = {
     "identity.get": _REPORT, "local_filesystem.get": _REPORT, "networking.get": _REPORT,
     "interfaces.list": _REPORT, "routes.list": _REPORT,
     "guest_power.get": _GET, "tools.get": _GET,
-    "guest_power.shutdown": {**_SOFT, "400": {"ALREADY_IN_DESIRED_STATE", "NOT_ALLOWED_IN_CURRENT_STATE", "UNSUPPORTED"}},
+    "guest_power.shutdown": {
+        **_SOFT, "400": {"ALREADY_IN_DESIRED_STATE", "NOT_ALLOWED_IN_CURRENT_STATE", "UNSUPPORTED"}},
     "guest_power.reboot": {**_SOFT, "400": {"NOT_ALLOWED_IN_CURRENT_STATE", "UNSUPPORTED"}},
-    "guest_power.standby": {**_SOFT, "400": {"ALREADY_IN_DESIRED_STATE", "NOT_ALLOWED_IN_CURRENT_STATE", "UNSUPPORTED"}},
+    "guest_power.standby": {
+        **_SOFT, "400": {"ALREADY_IN_DESIRED_STATE", "NOT_ALLOWED_IN_CURRENT_STATE", "UNSUPPORTED"}},
     "power.get": {**_HARD, "500": {"ERROR", "RESOURCE_INACCESSIBLE"}},
     "power.start": {**_HARD, "400": {"ALREADY_IN_DESIRED_STATE", "UNSUPPORTED", "RESOURCE_IN_USE"},
                     "500": {"ERROR", "RESOURCE_BUSY", "UNABLE_TO_ALLOCATE_RESOURCE", "RESOURCE_INACCESSIBLE"}},
@@ -73,7 +75,10 @@ ERRORS_BY_STATUS = {
     "power.reset": {**_HARD, "400": {"NOT_ALLOWED_IN_CURRENT_STATE"}},
 }
 # the errors vCenter's runtime adds outside the operation (the rest are declared by the bindings)
-RUNTIME_ERRORS = {"environment.get": {"INVALID_ARGUMENT", "UNAUTHORIZED"}, "environment.list": {"INVALID_ARGUMENT", "UNAUTHORIZED"}}
+RUNTIME_ERRORS = {
+    "environment.get": {"INVALID_ARGUMENT", "UNAUTHORIZED"},
+    "environment.list": {"INVALID_ARGUMENT", "UNAUTHORIZED"},
+}
 
 POWER_CHANGES = ["guest_power.shutdown", "guest_power.reboot", "guest_power.standby",
                  "power.start", "power.stop", "power.suspend", "power.reset"]
@@ -88,9 +93,12 @@ SCHEMAS = {
     "Vcenter.Vm.Guest.LocalFilesystem.VirtualDiskMapping": ({"disk"}, {"disk": "string"}),
     "Vcenter.Vm.Guest.Networking.Info": (set(), {"dns_values": "Vcenter.Vm.Guest.DnsAssignedValues",
                                                  "dns": "Vcenter.Vm.Guest.DnsConfigInfo"}),
-    "Vcenter.Vm.Guest.DnsAssignedValues": ({"host_name", "domain_name"}, {"host_name": "string", "domain_name": "string"}),
-    "Vcenter.Vm.Guest.DnsConfigInfo": ({"ip_addresses", "search_domains"}, {"ip_addresses": "array", "search_domains": "array"}),
-    "Vcenter.Vm.Guest.DhcpConfigInfo": ({"ipv4_enabled", "ipv6_enabled"}, {"ipv4_enabled": "boolean", "ipv6_enabled": "boolean"}),
+    "Vcenter.Vm.Guest.DnsAssignedValues": ({"host_name", "domain_name"},
+        {"host_name": "string", "domain_name": "string"}),
+    "Vcenter.Vm.Guest.DnsConfigInfo": ({"ip_addresses", "search_domains"},
+        {"ip_addresses": "array", "search_domains": "array"}),
+    "Vcenter.Vm.Guest.DhcpConfigInfo": ({"ipv4_enabled", "ipv6_enabled"},
+        {"ipv4_enabled": "boolean", "ipv6_enabled": "boolean"}),
     "Vcenter.Vm.Guest.Networking.Interfaces.Info": (set(),
         {"mac_address": "string", "ip": "Vcenter.Vm.Guest.Networking.Interfaces.IpConfigInfo",
          "dns": "Vcenter.Vm.Guest.DnsConfigInfo", "dns_values": "Vcenter.Vm.Guest.DnsAssignedValues",
@@ -168,10 +176,15 @@ def test_errors_sit_at_their_statuses_and_are_declared_or_added_by_the_runtime(
 
 
 @pytest.mark.parametrize("operation_id", GS_OPERATIONS)
-def test_the_generic_error_comes_last_so_a_typed_error_is_read_as_its_type(doc: dict[str, Any], operation_id: str) -> None:
+def test_the_generic_error_comes_last_so_a_typed_error_is_read_as_its_type(
+    doc: dict[str, Any], operation_id: str
+) -> None:
     """`Vapi.Std.Errors.Error` accepts any error_type: before a specific schema it would shadow it."""
     for response in operation(doc, operation_id)["responses"].values():
-        refs = [alt["$ref"] for alt in response.get("content", {}).get("application/json", {}).get("schema", {}).get("anyOf", [])]
+        refs = [
+            alt["$ref"]
+            for alt in response.get("content", {}).get("application/json", {}).get("schema", {}).get("anyOf", [])
+        ]
         if "#/components/schemas/Vapi.Std.Errors.Error" in refs:
             assert refs[-1] == "#/components/schemas/Vapi.Std.Errors.Error"
 
