@@ -123,6 +123,9 @@ class Operation:
     served_by_host: bool = attrs.field(default=False, repr=False)
     """Its path has its own `servers`: the ESXi host's data plane (`/guestFile`), at the URL a transfer
     names rather than at vCenter."""
+    secret_answer: bool = attrs.field(default=False, repr=False)
+    """Its success body is a secret (`format: password` or `x-vcenter-guest-sensitive` on its schema:
+    a session id, a guest's environment): an answer of the wrong shape is reported without its body."""
 
     @property
     def service(self) -> str:
@@ -203,7 +206,13 @@ def _operation(key: str, method: str, item: Mapping[str, Any], schemas: Mapping[
         body_fields=tuple(schemas[body_schema].get("properties", {})) if body_schema else (),
         raw_path_parameters=raw,
         served_by_host="servers" in item,
+        secret_answer=_secret_answer(op["responses"][str(successes[0])]),
     )
+
+
+def _secret_answer(response: Mapping[str, Any]) -> bool:
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return bool(schema.get("x-vcenter-guest-sensitive")) or schema.get("format") == "password"
 
 
 class OperationTable(Mapping[str, Operation]):
