@@ -31,7 +31,7 @@ from ._checks import register_checks
 from ._guestfiles import NoRunDirectory, ServerFault, make_run_directory, open_transfer, remove_run_directory
 from ._secrets import SecretFilter
 from ._settings import FuzzOptions, FuzzTarget
-from ._shaping import FILE_EFFECTS, HTTP_TOKEN, install_guard, steer, unguarded
+from ._shaping import FILE_EFFECTS, HTTP_TOKEN, PROBE_METHODS, install_guard, steer, unguarded
 from ._state import RunState, forget, operation_of, remember, state_of
 
 __all__ = ["DEFAULT_CHECKS", "FuzzFailure", "FuzzResult", "LoginError", "OperationStats", "run"]
@@ -156,6 +156,9 @@ def _config(target: FuzzTarget, options: FuzzOptions) -> Any:
             "positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404", "5xx"]},
         },
     }
+    if not target.sandbox:
+        # The unexpected-method probes may only use methods that change nothing (see PROBE_METHODS).
+        data["phases"]["coverage"] = {"unexpected-methods": sorted(PROBE_METHODS)}
     if options.seed is not None:
         data["seed"] = options.seed
     return SchemathesisConfig.from_dict(data)

@@ -36,6 +36,7 @@ __all__ = [
     "FILE_EFFECTS",
     "HTTP_TOKEN",
     "PLAUSIBLE_ARGUMENTS",
+    "PROBE_METHODS",
     "RULES",
     "SHELL_INERT",
     "UNSTARTABLE_PATHS",
@@ -389,6 +390,14 @@ RULES = {
 }
 
 
+PROBE_METHODS = frozenset({"get", "options", "trace", "query"})
+"""The methods a probe of a method the document does not list (schemathesis' unexpected-method
+scenario) may use against a server that is not a sandbox: those that change nothing. VMware's
+servers answer methods the document leaves out: the bindings send guest Power's shutdown, reboot and
+standby as a bare `POST .../guest/power` and Tools.upgrade as `POST .../tools`, so a POST probe of
+the Power.get path would shut the guest down (shared/vsphere-guest-services-facts.md §8)."""
+
+
 def unguarded(table: OperationTable) -> list[Operation]:
     """The operations no safety rule covers: never sent to a server that is not a sandbox."""
     return [op for op in table.values() if op.effect not in RULES]
@@ -419,6 +428,9 @@ def guard(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
             for name in [n for n in headers if not _sendable_header(n)]:
                 del headers[name]
     op = operation_of(state, case)
+    method = str(getattr(case, "method", None) or (op.method if op is not None else "")).lower()
+    if op is not None and method != op.method.lower() and method not in PROBE_METHODS and not state.target.sandbox:
+        raise Refused(f"a {method.upper()} probe of {op.id}'s path may change the guest: not sent")
     rule = RULES.get(op.effect) if op is not None and op.effect is not None else None
     if rule is None:
         if state.target.sandbox:
