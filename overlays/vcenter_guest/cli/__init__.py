@@ -34,6 +34,10 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "kill": ("._ps", "kill", "Terminate a process in a VM's guest (or say it had finished, or is unknown)."),
     "wait": ("._ps", "wait", "Wait for a process in a VM's guest to end; its exit code as ours."),
     "logout": ("._logout", "logout", "End the kept API session of a server and user, and forget it."),
+    "getenv": ("._guest", "getenv", "Print environment variables of VMs' guests (NAME=value)."),
+    "df": ("._guest", "df", "Print the local file systems of VMs' guests: size, used, available."),
+    "info": ("._guest", "info", "Print VMs' power and Tools state, guest OS, host name and IP addresses."),
+    "power": ("._guest", "power", "Power VMs on, off, suspend, reset; shut down or reboot their guests."),
 }
 
 
