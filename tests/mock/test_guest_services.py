@@ -297,3 +297,29 @@ def test_tools_report_open_vm_tools_on_linux_and_msi_on_windows(api: Any) -> Non
     )
     assert (windows["install_type"], windows["run_state"]) == ("MSI", "RUNNING")
     assert _get(api, "/tools", "vm-46").json()["run_state"] == "NOT_RUNNING"
+
+
+@pytest.mark.parametrize(
+    ("route", "allow"),
+    [
+        ("/power", "GET"),
+        ("/power?action=start", "POST"),
+        ("/guest/power", "GET"),
+        ("/guest/power?action=reboot", "POST"),
+    ],
+)
+def test_a_method_the_path_key_lacks_is_405_naming_the_methods_of_that_key(api: Any, route: str, allow: str) -> None:
+    """The document lists methods per path key: `.../power` is GET only, though POST `?action=` shares its path."""
+    api.login()
+    response = api.request("PUT", VM.replace("{vm}", "vm-42") + route, headers=api.headers())
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+
+
+def test_get_with_the_action_of_a_post_of_the_same_path_is_405_not_power_get(api: Any) -> None:
+    """`GET .../power?action=start` names POST's path key: it is not Power.get with a stray query."""
+    api.login()
+    response = api.request("GET", VM.replace("{vm}", "vm-42") + "/power?action=start", headers=api.headers())
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert _get(api, "/power?unrelated=1").status_code == 200

@@ -139,3 +139,28 @@ def test_the_guard_refuses_a_post_probe_of_the_power_get_path_on_a_real_server()
         guard(None, case, {})
     finally:
         forget(schema)
+
+
+def test_a_sandbox_run_sends_power_changes_aimed_at_its_own_vm_elsewhere() -> None:
+    """A sandbox gets power changes, but not on the VM the run's processes and files live in."""
+    from vcenter_guest.fuzz._shaping import SPARED_VM
+
+    schema = object()
+    case = SimpleNamespace(
+        operation=SimpleNamespace(
+            schema=schema, definition=SimpleNamespace(raw={"operationId": "power.stop"}), label="stop"
+        ),
+        path_parameters={"vm": "vm-42"},
+        body=None,
+    )
+    target = _target("http://127.0.0.1:9", sandbox=True)
+    state = RunState(target=target, options=FuzzOptions(), secrets=SimpleNamespace(), table=operations())  # type: ignore[arg-type]
+    remember(schema, state)
+    try:
+        guard(None, case, {})
+        assert case.path_parameters["vm"] == SPARED_VM
+        case.path_parameters["vm"] = "vm-7"
+        guard(None, case, {})
+        assert case.path_parameters["vm"] == "vm-7", "another VM of the sandbox is fair game"
+    finally:
+        forget(schema)
