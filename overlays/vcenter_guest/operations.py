@@ -69,6 +69,9 @@ class Effect(enum.Enum):
     OPENS_TRANSFER = "opens-transfer"
     WRITES_GUEST_FILES = "writes-guest-files"
     DELETES_GUEST_FILES = "deletes-guest-files"
+    CHANGES_POWER = "changes-power"
+    """Powers a VM or its guest on, off, down, into standby or through a reset: every program in the
+    guest may stop. The fuzz command has no rule for it, so it is sent to sandboxes only."""
 
     @property
     def names_what_it_made(self) -> bool:
@@ -137,6 +140,9 @@ class Operation:
     vapi: VapiId | None = attrs.field(default=None, repr=False)
     """`x-vcenter-guest-vapi`: the vAPI service and operation ids VMware's runtime calls it by (the
     official SDK's JSON-RPC names it so), or None when it is no vAPI operation (the data plane)."""
+    secret_answer: bool = attrs.field(default=False, repr=False)
+    """Its success body is a secret (`format: password` or `x-vcenter-guest-sensitive` on its schema:
+    a session id, a guest's environment): an answer of the wrong shape is reported without its body."""
 
     @property
     def service(self) -> str:
@@ -218,6 +224,7 @@ def _operation(key: str, method: str, item: Mapping[str, Any], schemas: Mapping[
         raw_path_parameters=raw,
         served_by_host="servers" in item,
         vapi=_vapi_id(op_id, op.get("x-vcenter-guest-vapi")),
+        secret_answer=_secret_answer(op["responses"][str(successes[0])]),
     )
 
 
@@ -230,6 +237,11 @@ def _vapi_id(op_id: str, value: object) -> VapiId | None:
     if not isinstance(service, str) or not isinstance(operation, str) or not service or not operation:
         raise DocumentError(f"{op_id}: x-vcenter-guest-vapi's service and operation must be names")
     return VapiId(service, operation)
+
+
+def _secret_answer(response: Mapping[str, Any]) -> bool:
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return bool(schema.get("x-vcenter-guest-sensitive")) or schema.get("format") == "password"
 
 
 class OperationTable(Mapping[str, Operation]):

@@ -139,7 +139,7 @@ def _file_case(operation_id: str, *, path: str | None = None, body: Any = None, 
         path_parameters={"vm": "vm-7", **({"path": path} if path is not None else {})},
         body=body if body is not None else {},
         query=query,
-        method="POST",
+        method=OperationTable(load_document())[operation_id].method,  # the guard refuses a probe of another method
     )
 
 

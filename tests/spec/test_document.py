@@ -212,8 +212,10 @@ def test_document_is_openapi_3_0_3(doc: dict[str, Any]) -> None:
 
 def test_paths_are_exactly_the_published_path_keys(doc: dict[str, Any]) -> None:
     from .test_filesystem_document import FS_OPERATIONS
+    from .test_guest_services_document import GS_OPERATIONS
 
     published = {path for path, _, _ in OPERATIONS.values()} | {fact[0] for fact in FS_OPERATIONS.values()}
+    published |= {fact[0] for fact in GS_OPERATIONS.values()}
     assert set(doc["paths"]) == published
 
 
@@ -484,9 +486,12 @@ def test_resend_rule_and_effect(doc: dict[str, Any], operation_id: str, expected
 def test_operation_ids_name_their_service_and_stay_unique(doc: dict[str, Any]) -> None:
     """operationIds are global: `<service>.<operation>` keeps Files.create apart from Processes.create."""
     from .test_filesystem_document import FS_OPERATIONS
+    from .test_guest_services_document import GS_OPERATIONS
 
     ids = [op["operationId"] for item in doc["paths"].values() for key, op in item.items() if key != "servers"]
     assert len(ids) == len(set(ids))
     services = {"session", "processes", "transfers", "files", "directories", "operations", "vm", "guest_file"}
+    services |= {"environment", "identity", "local_filesystem", "networking", "interfaces", "routes"}
+    services |= {"guest_power", "power", "tools"}
     assert all(op_id.count(".") == 1 and op_id.split(".")[0] in services for op_id in ids), ids
-    assert set(ids) == set(OPERATIONS) | set(FS_OPERATIONS)
+    assert set(ids) == set(OPERATIONS) | set(FS_OPERATIONS) | set(GS_OPERATIONS)

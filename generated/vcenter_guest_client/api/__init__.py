@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from .session import session_delete as session_delete
     from .session import session_get as session_get
     from .vm import vm_list as vm_list
+    from .vmguestenvironment import environment_get as environment_get
+    from .vmguestenvironment import environment_list as environment_list
     from .vmguestfilesystem import transfers_create as transfers_create
     from .vmguestfilesystemdirectories import directories_create as directories_create
     from .vmguestfilesystemdirectories import (
@@ -27,11 +29,26 @@ if TYPE_CHECKING:
     from .vmguestfilesystemfiles import files_list as files_list
     from .vmguestfilesystemfiles import files_move as files_move
     from .vmguestfilesystemfiles import files_update as files_update
+    from .vmguestidentity import identity_get as identity_get
+    from .vmguestlocal_filesystem import local_filesystem_get as local_filesystem_get
+    from .vmguestnetworking import networking_get as networking_get
+    from .vmguestnetworkinginterfaces import interfaces_list as interfaces_list
+    from .vmguestnetworkingroutes import routes_list as routes_list
     from .vmguestoperations import operations_get as operations_get
+    from .vmguestpower import guest_power_get as guest_power_get
+    from .vmguestpower import guest_power_reboot as guest_power_reboot
+    from .vmguestpower import guest_power_shutdown as guest_power_shutdown
+    from .vmguestpower import guest_power_standby as guest_power_standby
     from .vmguestprocesses import processes_create as processes_create
     from .vmguestprocesses import processes_delete as processes_delete
     from .vmguestprocesses import processes_get as processes_get
     from .vmguestprocesses import processes_list as processes_list
+    from .vmpower import power_get as power_get
+    from .vmpower import power_reset as power_reset
+    from .vmpower import power_start as power_start
+    from .vmpower import power_stop as power_stop
+    from .vmpower import power_suspend as power_suspend
+    from .vmtools import tools_get as tools_get
 
 OPERATIONS: dict[str, str] = {
     "guest_file.download": "guest_file_download",
@@ -40,6 +57,8 @@ OPERATIONS: dict[str, str] = {
     "session.create": "session_create",
     "session.delete": "session_delete",
     "vm.list": "vm_list",
+    "environment.get": "environment_get",
+    "environment.list": "environment_list",
     "transfers.create": "transfers_create",
     "directories.create": "directories_create",
     "directories.delete": "directories_delete",
@@ -51,11 +70,26 @@ OPERATIONS: dict[str, str] = {
     "files.list": "files_list",
     "files.move": "files_move",
     "files.update": "files_update",
+    "identity.get": "identity_get",
+    "local_filesystem.get": "local_filesystem_get",
+    "networking.get": "networking_get",
+    "interfaces.list": "interfaces_list",
+    "routes.list": "routes_list",
     "operations.get": "operations_get",
+    "guest_power.get": "guest_power_get",
+    "guest_power.shutdown": "guest_power_shutdown",
+    "guest_power.reboot": "guest_power_reboot",
+    "guest_power.standby": "guest_power_standby",
     "processes.create": "processes_create",
     "processes.list": "processes_list",
     "processes.get": "processes_get",
     "processes.delete": "processes_delete",
+    "power.get": "power_get",
+    "power.start": "power_start",
+    "power.stop": "power_stop",
+    "power.suspend": "power_suspend",
+    "power.reset": "power_reset",
+    "tools.get": "tools_get",
 }
 """Each operation id of the document, and the name of its endpoint module as an attribute of this package."""
 
@@ -66,6 +100,8 @@ _PACKAGES: dict[str, str] = {
     "session_create": "session",
     "session_delete": "session",
     "vm_list": "vm",
+    "environment_get": "vmguestenvironment",
+    "environment_list": "vmguestenvironment",
     "transfers_create": "vmguestfilesystem",
     "directories_create": "vmguestfilesystemdirectories",
     "directories_delete": "vmguestfilesystemdirectories",
@@ -77,11 +113,26 @@ _PACKAGES: dict[str, str] = {
     "files_list": "vmguestfilesystemfiles",
     "files_move": "vmguestfilesystemfiles",
     "files_update": "vmguestfilesystemfiles",
+    "identity_get": "vmguestidentity",
+    "local_filesystem_get": "vmguestlocal_filesystem",
+    "networking_get": "vmguestnetworking",
+    "interfaces_list": "vmguestnetworkinginterfaces",
+    "routes_list": "vmguestnetworkingroutes",
     "operations_get": "vmguestoperations",
+    "guest_power_get": "vmguestpower",
+    "guest_power_shutdown": "vmguestpower",
+    "guest_power_reboot": "vmguestpower",
+    "guest_power_standby": "vmguestpower",
     "processes_create": "vmguestprocesses",
     "processes_list": "vmguestprocesses",
     "processes_get": "vmguestprocesses",
     "processes_delete": "vmguestprocesses",
+    "power_get": "vmpower",
+    "power_start": "vmpower",
+    "power_stop": "vmpower",
+    "power_suspend": "vmpower",
+    "power_reset": "vmpower",
+    "tools_get": "vmtools",
 }
 
 

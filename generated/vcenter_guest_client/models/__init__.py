@@ -15,12 +15,18 @@ from .create_spec import CreateSpec
 from .create_spec_environment_variables import CreateSpecEnvironmentVariables
 from .credentials import Credentials
 from .credentials_type import CredentialsType
+from .dhcp_config_info import DhcpConfigInfo
 from .directories_create_body import DirectoriesCreateBody
 from .directories_create_temporary_body import DirectoriesCreateTemporaryBody
 from .directories_delete_body import DirectoriesDeleteBody
 from .directories_move_body import DirectoriesMoveBody
+from .dns_assigned_values import DnsAssignedValues
+from .dns_config_info import DnsConfigInfo
 from .dynamic_id import DynamicID
 from .dynamic_structure import DynamicStructure
+from .environment_get_body import EnvironmentGetBody
+from .environment_list_body import EnvironmentListBody
+from .environment_list_response_200 import EnvironmentListResponse200
 from .error import Error
 from .error_type import ErrorType
 from .feature_in_use import FeatureInUse
@@ -43,6 +49,12 @@ from .files_move_body import FilesMoveBody
 from .files_update_body import FilesUpdateBody
 from .filesystem_family import FilesystemFamily
 from .guest_operations_info import GuestOperationsInfo
+from .guest_os_family import GuestOSFamily
+from .guest_power_info import GuestPowerInfo
+from .guest_power_state import GuestPowerState
+from .guest_reboot_status import GuestRebootStatus
+from .identity_info import IdentityInfo
+from .interface_info import InterfaceInfo
 from .internal_server_error import InternalServerError
 from .internal_server_error_error_type import InternalServerErrorErrorType
 from .invalid_argument import InvalidArgument
@@ -55,14 +67,21 @@ from .invalid_element_type import InvalidElementType
 from .invalid_element_type_error_type import InvalidElementTypeErrorType
 from .invalid_request import InvalidRequest
 from .invalid_request_error_type import InvalidRequestErrorType
+from .ip_address_info import IpAddressInfo
+from .ip_address_origin import IpAddressOrigin
+from .ip_address_status import IpAddressStatus
+from .ip_config_info import IpConfigInfo
 from .iteration_spec import IterationSpec
 from .last_iteration_status import LastIterationStatus
+from .local_filesystem_get_response_200 import LocalFilesystemGetResponse200
+from .local_filesystem_info import LocalFilesystemInfo
 from .localizable_message import LocalizableMessage
 from .localizable_message_params import LocalizableMessageParams
 from .localization_param import LocalizationParam
 from .localization_param_date_time_format import LocalizationParamDateTimeFormat
 from .nested_localizable_message import NestedLocalizableMessage
 from .nested_localizable_message_params import NestedLocalizableMessageParams
+from .networking_info import NetworkingInfo
 from .not_allowed_in_current_state import NotAllowedInCurrentState
 from .not_allowed_in_current_state_error_type import NotAllowedInCurrentStateErrorType
 from .not_found import NotFound
@@ -72,6 +91,7 @@ from .operation_not_found_error_type import OperationNotFoundErrorType
 from .posix_file_attributes_create_spec import PosixFileAttributesCreateSpec
 from .posix_file_attributes_info import PosixFileAttributesInfo
 from .posix_file_attributes_update_spec import PosixFileAttributesUpdateSpec
+from .power_info import PowerInfo
 from .power_state import PowerState
 from .process_error_details import ProcessErrorDetails
 from .process_info import ProcessInfo
@@ -84,11 +104,18 @@ from .resource_in_use import ResourceInUse
 from .resource_in_use_error_type import ResourceInUseErrorType
 from .resource_inaccessible import ResourceInaccessible
 from .resource_inaccessible_error_type import ResourceInaccessibleErrorType
+from .route_info import RouteInfo
 from .service_unavailable import ServiceUnavailable
 from .service_unavailable_error_type import ServiceUnavailableErrorType
 from .session_info import SessionInfo
 from .timed_out import TimedOut
 from .timed_out_error_type import TimedOutErrorType
+from .tools_info import ToolsInfo
+from .tools_info_error import ToolsInfoError
+from .tools_install_type import ToolsInstallType
+from .tools_run_state import ToolsRunState
+from .tools_upgrade_policy import ToolsUpgradePolicy
+from .tools_version_status import ToolsVersionStatus
 from .transfer_create_spec import TransferCreateSpec
 from .transfers_create_body import TransfersCreateBody
 from .transient_indication import TransientIndication
@@ -104,6 +131,7 @@ from .unsupported import Unsupported
 from .unsupported_error_type import UnsupportedErrorType
 from .unverified_peer import UnverifiedPeer
 from .unverified_peer_error_type import UnverifiedPeerErrorType
+from .virtual_disk_mapping import VirtualDiskMapping
 from .vm_summary import VMSummary
 from .windows_file_attributes_create_spec import WindowsFileAttributesCreateSpec
 from .windows_file_attributes_info import WindowsFileAttributesInfo
@@ -123,12 +151,18 @@ __all__ = (
     "CreateSpecEnvironmentVariables",
     "Credentials",
     "CredentialsType",
+    "DhcpConfigInfo",
     "DirectoriesCreateBody",
     "DirectoriesCreateTemporaryBody",
     "DirectoriesDeleteBody",
     "DirectoriesMoveBody",
+    "DnsAssignedValues",
+    "DnsConfigInfo",
     "DynamicID",
     "DynamicStructure",
+    "EnvironmentGetBody",
+    "EnvironmentListBody",
+    "EnvironmentListResponse200",
     "Error",
     "ErrorType",
     "FeatureInUse",
@@ -151,6 +185,12 @@ __all__ = (
     "FilesystemFamily",
     "FileType",
     "GuestOperationsInfo",
+    "GuestOSFamily",
+    "GuestPowerInfo",
+    "GuestPowerState",
+    "GuestRebootStatus",
+    "IdentityInfo",
+    "InterfaceInfo",
     "InternalServerError",
     "InternalServerErrorErrorType",
     "InvalidArgument",
@@ -161,14 +201,21 @@ __all__ = (
     "InvalidElementTypeErrorType",
     "InvalidRequest",
     "InvalidRequestErrorType",
+    "IpAddressInfo",
+    "IpAddressOrigin",
+    "IpAddressStatus",
+    "IpConfigInfo",
     "IterationSpec",
     "LastIterationStatus",
+    "LocalFilesystemGetResponse200",
+    "LocalFilesystemInfo",
     "LocalizableMessage",
     "LocalizableMessageParams",
     "LocalizationParam",
     "LocalizationParamDateTimeFormat",
     "NestedLocalizableMessage",
     "NestedLocalizableMessageParams",
+    "NetworkingInfo",
     "NotAllowedInCurrentState",
     "NotAllowedInCurrentStateErrorType",
     "NotFound",
@@ -178,6 +225,7 @@ __all__ = (
     "PosixFileAttributesCreateSpec",
     "PosixFileAttributesInfo",
     "PosixFileAttributesUpdateSpec",
+    "PowerInfo",
     "PowerState",
     "ProcessErrorDetails",
     "ProcessesCreateBody",
@@ -190,11 +238,18 @@ __all__ = (
     "ResourceInaccessibleErrorType",
     "ResourceInUse",
     "ResourceInUseErrorType",
+    "RouteInfo",
     "ServiceUnavailable",
     "ServiceUnavailableErrorType",
     "SessionInfo",
     "TimedOut",
     "TimedOutErrorType",
+    "ToolsInfo",
+    "ToolsInfoError",
+    "ToolsInstallType",
+    "ToolsRunState",
+    "ToolsUpgradePolicy",
+    "ToolsVersionStatus",
     "TransferCreateSpec",
     "TransfersCreateBody",
     "TransientIndication",
@@ -210,6 +265,7 @@ __all__ = (
     "UnsupportedErrorType",
     "UnverifiedPeer",
     "UnverifiedPeerErrorType",
+    "VirtualDiskMapping",
     "VMSummary",
     "WindowsFileAttributesCreateSpec",
     "WindowsFileAttributesInfo",

@@ -1,4 +1,5 @@
-"""VM lookup (`vc.vms`: VM.list, by name) and guest readiness (`vc.guest`: Operations.get, waiting for it),
+"""VM lookup (`vc.vms`: VM.list, by name; power and Tools from `power`) and the guest (`vc.guest`:
+Operations.get, waiting for it; the Tools' reports, environment and guest power from `guestinfo`),
 written once for both clients (see `base`)."""
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from typing import Any
 import httpx
 
 from vcenter_guest import errors
-from vcenter_guest._engine import Call, Engine, Plan, Sleep
-from vcenter_guest._engine.polling import poll_offsets
+from vcenter_guest._engine import Call, Engine, Plan
 from vcenter_guest._values import GuestReadiness, VmSummary
 from vcenter_guest.operations import operations
 
 from .base import AsyncService, ServiceClient, SyncService, driven
 from .checks import check_run_timeout, check_vm
+from .guestinfo import GuestInfoService
+from .power import PowerService
+from .readiness import readiness_call, wait_ready_plan
 
 __all__ = ["AsyncGuest", "AsyncVms", "Guest", "GuestService", "Vms", "VmsService"]
 
@@ -61,16 +64,6 @@ def _summaries(raw: Any) -> builtins.list[VmSummary]:
     return found
 
 
-def _readiness(raw: Any) -> GuestReadiness:
-    from vcenter_guest_client.models import GuestOperationsInfo  # noqa: PLC0415
-
-    model = GuestOperationsInfo.from_dict(raw)
-    ready, interactive = model.guest_operations_ready, model.interactive_guest_operations_ready
-    if not isinstance(ready, bool) or not isinstance(interactive, bool):
-        raise TypeError("not a boolean")
-    return GuestReadiness(ready, interactive)
-
-
 def _strings(value: object, name: str) -> builtins.list[str] | None:
     if value is None:
         return None
@@ -82,7 +75,7 @@ def _strings(value: object, name: str) -> builtins.list[str] | None:
     return items
 
 
-class VmsService:
+class VmsService(PowerService):
     """What the sync and the async VM service share."""
 
     def __init__(self, client: ServiceClient) -> None:
@@ -159,7 +152,7 @@ class VmsService:
         return found[0].vm
 
 
-class GuestService:
+class GuestService(GuestInfoService):
     """What the sync and the async guest service share."""
 
     def __init__(self, client: ServiceClient) -> None:
@@ -168,16 +161,7 @@ class GuestService:
 
     def readiness_call(self, vm: str) -> Call[GuestReadiness]:
         """Operations.get."""
-        from vcenter_guest_client import api  # noqa: PLC0415 - the operation index, loaded on the first request
-
-        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
-
-        build = functools.partial(api.operations_get.request_kwargs, vm)
-
-        def parse(response: httpx.Response, call: Call[GuestReadiness]) -> GuestReadiness:
-            return wire.read(response, call, "a GuestOperationsInfo", _readiness)
-
-        return Call(operations()["operations.get"], build, parse, vm=vm)
+        return readiness_call(vm)
 
     @driven
     def readiness(self, vm: str) -> Plan[GuestReadiness]:
@@ -197,40 +181,24 @@ class GuestService:
 
     def wait_plan(self, vm: str, timeout: float | None, *, interactive: bool = False) -> Plan[None]:
         """The plan of `wait_ready` (checked arguments); `run(wait_ready=...)` runs it first."""
-        engine = self._engine
-        clock = engine.clock
-        start = clock()
-        for offset in poll_offsets(engine.rng):
-            due = start + offset
-            if timeout is not None:
-                due = min(due, start + timeout)
-            pause = due - clock()
-            if pause > 0:
-                yield Sleep(pause)
-            state: GuestReadiness = yield from engine.call(self.readiness_call(vm))
-            if state.interactive_guest_operations_ready if interactive else state.guest_operations_ready:
-                return
-            if timeout is not None and clock() >= start + timeout:
-                raise errors.TimedOut(
-                    f"{vm}: the guest did not become ready for guest operations within {timeout:g} s "
-                    "(are VMware Tools running?)",
-                    operation="operations.get",
-                    vm=vm,
-                )
-        raise AssertionError("poll_offsets() never ends")  # pragma: no cover
+        return wait_ready_plan(self._engine, vm, timeout, interactive=interactive)
 
 
 class Vms(VmsService, SyncService):
-    """Virtual machines (`vc.vms`): list with filters, find by name."""
+    """Virtual machines (`vc.vms`): list with filters, find by name; power, start, stop, suspend,
+    reset; tools."""
 
 
 class AsyncVms(VmsService, AsyncService):
-    """Virtual machines of an AsyncClient (`vc.vms`): list with filters, find by name, awaited."""
+    """Virtual machines of an AsyncClient (`vc.vms`): list with filters, find by name; power, start,
+    stop, suspend, reset; tools; awaited."""
 
 
 class Guest(GuestService, SyncService):
-    """Guest readiness (`vc.guest`): readiness, wait_ready."""
+    """The guest (`vc.guest`): readiness, wait_ready; identity, environment, getenv, filesystems,
+    networking, interfaces, routes; power, shutdown, reboot, standby."""
 
 
 class AsyncGuest(GuestService, AsyncService):
-    """Guest readiness of an AsyncClient (`vc.guest`): readiness, wait_ready, awaited."""
+    """The guest of an AsyncClient (`vc.guest`): readiness, wait_ready; identity, environment,
+    getenv, filesystems, networking, interfaces, routes; power, shutdown, reboot, standby; awaited."""

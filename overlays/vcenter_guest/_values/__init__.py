@@ -15,6 +15,17 @@ import attrs
 
 from .credentials import Credentials
 from .files import FileInfo, FileSummary, GuestReadiness, VmSummary
+from .guest import (
+    GuestFilesystem,
+    GuestIdentity,
+    GuestInterface,
+    GuestNetworking,
+    GuestPower,
+    GuestRoute,
+    IpAddress,
+    ToolsInfo,
+    VmPower,
+)
 from .results import ProcessInfo, ProcessResult, ProcessSummary
 from .specs import CreateSpec
 
@@ -24,10 +35,19 @@ __all__ = [
     "Credentials",
     "FileInfo",
     "FileSummary",
+    "GuestFilesystem",
+    "GuestIdentity",
+    "GuestInterface",
+    "GuestNetworking",
+    "GuestPower",
     "GuestReadiness",
+    "GuestRoute",
+    "IpAddress",
     "ProcessInfo",
     "ProcessResult",
     "ProcessSummary",
+    "ToolsInfo",
+    "VmPower",
     "VmSummary",
 ]
 
@@ -41,6 +61,15 @@ FOLLOWS: dict[type, tuple[str, str]] = {
     FileSummary: ("file_summary", "FileSummary"),
     VmSummary: ("vm_summary", "VMSummary"),
     GuestReadiness: ("guest_operations_info", "GuestOperationsInfo"),
+    GuestIdentity: ("identity_info", "IdentityInfo"),
+    GuestFilesystem: ("local_filesystem_info", "LocalFilesystemInfo"),
+    GuestNetworking: ("networking_info", "NetworkingInfo"),
+    GuestInterface: ("interface_info", "InterfaceInfo"),
+    IpAddress: ("ip_address_info", "IpAddressInfo"),
+    GuestRoute: ("route_info", "RouteInfo"),
+    GuestPower: ("guest_power_info", "GuestPowerInfo"),
+    VmPower: ("power_info", "PowerInfo"),
+    ToolsInfo: ("tools_info", "ToolsInfo"),
 }
 
 

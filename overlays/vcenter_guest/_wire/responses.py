@@ -97,13 +97,16 @@ def _excerpt(response: httpx.Response) -> str:
 
 
 def unexpected(response: httpx.Response, call: Call[Any], reason: str) -> errors.UnexpectedResponse:
-    """The error for an answer that does not conform to the API document."""
-    body = _excerpt(response)
+    """The error for an answer that does not conform to the API document (a success of an operation
+    whose answer is a secret, such as a guest's environment, without its body)."""
+    secret = call.operation.secret_answer and response.status_code == call.operation.success_status
+    body = "" if secret else _excerpt(response)
     content_type = _content_type(response) or None
     shown = body if len(body) <= 200 else body[:200] + "..."
+    excerpt = "(withheld: it carries secrets)" if secret else repr(shown)
     return errors.UnexpectedResponse(
         f"{call.where}: unexpected response (HTTP {response.status_code}, "
-        f"{content_type or 'no content type'}): {reason}; body: {shown!r}",
+        f"{content_type or 'no content type'}): {reason}; body: {excerpt}",
         status_code=response.status_code,
         content_type=content_type,
         body=body,

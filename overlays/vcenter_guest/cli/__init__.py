@@ -40,6 +40,10 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "chmod": ("._changes", "chmod", "Change the permissions of a file in a VM's guest."),
     "chown": ("._changes", "chown", "Change the owner and group of a file in a VM's guest."),
     "touch": ("._changes", "touch", "Set a file's time in a VM's guest, making it if it is not there."),
+    "getenv": ("._guest", "getenv", "Print environment variables of VMs' guests (NAME=value)."),
+    "df": ("._guest", "df", "Print the local file systems of VMs' guests: size, used, available."),
+    "info": ("._guest", "info", "Print VMs' power and Tools state, guest OS, host name and IP addresses."),
+    "power": ("._guest", "power", "Power VMs on, off, suspend, reset; shut down or reboot their guests."),
 }
 
 

@@ -34,7 +34,7 @@ from ._guestfiles import NoRunDirectory, ServerFault, make_run_directory, open_t
 from ._scenarios import SCENARIOS, Probe, ScenarioOutcome, run_scenarios
 from ._secrets import SecretFilter
 from ._settings import FuzzOptions, FuzzTarget
-from ._shaping import FILE_EFFECTS, HTTP_TOKEN, install_guard, steer, unguarded
+from ._shaping import FILE_EFFECTS, HTTP_TOKEN, PROBE_METHODS, install_guard, steer, unguarded
 from ._state import RunState, forget, operation_of, remember, state_of
 from ._verdict import CheckTally, write_json, write_junit
 
@@ -171,6 +171,9 @@ def _config(target: FuzzTarget, options: FuzzOptions) -> Any:
             "positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404", "5xx"]},
         },
     }
+    if not target.sandbox:
+        # The unexpected-method probes may only use methods that change nothing (see PROBE_METHODS).
+        data["phases"]["coverage"] = {"unexpected-methods": sorted(PROBE_METHODS)}
     if options.seed is not None:
         data["seed"] = options.seed
     return SchemathesisConfig.from_dict(data)

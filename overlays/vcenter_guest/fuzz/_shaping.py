@@ -37,6 +37,7 @@ __all__ = [
     "FILE_EFFECTS",
     "HTTP_TOKEN",
     "PLAUSIBLE_ARGUMENTS",
+    "PROBE_METHODS",
     "RULES",
     "SHELL_INERT",
     "UNSTARTABLE_PATHS",
@@ -398,6 +399,14 @@ RULES = {
 }
 
 
+PROBE_METHODS = frozenset({"get", "options", "trace", "query"})
+"""The methods a probe of a method the document does not list (schemathesis' unexpected-method
+scenario) may use against a server that is not a sandbox: those that change nothing. VMware's
+servers answer methods the document leaves out: the bindings send guest Power's shutdown, reboot and
+standby as a bare `POST .../guest/power` and Tools.upgrade as `POST .../tools`, so a POST probe of
+the Power.get path would shut the guest down (shared/vsphere-guest-services-facts.md §8)."""
+
+
 def unguarded(table: OperationTable) -> list[Operation]:
     """The operations no safety rule covers: never sent to a server that is not a sandbox."""
     return [op for op in table.values() if op.effect not in RULES]
@@ -418,6 +427,17 @@ def _sendable_header(name: object) -> bool:
     return isinstance(name, str) and bool(HTTP_TOKEN.fullmatch(name)) and name.lower() not in _FRAMING_HEADERS
 
 
+SPARED_VM = "vm-spared-by-the-fuzz-run"
+"""Where a sandbox run sends a power change aimed at one of its own VMs: a VM that does not exist
+(NOT_FOUND), so that the run's guest keeps running for the operations and checks that need it."""
+
+
+def _spare_the_runs_vms(state: RunState, case: Any) -> None:
+    params = case.path_parameters
+    if isinstance(params, dict) and params.get("vm") in state.target.vms:
+        params["vm"] = SPARED_VM
+
+
 def guard(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     """`before_call` hook: rewrite a case of a fuzz run so that it keeps the safety rules, or refuse it."""
     state = state_of(case)
@@ -428,6 +448,11 @@ def guard(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
             for name in [n for n in headers if not _sendable_header(n)]:
                 del headers[name]
     op = operation_of(state, case)
+    method = str(getattr(case, "method", None) or (op.method if op is not None else "")).lower()
+    if op is not None and method != op.method.lower() and method not in PROBE_METHODS and not state.target.sandbox:
+        raise Refused(f"a {method.upper()} probe of {op.id}'s path may change the guest: not sent")
+    if op is not None and op.effect is Effect.CHANGES_POWER and state.target.sandbox:
+        _spare_the_runs_vms(state, case)
     rule = RULES.get(op.effect) if op is not None and op.effect is not None else None
     if rule is None:
         if state.target.sandbox:

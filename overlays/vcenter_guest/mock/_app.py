@@ -147,6 +147,12 @@ class _Route:
         for op in operations:
             self.operations.setdefault(op.method, {})[op.action] = op
 
+    def allowed(self, action: str | None) -> str:
+        """`Allow` for a request with this action: the methods of the path key it names (`.../power` GET,
+        `.../power?action=start` POST), as the document lists them per key; else every method of the path."""
+        methods = sorted(method for method, actions in self.operations.items() if action in actions)
+        return ", ".join(methods) if methods else self.allow
+
 
 class MockApi:
     """The ASGI endpoint that serves every path of the document."""
@@ -238,12 +244,15 @@ class MockApi:
             if match is None:
                 continue
             actions = route.operations.get(method)
+            action = _action(scope.get("query_string", b""))
             if actions is None:
-                raise _MethodNotAllowed(method, route.template, route.allow)
+                raise _MethodNotAllowed(method, route.template, route.allowed(action))
             params = {k: _segment(v) for k, v in match.groupdict().items()}
             if None in actions:
+                if action is not None and action not in actions and route.allowed(action) != route.allow:
+                    # GET .../power?action=start: the path key of another method (POST), not Power.get's.
+                    raise _MethodNotAllowed(method, route.template, route.allowed(action))
                 return actions[None], params
-            action = _action(scope.get("query_string", b""))
             operation = actions.get(action)
             if operation is None:
                 shown = f"{route.template}?action={action}" if action is not None else route.template

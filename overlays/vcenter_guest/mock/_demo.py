@@ -24,6 +24,11 @@ DEMO_GUEST_USER = "root"
 DEMO_GUEST_PASSWORD = "vmware"  # noqa: S105 - the documented demo password of the mock
 DEMO_VM = "vm-42"
 
+# The VM's power privileges (Power.start, stop, suspend, reset): the demo administrator holds them.
+_POWER = [f"VirtualMachine.Interact.{name}" for name in ("PowerOn", "PowerOff", "Suspend", "Reset")]
+# A power-on, reset or reboot takes a second before the Tools run again; a guest shutdown half one.
+_BOOT = {"boot_seconds": 1.0, "shutdown_seconds": 0.5}
+
 _GUEST_USERS: list[dict[str, Any]] = [
     {"name": DEMO_GUEST_USER, "password": DEMO_GUEST_PASSWORD},
     {"name": "svc", "password": "svc-pass", "saml_token": "token-svc"},
@@ -84,13 +89,14 @@ def _linux(vm_id: str, name: str, **state: Any) -> dict[str, Any]:
             {"pid": 1, "name": "systemd", "owner": "root", "command": "/sbin/init"},
             {"pid": 612, "name": "vmtoolsd", "owner": "root", "command": "/usr/bin/vmtoolsd"},
         ],
+        **_BOOT,
         **state,
     }
 
 
 DEMO_INVENTORY: dict[str, Any] = {
     "users": [
-        {"name": DEMO_API_USER, "password": DEMO_API_PASSWORD, "privileges": [EXECUTE, QUERY, MODIFY]},
+        {"name": DEMO_API_USER, "password": DEMO_API_PASSWORD, "privileges": [EXECUTE, QUERY, MODIFY, *_POWER]},
         {"name": "auditor@vsphere.local", "password": "Audit!23", "privileges": [QUERY]},
         {"name": "operator@vsphere.local", "password": "Oper!23", "privileges": [EXECUTE]},
     ],
@@ -123,6 +129,7 @@ DEMO_INVENTORY: dict[str, Any] = {
                 "C:\\Windows\\System32\\timeout.exe": {"duration_from_args": True},
             },
             "processes": [{"pid": 4, "name": "System", "owner": "SYSTEM", "command": "System"}],
+            **_BOOT,
         },
         _linux("vm-44", "demo-powered-off", power_state="POWERED_OFF"),
         _linux("vm-45", "demo-suspended", power_state="SUSPENDED"),

@@ -27,8 +27,11 @@ from ._records import (
     ApiUser,
     FaultRule,
     Faults,
+    GuestDisk,
     GuestFile,
+    GuestNic,
     GuestProcess,
+    GuestRoute,
     GuestUser,
     Inventory,
     Program,
@@ -55,6 +58,60 @@ _FILE: dict[str, Any] = {
     "not": {"required": ["content", "size"]},
 }
 _NAMES: dict[str, Any] = {"type": "string", "minLength": 1}
+
+_BYTES: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+_GUEST_SERVICES: dict[str, Any] = {
+    "template": {"type": "boolean"},
+    "guest_os": _NAMES,
+    "host_name": _NAMES,
+    "domain_name": _NAMES,
+    "dns_servers": {"type": "array", "items": _NAMES},
+    "environment": {"type": "object", "propertyNames": {"minLength": 1}, "additionalProperties": {"type": "string"}},
+    "filesystems": {
+        "type": "object",
+        "propertyNames": {"minLength": 1},
+        "additionalProperties": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["capacity"],
+            "properties": {
+                "capacity": _BYTES,
+                "free_space": _BYTES,
+                "filesystem": _NAMES,
+                "disks": {"type": "array", "items": _NAMES},
+            },
+        },
+    },
+    "nics": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "mac_address": _NAMES,
+                "addresses": {"type": "array", "items": {"type": "string", "pattern": "^[0-9A-Fa-f.:]+/[0-9]{1,3}$"}},
+                "dhcp": {"type": "boolean"},
+                "nic": _NAMES,
+            },
+        },
+    },
+    "routes": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["network", "prefix_length"],
+            "properties": {
+                "network": _NAMES,
+                "prefix_length": {"type": "integer", "minimum": 0, "maximum": 128},
+                "gateway_address": _NAMES,
+                "interface_index": {"type": "integer", "minimum": 0},
+            },
+        },
+    },
+    "boot_seconds": {"type": "number", "minimum": 0, "maximum": 3600},
+    "shutdown_seconds": {"type": "number", "minimum": 0, "maximum": 3600},
+}
 
 _PROGRAM: dict[str, Any] = {
     "type": "object",
@@ -149,6 +206,7 @@ INVENTORY_SCHEMA: dict[str, Any] = {
                     },
                 ),
                 "first_pid": {"type": "integer", "minimum": 1, "maximum": 2**62},
+                **_GUEST_SERVICES,
             },
         ),
         "session_idle_timeout": {"type": "number", "exclusiveMinimum": 0},
@@ -355,7 +413,37 @@ def _build_vm(raw: Mapping[str, Any], where: str, source: str) -> VmSpec:
         ready_after=float(raw.get("ready_after", 0)),
         interactive_ready=raw.get("interactive_ready", False),
         **optional,
+        **_guest_services(raw),
     )
+
+
+def _guest_services(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """What the guest services report (Identity, Environment, LocalFilesystem, Networking) and how
+    power changes take time; what the inventory leaves out, the simulator derives."""
+    found: dict[str, Any] = {
+        key: raw[key] for key in ("template", "guest_os", "host_name", "domain_name") if key in raw
+    }
+    found.update({key: float(raw[key]) for key in ("boot_seconds", "shutdown_seconds") if key in raw})
+    if "dns_servers" in raw:
+        found["dns_servers"] = tuple(raw["dns_servers"])
+    if "environment" in raw:
+        found["environment"] = dict(raw["environment"])
+    if "filesystems" in raw:
+        found["filesystems"] = {
+            name: GuestDisk(d["capacity"], d.get("free_space"), d.get("filesystem"), tuple(d.get("disks", ())))
+            for name, d in raw["filesystems"].items()
+        }
+    if "nics" in raw:
+        found["nics"] = tuple(
+            GuestNic(n.get("mac_address"), tuple(n.get("addresses", ())), n.get("dhcp", False), n.get("nic"))
+            for n in raw["nics"]
+        )
+    if "routes" in raw:
+        found["routes"] = tuple(
+            GuestRoute(r["network"], r["prefix_length"], r.get("gateway_address"), r.get("interface_index"))
+            for r in raw["routes"]
+        )
+    return found
 
 
 def _build(raw: Mapping[str, Any], source: str) -> Inventory:

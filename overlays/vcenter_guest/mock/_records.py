@@ -21,8 +21,11 @@ __all__ = [
     "ApiUser",
     "FaultRule",
     "Faults",
+    "GuestDisk",
     "GuestFile",
+    "GuestNic",
     "GuestProcess",
+    "GuestRoute",
     "GuestUser",
     "Inventory",
     "Program",
@@ -127,6 +130,38 @@ class GuestProcess:
 
 
 @attrs.frozen
+class GuestDisk:
+    """A local file system of the guest as its Tools report it (LocalFilesystem.get); sizes in bytes.
+    `free_space` None: the free space of the guest's simulated file system (what files written take)."""
+
+    capacity: int
+    free_space: int | None = None
+    filesystem: str | None = None
+    disks: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class GuestNic:
+    """A network interface of the guest (Interfaces.list): its MAC, `address/prefix` strings, DHCP."""
+
+    mac_address: str | None = None
+    addresses: tuple[str, ...] = ()
+    dhcp: bool = False
+    nic: str | None = None
+    """The virtual NIC behind it (a hardware.Ethernet id), or None."""
+
+
+@attrs.frozen
+class GuestRoute:
+    """An IP route of the guest (Routes.list)."""
+
+    network: str
+    prefix_length: int
+    gateway_address: str | None = None
+    interface_index: int | None = None
+
+
+@attrs.frozen
 class VmSpec:
     """A virtual machine of the inventory."""
 
@@ -157,6 +192,28 @@ class VmSpec:
     resource_pool: str = "resgroup-1"
     cpu_count: int | None = 2
     memory_size_MiB: int | None = 4096
+    template: bool = False
+    """A template cannot be powered on (power and guest power operations: UNSUPPORTED)."""
+    guest_os: str = ""
+    """What Identity.get reports as `name` (`UBUNTU_64`); empty: a default for the family."""
+    host_name: str = ""
+    """The guest's host name (Identity, Networking); empty: the VM's name, or its id."""
+    domain_name: str = "example.com"
+    dns_servers: tuple[str, ...] = ("192.0.2.53",)
+    environment: Mapping[str, str] | None = attrs.field(default=None, repr=False)
+    """The system user's environment (Environment.get/list); None: a default for the family. An
+    interactive session sees it with the user's own HOME, USER and LOGNAME (USERNAME on Windows)."""
+    filesystems: Mapping[str, GuestDisk] | None = None
+    """The guest's file systems by its name for each; None: one (`/` or `C:\\`) as big as its files allow."""
+    nics: tuple[GuestNic, ...] | None = None
+    """None: one NIC with an address derived from the id (192.0.2.x/24)."""
+    routes: tuple[GuestRoute, ...] | None = None
+    """None: the default route and the connected network of each NIC's first IPv4 address."""
+    boot_seconds: float = 0.0
+    """Seconds from a power-on, reset or guest reboot until the VMware Tools run again (guest
+    operations and the Tools' reports wait for them)."""
+    shutdown_seconds: float = 0.0
+    """Seconds a guest takes to carry out a shutdown, reboot or standby asked through its Tools."""
 
     @property
     def windows(self) -> bool:

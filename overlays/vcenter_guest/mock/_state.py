@@ -121,6 +121,10 @@ class VmState:
     ready_at: float = 0.0
     """When guest operations start to work (`ready_after` past the start or the last power change)."""
     transfers: dict[int, Transfer] = attrs.field(factory=dict)
+    pending_power: tuple[str, float] | None = None
+    """A soft power operation the guest is carrying out: (`shutdown`, `reboot` or `standby`, when it is done)."""
+    clean_power_off: bool = True
+    """Whether the last power-off was the guest's own (Power.Info `clean_power_off`)."""
 
 
 def account(user: GuestUser) -> Account:
