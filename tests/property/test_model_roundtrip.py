@@ -45,17 +45,28 @@ def _overrides() -> dict[str, str]:
 
 
 def _model_schemas() -> Iterator[tuple[str, dict[str, Any]]]:
-    """(class name, schema) for every component schema and every inline object/enum inside one."""
+    """(class name, schema) for every component schema, every inline object/enum inside one (named
+    after its parent's class, as the generator names it once class_overrides renamed the parent), and
+    every inline object an operation answers (`<OperationId>Response<status>`, e.g. a map of names)."""
     names = _overrides()
     for schema_name, schema in SCHEMAS.items():
         key = _class_key(schema_name)
-        yield names.get(key, key), schema
+        parent = names.get(key, key)
+        yield parent, schema
         for prop, sub in schema.get("properties", {}).items():
             inline_object = sub.get("type") == "object" and "$ref" not in sub
             inline_enum = "enum" in sub and "$ref" not in sub
             if inline_object or inline_enum:
                 sub_key = _class_key(schema_name, prop)
-                yield names.get(sub_key, sub_key), sub
+                yield names.get(sub_key, _class_key(parent, prop)), sub
+    for item in load_document()["paths"].values():
+        for method, op in item.items():
+            if method not in {"get", "put", "post", "delete", "patch"}:
+                continue
+            for status, response in op.get("responses", {}).items():
+                schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+                if schema.get("type") == "object" and "$ref" not in schema:
+                    yield f"{_class_key(op['operationId'])}Response{status}", schema
 
 
 MODEL_SCHEMAS = dict(_model_schemas())
