@@ -367,9 +367,6 @@ def run(
         >>> result.ok, result.total_cases  # doctest: +SKIP
         (True, 412)
     """
-    from schemathesis.cli.commands.run.context import ExecutionContext  # noqa: PLC0415
-    from schemathesis.engine import from_schema  # noqa: PLC0415
-
     options = options or FuzzOptions()
     say = progress or (lambda _: None)
     register_checks()
@@ -384,35 +381,12 @@ def run(
     secrets.add(setup_session)
     result = FuzzResult(checks={name: CheckTally() for name in (*DEFAULT_CHECKS, *CUSTOM_CHECKS)})
     _own_directory(state, result, transport, setup_session, say)
-    if not options.scenarios:
-        result.scenarios = [
-            ScenarioOutcome(name, fact, not_run="skipped (--no-scenarios)") for name, (fact, _) in SCENARIOS.items()
-        ]
-    else:
-        started = time.monotonic()
-        _run_scenarios(state, result, Probe(transport, setup_session, table, target, state.run_directory), say)
-        result.seconds["scenarios"] = time.monotonic() - started
+    _run_scenarios(state, result, Probe(transport, setup_session, table, target, state.run_directory), say)
     schema = _schema(state, transport)
-    ctx = ExecutionContext(config=schema.config)
-    stack = contextlib.ExitStack()
     handlers = _report_handlers(options, schema.config)
-    remember(schema, state)
     try:
-        stack.enter_context(no_local_constants())
-        if options.workers > 1:
-            stack.enter_context(_serialized_ast_parse())
-        for handler, _ in handlers:
-            handler.start(ctx)
-        for event in () if options.scenarios_only else from_schema(schema).execute():
-            ctx.on_event(event)
-            for handler, _ in handlers:
-                handler.handle_event(ctx, event)
-            _on_event(result, state, event, say)
+        _run_engine(state, result, schema, handlers, say)
     finally:
-        stack.close()
-        for handler, _ in handlers:
-            handler.shutdown(ctx)
-        forget(schema)
         _leave(state, result, transport, setup_session, say=say)
     for _, path in handlers:
         if path.exists():
@@ -422,9 +396,45 @@ def run(
     return result
 
 
+def _run_engine(
+    state: RunState, result: FuzzResult, schema: Any, handlers: list[tuple[Any, Path]], say: Callable[[str], None]
+) -> None:
+    """The engine's phases (none with --scenarios-only), every event tallied and handed to the report handlers."""
+    from schemathesis.cli.commands.run.context import ExecutionContext  # noqa: PLC0415
+    from schemathesis.engine import from_schema  # noqa: PLC0415
+
+    ctx = ExecutionContext(config=schema.config)
+    stack = contextlib.ExitStack()
+    remember(schema, state)
+    try:
+        stack.enter_context(no_local_constants())
+        if state.options.workers > 1:
+            stack.enter_context(_serialized_ast_parse())
+        for handler, _ in handlers:
+            handler.start(ctx)
+        for event in () if state.options.scenarios_only else from_schema(schema).execute():
+            ctx.on_event(event)
+            for handler, _ in handlers:
+                handler.handle_event(ctx, event)
+            _on_event(result, state, event, say)
+    finally:
+        stack.close()
+        for handler, _ in handlers:
+            handler.shutdown(ctx)
+        forget(schema)
+
+
 def _run_scenarios(state: RunState, result: FuzzResult, probe: Probe, say: Callable[[str], None]) -> None:
-    """The conformance scenarios, before the random phases; each broken fact is a failure named after it."""
+    """The conformance scenarios, before the random phases (unless --no-scenarios); each broken fact is a
+    failure named after it."""
+    if not state.options.scenarios:
+        result.scenarios = [
+            ScenarioOutcome(name, fact, not_run="skipped (--no-scenarios)") for name, (fact, _) in SCENARIOS.items()
+        ]
+        return
+    started = time.monotonic()
     result.scenarios = run_scenarios(probe, say)
+    result.seconds["scenarios"] = time.monotonic() - started
     for outcome in result.scenarios:
         if outcome.failure is not None:
             result.failures.append(
