@@ -17,19 +17,20 @@ from vcenter_guest import errors
 
 from ._common import Connection, connection_options, resolve_vms
 from ._many import Done, gather, on_vms, one_vm_option, vm_options
-from ._outcome import check_terminate_flag, run_async
+from ._outcome import run_async
 from ._run import (
     Many,
     environment,
     exit_code_of,
     many_output_options,
     program_options,
+    refuse_option_clashes,
     result_json,
     run_on_many,
 )
 
 if TYPE_CHECKING:
-    from vcenter_guest import AsyncClient, Credentials, FileSummary, ProcessResult, RunOutcome
+    from vcenter_guest import AsyncClient, Credentials, FileSummary, ProcessResult
 
 __all__ = ["download", "ls", "mkdir", "rm", "script", "upload"]
 
@@ -290,7 +291,8 @@ def script(
         vcenter-guest script --vm vm-42 deploy.sh --release 1.2
         echo 'cat /etc/os-release' | vcenter-guest script --vm demo-linux -
     """
-    check_terminate_flag(timeout, terminate_on_timeout)
+    targets = list(dict.fromkeys(vms))
+    refuse_option_clashes(timeout, terminate_on_timeout, False, max_output, output_dir, one_vm=len(targets) == 1)
     body = file.read()  # a script: held in memory once (the upload streams it from there)
     options: dict[str, Any] = {
         "interpreter": interpreter,
@@ -300,9 +302,6 @@ def script(
         "environment_variables": environment(env_pairs),
         "wait_ready": wait_ready,
     }
-    targets = list(dict.fromkeys(vms))
-    if len(targets) == 1 and output_dir is not None:
-        raise click.UsageError("--output-dir is for many VMs; with one, redirect stdout and stderr")
     if len(targets) == 1 and not conn.as_json:
         options["stdout"], options["stderr"] = sys.stdout.buffer, sys.stderr.buffer
     elif max_output is not None:
@@ -319,13 +318,9 @@ def script(
             conn.emit(result_json(conn, targets[0], result))
         sys.exit(exit_code_of(result))
     many = Many(output_dir=output_dir, captured=True, prefix=prefix, concurrency=concurrency)
-
-    def outcomes() -> Awaitable[list[RunOutcome]]:
-        def record(vm: str, outcome: RunOutcome) -> dict[str, Any]:
-            return result_json(conn, vm, outcome)
-
-        return gather(conn, targets, work, record=record, concurrency=concurrency)
-
+    outcomes = functools.partial(
+        gather, conn, targets, work, record=functools.partial(result_json, conn), concurrency=concurrency
+    )
     sys.exit(run_on_many(conn, targets, outcomes, many=many))
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import click
 
 from ._common import Connection, connection_options
@@ -46,16 +47,19 @@ def _embedded_mock() -> Iterator[tuple[str, Any]]:
         yield url, app
 
 
-def _target(
-    conn: Connection,
-    *,
-    vms: tuple[str, ...],
-    programs: tuple[str, ...],
-    any_program: bool,
-    ignores_termination: tuple[str, ...],
-    sandbox: bool,
-    guest_dir: str | None,
-) -> FuzzTarget:
+@attrs.frozen
+class _Guest:
+    """What the options say of a real server's guests: the programs the run may start, and where."""
+
+    programs: tuple[str, ...]
+    any_program: bool
+    ignores_termination: tuple[str, ...]
+    sandbox: bool
+    guest_dir: str | None
+
+
+def _server_target(conn: Connection, vms: tuple[str, ...], guest: _Guest) -> tuple[FuzzTarget, str]:
+    """The server the connection options name, as a target; and where it is (its URL)."""
     from vcenter_guest.fuzz import FuzzTarget  # noqa: PLC0415
 
     url = conn.require_server()
@@ -64,7 +68,7 @@ def _target(
         raise click.UsageError("pass --user or set VCENTER_USER (the API user the run logs in as)")
     if not vms:
         raise click.UsageError("name at least one VM with --vm: requests only target the VMs named")
-    if not programs and not any_program:
+    if not guest.programs and not guest.any_program:
         raise click.UsageError("name at least one program with --program (or allow any with --any-program)")
     password = os.environ.get("VCENTER_PASSWORD")
     if password is None:
@@ -72,23 +76,24 @@ def _target(
             raise click.UsageError("set VCENTER_PASSWORD (no terminal to prompt for the password)")
         password = click.prompt(f"Password for {user}", hide_input=True)
     try:
-        return FuzzTarget(
+        target = FuzzTarget(
             url=url,
             user=user,
             password=password,
             vms=vms,
-            programs=programs,
-            any_program=any_program,
+            programs=guest.programs,
+            any_program=guest.any_program,
             guest_user=conn.guest_user,
             guest_password=os.environ.get("VCENTER_GUEST_PASSWORD"),
-            ignores_termination=ignores_termination,
+            ignores_termination=guest.ignores_termination,
             tls_verify=not conn.insecure,
             ca_bundle=None if conn.ca_bundle is None else str(conn.ca_bundle),
-            sandbox=sandbox,
-            guest_dir=guest_dir,
+            sandbox=guest.sandbox,
+            guest_dir=guest.guest_dir,
         )
     except ValueError as exc:  # what the target refuses (a program that is not a path, ...)
         raise click.UsageError(str(exc)) from None
+    return target, target.base_url
 
 
 def _print_summary(console: Console, result: FuzzResult) -> None:
@@ -262,20 +267,9 @@ def fuzz(
         report_dir=report_dir,
         request_timeout=conn.http_timeout,
     )
+    guest = _Guest(programs, any_program, ignores_termination, sandbox, guest_dir)
     with contextlib.ExitStack() as stack:
-        if conn.mock:
-            target, where = _mock_target(stack, vms)
-        else:
-            target = _target(
-                conn,
-                vms=vms,
-                programs=programs,
-                any_program=any_program,
-                ignores_termination=ignores_termination,
-                sandbox=sandbox,
-                guest_dir=guest_dir,
-            )
-            where = target.base_url
+        target, where = _mock_target(stack, vms) if conn.mock else _server_target(conn, vms, guest)
         result = _run_fuzz(console, target, where, options)
     _print_verdict(console, result)
 

@@ -249,9 +249,8 @@ def run(
         echo hello | vcenter-guest run --vm vm-42 --stdin -- /bin/cat
         vcenter-guest run --vm vm-42 -- echo "no path: through /bin/sh -c"
     """
-    check_terminate_flag(timeout, terminate_on_timeout)
-    if no_capture and (max_output is not None or output_dir is not None):
-        raise click.UsageError("--max-output and --output-dir need the output: drop --no-capture")
+    targets = list(dict.fromkeys(vms))  # the same VM twice would run it twice by accident
+    refuse_option_clashes(timeout, terminate_on_timeout, no_capture, max_output, output_dir, one_vm=len(targets) == 1)
     options = _run_options(
         working_directory=cwd,
         environment_variables=environment(env_pairs),
@@ -266,14 +265,28 @@ def run(
     if raw:
         options["arguments"] = " ".join(args)
         args = ()
-    targets = list(dict.fromkeys(vms))  # the same VM twice would run it twice by accident
     if len(targets) == 1:
-        if output_dir is not None:
-            raise click.UsageError("--output-dir is for many VMs; with one, redirect stdout and stderr")
         sys.exit(_run_on_one(conn, targets[0], program, args, options))
     many = Many(output_dir=output_dir, captured=not no_capture, prefix=prefix, concurrency=concurrency)
     outcomes = functools.partial(_run_many, conn, targets, program, args, options=options, concurrency=concurrency)
     sys.exit(run_on_many(conn, targets, outcomes, many=many))
+
+
+def refuse_option_clashes(
+    timeout: float | None,
+    terminate_on_timeout: bool,
+    no_capture: bool,
+    max_output: int | None,
+    output_dir: Path | None,
+    *,
+    one_vm: bool,
+) -> None:
+    """The usage errors (exit 2) of options that do not go together (`run`, `script`), before anything connects."""
+    check_terminate_flag(timeout, terminate_on_timeout)
+    if no_capture and (max_output is not None or output_dir is not None):
+        raise click.UsageError("--max-output and --output-dir need the output: drop --no-capture")
+    if one_vm and output_dir is not None:
+        raise click.UsageError("--output-dir is for many VMs; with one, redirect stdout and stderr")
 
 
 def _run_on_one(conn: Connection, vm: str, program: str, args: tuple[str, ...], options: dict[str, Any]) -> int:

@@ -18,7 +18,6 @@ import ssl
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,12 +30,13 @@ from ._auth import LoginError, Transport, http_transport, login, logout, make_pr
 from ._checks import CUSTOM_CHECKS, register_checks
 from ._determinism import no_local_constants
 from ._guestfiles import NoRunDirectory, ServerFault, make_run_directory, open_transfer, remove_run_directory
+from ._result import CheckTally, FuzzFailure, FuzzResult, OperationStats
 from ._scenarios import SCENARIOS, Probe, ScenarioOutcome, run_scenarios
 from ._secrets import SecretFilter
 from ._settings import FuzzOptions, FuzzTarget
 from ._shaping import FILE_EFFECTS, HTTP_TOKEN, PROBE_METHODS, install_guard, steer, unguarded
 from ._state import RunState, forget, operation_of, remember, state_of
-from ._verdict import CheckTally, write_json, write_junit
+from ._verdict import write_json, write_junit
 
 __all__ = ["DEFAULT_CHECKS", "FuzzFailure", "FuzzResult", "LoginError", "OperationStats", "run"]
 
@@ -55,77 +55,6 @@ DEFAULT_CHECKS = (
     "ignored_auth",
     "ensure_resource_availability",
 )
-
-
-@attrs.define
-class OperationStats:
-    """What one operation got: cases sent, responses by status, failures by check."""
-
-    cases: int = 0
-    statuses: Counter[int] = attrs.field(factory=Counter)
-    not_http: int = 0
-    """Cases whose generated headers were not valid HTTP: answered by the HTTP parser, not judged."""
-    failures: Counter[str] = attrs.field(factory=Counter)
-
-
-@attrs.frozen
-class FuzzFailure:
-    """One distinct failure: which check caught what, and a request that reproduces it (secrets filtered)."""
-
-    operation: str
-    check: str
-    title: str
-    message: str
-    status: int | None
-    curl: str
-    count: int = 1
-
-
-@attrs.define
-class FuzzResult:
-    """The outcome of a run.
-
-    >>> FuzzResult().ok
-    True
-    """
-
-    operations: dict[str, OperationStats] = attrs.field(factory=dict)
-    failures: list[FuzzFailure] = attrs.field(factory=list)
-    errors: list[str] = attrs.field(factory=list)
-    positive_create_statuses: Counter[int] = attrs.field(factory=Counter)
-    reports: list[Path] = attrs.field(factory=list)
-    checks: dict[str, CheckTally] = attrs.field(factory=dict)
-    """Per check, the cases it judged and how many failed (every check of the run, 0 when it never judged)."""
-    scenarios: list[ScenarioOutcome] = attrs.field(factory=list)
-    seconds: dict[str, float] = attrs.field(factory=dict)
-    """Where the run's time went: the scenarios, then each phase of the engine, in order."""
-
-    @property
-    def unexercised(self) -> list[str]:
-        """The checks no case exercised and the scenarios that did not run: what a PASSED cannot vouch for."""
-        checks = [f"check {name}" for name, tally in sorted(self.checks.items()) if not tally.exercised]
-        return checks + [f"scenario {o.name} ({o.not_run})" for o in self.scenarios if not o.exercised]
-
-    @property
-    def ok(self) -> bool:
-        """Nothing failed and nothing went wrong."""
-        return not self.failures and not self.errors
-
-    @property
-    def total_cases(self) -> int:
-        """Cases sent over all operations."""
-        return sum(s.cases for s in self.operations.values())
-
-    @property
-    def failed_checks(self) -> set[str]:
-        """Names of the checks that failed."""
-        return {f.check for f in self.failures}
-
-    @property
-    def positive_create_success_share(self) -> float:
-        """Share of positive create cases that got 201 (0 when there were none)."""
-        total = sum(self.positive_create_statuses.values())
-        return self.positive_create_statuses[201] / total if total else 0.0
 
 
 def _asgi_transport(app: Any, base_url: str) -> Transport:
@@ -441,9 +370,6 @@ def run(
         >>> result.ok, result.total_cases  # doctest: +SKIP
         (True, 412)
     """
-    from schemathesis.cli.commands.run.context import ExecutionContext  # noqa: PLC0415
-    from schemathesis.engine import from_schema  # noqa: PLC0415
-
     options = options or FuzzOptions()
     say = progress or (lambda _: None)
     register_checks()
@@ -458,35 +384,12 @@ def run(
     secrets.add(setup_session)
     result = FuzzResult(checks={name: CheckTally() for name in (*DEFAULT_CHECKS, *CUSTOM_CHECKS)})
     _own_directory(state, result, transport, setup_session, say)
-    if not options.scenarios:
-        result.scenarios = [
-            ScenarioOutcome(name, fact, not_run="skipped (--no-scenarios)") for name, (fact, _) in SCENARIOS.items()
-        ]
-    else:
-        started = time.monotonic()
-        _run_scenarios(state, result, Probe(transport, setup_session, table, target, state.run_directory), say)
-        result.seconds["scenarios"] = time.monotonic() - started
+    _run_scenarios(state, result, Probe(transport, setup_session, table, target, state.run_directory), say)
     schema = _schema(state, transport)
-    ctx = ExecutionContext(config=schema.config)
-    stack = contextlib.ExitStack()
     handlers = _report_handlers(options, schema.config)
-    remember(schema, state)
     try:
-        stack.enter_context(no_local_constants())
-        if options.workers > 1:
-            stack.enter_context(_serialized_ast_parse())
-        for handler, _ in handlers:
-            handler.start(ctx)
-        for event in () if options.scenarios_only else from_schema(schema).execute():
-            ctx.on_event(event)
-            for handler, _ in handlers:
-                handler.handle_event(ctx, event)
-            _on_event(result, state, event, say)
+        _run_engine(state, result, schema, handlers, say)
     finally:
-        stack.close()
-        for handler, _ in handlers:
-            handler.shutdown(ctx)
-        forget(schema)
         _leave(state, result, transport, setup_session, say=say)
     for _, path in handlers:
         if path.exists():
@@ -496,9 +399,45 @@ def run(
     return result
 
 
+def _run_engine(
+    state: RunState, result: FuzzResult, schema: Any, handlers: list[tuple[Any, Path]], say: Callable[[str], None]
+) -> None:
+    """The engine's phases (none with --scenarios-only), every event tallied and handed to the report handlers."""
+    from schemathesis.cli.commands.run.context import ExecutionContext  # noqa: PLC0415
+    from schemathesis.engine import from_schema  # noqa: PLC0415
+
+    ctx = ExecutionContext(config=schema.config)
+    stack = contextlib.ExitStack()
+    remember(schema, state)
+    try:
+        stack.enter_context(no_local_constants())
+        if state.options.workers > 1:
+            stack.enter_context(_serialized_ast_parse())
+        for handler, _ in handlers:
+            handler.start(ctx)
+        for event in () if state.options.scenarios_only else from_schema(schema).execute():
+            ctx.on_event(event)
+            for handler, _ in handlers:
+                handler.handle_event(ctx, event)
+            _on_event(result, state, event, say)
+    finally:
+        stack.close()
+        for handler, _ in handlers:
+            handler.shutdown(ctx)
+        forget(schema)
+
+
 def _run_scenarios(state: RunState, result: FuzzResult, probe: Probe, say: Callable[[str], None]) -> None:
-    """The conformance scenarios, before the random phases; each broken fact is a failure named after it."""
+    """The conformance scenarios, before the random phases (unless --no-scenarios); each broken fact is a
+    failure named after it."""
+    if not state.options.scenarios:
+        result.scenarios = [
+            ScenarioOutcome(name, fact, not_run="skipped (--no-scenarios)") for name, (fact, _) in SCENARIOS.items()
+        ]
+        return
+    started = time.monotonic()
     result.scenarios = run_scenarios(probe, say)
+    result.seconds["scenarios"] = time.monotonic() - started
     for outcome in result.scenarios:
         if outcome.failure is not None:
             result.failures.append(

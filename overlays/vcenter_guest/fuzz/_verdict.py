@@ -11,13 +11,12 @@ import enum
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from xml.etree import ElementTree as ET
 
 import attrs
 
-if TYPE_CHECKING:
-    from ._runner import FuzzResult
+from ._result import CheckTally, FuzzResult
 
 __all__ = ["CheckTally", "Verdict", "verdict_of", "write_json", "write_junit"]
 
@@ -29,14 +28,6 @@ class Verdict(enum.Enum):
     FAILED = 1
     ERRORS = 2
     NOT_EXERCISED = 3
-
-
-@attrs.define
-class CheckTally:
-    """Cases a check judged, and how many of them failed."""
-
-    exercised: int = 0
-    failed: int = 0
 
 
 def verdict_of(result: FuzzResult) -> Verdict:
