@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from vcenter_guest import errors
@@ -16,7 +16,7 @@ from .core import Engine
 from .effects import Plan, Sleep
 from .polling import poll_offsets
 
-__all__ = ["ProcessCalls", "poll_until_exit", "run_program"]
+__all__ = ["ProcessCalls", "poll_until_exit", "run_program", "wait_until"]
 
 log = logging.getLogger("vcenter_guest")
 
@@ -210,3 +210,31 @@ def _on_timeout(
             terminated=False,
         ) from exc
     return True
+
+
+def wait_until(
+    engine: Engine,
+    check: Callable[[], Plan[bool]],
+    timeout: float | None,
+    *,
+    what: Callable[[float], str],
+    operation: str,
+    vm: str,
+) -> Plan[None]:
+    """Polls `check` on `run`'s schedule until it is true; errors.TimedOut after `timeout` seconds,
+    saying `vm: what(timeout)`."""
+    clock = engine.clock
+    start = clock()
+    for offset in poll_offsets(engine.rng):
+        due = start + offset
+        if timeout is not None:
+            due = min(due, start + timeout)
+        pause = due - clock()
+        if pause > 0:
+            yield Sleep(pause)
+        done = yield from check()
+        if done:
+            return
+        if timeout is not None and clock() >= start + timeout:
+            raise errors.TimedOut(f"{vm}: {what(timeout)}", operation=operation, vm=vm)
+    raise AssertionError("poll_offsets() never ends")  # pragma: no cover

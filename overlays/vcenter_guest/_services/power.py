@@ -14,16 +14,16 @@ from typing import Any
 
 import httpx
 
-from vcenter_guest import errors
-from vcenter_guest._engine import Call, Engine, Plan, Sleep
-from vcenter_guest._engine.polling import poll_offsets
+from vcenter_guest._engine import Call, Engine, Plan
+from vcenter_guest._engine.waiting import wait_until
 from vcenter_guest._values import ToolsInfo, VmPower
 from vcenter_guest.operations import operations
 
 from .base import driven
 from .checks import check_run_timeout, check_vm
+from .readiness import wait_ready_plan
 
-__all__ = ["DEFAULT_POWER_TIMEOUT", "PowerService", "no_content_call", "power_call", "wait_power", "wait_until"]
+__all__ = ["DEFAULT_POWER_TIMEOUT", "PowerService", "no_content_call", "power_call", "wait_power"]
 
 DEFAULT_POWER_TIMEOUT = 300.0
 """Seconds `start`, `stop`, `suspend` and the guest's `shutdown` wait for the state they asked for."""
@@ -76,34 +76,6 @@ def no_content_call(operation_id: str, build: Callable[[], dict[str, Any]], vm: 
             raise wire.failure(response, call)
 
     return Call(operations()[operation_id], build, parse, vm=vm)
-
-
-def wait_until(
-    engine: Engine,
-    check: Callable[[], Plan[bool]],
-    timeout: float | None,
-    *,
-    what: Callable[[float], str],
-    operation: str,
-    vm: str,
-) -> Plan[None]:
-    """Polls `check` on `run`'s schedule until it is true; errors.TimedOut after `timeout` seconds,
-    saying `vm: what(timeout)`."""
-    clock = engine.clock
-    start = clock()
-    for offset in poll_offsets(engine.rng):
-        due = start + offset
-        if timeout is not None:
-            due = min(due, start + timeout)
-        pause = due - clock()
-        if pause > 0:
-            yield Sleep(pause)
-        done = yield from check()
-        if done:
-            return
-        if timeout is not None and clock() >= start + timeout:
-            raise errors.TimedOut(f"{vm}: {what(timeout)}", operation=operation, vm=vm)
-    raise AssertionError("poll_offsets() never ends")  # pragma: no cover
 
 
 def power_call(vm: str) -> Call[VmPower]:
@@ -161,8 +133,6 @@ class PowerService:
         if reached is not None and timeout != 0:
             yield from wait_power(self._engine, vm, reached, timeout, operation)
         if wait_ready is not None:
-            from .readiness import wait_ready_plan  # noqa: PLC0415 - readiness builds on this module's wait_until
-
             yield from wait_ready_plan(self._engine, vm, wait_ready)
 
     @driven

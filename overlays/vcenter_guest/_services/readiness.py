@@ -10,10 +10,9 @@ from typing import Any
 import httpx
 
 from vcenter_guest._engine import Call, Engine, Plan
+from vcenter_guest._engine.waiting import wait_until
 from vcenter_guest._values import GuestReadiness
 from vcenter_guest.operations import operations
-
-from .power import wait_until
 
 __all__ = ["readiness_call", "wait_ready_plan"]
 
