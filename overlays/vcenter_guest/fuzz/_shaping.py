@@ -187,7 +187,7 @@ def steer(context: Any, case: Any) -> Any:  # noqa: PLR0912 - one branch per kin
         and state.run_directory is not None
         and stable_share("guest paths", key) < options.plausible_spec_share
     ):
-        _steer_guest_paths(state.run_directory, op, case, key)
+        _steer_guest_paths(state.run_directory, op, case, key, seed=_reads_the_seed(state, op, case))
     return case
 
 
@@ -196,15 +196,37 @@ def _is_data_plane(op: Operation) -> bool:
     return op.served_by_host
 
 
-def _steer_guest_paths(run: RunDirectory, op: Operation, case: Any, key: str) -> None:
+def _consumes(op: Operation) -> bool:
+    """Whether the operation uses its path up (a move, a delete): it never gets the seeds."""
+    return op.effect is Effect.DELETES_GUEST_FILES or "new_path" in op.body_fields
+
+
+def _reads_the_seed(state: RunState, op: Operation, case: Any) -> bool:
+    """Whether this steered case is the first of its operation that can succeed on the seed: an
+    operation that reads guest files, with the run's guest credentials. The seeds exist for the whole run (no
+    steered case consumes them), so every such operation succeeds at least once whatever the draws
+    (which of the names a share picks changes with every change of the document or the server)."""
+    credentials = state.target.guest_credentials()
+    return (
+        op.effect is Effect.READS_GUEST_FILES
+        and credentials is not None
+        and case.body.get("credentials") == credentials
+        and state.first_seed_read(op.id)
+    )
+
+
+def _steer_guest_paths(run: RunDirectory, op: Operation, case: Any, key: str, *, seed: bool = False) -> None:
     """Paths in the run's directory, so that file operations find their files: the seeds or fresh
     names, but only fresh names for moves and deletes (the seeds stay for the others), a new path a
-    name of its own; a transfer downloads the seed file or uploads a few bytes."""
+    name of its own; a transfer downloads the seed file or uploads a few bytes. With `seed`, every
+    path is the seed of the operation's kind (the seed file for Files and plain reads)."""
     body = case.body
-    consumes = op.effect is Effect.DELETES_GUEST_FILES or "new_path" in op.body_fields
+    consumes = _consumes(op)
     # Files and Directories are services of their own in the API: each gets paths of its kind.
     kind = {"files": False, "directories": True}.get(op.service) if op.effect is not Effect.READS_GUEST_FILES else None
     names = names_for(directories=kind, consumes=consumes)
+    if seed:
+        names = (SEED_FILE,)
     case.path_parameters = {**(case.path_parameters or {}), "vm": run.vm}
     if "path" in case.path_parameters:
         # Path parameters of a case are percent-encoded already (schemathesis quotes them, `/` too).

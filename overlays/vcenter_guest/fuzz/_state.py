@@ -57,6 +57,8 @@ class RunState:
     lock: threading.Lock = attrs.field(factory=threading.Lock)
     # How many of the unstartable create paths the run has steered a case to, so far.
     unstartable_sent: int = 0
+    # The file operations that have had a steered case read the run's seed (with valid credentials).
+    seed_read: set[str] = attrs.field(factory=set)
     # The run's own guest directory (file operations are confined to it), if it could be made.
     run_directory: RunDirectory | None = None
     # (id, token) -> the transfer URLs Transfers.create returned to this run.
@@ -90,6 +92,14 @@ class RunState:
                 return None
             self.unstartable_sent += 1
             return paths[self.unstartable_sent - 1]
+
+    def first_seed_read(self, operation: str) -> bool:
+        """True once per operation: the first steered case of it that can succeed reads the run's seed."""
+        with self.lock:
+            if operation in self.seed_read:
+                return False
+            self.seed_read.add(operation)
+            return True
 
     def record_pid(self, vm: str, pid: int) -> float | None:
         """Remembers a pid create returned; returns when it was returned before, if it was."""
