@@ -50,6 +50,7 @@ __all__ = [
     "names_for",
     "open_transfer",
     "remove_run_directory",
+    "served_by_the_server",
     "transfer_of",
 ]
 
@@ -397,10 +398,17 @@ def _make_seeds(
         status, url = _post(send, session, transfer, vm, {"credentials": credentials, "spec": spec})
         if status == transfer.success_status and isinstance(url, str):
             parts = urlsplit(url)
-            called = server is not None and parts.netloc.lower() == urlsplit(server).netloc.lower()
-            if parts.hostname in {"*", None} or called:  # the server we call; a real ESXi host is left out
+            if served_by_the_server(url, server):  # a real ESXi host is left out
                 headers = {"Content-Type": "application/octet-stream"}
                 send("PUT", f"{parts.path}?{parts.query}", headers, SEED_CONTENT)
+
+
+def served_by_the_server(url: str, server: str | None) -> bool:
+    """Whether a transfer URL is served where the run calls: `*` (the host the client called, as an
+    ESXi host answers), no host, or the very host and port of `server` (the base URL the run calls)."""
+    parts = urlsplit(url)
+    called = server is not None and parts.netloc.lower() == urlsplit(server).netloc.lower()
+    return parts.hostname in {"*", None} or called
 
 
 def open_transfer(

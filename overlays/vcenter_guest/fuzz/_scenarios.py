@@ -24,7 +24,7 @@ import httpx
 from vcenter_guest.operations import OperationTable
 
 from ._auth import SESSION_HEADER, Transport, login, logout
-from ._guestfiles import TEMPORARY_PREFIX, RunDirectory
+from ._guestfiles import TEMPORARY_PREFIX, RunDirectory, served_by_the_server
 from ._settings import FuzzTarget
 from ._state import NO_SUCH_PID
 
@@ -124,10 +124,9 @@ class Probe:
         status, url = self.call("transfers.create", {"spec": spec})
         if status != 201 or not isinstance(url, str):
             raise Broken(f"Transfers.create answered {status} with {str(url)[:80]!r}, not a transfer URL")
-        parts = urlsplit(url)
-        called = parts.netloc.lower() == urlsplit(self.target.base_url).netloc.lower()
-        if parts.hostname not in {"*", None} and not called:  # the server called, by name, is its own too
+        if not served_by_the_server(url, self.target.base_url):
             raise NotHere("transfer URLs name another host (an ESXi host); the run only calls the server")
+        parts = urlsplit(url)
         return f"{parts.path}?{parts.query}"
 
     def upload(self, name: str, data: bytes) -> str:
