@@ -55,6 +55,23 @@ def test_a_read_without_an_api_session_is_unauthenticated_and_never_reaches_the_
     assert "overridden" not in answer.text
 
 
-def test_registering_something_that_is_not_a_method_of_a_part_is_refused() -> None:
+def _a_function(simulator: Simulator, vm: str) -> dict[str, Any]:
+    return {}
+
+
+@pytest.mark.parametrize(
+    "read",
+    [lambda simulator, vm: {}, _a_function],
+    ids=["a lambda", "a module function"],
+)
+def test_registering_something_that_is_not_a_method_of_a_part_is_refused(read: Callable[[Any, str], Any]) -> None:
     with pytest.raises(TypeError, match="not a method of a part"):
-        handles_read("identity.get", lambda simulator, vm: {})
+        handles_read("identity.get", read)
+
+
+def test_registering_a_function_nested_in_a_function_is_refused() -> None:
+    def nested(simulator: Simulator, vm: str) -> dict[str, Any]:
+        return {}
+
+    with pytest.raises(TypeError, match="not a method of a part"):
+        handles_read("identity.get", nested)

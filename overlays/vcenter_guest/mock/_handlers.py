@@ -131,8 +131,8 @@ def handles_change(operation_id: str, change: Callable[[S, str, str], None]) -> 
 def _simulator_method(function: Callable[..., object]) -> str:
     """The name a part's method is called by on the simulator, so that a simulator that overrides it
     (the tests' broken servers) is answered by its own (the function itself types the registration)."""
-    name = function.__name__
-    if not name.isidentifier() or "." not in function.__qualname__:
+    owner, _, name = function.__qualname__.rpartition(".")
+    if not name.isidentifier() or not owner or owner.endswith("<locals>"):
         raise TypeError(f"{function!r} is not a method of a part of the simulator")
     return name
 
