@@ -29,6 +29,7 @@ __all__ = [
     "check_encoding",
     "check_limit",
     "check_pid",
+    "check_power_timeout",
     "check_run_timeout",
     "check_spec",
     "check_terminate",
@@ -88,6 +89,13 @@ def check_run_timeout(timeout: object, name: str = "timeout") -> float | None:
     if isinstance(timeout, int | float) and not isinstance(timeout, bool) and math.isfinite(timeout) and timeout > 0:
         return float(timeout)
     raise UsageError(f"{name} must be a positive number of seconds or None, got {timeout!r}")
+
+
+def check_power_timeout(timeout: object) -> float | None:
+    """Seconds a power change waits for the state it asked for (0: not at all; None: forever)."""
+    if timeout == 0 and not isinstance(timeout, bool):
+        return 0.0
+    return check_run_timeout(timeout)
 
 
 def check_flag(value: object, name: str) -> bool:

@@ -25,13 +25,12 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import IO, Any
 
-import httpx
-
 from vcenter_guest import errors
-from vcenter_guest._engine import Call, Engine, Move, Plan
+from vcenter_guest._engine import Engine, Move, Plan
 from vcenter_guest._values import Credentials, FileInfo, FileSummary
 from vcenter_guest.ownership import UnprovenPath, claim_prefix, prove_directory, prove_file
 
+from .answers import no_content, reader
 from .base import AsyncService, ServiceClient, SyncService, driven
 from .checks import check_credentials, check_flag, check_vm
 from .local import _Destination, _guest_path, _permissions, _progress, _reported, _Source
@@ -43,13 +42,6 @@ log = logging.getLogger("vcenter_guest")
 
 
 # --- reading responses ---------------------------------------------------------------------------------
-
-
-def _parse_nothing(response: httpx.Response, call: Call[None]) -> None:
-    if response.status_code != call.operation.success_status:
-        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
-
-        raise wire.failure(response, call)
 
 
 def _info(path: str) -> Callable[[Any], FileInfo]:
@@ -233,13 +225,8 @@ class FilesService(TransferPlans):
         """Files.get of a checked path (what `stat` and a captured run's proof of its directory send)."""
         from vcenter_guest_client import api  # noqa: PLC0415 - the operation index and models, loaded on first use
 
-        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
-
         build = functools.partial(api.files_get.request_kwargs, vm, path, body=self._creds(credentials))
-
-        def parse(response: httpx.Response, call: Call[FileInfo]) -> FileInfo:
-            return wire.read(response, call, "a FileInfo", _info(path))
-
+        parse = reader("a FileInfo", _info(path))
         return self._engine.call(self._call("files.get", build, parse, vm, credentials))
 
     @driven
@@ -255,8 +242,6 @@ class FilesService(TransferPlans):
         from vcenter_guest_client import api, models  # noqa: PLC0415 - the operation index and models, loaded on first use
         from vcenter_guest_client.types import UNSET  # noqa: PLC0415
 
-        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
-
         found: builtins.list[FileSummary] = []
         while True:
             body = models.FilesListBody(
@@ -266,11 +251,8 @@ class FilesService(TransferPlans):
                 filter_=UNSET if pattern is None else models.FileFilterSpec(match_pattern=pattern),
             )
             build = functools.partial(api.files_list.request_kwargs, vm, body=body)
-
-            def parse(response: httpx.Response, call: Call[Any]) -> Any:
-                return wire.read(response, call, "a FileListResult", _page)
-
-            page, status = yield from self._engine.call(self._call("files.list", build, parse, vm, credentials))
+            call = self._call("files.list", build, reader("a FileListResult", _page), vm, credentials)
+            page, status = yield from self._engine.call(call)
             found.extend(page)
             # READY: more is pending (the page may be short); END_OF_DATA: nothing more. `total` is a hint only.
             if status != "READY" or not page:
@@ -283,7 +265,7 @@ class FilesService(TransferPlans):
         from vcenter_guest_client import api  # noqa: PLC0415 - the operation index and models, loaded on first use
 
         build = functools.partial(api.files_delete.request_kwargs, vm, path, body=self._creds(credentials))
-        return self._engine.call(self._call("files.delete", build, _parse_nothing, vm, credentials))
+        return self._engine.call(self._call("files.delete", build, no_content, vm, credentials))
 
     @driven
     def move(
@@ -309,10 +291,10 @@ class FilesService(TransferPlans):
                 raise errors.UsageError("overwrite=True is for files: a directory never replaces another")
             body: Any = models.DirectoriesMoveBody(credentials=creds, path=path, new_path=target)
             build = functools.partial(api.directories_move.request_kwargs, vm, body=body)
-            return self._engine.call(self._call("directories.move", build, _parse_nothing, vm, credentials))
+            return self._engine.call(self._call("directories.move", build, no_content, vm, credentials))
         body = models.FilesMoveBody(credentials=creds, path=path, new_path=target, overwrite=replace)
         build = functools.partial(api.files_move.request_kwargs, vm, body=body)
-        return self._engine.call(self._call("files.move", build, _parse_nothing, vm, credentials))
+        return self._engine.call(self._call("files.move", build, no_content, vm, credentials))
 
     @driven
     def mkdir(self, vm: str, credentials: Credentials, guest_path: str, *, parents: bool = False) -> Plan[None]:
@@ -332,7 +314,7 @@ class FilesService(TransferPlans):
         self, vm: str, credentials: Credentials, path: str, parents: bool, build: Callable[[], Any]
     ) -> Plan[None]:
         try:
-            yield from self._engine.call(self._call("directories.create", build, _parse_nothing, vm, credentials))
+            yield from self._engine.call(self._call("directories.create", build, no_content, vm, credentials))
         except errors.AlreadyExists:
             if not parents:
                 raise
@@ -352,7 +334,7 @@ class FilesService(TransferPlans):
 
         body = models.DirectoriesDeleteBody(credentials=credentials._cached_generated(), path=path, recursive=recursive)
         build = functools.partial(api.directories_delete.request_kwargs, vm, body=body)
-        return self._engine.call(self._call("directories.delete", build, _parse_nothing, vm, credentials))
+        return self._engine.call(self._call("directories.delete", build, no_content, vm, credentials))
 
     @driven
     def mkdtemp(
@@ -492,7 +474,7 @@ class FilesService(TransferPlans):
         )
         body = models.FilesUpdateBody(credentials=credentials._cached_generated(), path=path, file_attributes=spec)
         build = functools.partial(api.files_update.request_kwargs, vm, body=body)
-        return self._engine.call(self._call("files.update", build, _parse_nothing, vm, credentials))
+        return self._engine.call(self._call("files.update", build, no_content, vm, credentials))
 
     def remove_quietly(self, vm: str, credentials: Credentials, directory: str) -> Plan[None]:
         """Removes a directory the client made, with its contents; a failure is logged, not raised (it

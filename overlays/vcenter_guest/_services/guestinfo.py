@@ -15,8 +15,6 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-import httpx
-
 from vcenter_guest import errors
 from vcenter_guest._engine import Call, Engine, Plan
 from vcenter_guest._values import (
@@ -31,27 +29,20 @@ from vcenter_guest._values import (
 )
 from vcenter_guest.operations import operations
 
+from .answers import no_content, reader, vm_call
 from .base import driven
-from .checks import check_credentials, check_run_timeout, check_vm
-from .power import DEFAULT_POWER_TIMEOUT, no_content_call, wait_power
+from .checks import check_credentials, check_power_timeout, check_run_timeout, check_vm
+from .power import DEFAULT_POWER_TIMEOUT, wait_power
 
 __all__ = ["GuestInfoService"]
 
 T = TypeVar("T")
 
 
-def _boolean(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError("not a boolean")
-    return value
-
-
 def _texts(value: object) -> tuple[str, ...]:
     from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
-    if not isinstance(value, builtins.list):
-        raise TypeError("not an array")
-    return tuple(wire.text(item) for item in value)
+    return tuple(wire.array(value, wire.text))
 
 
 def _enum_value(value: object) -> str:
@@ -133,67 +124,67 @@ def _address(model: Any) -> IpAddress:
     )
 
 
-def _interfaces(raw: Any) -> builtins.list[GuestInterface]:
+def _interface(item: Any) -> GuestInterface:
     from vcenter_guest_client.models import InterfaceInfo  # noqa: PLC0415
 
     from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
-    if not isinstance(raw, builtins.list):
-        raise TypeError("not an array")
-    found = []
-    for item in raw:
-        model = InterfaceInfo.from_dict(item)
-        addresses: tuple[IpAddress, ...] = ()
-        dhcp: tuple[bool | None, bool | None] = (None, None)
-        ip = wire.optional(model.ip, lambda value: value)
-        if ip is not None:
-            addresses = tuple(_address(a) for a in ip.ip_addresses)  # type: ignore[attr-defined]
-            dhcp = wire.optional(ip.dhcp, lambda d: (_boolean(d.ipv4_enabled), _boolean(d.ipv6_enabled))) or dhcp  # type: ignore[attr-defined]
-        servers, search = _dns(model.dns)
-        host, domain = _names(model.dns_values)
-        found.append(
-            GuestInterface(
-                mac_address=wire.optional(model.mac_address, wire.text),
-                ip_addresses=addresses,
-                dhcp_ipv4=dhcp[0],
-                dhcp_ipv6=dhcp[1],
-                dns_servers=servers,
-                search_domains=search,
-                host_name=host,
-                domain_name=domain,
-                wins_servers=wire.optional(model.wins_servers, _texts) or (),
-                nic=wire.optional(model.nic, wire.text),
-            )
-        )
-    return found
+    model = InterfaceInfo.from_dict(item)
+    addresses: tuple[IpAddress, ...] = ()
+    dhcp: tuple[bool | None, bool | None] = (None, None)
+    ip = wire.optional(model.ip, lambda value: value)
+    if ip is not None:
+        addresses = tuple(_address(a) for a in ip.ip_addresses)  # type: ignore[attr-defined]
+        dhcp = wire.optional(ip.dhcp, lambda d: (wire.boolean(d.ipv4_enabled), wire.boolean(d.ipv6_enabled))) or dhcp  # type: ignore[attr-defined]
+    servers, search = _dns(model.dns)
+    host, domain = _names(model.dns_values)
+    return GuestInterface(
+        mac_address=wire.optional(model.mac_address, wire.text),
+        ip_addresses=addresses,
+        dhcp_ipv4=dhcp[0],
+        dhcp_ipv6=dhcp[1],
+        dns_servers=servers,
+        search_domains=search,
+        host_name=host,
+        domain_name=domain,
+        wins_servers=wire.optional(model.wins_servers, _texts) or (),
+        nic=wire.optional(model.nic, wire.text),
+    )
 
 
-def _routes(raw: Any) -> builtins.list[GuestRoute]:
+def _interfaces(raw: Any) -> builtins.list[GuestInterface]:
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+    return wire.array(raw, _interface)
+
+
+def _route(item: Any) -> GuestRoute:
     from vcenter_guest_client.models import RouteInfo  # noqa: PLC0415
 
     from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
-    if not isinstance(raw, builtins.list):
-        raise TypeError("not an array")
-    found = []
-    for item in raw:
-        model = RouteInfo.from_dict(item)
-        found.append(
-            GuestRoute(
-                network=wire.text(model.network),
-                prefix_length=wire.integer(model.prefix_length),
-                gateway_address=wire.optional(model.gateway_address, wire.text),
-                interface_index=wire.optional(model.interface_index, wire.integer),
-            )
-        )
-    return found
+    model = RouteInfo.from_dict(item)
+    return GuestRoute(
+        network=wire.text(model.network),
+        prefix_length=wire.integer(model.prefix_length),
+        gateway_address=wire.optional(model.gateway_address, wire.text),
+        interface_index=wire.optional(model.interface_index, wire.integer),
+    )
+
+
+def _routes(raw: Any) -> builtins.list[GuestRoute]:
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+    return wire.array(raw, _route)
 
 
 def _guest_power(raw: Any) -> GuestPower:
     from vcenter_guest_client.models import GuestPowerInfo  # noqa: PLC0415
 
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
     model = GuestPowerInfo.from_dict(raw)
-    return GuestPower(state=model.state.value, operations_ready=_boolean(model.operations_ready))
+    return GuestPower(state=model.state.value, operations_ready=wire.boolean(model.operations_ready))
 
 
 def _variables(raw: Any) -> dict[str, str]:
@@ -234,9 +225,6 @@ class GuestInfoService:
     def _read(self, operation_id: str, vm: str, what: str, convert: Callable[[Any], T]) -> Plan[T]:
         from vcenter_guest_client import api  # noqa: PLC0415 - the operation index, loaded on the first request
 
-        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
-
-        vm = check_vm(vm)
         endpoint = {
             "identity.get": api.identity_get,
             "local_filesystem.get": api.local_filesystem_get,
@@ -245,12 +233,7 @@ class GuestInfoService:
             "routes.list": api.routes_list,
             "guest_power.get": api.guest_power_get,
         }[operation_id]
-        build = functools.partial(endpoint.request_kwargs, vm)
-
-        def parse(response: httpx.Response, call: Call[T]) -> T:
-            return wire.read(response, call, what, convert)
-
-        return self._engine.call(Call(operations()[operation_id], build, parse, vm=vm))
+        return self._engine.call(vm_call(operation_id, endpoint.request_kwargs, check_vm(vm), reader(what, convert)))
 
     @driven
     def identity(self, vm: str) -> Plan[GuestIdentity]:
@@ -318,16 +301,11 @@ class GuestInfoService:
         """
         from vcenter_guest_client import api, models  # noqa: PLC0415
 
-        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
-
         vm, credentials = check_vm(vm), check_credentials(credentials)
         wanted = _names_argument(names)
         body = models.EnvironmentListBody(credentials=credentials._cached_generated(), names=wanted)
         build = functools.partial(api.environment_list.request_kwargs, vm, body=body)
-
-        def parse(response: httpx.Response, call: Call[dict[str, str]]) -> dict[str, str]:
-            return wire.read(response, call, "an object of strings", _variables)
-
+        parse = reader("an object of strings", _variables)
         return self._engine.call(Call(operations()["environment.list"], build, parse, vm=vm))
 
     @driven
@@ -340,16 +318,10 @@ class GuestInfoService:
         """
         from vcenter_guest_client import api, models  # noqa: PLC0415
 
-        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
-
         vm, credentials, name = check_vm(vm), check_credentials(credentials), _variable_name(name)
         body = models.EnvironmentGetBody(credentials=credentials._cached_generated())
         build = functools.partial(api.environment_get.request_kwargs, vm, name, body=body)
-
-        def parse(response: httpx.Response, call: Call[str]) -> str:
-            return wire.read(response, call, "a string", _variable)
-
-        return self._engine.call(Call(operations()["environment.get"], build, parse, vm=vm))
+        return self._engine.call(Call(operations()["environment.get"], build, reader("a string", _variable), vm=vm))
 
     @driven
     def power(self, vm: str) -> Plan[GuestPower]:
@@ -371,8 +343,7 @@ class GuestInfoService:
             "reboot": api.guest_power_reboot,
             "standby": api.guest_power_standby,
         }[action]
-        build = functools.partial(endpoint.request_kwargs, vm)
-        yield from self._engine.call(no_content_call(operation, build, vm))
+        yield from self._engine.call(vm_call(operation, endpoint.request_kwargs, vm, no_content))
         if reached is not None and timeout != 0:
             yield from wait_power(self._engine, vm, reached, timeout, operation)
 
@@ -386,7 +357,7 @@ class GuestInfoService:
 
             vc.guest.shutdown("vm-42", timeout=600)
         """
-        return self._soft("shutdown", check_vm(vm), "POWERED_OFF", _timeout(timeout))
+        return self._soft("shutdown", check_vm(vm), "POWERED_OFF", check_power_timeout(timeout))
 
     @driven
     def reboot(self, vm: str, *, wait_ready: float | None = None) -> Plan[None]:
@@ -417,10 +388,4 @@ class GuestInfoService:
 
             vc.guest.standby("vm-42")
         """
-        return self._soft("standby", check_vm(vm), "SUSPENDED", _timeout(timeout))
-
-
-def _timeout(value: object) -> float | None:
-    if value == 0 and not isinstance(value, bool):
-        return 0.0
-    return check_run_timeout(value)
+        return self._soft("standby", check_vm(vm), "SUSPENDED", check_power_timeout(timeout))

@@ -8,22 +8,18 @@ the guest's operations when `wait_ready` gives the seconds to allow.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
-
-import httpx
 
 from vcenter_guest._engine import Call, Engine, Plan
 from vcenter_guest._engine.waiting import wait_until
 from vcenter_guest._values import ToolsInfo, VmPower
-from vcenter_guest.operations import operations
 
+from .answers import no_content, reader, vm_call
 from .base import driven
-from .checks import check_run_timeout, check_vm
+from .checks import check_power_timeout, check_run_timeout, check_vm
 from .readiness import wait_ready_plan
 
-__all__ = ["DEFAULT_POWER_TIMEOUT", "PowerService", "no_content_call", "power_call", "wait_power"]
+__all__ = ["DEFAULT_POWER_TIMEOUT", "PowerService", "power_call", "wait_power"]
 
 DEFAULT_POWER_TIMEOUT = 300.0
 """Seconds `start`, `stop`, `suspend` and the guest's `shutdown` wait for the state they asked for."""
@@ -35,14 +31,8 @@ def _vm_power(raw: Any) -> VmPower:
     from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
     model = PowerInfo.from_dict(raw)
-    clean = wire.optional(model.clean_power_off, _boolean)
+    clean = wire.optional(model.clean_power_off, wire.boolean)
     return VmPower(state=wire.text(model.state.value), clean_power_off=clean)
-
-
-def _boolean(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError("not a boolean")
-    return value
 
 
 def _tools(raw: Any) -> ToolsInfo:
@@ -52,11 +42,11 @@ def _tools(raw: Any) -> ToolsInfo:
 
     model = Model.from_dict(raw)
     error = wire.optional(model.error, lambda e: e.to_dict())  # type: ignore[attr-defined]
-    reboot = wire.optional(model.guest_reboot_status, lambda s: _boolean(s.reboot_requested))  # type: ignore[attr-defined]
+    reboot = wire.optional(model.guest_reboot_status, lambda s: wire.boolean(s.reboot_requested))  # type: ignore[attr-defined]
     return ToolsInfo(
         run_state=model.run_state.value,
         upgrade_policy=model.upgrade_policy.value,
-        auto_update_supported=_boolean(model.auto_update_supported),
+        auto_update_supported=wire.boolean(model.auto_update_supported),
         version=wire.optional(model.version, wire.text),
         version_number=wire.optional(model.version_number, wire.integer),
         version_status=wire.optional(model.version_status, lambda v: v.value),  # type: ignore[attr-defined]
@@ -67,27 +57,11 @@ def _tools(raw: Any) -> ToolsInfo:
     )
 
 
-def no_content_call(operation_id: str, build: Callable[[], dict[str, Any]], vm: str) -> Call[None]:
-    """The call of an operation that answers 204 and no body."""
-    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
-
-    def parse(response: httpx.Response, call: Call[None]) -> None:
-        if response.status_code != call.operation.success_status:
-            raise wire.failure(response, call)
-
-    return Call(operations()[operation_id], build, parse, vm=vm)
-
-
 def power_call(vm: str) -> Call[VmPower]:
     """Power.get."""
     from vcenter_guest_client import api  # noqa: PLC0415 - the operation index, loaded on the first request
 
-    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
-
-    def parse(response: httpx.Response, call: Call[VmPower]) -> VmPower:
-        return wire.read(response, call, "a Power.Info", _vm_power)
-
-    return Call(operations()["power.get"], functools.partial(api.power_get.request_kwargs, vm), parse, vm=vm)
+    return vm_call("power.get", api.power_get.request_kwargs, vm, reader("a Power.Info", _vm_power))
 
 
 def wait_power(engine: Engine, vm: str, state: str, timeout: float | None, operation: str) -> Plan[None]:
@@ -129,7 +103,7 @@ class PowerService:
         operation = f"power.{action}"
         endpoints = {"start": api.power_start, "stop": api.power_stop, "suspend": api.power_suspend}
         build = {**endpoints, "reset": api.power_reset}[action].request_kwargs
-        yield from self._engine.call(no_content_call(operation, functools.partial(build, vm), vm))
+        yield from self._engine.call(vm_call(operation, build, vm, no_content))
         if reached is not None and timeout != 0:
             yield from wait_power(self._engine, vm, reached, timeout, operation)
         if wait_ready is not None:
@@ -148,7 +122,7 @@ class PowerService:
             vc.vms.start("vm-42", wait_ready=300)
             vc.processes.run("vm-42", creds, "/bin/true")
         """
-        return self._change("start", check_vm(vm), "POWERED_ON", _timeout(timeout), _ready(wait_ready))
+        return self._change("start", check_vm(vm), "POWERED_ON", check_power_timeout(timeout), _ready(wait_ready))
 
     @driven
     def stop(self, vm: str, *, timeout: float | None = DEFAULT_POWER_TIMEOUT) -> Plan[None]:
@@ -160,7 +134,7 @@ class PowerService:
 
             vc.vms.stop("vm-42")
         """
-        return self._change("stop", check_vm(vm), "POWERED_OFF", _timeout(timeout), None)
+        return self._change("stop", check_vm(vm), "POWERED_OFF", check_power_timeout(timeout), None)
 
     @driven
     def suspend(self, vm: str, *, timeout: float | None = DEFAULT_POWER_TIMEOUT) -> Plan[None]:
@@ -171,7 +145,7 @@ class PowerService:
 
             vc.vms.suspend("vm-42")
         """
-        return self._change("suspend", check_vm(vm), "SUSPENDED", _timeout(timeout), None)
+        return self._change("suspend", check_vm(vm), "SUSPENDED", check_power_timeout(timeout), None)
 
     @driven
     def reset(self, vm: str, *, wait_ready: float | None = None) -> Plan[None]:
@@ -194,21 +168,9 @@ class PowerService:
         """
         from vcenter_guest_client import api  # noqa: PLC0415
 
-        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
-
-        vm = check_vm(vm)
-
-        def parse(response: httpx.Response, call: Call[ToolsInfo]) -> ToolsInfo:
-            return wire.read(response, call, "a Tools.Info", _tools)
-
-        build = functools.partial(api.tools_get.request_kwargs, vm)
-        return self._engine.call(Call(operations()["tools.get"], build, parse, vm=vm))
-
-
-def _timeout(value: object) -> float | None:
-    if value == 0 and not isinstance(value, bool):
-        return 0.0
-    return check_run_timeout(value)
+        return self._engine.call(
+            vm_call("tools.get", api.tools_get.request_kwargs, check_vm(vm), reader("a Tools.Info", _tools))
+        )
 
 
 def _ready(value: object) -> float | None:

@@ -4,15 +4,13 @@ that boot a guest (`vc.vms.start(wait_ready=...)`)."""
 
 from __future__ import annotations
 
-import functools
 from typing import Any
-
-import httpx
 
 from vcenter_guest._engine import Call, Engine, Plan
 from vcenter_guest._engine.waiting import wait_until
 from vcenter_guest._values import GuestReadiness
-from vcenter_guest.operations import operations
+
+from .answers import reader, vm_call
 
 __all__ = ["readiness_call", "wait_ready_plan"]
 
@@ -31,14 +29,8 @@ def readiness_call(vm: str) -> Call[GuestReadiness]:
     """Operations.get."""
     from vcenter_guest_client import api  # noqa: PLC0415 - the operation index, loaded on the first request
 
-    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
-
-    build = functools.partial(api.operations_get.request_kwargs, vm)
-
-    def parse(response: httpx.Response, call: Call[GuestReadiness]) -> GuestReadiness:
-        return wire.read(response, call, "a GuestOperationsInfo", _readiness)
-
-    return Call(operations()["operations.get"], build, parse, vm=vm)
+    parse = reader("a GuestOperationsInfo", _readiness)
+    return vm_call("operations.get", api.operations_get.request_kwargs, vm, parse)
 
 
 def wait_ready_plan(engine: Engine, vm: str, timeout: float | None, *, interactive: bool = False) -> Plan[None]:

@@ -16,23 +16,19 @@ from vcenter_guest._failures import scrub_error, tls_failure
 from vcenter_guest._values import Credentials
 from vcenter_guest.operations import operations
 
+from .answers import reader
 from .base import ServiceClient
 
 __all__ = ["TransferPlans"]
 
 
 def _text(raw: object) -> str:
-
     from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
     return wire.text(raw)
 
 
-def _parse_url(response: httpx.Response, call: Call[str]) -> str:
-
-    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
-
-    return wire.read(response, call, "a transfer URL (a JSON string)", _text)
+_parse_url = reader("a transfer URL (a JSON string)", _text)
 
 
 class TransferPlans:

@@ -10,13 +10,12 @@ import inspect
 from collections.abc import Iterable
 from typing import Any
 
-import httpx
-
 from vcenter_guest import errors
 from vcenter_guest._engine import Call, Engine, Plan
 from vcenter_guest._values import GuestReadiness, VmSummary
 from vcenter_guest.operations import operations
 
+from .answers import reader
 from .base import AsyncService, ServiceClient, SyncService, driven
 from .checks import check_run_timeout, check_vm
 from .guestinfo import GuestInfoService
@@ -42,26 +41,25 @@ def _power_states() -> tuple[str, ...]:
     return tuple(state.value for state in PowerState)
 
 
-def _summaries(raw: Any) -> builtins.list[VmSummary]:
+def _summary(item: Any) -> VmSummary:
     from vcenter_guest_client.models import VMSummary  # noqa: PLC0415
 
     from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
-    if not isinstance(raw, builtins.list):
-        raise TypeError("not an array")
-    found = []
-    for item in raw:
-        model = VMSummary.from_dict(item)
-        found.append(
-            VmSummary(
-                vm=wire.text(model.vm),
-                name=wire.text(model.name),
-                power_state=wire.text(model.power_state.value),
-                cpu_count=wire.optional(model.cpu_count, wire.integer),
-                memory_size_mib=wire.optional(model.memory_size_mi_b, wire.integer),
-            )
-        )
-    return found
+    model = VMSummary.from_dict(item)
+    return VmSummary(
+        vm=wire.text(model.vm),
+        name=wire.text(model.name),
+        power_state=wire.text(model.power_state.value),
+        cpu_count=wire.optional(model.cpu_count, wire.integer),
+        memory_size_mib=wire.optional(model.memory_size_mi_b, wire.integer),
+    )
+
+
+def _summaries(raw: Any) -> builtins.list[VmSummary]:
+    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
+
+    return wire.array(raw, _summary)
 
 
 def _strings(value: object, name: str) -> builtins.list[str] | None:
@@ -107,8 +105,6 @@ class VmsService(PowerService):
         from vcenter_guest_client import api  # noqa: PLC0415 - the operation index, loaded on the first request
         from vcenter_guest_client.models import PowerState  # noqa: PLC0415
 
-        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
-
         given = dict(zip(_filters(), values, strict=True))
         checked = {name: _strings(value, name) for name, value in given.items()}
         states = checked.get("power_states") or []
@@ -120,10 +116,7 @@ class VmsService(PowerService):
         if "power_states" in arguments:
             arguments["power_states"] = [PowerState(s) for s in arguments["power_states"]]
         build = functools.partial(api.vm_list.request_kwargs, **arguments)
-
-        def parse(response: httpx.Response, call: Call[builtins.list[VmSummary]]) -> builtins.list[VmSummary]:
-            return wire.read(response, call, "an array of VM.Summary", _summaries)
-
+        parse = reader("an array of VM.Summary", _summaries)
         return self._engine.call(Call(operations()["vm.list"], build, parse))
 
     @driven

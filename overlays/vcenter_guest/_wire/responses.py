@@ -28,11 +28,14 @@ from vcenter_guest.operations import DocumentError, load_document
 
 __all__ = [
     "PARSE_FAILURES",
+    "array",
     "aware",
+    "boolean",
     "failure",
     "fallback_table",
     "integer",
     "json_body",
+    "no_content",
     "optional",
     "read",
     "status_error_type",
@@ -198,6 +201,26 @@ def read(response: httpx.Response, call: Call[Any], what: str, convert: Callable
         return convert(raw)
     except PARSE_FAILURES:
         raise unexpected(response, call, f"the body is not {what}") from None
+
+
+def no_content(response: httpx.Response, call: Call[Any]) -> None:
+    """A call's `parse` for a success without a body (204): anything else is the error it is."""
+    if response.status_code != call.operation.success_status:
+        raise failure(response, call)
+
+
+def array(value: object, convert: Callable[[Any], T]) -> list[T]:
+    """A JSON array, each item converted by `convert` (`from_dict` checks no types)."""
+    if not isinstance(value, list):
+        raise TypeError("not an array")
+    return [convert(item) for item in value]
+
+
+def boolean(value: object) -> bool:
+    """A boolean of a generated model, type-checked (`from_dict` checks no types)."""
+    if not isinstance(value, bool):
+        raise TypeError("not a boolean")
+    return value
 
 
 def text(value: object) -> str:

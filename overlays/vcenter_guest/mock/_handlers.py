@@ -5,6 +5,10 @@ A service of the mock is one module of `services`: its part of the simulator (a 
 (`services.load`), not listed, so adding a service touches no list. A handler is typed against `Api`,
 the HTTP layer as handlers see it, never against the app itself (which sits above the services).
 
+A VM's report or power change (`identity.get`, `power.start`) needs no handler of its own: `handles_read`
+and `handles_change` register the one every such operation has (the call's API session, then the
+simulator's method with the VM).
+
 `create_app` refuses to start when the document has an operation no module handles, naming it, so a
 new operation without a handler is a clear error at start-up, never a 500 at request time.
 """
@@ -32,11 +36,14 @@ __all__ = [
     "check_handled",
     "dumps",
     "handles",
+    "handles_change",
+    "handles_read",
     "json_response",
     "part",
 ]
 
 S_co = TypeVar("S_co", bound=SimulatorState, covariant=True)
+S = TypeVar("S", bound=SimulatorState)
 P = TypeVar("P", bound=type[SimulatorState])
 
 
@@ -91,6 +98,43 @@ def handles(operation_id: str) -> Callable[[Handler], Handler]:
         return handler
 
     return register
+
+
+def handles_read(operation_id: str, read: Callable[[S, str], object]) -> None:
+    """Registers the handler of an operation that reads something of a VM (its one path parameter):
+    the call's API session checked (privileges, fault), then `read(simulator, vm)` answered as JSON
+    with the operation's success status."""
+    method = _simulator_method(read)
+
+    async def handler(api: Api[S], op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
+        api.session_call(op, scope)
+        return json_response(getattr(api.simulator, method)(params["vm"]), op.success_status)
+
+    handles(operation_id)(handler)
+
+
+def handles_change(operation_id: str, change: Callable[[S, str, str], None]) -> None:
+    """Registers the handler of an operation that changes a VM (its one path parameter) and answers
+    no body: the call's API session checked, then `change(simulator, vm, action)`, `action` being the
+    operation's name within its service (`start` of `power.start`)."""
+    method = _simulator_method(change)
+    action = operation_id.split(".", 1)[1]
+
+    async def handler(api: Api[S], op: Operation, params: dict[str, str], scope: Scope, receive: Receive) -> Response:
+        api.session_call(op, scope)
+        getattr(api.simulator, method)(params["vm"], action)
+        return Response(status_code=op.success_status)
+
+    handles(operation_id)(handler)
+
+
+def _simulator_method(function: Callable[..., object]) -> str:
+    """The name a part's method is called by on the simulator, so that a simulator that overrides it
+    (the tests' broken servers) is answered by its own (the function itself types the registration)."""
+    owner, _, name = function.__qualname__.rpartition(".")
+    if not name.isidentifier() or not owner or owner.endswith("<locals>"):
+        raise TypeError(f"{function!r} is not a method of a part of the simulator")
+    return name
 
 
 def part(cls: P) -> P:

@@ -1,9 +1,8 @@
-"""Running a command line as the guest's `/bin/bash -c` does for Processes.create: what it did."""
-
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, TypedDict
 
 from vcenter_guest.mock._budget import BUDGET_EXIT_CODE, Budget, OverBudget, metered
 from vcenter_guest.mock._filesystem import Account, GuestFilesystem
@@ -14,31 +13,36 @@ from ._parsing import MAX_LINE, command_line, plain_words
 from ._streams import Buffer, ExitShell, Forever, Machine, Null, Outcome, Stream, Unsupported
 from ._utilities import UTILITY_TABLE
 
-__all__ = ["COMMANDS", "run_line", "run_script"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["COMMANDS", "ShellStart", "run_line", "run_script"]
 
 COMMANDS = Commands(BUILTINS, UTILITY_TABLE)
 """What the guest's bash runs: its builtins and the demo guest's utilities."""
 
 
-def run_line(
-    fs: GuestFilesystem,
-    who: Account,
-    path: str,
-    arguments: str,
-    *,
-    env: Mapping[str, str],
-    cwd: str,
-    pid: int,
-    name: str = "/bin/bash",
-    budget: Budget | None = None,
-    machine: Machine | None = None,
-) -> Outcome:
-    """Runs `path arguments` as the guest's `/bin/bash -c` does for Processes.create; what it did.
+class _Surroundings(TypedDict):
+    env: Mapping[str, str]
+    cwd: str
+    pid: int
 
-    `budget` limits what the run may cost (a run within another shares that one's); `machine`: what
-    its programs know of the guest besides its files (a default one if None)."""
-    with metered(budget):
-        shell = _shell(fs, who, env=env, cwd=cwd, pid=pid, name=name, machine=machine)
+
+class ShellStart(_Surroundings, total=False):
+    """How the guest's shell starts, for `run_line` and `run_script`: its environment, working
+    directory and pid; `name` (its `$0`, /bin/bash unless told); `budget`, what the run may cost (a run
+    within another shares that one's); `machine`, what its programs know of the guest besides its
+    files (a default one if None)."""
+
+    name: str
+    budget: Budget | None
+    machine: Machine | None
+
+
+def run_line(fs: GuestFilesystem, who: Account, path: str, arguments: str, **start: Unpack[ShellStart]) -> Outcome:
+    """Runs `path arguments` as the guest's `/bin/bash -c` does for Processes.create; what it did."""
+    with metered(start.get("budget")):
+        shell = _shell(fs, who, start)
         words = plain_words(arguments)
         line = command_line(path, arguments)
         if words is None:
@@ -47,19 +51,19 @@ def run_line(
         return _outcome(shell, lambda: shell.external([path, *words], shell.env, shell.fds, Where(shell)))
 
 
-def _shell(
-    fs: GuestFilesystem,
-    who: Account,
-    *,
-    env: Mapping[str, str],
-    cwd: str,
-    pid: int,
-    name: str,
-    machine: Machine | None,
-) -> Shell:
+def run_script(fs: GuestFilesystem, who: Account, line: str, **start: Unpack[ShellStart]) -> Outcome:
+    """Runs `line` as `/bin/bash -c LINE` (started with no stdin) does in the guest; what it did."""
+    with metered(start.get("budget")):
+        return _script(_shell(fs, who, start), line)
+
+
+def _shell(fs: GuestFilesystem, who: Account, start: ShellStart) -> Shell:
     """A new shell of the guest with no stdin, its stdout and stderr buffers."""
     fds: dict[int, Stream] = {0: Null(), 1: Buffer(), 2: Buffer()}
-    return Shell(fs, who, dict(env), cwd, name, fds=fds, pid=pid, commands=COMMANDS, machine=machine or Machine())
+    name, machine = start.get("name", "/bin/bash"), start.get("machine") or Machine()
+    return Shell(
+        fs, who, dict(start["env"]), start["cwd"], name, fds=fds, pid=start["pid"], commands=COMMANDS, machine=machine
+    )
 
 
 def _outcome(shell: Shell, run: Callable[[], int]) -> Outcome:
@@ -82,25 +86,6 @@ def _outcome(shell: Shell, run: Callable[[], int]) -> Outcome:
         err.write(f"{shell.name}: vcenter-guest mock: commands nested too deeply for the simulated shell\n".encode())
         shell.status = BUDGET_EXIT_CODE
     return Outcome(out.read(), err.read(), shell.status, shell.duration, shell.ignores_term, shell.unkillable)
-
-
-def run_script(
-    fs: GuestFilesystem,
-    who: Account,
-    line: str,
-    *,
-    env: Mapping[str, str],
-    cwd: str,
-    pid: int,
-    name: str = "/bin/bash",
-    budget: Budget | None = None,
-    machine: Machine | None = None,
-) -> Outcome:
-    """Runs `line` as `/bin/bash -c LINE` (started with no stdin) does in the guest; what it did.
-
-    `machine`: what its programs know of the guest besides its files (a default one if None)."""
-    with metered(budget):
-        return _script(_shell(fs, who, env=env, cwd=cwd, pid=pid, name=name, machine=machine), line)
 
 
 def _script(shell: Shell, line: str) -> Outcome:

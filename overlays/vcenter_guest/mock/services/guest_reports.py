@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope
 
 from vcenter_guest.mock._errors import MockError
-from vcenter_guest.mock._handlers import Api, handles, json_response, part
+from vcenter_guest.mock._handlers import Api, handles, handles_read, json_response, part
 from vcenter_guest.mock._records import GuestNic, GuestRoute, GuestUser, VmSpec
 from vcenter_guest.operations import Operation
 
@@ -244,49 +244,11 @@ class GuestReports(PowerRules):
         return next(iter(found.values()))
 
 
-@handles("identity.get")
-async def identity_get(
-    api: Api[GuestReports], op: Operation, params: dict[str, str], scope: Scope, receive: Receive
-) -> Response:
-    """Identity.get: an Identity.Info."""
-    api.session_call(op, scope)
-    return json_response(api.simulator.identity(params["vm"]), op.success_status)
-
-
-@handles("local_filesystem.get")
-async def local_filesystem_get(
-    api: Api[GuestReports], op: Operation, params: dict[str, str], scope: Scope, receive: Receive
-) -> Response:
-    """LocalFilesystem.get: the file systems by name."""
-    api.session_call(op, scope)
-    return json_response(api.simulator.local_filesystems(params["vm"]), op.success_status)
-
-
-@handles("networking.get")
-async def networking_get(
-    api: Api[GuestReports], op: Operation, params: dict[str, str], scope: Scope, receive: Receive
-) -> Response:
-    """Networking.get: a Networking.Info."""
-    api.session_call(op, scope)
-    return json_response(api.simulator.networking(params["vm"]), op.success_status)
-
-
-@handles("interfaces.list")
-async def interfaces_list(
-    api: Api[GuestReports], op: Operation, params: dict[str, str], scope: Scope, receive: Receive
-) -> Response:
-    """Interfaces.list: an array of Interfaces.Info."""
-    api.session_call(op, scope)
-    return json_response(api.simulator.interfaces(params["vm"]), op.success_status)
-
-
-@handles("routes.list")
-async def routes_list(
-    api: Api[GuestReports], op: Operation, params: dict[str, str], scope: Scope, receive: Receive
-) -> Response:
-    """Routes.list: an array of Routes.Info."""
-    api.session_call(op, scope)
-    return json_response(api.simulator.routes(params["vm"]), op.success_status)
+handles_read("identity.get", GuestReports.identity)
+handles_read("local_filesystem.get", GuestReports.local_filesystems)
+handles_read("networking.get", GuestReports.networking)
+handles_read("interfaces.list", GuestReports.interfaces)
+handles_read("routes.list", GuestReports.routes)
 
 
 @handles("environment.get")

@@ -12,14 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import Response
-from starlette.types import Receive, Scope
-
 from vcenter_guest.mock._errors import MockError
-from vcenter_guest.mock._handlers import Api, handles, json_response, part
+from vcenter_guest.mock._handlers import handles_change, handles_read, part
 from vcenter_guest.mock._state import VmState
 from vcenter_guest.mock._vms import Vms
-from vcenter_guest.operations import Operation
 
 __all__ = ["PowerRules", "PowerStates"]
 
@@ -192,50 +188,10 @@ class PowerStates(PowerRules):
             return info
 
 
-@handles("power.get")
-async def power_get(
-    api: Api[PowerStates], op: Operation, params: dict[str, str], scope: Scope, receive: Receive
-) -> Response:
-    """Power.get: a Power.Info."""
-    api.session_call(op, scope)
-    return json_response(api.simulator.power_info(params["vm"]), op.success_status)
-
-
-async def _power_change(
-    api: Api[PowerStates], op: Operation, params: dict[str, str], scope: Scope, receive: Receive
-) -> Response:
-    api.session_call(op, scope)
-    api.simulator.power_change(params["vm"], op.id.split(".", 1)[1])
-    return Response(status_code=op.success_status)
-
-
-async def _guest_power_change(
-    api: Api[PowerStates], op: Operation, params: dict[str, str], scope: Scope, receive: Receive
-) -> Response:
-    api.session_call(op, scope)
-    api.simulator.guest_power_change(params["vm"], op.id.split(".", 1)[1])
-    return Response(status_code=op.success_status)
-
-
+handles_read("power.get", PowerStates.power_info)
 for _action in ("start", "stop", "suspend", "reset"):
-    handles(f"power.{_action}")(_power_change)
+    handles_change(f"power.{_action}", PowerStates.power_change)
+handles_read("guest_power.get", PowerStates.guest_power_info)
 for _action in _SOFT:
-    handles(f"guest_power.{_action}")(_guest_power_change)
-
-
-@handles("guest_power.get")
-async def guest_power_get(
-    api: Api[PowerStates], op: Operation, params: dict[str, str], scope: Scope, receive: Receive
-) -> Response:
-    """guest Power.get: a guest Power.Info."""
-    api.session_call(op, scope)
-    return json_response(api.simulator.guest_power_info(params["vm"]), op.success_status)
-
-
-@handles("tools.get")
-async def tools_get(
-    api: Api[PowerStates], op: Operation, params: dict[str, str], scope: Scope, receive: Receive
-) -> Response:
-    """Tools.get: a Tools.Info."""
-    api.session_call(op, scope)
-    return json_response(api.simulator.tools_info(params["vm"]), op.success_status)
+    handles_change(f"guest_power.{_action}", PowerStates.guest_power_change)
+handles_read("tools.get", PowerStates.tools_info)

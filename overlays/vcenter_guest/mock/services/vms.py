@@ -13,7 +13,7 @@ from starlette.types import Receive, Scope
 
 from vcenter_guest.mock._document import power_states, query_filters
 from vcenter_guest.mock._errors import MockError
-from vcenter_guest.mock._handlers import Api, UnhandledOperation, handles, json_response, part
+from vcenter_guest.mock._handlers import Api, UnhandledOperation, handles, handles_read, json_response, part
 from vcenter_guest.mock._records import VmSpec
 from vcenter_guest.mock._vms import Vms
 from vcenter_guest.operations import Operation
@@ -99,13 +99,7 @@ class VmService(Vms):
         return summary
 
 
-@handles("operations.get")
-async def operations_get(
-    api: Api[VmService], op: Operation, params: dict[str, str], scope: Scope, receive: Receive
-) -> Response:
-    """Operations.get: whether the guest takes operations now."""
-    api.session_call(op, scope)
-    return json_response(api.simulator.guest_operations_info(params["vm"]), op.success_status)
+handles_read("operations.get", VmService.guest_operations_info)
 
 
 @handles("vm.list")
