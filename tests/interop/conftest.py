@@ -89,7 +89,8 @@ class _MockProcess:
             text=True,
         )
         self._lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, name="sdk-interop-mock-stdout", daemon=True).start()
+        self._reader = threading.Thread(target=self._read, name="sdk-interop-mock-stdout", daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self._process.stdout is not None
@@ -130,6 +131,9 @@ class _MockProcess:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        self._reader.join(WAIT)  # its stdout ended with it
+        if self._process.stdout is not None:
+            self._process.stdout.close()
         self._log.close()
 
 
