@@ -20,7 +20,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,35 @@ def sdk_mock(_sdk_listener: SdkMock) -> SdkMock:
     """A fresh demo mock behind the folder's TLS listener."""
     _sdk_listener.reset()
     return _sdk_listener
+
+
+@pytest.fixture
+def failed_login(sdk_mock: SdkMock) -> Callable[[str, str], Exception]:
+    """`create_vsphere_client` with credentials the mock refuses: the exception it raises (no traceback).
+
+    WHY not a plain `pytest.raises`: a login that fails inside `VsphereClient.__init__` leaves a
+    half-built client (no `_stub_factory`) in the traceback, whose `__del__` recurses through
+    `ApiClient.__getattr__` up to the recursion limit. Finalized by the garbage collector deep in a
+    later test's stack, or while that RecursionError is being made, the recursion is fatal to the
+    interpreter: "Cannot recover from stack overflow" aborted a whole run (seed 104 of pytest-randomly,
+    SIGABRT after 23 tests). Here the half-built client gets the attribute its finalizer looks up,
+    and is finalized at once, in this shallow frame.
+    """
+    from vmware.vapi.vsphere.client import VsphereClient, create_vsphere_client
+
+    def login(user: str, password: str) -> Exception:
+        try:
+            create_vsphere_client(sdk_mock.server, user, password, session=sdk_mock.http())
+        except Exception as error:  # the caller checks its class
+            for frame, _ in traceback.walk_tb(error.__traceback__):
+                client = frame.f_locals.get("self")
+                if isinstance(client, VsphereClient) and "_stub_factory" not in vars(client):
+                    client._stub_factory = None  # its finalizer's lookups now fail at once (AttributeError)
+            traceback.clear_frames(error.__traceback__)  # the half-built client is finalized here
+            return error.with_traceback(None)
+        raise AssertionError(f"the mock accepted {user} with that password")
+
+    return login
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
