@@ -4,7 +4,7 @@
     nox -s generate -- --check   fail, naming each stale/missing/extra file, if generated/ is out of date
     nox -s lint                  ruff on the handwritten code, and the import contracts
     nox -s typecheck             mypy --strict on both packages
-    nox -s tests                 the README's test command (unit, mock server, property tests)
+    nox -s tests                 the README's test command (unit, mock server, property tests), then interop
     nox -s interop               the official SDK's unmodified default client against the mock (tests/interop)
     nox -s demo                  the README's main job: run a program against the embedded mock vCenter
     nox -s fuzz                  the property suites with a large example budget
