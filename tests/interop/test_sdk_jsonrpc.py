@@ -71,9 +71,10 @@ def test_the_sdk_logs_in_and_reads_its_session_over_jsonrpc(client: Any) -> None
     assert client.get_session_id()
 
 
-def test_a_wrong_password_raises_unauthenticated_from_create_vsphere_client(sdk_mock: Any) -> None:
-    with raises(std.Unauthenticated, "UNAUTHENTICATED"):
-        create_vsphere_client(sdk_mock.server, DEMO_API_USER, "wrong", session=sdk_mock.http())
+def test_a_wrong_password_raises_unauthenticated_from_create_vsphere_client(failed_login: Any) -> None:
+    error = failed_login(DEMO_API_USER, "wrong")  # create_vsphere_client(server, user, "wrong", ...)
+    assert isinstance(error, std.Unauthenticated), error
+    assert str(error.error_type) == "UNAUTHENTICATED"
 
 
 def test_after_session_delete_the_session_is_unauthenticated(client: Any) -> None:
