@@ -72,8 +72,19 @@ def _reader_supplies(mock_url: str) -> dict[str, Any]:
     return {"url": mock_url, "user": DEMO_API_USER, "pw": DEMO_API_PASSWORD, "guest_pw": DEMO_GUEST_PASSWORD}
 
 
-@pytest.mark.timeout(60)
-@pytest.mark.parametrize(("line", "code"), BLOCKS, ids=[f"line-{line}" for line, _ in BLOCKS])
+def _marked(line: int, code: str) -> Any:
+    """A block as a test case: the SDK's block marked `sdk` (`nox -s interop` runs just it), the fuzz
+    block given the time a whole fuzz run takes on a busy machine (67 s was seen at load 8)."""
+    if "com.vmware" in code:
+        marks: tuple[Any, ...] = (pytest.mark.sdk, pytest.mark.timeout(60))
+    elif "vcenter_guest.fuzz" in code:
+        marks = (pytest.mark.timeout(240),)
+    else:
+        marks = (pytest.mark.timeout(60),)
+    return pytest.param(line, code, marks=marks, id=f"line-{line}")
+
+
+@pytest.mark.parametrize(("line", "code"), [_marked(line, code) for line, code in BLOCKS])
 def test_readme_example_runs(
     line: int, code: str, mock_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
