@@ -1,9 +1,18 @@
-"""The zoo: servers that each break exactly one fact of the API, and the scenario that catches each.
+"""The zoo: servers that each break exactly one fact of the API, and the scenario or check that catches each.
 
 Every broken server is the mock behind the one recording/breaking proxy (`tests/property/proxy.py`)
-or a mock with one method changed. The scenarios are deterministic and run before the random
-phases, so what catches a broken server here catches it at any budget; the tests run the scenarios
-alone (`scenarios_only`) to stay fast, and one runs the command end to end at its default budget.
+or a mock with one method changed. Two registries, each held complete against the run's own:
+
+* `ZOO`: one broken server per scenario (`SCENARIOS`). The scenarios are deterministic and run before
+  the random phases, so what catches a broken server here catches it at any budget; these tests run
+  the scenarios alone (`scenarios_only`) to stay fast, and one runs the command end to end.
+* `CHECK_ZOO`: one broken server per check the run judges cases with (`run_checks()`: schemathesis's
+  that the run leaves on, and the project's own). Each runs at the default budget (`vcenter-guest fuzz
+  --mock` without options: `FuzzOptions()`, with the seed fixed), bounded by `max_failures=1`: the run
+  stops at its first failure, so each costs the cases it took to catch its bug, not the whole budget.
+
+`python -m tests.property.zoo_table` prints, for every broken server, what caught it and after how
+many cases.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import attrs
 import pytest
 from click.testing import CliRunner
 from vcenter_guest.cli import main
-from vcenter_guest.fuzz import SCENARIOS, FuzzOptions, FuzzResult, Verdict, mock_target, run, verdict_of
+from vcenter_guest.fuzz import SCENARIOS, FuzzOptions, FuzzResult, Verdict, mock_target, run, run_checks, verdict_of
 from vcenter_guest.mock import (
     DEMO_API_PASSWORD,
     DEMO_API_USER,
@@ -27,21 +36,23 @@ from vcenter_guest.mock import (
     DEMO_GUEST_USER,
     DEMO_INVENTORY,
     DEMO_VM,
+    MockError,
     Simulator,
     create_app,
     serve,
 )
 
+from tests.property.conftest import SEED
 from tests.property.proxy import Exchange, Proxy, json_answer
+from tests.property.test_fuzz_command import (
+    CrashesOnEmptyArguments,
+    DeleteLeavesProgramRunning,
+    ExitCodeAsString,
+    PasswordOptional,
+    ReusesPids,
+)
 
 pytestmark = pytest.mark.slow
-
-
-class DeleteLeavesProgramRunning(Simulator):
-    """Signals the shell that started the program, not the program: delete ends nothing."""
-
-    def terminate(self, vm: Any, process: Any) -> None:
-        return None
 
 
 class UploadStoredTruncated(Simulator):
@@ -265,6 +276,115 @@ ZOO: dict[str, tuple[type[Simulator], Callable[[], dict[str, Any]], str | frozen
         "a_deleted_session_is_refused",
     ),
 }
+
+
+# -- one broken server per check ------------------------------------------------------------------
+
+
+def _pid_of(request: Exchange) -> int:
+    last = request.path.rsplit("/", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+def _created_process_not_found(request: Exchange, status: int, body: Any) -> tuple[int, Any]:
+    """Answers a get that found a process with NOT_FOUND (a process table that loses entries)."""
+    if _is(request, "", "get") and "/processes/" in request.path and status == 200:
+        message = {"id": "com.vmware.vcenter.vm.guest.processes.not_found", "default_message": "gone", "args": []}
+        return 404, {"error_type": "NOT_FOUND", "messages": [message], "data": {"pid": _pid_of(request)}}
+    return status, body
+
+
+def _not_found_as_410(request: Exchange, status: int, body: Any) -> tuple[int, Any]:
+    """A pid that is not there answered 410 Gone, a status the document does not give."""
+    return (410, body) if status == 404 and "/processes/" in request.path else (status, body)
+
+
+def _session_as_text(request: Exchange, status: int, headers: dict[str, str]) -> dict[str, str]:
+    """The session's Info (JSON) labelled text/plain."""
+    if request.method == "GET" and request.path == "/api/session" and status == 200:
+        return {**headers, "content-type": "text/plain"}
+    return headers
+
+
+def _list_without_validation(request: Exchange, status: int, body: Any) -> tuple[int, Any]:
+    """processes.list answers a malformed body with an empty list instead of INVALID_ARGUMENT."""
+    invalid = isinstance(body, dict) and body.get("error_type") == "INVALID_ARGUMENT"
+    if _is(request, "/guest/processes", "list") and status == 400 and invalid:
+        return 200, []
+    return status, body
+
+
+def _list_refused(request: Exchange, status: int, body: Any) -> tuple[int, Any]:
+    """processes.list refuses every valid request with 409 CONCURRENT_CHANGE."""
+    if _is(request, "/guest/processes", "list") and status == 200:
+        return 409, {"error_type": "CONCURRENT_CHANGE", "messages": []}
+    return status, body
+
+
+def _no_allow_on_405(request: Exchange, status: int, headers: dict[str, str]) -> dict[str, str]:
+    """405 Method Not Allowed without the Allow header RFC 9110 requires."""
+    return {k: v for k, v in headers.items() if k != "allow"} if status == 405 else headers
+
+
+def _allow_too_much(request: Exchange, status: int, headers: dict[str, str]) -> dict[str, str]:
+    """An Allow header that also lists PATCH, which no path of the document has."""
+    return {**headers, "allow": headers["allow"] + ", PATCH"} if "allow" in headers else headers
+
+
+def _login_without_authorization(request: Exchange) -> tuple[int, bytes] | None:
+    """POST /api/session without an Authorization header gets a session anyway."""
+    if request.method == "POST" and request.path == "/api/session" and "authorization" not in request.headers:
+        return 201, b'"zoo-session-without-authorization"'
+    return None
+
+
+class IgnoresSessions(Simulator):
+    """Any call without a valid session runs in some other user's session."""
+
+    def session(self, session_id: str | None) -> Any:
+        try:
+            return super().session(session_id)
+        except MockError:  # UNAUTHENTICATED, ignored: the bug
+            return next(iter(self._sessions.values()))
+
+
+# check -> (simulator class, proxy hooks)
+CHECK_ZOO: dict[str, tuple[type[Simulator], Callable[[], dict[str, Any]]]] = {
+    "allow_header_conformance": (Simulator, lambda: {"headers": _allow_too_much}),
+    "content_type_conformance": (Simulator, lambda: {"headers": _session_as_text}),
+    "create_returns_a_fresh_pid": (ReusesPids, dict),
+    "created_process_is_available": (Simulator, lambda: {"answer": json_answer(_created_process_not_found)}),
+    "guest_credentials_are_enforced": (PasswordOptional, dict),
+    "ignored_auth": (IgnoresSessions, dict),
+    "missing_required_header": (Simulator, lambda: {"intercept": _login_without_authorization}),
+    "negative_data_rejection": (Simulator, lambda: {"answer": json_answer(_list_without_validation)}),
+    "no_undocumented_server_error": (CrashesOnEmptyArguments, dict),
+    "positive_data_acceptance": (Simulator, lambda: {"answer": json_answer(_list_refused)}),
+    "response_schema_conformance": (ExitCodeAsString, dict),
+    "status_code_conformance": (Simulator, lambda: {"answer": json_answer(_not_found_as_410)}),
+    "terminated_process_is_finished": (DeleteLeavesProgramRunning, dict),
+    "transfer_urls_serve_once": (Simulator, _transfer_served_twice),
+    "unsupported_method": (Simulator, lambda: {"headers": _no_allow_on_405}),
+}
+
+
+def run_at_the_default_budget(proxy: Proxy, tmp_path: Path) -> FuzzResult:
+    """`vcenter-guest fuzz --mock` without options (seed fixed), stopped at its first failure."""
+    return run(mock_target(proxy), FuzzOptions(seed=SEED, max_failures=1, report_dir=tmp_path))
+
+
+def test_every_check_of_the_run_has_a_broken_server_in_the_zoo() -> None:
+    assert set(CHECK_ZOO) == set(run_checks())
+
+
+@pytest.mark.parametrize("check", sorted(CHECK_ZOO))
+def test_a_broken_server_is_caught_by_the_check_of_the_fact_it_breaks_at_the_default_budget(
+    check: str, tmp_path: Path
+) -> None:
+    simulator_cls, hooks = CHECK_ZOO[check]
+    result = run_at_the_default_budget(Proxy(create_app(simulator_cls=simulator_cls), **hooks()), tmp_path)
+    assert verdict_of(result) is Verdict.FAILED, _report(result)
+    assert check in result.failed_checks, _report(result)
 
 
 def _scenarios(proxy: Proxy, tmp_path: Path) -> FuzzResult:

@@ -172,6 +172,12 @@ def _absolute_guest_path(value: str | None) -> str | None:
     "--max-examples", type=click.IntRange(1), default=50, show_default=True, help="Cases per operation and phase."
 )
 @click.option("--seed", type=int, default=None, help="Seed of the generator (the same seed repeats a run).")
+@click.option(
+    "--max-failures",
+    type=click.IntRange(1),
+    default=None,
+    help="Stop the random phases after this many distinct failures (default: run the whole budget).",
+)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Concurrent requests.")
 @click.option("--no-stateful", is_flag=True, help="Skip the stateful phase (create -> get -> delete -> get).")
 @click.option(
@@ -222,6 +228,7 @@ def fuzz(
     ignores_termination: tuple[str, ...],
     max_examples: int,
     seed: int | None,
+    max_failures: int | None,
     workers: int,
     no_stateful: bool,
     no_scenarios: bool,
@@ -258,6 +265,7 @@ def fuzz(
     options = FuzzOptions(
         max_examples=max_examples,
         seed=seed,
+        max_failures=max_failures,
         workers=workers,
         stateful=not no_stateful,
         scenarios=not no_scenarios,
