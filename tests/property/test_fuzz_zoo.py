@@ -387,6 +387,23 @@ def test_a_broken_server_is_caught_by_the_check_of_the_fact_it_breaks_at_the_def
     assert check in result.failed_checks, _report(result)
 
 
+def _not_found_typed_invalid_argument(request: Exchange, status: int, body: Any) -> tuple[int, Any]:
+    if status == 404 and isinstance(body, dict) and body.get("error_type") == "NOT_FOUND":
+        body = {**body, "error_type": "INVALID_ARGUMENT"}
+    return status, body
+
+
+def test_the_random_phases_hold_every_error_s_type_to_its_status_by_response_schema_conformance(
+    tmp_path: Path,
+) -> None:
+    """Each error status of an operation is an anyOf of the error schemas the document gives it there, each
+    fixing its error_type: a 404 typed INVALID_ARGUMENT (a 400 type) matches none of them. So the random
+    phases' error answers are judged by response_schema_conformance; no further check is needed."""
+    proxy = Proxy(create_app(), answer=json_answer(_not_found_typed_invalid_argument))
+    result = run(mock_target(proxy), FuzzOptions(seed=SEED, max_failures=1, scenarios=False, report_dir=tmp_path))
+    assert "response_schema_conformance" in result.failed_checks, _report(result)
+
+
 def _scenarios(proxy: Proxy, tmp_path: Path) -> FuzzResult:
     return run(mock_target(proxy), FuzzOptions(scenarios_only=True, seed=1, report_dir=tmp_path))
 
