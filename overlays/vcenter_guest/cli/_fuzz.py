@@ -249,9 +249,8 @@ def fuzz(
           vcenter-guest fuzz --server https://vc.example.com --user svc@vsphere.local \\
             --vm vm-42 --program /bin/true --report junit
 
-    Conformance scenarios run first (the API's facts no schema sees: a deleted process shows
-    finished, a transfer URL serves once, an upload downloads the same bytes...), then the random
-    phases. `--report json` writes verdict.json: per check and per scenario, cases exercised and failed.
+    Conformance scenarios run first (the API's facts no schema sees: a transfer URL serves once, an
+    error carries its documented data...), then the random phases. `--report json` writes verdict.json.
 
     Exit status: 0 passed (every check and scenario exercised), 1 a check or scenario failed,
     2 usage or connection error, 3 nothing failed but something was never exercised (listed).
