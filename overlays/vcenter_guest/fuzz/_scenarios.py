@@ -92,21 +92,22 @@ class Probe:
             raise NotHere("the run has no guest directory of its own")
         return self.run
 
-    def call(self, op_id: str, body: dict[str, Any] | None = None, **params: str | int) -> tuple[int, Any]:
-        """POST an operation of the document with the guest credentials; (status, JSON answer or None)."""
+    def route(self, op_id: str, **params: str | int) -> tuple[str, str]:
+        """(method, route) of an operation of the document on the run's VM, its path parameters filled in."""
         op = self.table.get(op_id)
         if op is None:
             raise NotHere(f"the API document has no {op_id}")
         path = op.path.replace("{vm}", self.vm)
         for name, value in params.items():
             path = path.replace("{" + name + "}", quote(str(value), safe=""))
-        route = f"{path}?action={op.action}" if op.action else path
+        return op.method, f"{path}?action={op.action}" if op.action else path
+
+    def call(self, op_id: str, body: dict[str, Any] | None = None, **params: str | int) -> tuple[int, Any]:
+        """POST an operation of the document with the guest credentials; (status, JSON answer or None)."""
+        method, route = self.route(op_id, **params)
         content = json.dumps({"credentials": self.credentials, **(body or {})}).encode()
-        status, answer = self.raw(op.method, route, content, {"Content-Type": "application/json"})
-        try:
-            return status, json.loads(answer) if answer else None
-        except ValueError:
-            return status, None
+        status, answer = self.raw(method, route, content, {"Content-Type": "application/json"})
+        return status, _loads(answer)
 
     def raw(self, method: str, route: str, content: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
         self.requests += 1
@@ -316,23 +317,16 @@ def _provocations(probe: Probe) -> list[Provoked]:
     if status != 204:
         raise Broken(f"directories.create of a new directory in the run's own answered {status}, not 204")
     probe.upload(f"{TEMPORARY_PREFIX}full/{TEMPORARY_PREFIX}inside.txt", b"x")
-    vm = quote(probe.vm, safe="")
-    route = probe.table["processes.list"]
+    method, route = probe.route("processes.list")
+    json_body = {"Content-Type": "application/json"}
 
     def without_session() -> tuple[int, Any]:
-        body = json.dumps({"credentials": probe.credentials}).encode()
         probe.requests += 1
-        status, answer = probe.send(
-            route.method, f"{route.path.replace('{vm}', vm)}?action={route.action}",
-            {"Content-Type": "application/json"}, body,
-        )  # fmt: skip
+        status, answer = probe.send(method, route, json_body, json.dumps({"credentials": probe.credentials}).encode())
         return status, _loads(answer)
 
     def without_credentials() -> tuple[int, Any]:
-        status, answer = probe.raw(
-            route.method, f"{route.path.replace('{vm}', vm)}?action={route.action}",
-            b"{}", {"Content-Type": "application/json"},
-        )  # fmt: skip
+        status, answer = probe.raw(method, route, b"{}", json_body)
         return status, _loads(answer)
 
     return [
