@@ -143,6 +143,9 @@ class Operation:
     secret_answer: bool = attrs.field(default=False, repr=False)
     """Its success body is a secret (`format: password` or `x-vcenter-guest-sensitive` on its schema:
     a session id, a guest's environment): an answer of the wrong shape is reported without its body."""
+    error_data: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    """Error type -> the component schema of the `data` that error carries when it is about what the
+    request named (`x-vcenter-guest-error-data`: a pid's ProcessErrorDetails, a path's FileErrorDetails)."""
 
     @property
     def service(self) -> str:
@@ -196,7 +199,9 @@ def _operation(key: str, method: str, item: Mapping[str, Any], schemas: Mapping[
     if len(successes) != 1:
         raise DocumentError(f"{op_id}: the document must give exactly one success status, not {successes}")
     errors: dict[str, int] = {}
+    error_data: dict[str, str] = {}
     for status, response in op.get("responses", {}).items():
+        error_data.update(_error_data(op_id, status, response, schemas))
         for media in response.get("content", {}).values():
             schema_of_status = media.get("schema", {})
             for alternative in schema_of_status.get("anyOf", []) + schema_of_status.get("oneOf", []):
@@ -215,6 +220,7 @@ def _operation(key: str, method: str, item: Mapping[str, Any], schemas: Mapping[
         path_parameters=tuple(re.findall(r"{(\w+)}", path)),
         success_status=successes[0],
         error_statuses=errors,
+        error_data=error_data,
         privileges=tuple(op.get("x-vapi-privileges", ())),
         resend=_enum(Resend, op.get("x-vcenter-guest-resend"), op_id, "x-vcenter-guest-resend"),
         effect=_enum(Effect, op.get("x-vcenter-guest-effect"), op_id, "x-vcenter-guest-effect"),
@@ -226,6 +232,23 @@ def _operation(key: str, method: str, item: Mapping[str, Any], schemas: Mapping[
         vapi=_vapi_id(op_id, op.get("x-vcenter-guest-vapi")),
         secret_answer=_secret_answer(op["responses"][str(successes[0])]),
     )
+
+
+def _error_data(op_id: str, status: str, response: Mapping[str, Any], schemas: Mapping[str, Any]) -> dict[str, str]:
+    """`x-vcenter-guest-error-data` of one error response: each type one of the status's, each schema a component."""
+    declared = response.get("x-vcenter-guest-error-data", {})
+    types = {
+        schemas[_component_of(alternative["$ref"])]["x-vapi-error-type"]
+        for media in response.get("content", {}).values()
+        for alternative in media.get("schema", {}).get("anyOf", []) + media.get("schema", {}).get("oneOf", [])
+    }
+    for error_type, schema in declared.items():
+        if error_type not in types or schema not in schemas:
+            raise DocumentError(
+                f"{op_id}: x-vcenter-guest-error-data at {status} names {error_type} -> {schema!r}: "
+                "the type must be one of the status's errors and the schema a component"
+            )
+    return dict(declared)
 
 
 def _vapi_id(op_id: str, value: object) -> VapiId | None:

@@ -5,7 +5,9 @@ same proxy with hooks, each optional:
 
 * `intercept(request) -> (status, body) | None`: answer without asking the app (e.g. replay an answer);
 * `forward(request) -> request`: change what the app receives (e.g. store an upload truncated);
-* `answer(request, status, body) -> (status, body)`: change what the client receives.
+* `answer(request, status, body) -> (status, body)`: change what the client receives;
+* `headers(request, status, headers) -> headers`: change the answer's headers (lower-case names; the
+  Content-Length always follows the body).
 
 Answers keep the app's headers (Content-Length follows the body); intercepted answers are JSON
 unless they are bytes for /guestFile.
@@ -34,6 +36,8 @@ class Exchange:
     body: bytes
     status: int = 0
     answer: bytes = b""
+    headers: dict[str, str] = attrs.field(factory=dict)
+    """The request's headers, lower-case names (the last of repeated ones)."""
 
     @property
     def params(self) -> dict[str, str]:
@@ -74,6 +78,7 @@ class Proxy:
     intercept: Callable[[Exchange], tuple[int, bytes] | None] | None = None
     forward: Callable[[Exchange], Exchange] | None = None
     answer: Callable[[Exchange, int, bytes], tuple[int, bytes]] | None = None
+    headers: Callable[[Exchange, int, dict[str, str]], dict[str, str]] | None = None
     requests: list[Exchange] = attrs.field(factory=list)
 
     @property
@@ -94,6 +99,7 @@ class Proxy:
         request = Exchange(
             scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"), b"".join(chunks)
         )
+        request.headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         self.requests.append(request)
         answered = self.intercept(request) if self.intercept else None
         if answered is not None:
@@ -128,7 +134,12 @@ class Proxy:
             if self.answer is not None:
                 status, body = self.answer(request, status, body)
             request.status, request.answer = status, body
-            await _send(send, {**start, "status": status}, body)
+            headers = start.get("headers", [])
+            if self.headers is not None:
+                named = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in headers}
+                changed = self.headers(request, status, named)
+                headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in changed.items()]
+            await _send(send, {**start, "status": status, "headers": headers}, body)
 
         query = sent.query.encode("latin-1")
         await self.app({**scope, "query_string": query, "path": sent.path}, replay, capture)

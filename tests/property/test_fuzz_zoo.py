@@ -1,9 +1,18 @@
-"""The zoo: servers that each break exactly one fact of the API, and the scenario that catches each.
+"""The zoo: servers that each break exactly one fact of the API, and the scenario or check that catches each.
 
 Every broken server is the mock behind the one recording/breaking proxy (`tests/property/proxy.py`)
-or a mock with one method changed. The scenarios are deterministic and run before the random
-phases, so what catches a broken server here catches it at any budget; the tests run the scenarios
-alone (`scenarios_only`) to stay fast, and one runs the command end to end at its default budget.
+or a mock with one method changed. Two registries, each held complete against the run's own:
+
+* `ZOO`: one broken server per scenario (`SCENARIOS`). The scenarios are deterministic and run before
+  the random phases, so what catches a broken server here catches it at any budget; these tests run
+  the scenarios alone (`scenarios_only`) to stay fast, and one runs the command end to end.
+* `CHECK_ZOO`: one broken server per check the run judges cases with (`run_checks()`: schemathesis's
+  that the run leaves on, and the project's own). Each runs at the default budget (`vcenter-guest fuzz
+  --mock` without options: `FuzzOptions()`, with the seed fixed), bounded by `max_failures=1`: the run
+  stops at its first failure, so each costs the cases it took to catch its bug, not the whole budget.
+
+`python -m tests.property.zoo_table` prints, for every broken server, what caught it and after how
+many cases.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import attrs
 import pytest
 from click.testing import CliRunner
 from vcenter_guest.cli import main
-from vcenter_guest.fuzz import SCENARIOS, FuzzOptions, FuzzResult, Verdict, mock_target, run, verdict_of
+from vcenter_guest.fuzz import SCENARIOS, FuzzOptions, FuzzResult, Verdict, mock_target, run, run_checks, verdict_of
 from vcenter_guest.mock import (
     DEMO_API_PASSWORD,
     DEMO_API_USER,
@@ -27,21 +36,23 @@ from vcenter_guest.mock import (
     DEMO_GUEST_USER,
     DEMO_INVENTORY,
     DEMO_VM,
+    MockError,
     Simulator,
     create_app,
     serve,
 )
 
+from tests.property.conftest import SEED
 from tests.property.proxy import Exchange, Proxy, json_answer
+from tests.property.test_fuzz_command import (
+    CrashesOnEmptyArguments,
+    DeleteLeavesProgramRunning,
+    ExitCodeAsString,
+    PasswordOptional,
+    ReusesPids,
+)
 
 pytestmark = pytest.mark.slow
-
-
-class DeleteLeavesProgramRunning(Simulator):
-    """Signals the shell that started the program, not the program: delete ends nothing."""
-
-    def terminate(self, vm: Any, process: Any) -> None:
-        return None
 
 
 class UploadStoredTruncated(Simulator):
@@ -149,6 +160,20 @@ def _not_found_without_data(request: Exchange, status: int, body: Any) -> tuple[
     return status, body
 
 
+def _already_exists_typed_not_found(request: Exchange, status: int, body: Any) -> tuple[int, Any]:
+    """ALREADY_EXISTS answered at its status (400) but typed NOT_FOUND, a type the document gives 404."""
+    if isinstance(body, dict) and body.get("error_type") == "ALREADY_EXISTS":
+        body = {**body, "error_type": "NOT_FOUND"}
+    return status, body
+
+
+def _file_errors_without_data(request: Exchange, status: int, body: Any) -> tuple[int, Any]:
+    """Errors about a guest path without their FileErrorDetails (a pid's ProcessErrorDetails stay)."""
+    if isinstance(body, dict) and isinstance(body.get("data"), dict) and "file_path" in body["data"]:
+        body = {k: v for k, v in body.items() if k != "data"}
+    return status, body
+
+
 def _move_always_overwrites(request: Exchange) -> Exchange:
     if _is(request, "/filesystem/files", "move"):
         sent = request.json()
@@ -166,8 +191,12 @@ def _logout_ignored(request: Exchange) -> tuple[int, bytes] | None:
     return (204, b"") if request.method == "DELETE" and request.path == "/api/session" else None
 
 
-# name -> (simulator class, proxy hooks, the scenario that must catch it)
-ZOO: dict[str, tuple[type[Simulator], Callable[[], dict[str, Any]], str]] = {
+ERRORS = "errors_match_their_status_and_carry_their_data"
+
+# name -> (simulator class, proxy hooks, the scenario that must catch it, or the scenarios that must
+# when the bug breaks two facts: a pid's NOT_FOUND is its own scenario's fact and one of the error
+# scenario's cases)
+ZOO: dict[str, tuple[type[Simulator], Callable[[], dict[str, Any]], str | frozenset[str]]] = {
     "deleted-processes-still-running": (
         DeleteLeavesProgramRunning,
         dict,
@@ -213,12 +242,23 @@ ZOO: dict[str, tuple[type[Simulator], Callable[[], dict[str, Any]], str]] = {
     "delete-answering-204-and-keeping-the-file": (
         Simulator,
         lambda: {"intercept": _delete_keeps_the_file},
-        "delete_removes_the_file",
+        # it answers 204 to files.delete of a directory too, which is INVALID_ARGUMENT
+        frozenset({"delete_removes_the_file", ERRORS}),
     ),
     "not-found-without-the-pid": (
         Simulator,
         lambda: {"answer": json_answer(_not_found_without_data)},
-        "get_of_an_unknown_pid_is_not_found",
+        frozenset({"get_of_an_unknown_pid_is_not_found", ERRORS}),
+    ),
+    "an-error-typed-wrong-for-its-status": (
+        Simulator,
+        lambda: {"answer": json_answer(_already_exists_typed_not_found)},
+        ERRORS,
+    ),
+    "path-errors-without-their-file-error-details": (
+        Simulator,
+        lambda: {"answer": json_answer(_file_errors_without_data)},
+        ERRORS,
     ),
     "a-move-that-overwrites-unasked": (
         Simulator,
@@ -238,6 +278,132 @@ ZOO: dict[str, tuple[type[Simulator], Callable[[], dict[str, Any]], str]] = {
 }
 
 
+# -- one broken server per check ------------------------------------------------------------------
+
+
+def _pid_of(request: Exchange) -> int:
+    last = request.path.rsplit("/", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+def _created_process_not_found(request: Exchange, status: int, body: Any) -> tuple[int, Any]:
+    """Answers a get that found a process with NOT_FOUND (a process table that loses entries)."""
+    if _is(request, "", "get") and "/processes/" in request.path and status == 200:
+        message = {"id": "com.vmware.vcenter.vm.guest.processes.not_found", "default_message": "gone", "args": []}
+        return 404, {"error_type": "NOT_FOUND", "messages": [message], "data": {"pid": _pid_of(request)}}
+    return status, body
+
+
+def _not_found_as_410(request: Exchange, status: int, body: Any) -> tuple[int, Any]:
+    """A pid that is not there answered 410 Gone, a status the document does not give."""
+    return (410, body) if status == 404 and "/processes/" in request.path else (status, body)
+
+
+def _session_as_text(request: Exchange, status: int, headers: dict[str, str]) -> dict[str, str]:
+    """The session's Info (JSON) labelled text/plain."""
+    if request.method == "GET" and request.path == "/api/session" and status == 200:
+        return {**headers, "content-type": "text/plain"}
+    return headers
+
+
+def _list_without_validation(request: Exchange, status: int, body: Any) -> tuple[int, Any]:
+    """processes.list answers a malformed body with an empty list instead of INVALID_ARGUMENT."""
+    invalid = isinstance(body, dict) and body.get("error_type") == "INVALID_ARGUMENT"
+    if _is(request, "/guest/processes", "list") and status == 400 and invalid:
+        return 200, []
+    return status, body
+
+
+def _list_refused(request: Exchange, status: int, body: Any) -> tuple[int, Any]:
+    """processes.list refuses every valid request with 409 CONCURRENT_CHANGE."""
+    if _is(request, "/guest/processes", "list") and status == 200:
+        return 409, {"error_type": "CONCURRENT_CHANGE", "messages": []}
+    return status, body
+
+
+def _no_allow_on_405(request: Exchange, status: int, headers: dict[str, str]) -> dict[str, str]:
+    """405 Method Not Allowed without the Allow header RFC 9110 requires."""
+    return {k: v for k, v in headers.items() if k != "allow"} if status == 405 else headers
+
+
+def _allow_too_much(request: Exchange, status: int, headers: dict[str, str]) -> dict[str, str]:
+    """An Allow header that also lists PATCH, which no path of the document has."""
+    return {**headers, "allow": headers["allow"] + ", PATCH"} if "allow" in headers else headers
+
+
+def _login_without_authorization(request: Exchange) -> tuple[int, bytes] | None:
+    """POST /api/session without an Authorization header gets a session anyway."""
+    if request.method == "POST" and request.path == "/api/session" and "authorization" not in request.headers:
+        return 201, b'"zoo-session-without-authorization"'
+    return None
+
+
+class IgnoresSessions(Simulator):
+    """Any call without a valid session runs in some other user's session."""
+
+    def session(self, session_id: str | None) -> Any:
+        try:
+            return super().session(session_id)
+        except MockError:  # UNAUTHENTICATED, ignored: the bug
+            return next(iter(self._sessions.values()))
+
+
+# check -> (simulator class, proxy hooks)
+CHECK_ZOO: dict[str, tuple[type[Simulator], Callable[[], dict[str, Any]]]] = {
+    "allow_header_conformance": (Simulator, lambda: {"headers": _allow_too_much}),
+    "content_type_conformance": (Simulator, lambda: {"headers": _session_as_text}),
+    "create_returns_a_fresh_pid": (ReusesPids, dict),
+    "created_process_is_available": (Simulator, lambda: {"answer": json_answer(_created_process_not_found)}),
+    "guest_credentials_are_enforced": (PasswordOptional, dict),
+    "ignored_auth": (IgnoresSessions, dict),
+    "missing_required_header": (Simulator, lambda: {"intercept": _login_without_authorization}),
+    "negative_data_rejection": (Simulator, lambda: {"answer": json_answer(_list_without_validation)}),
+    "no_undocumented_server_error": (CrashesOnEmptyArguments, dict),
+    "positive_data_acceptance": (Simulator, lambda: {"answer": json_answer(_list_refused)}),
+    "response_schema_conformance": (ExitCodeAsString, dict),
+    "status_code_conformance": (Simulator, lambda: {"answer": json_answer(_not_found_as_410)}),
+    "terminated_process_is_finished": (DeleteLeavesProgramRunning, dict),
+    "transfer_urls_serve_once": (Simulator, _transfer_served_twice),
+    "unsupported_method": (Simulator, lambda: {"headers": _no_allow_on_405}),
+}
+
+
+def run_at_the_default_budget(proxy: Proxy, tmp_path: Path) -> FuzzResult:
+    """`vcenter-guest fuzz --mock` without options (seed fixed), stopped at its first failure."""
+    return run(mock_target(proxy), FuzzOptions(seed=SEED, max_failures=1, report_dir=tmp_path))
+
+
+def test_every_check_of_the_run_has_a_broken_server_in_the_zoo() -> None:
+    assert set(CHECK_ZOO) == set(run_checks())
+
+
+@pytest.mark.parametrize("check", sorted(CHECK_ZOO))
+def test_a_broken_server_is_caught_by_the_check_of_the_fact_it_breaks_at_the_default_budget(
+    check: str, tmp_path: Path
+) -> None:
+    simulator_cls, hooks = CHECK_ZOO[check]
+    result = run_at_the_default_budget(Proxy(create_app(simulator_cls=simulator_cls), **hooks()), tmp_path)
+    assert verdict_of(result) is Verdict.FAILED, _report(result)
+    assert check in result.failed_checks, _report(result)
+
+
+def _not_found_typed_invalid_argument(request: Exchange, status: int, body: Any) -> tuple[int, Any]:
+    if status == 404 and isinstance(body, dict) and body.get("error_type") == "NOT_FOUND":
+        body = {**body, "error_type": "INVALID_ARGUMENT"}
+    return status, body
+
+
+def test_the_random_phases_hold_every_error_s_type_to_its_status_by_response_schema_conformance(
+    tmp_path: Path,
+) -> None:
+    """Each error status of an operation is an anyOf of the error schemas the document gives it there, each
+    fixing its error_type: a 404 typed INVALID_ARGUMENT (a 400 type) matches none of them. So the random
+    phases' error answers are judged by response_schema_conformance; no further check is needed."""
+    proxy = Proxy(create_app(), answer=json_answer(_not_found_typed_invalid_argument))
+    result = run(mock_target(proxy), FuzzOptions(seed=SEED, max_failures=1, scenarios=False, report_dir=tmp_path))
+    assert "response_schema_conformance" in result.failed_checks, _report(result)
+
+
 def _scenarios(proxy: Proxy, tmp_path: Path) -> FuzzResult:
     return run(mock_target(proxy), FuzzOptions(scenarios_only=True, seed=1, report_dir=tmp_path))
 
@@ -247,8 +413,12 @@ def _report(result: FuzzResult) -> str:
     return "\n".join(lines + [f"FAILED {f.check}: {f.message}" for f in result.failures] + result.errors)
 
 
+def _catchers(expected: str | frozenset[str]) -> frozenset[str]:
+    return frozenset({expected}) if isinstance(expected, str) else expected
+
+
 def test_every_scenario_has_a_broken_server_in_the_zoo() -> None:
-    assert {scenario for _, _, scenario in ZOO.values()} == set(SCENARIOS)
+    assert {scenario for _, _, expected in ZOO.values() for scenario in _catchers(expected)} == set(SCENARIOS)
 
 
 def test_the_clean_mock_passes_every_scenario(tmp_path: Path) -> None:
@@ -260,19 +430,12 @@ def test_the_clean_mock_passes_every_scenario(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", list(ZOO))
 def test_a_broken_server_is_caught_by_the_scenario_of_the_fact_it_breaks(name: str, tmp_path: Path) -> None:
-    simulator_cls, hooks, scenario = ZOO[name]
+    simulator_cls, hooks, expected = ZOO[name]
     proxy = Proxy(create_app(simulator_cls=simulator_cls), **hooks())
     result = _scenarios(proxy, tmp_path)
     assert verdict_of(result) is Verdict.FAILED, _report(result)
     caught = {o.name for o in result.scenarios if o.failure is not None}
-    assert caught == {scenario}, _report(result)
-    print(
-        f"{name}: caught by {scenario} after {sum(o.cases for o in result.scenarios[: _index(scenario) + 1])} requests"
-    )
-
-
-def _index(scenario: str) -> int:
-    return list(SCENARIOS).index(scenario)
+    assert caught == _catchers(expected), _report(result)
 
 
 def _with_daemon() -> dict[str, Any]:

@@ -172,6 +172,12 @@ def _absolute_guest_path(value: str | None) -> str | None:
     "--max-examples", type=click.IntRange(1), default=50, show_default=True, help="Cases per operation and phase."
 )
 @click.option("--seed", type=int, default=None, help="Seed of the generator (the same seed repeats a run).")
+@click.option(
+    "--max-failures",
+    type=click.IntRange(1),
+    default=None,
+    help="Stop the random phases after this many distinct failures (default: run the whole budget).",
+)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Concurrent requests.")
 @click.option("--no-stateful", is_flag=True, help="Skip the stateful phase (create -> get -> delete -> get).")
 @click.option(
@@ -222,6 +228,7 @@ def fuzz(
     ignores_termination: tuple[str, ...],
     max_examples: int,
     seed: int | None,
+    max_failures: int | None,
     workers: int,
     no_stateful: bool,
     no_scenarios: bool,
@@ -242,9 +249,8 @@ def fuzz(
           vcenter-guest fuzz --server https://vc.example.com --user svc@vsphere.local \\
             --vm vm-42 --program /bin/true --report junit
 
-    Conformance scenarios run first (the API's facts no schema sees: a deleted process shows
-    finished, a transfer URL serves once, an upload downloads the same bytes...), then the random
-    phases. `--report json` writes verdict.json: per check and per scenario, cases exercised and failed.
+    Conformance scenarios run first (the API's facts no schema sees: a transfer URL serves once, an
+    error carries its documented data...), then the random phases. `--report json` writes verdict.json.
 
     Exit status: 0 passed (every check and scenario exercised), 1 a check or scenario failed,
     2 usage or connection error, 3 nothing failed but something was never exercised (listed).
@@ -258,6 +264,7 @@ def fuzz(
     options = FuzzOptions(
         max_examples=max_examples,
         seed=seed,
+        max_failures=max_failures,
         workers=workers,
         stateful=not no_stateful,
         scenarios=not no_scenarios,

@@ -19,7 +19,7 @@ with needs("fuzz", "vcenter_guest.fuzz"):
     from ._auth import LoginError
     from ._checks import CUSTOM_CHECKS
     from ._embedded import mock_target
-    from ._runner import DEFAULT_CHECKS, FuzzFailure, FuzzResult, OperationStats, run
+    from ._runner import DEFAULT_CHECKS, FuzzFailure, FuzzResult, OperationStats, run, run_checks
     from ._scenarios import SCENARIOS, ScenarioOutcome
     from ._settings import REPORT_FORMATS, SAFETY_RULES, FuzzOptions, FuzzTarget, safety_rules
     from ._verdict import CheckTally, Verdict, verdict_of
@@ -41,6 +41,7 @@ __all__ = [
     "Verdict",
     "mock_target",
     "run",
+    "run_checks",
     "safety_rules",
     "verdict_of",
 ]

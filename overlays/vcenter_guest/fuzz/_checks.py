@@ -8,6 +8,12 @@
   keeps showing it, finished (exit code 143 after SIGTERM, 137 after the SIGKILL), until retention
   lapses. So after a 204 from delete, a get of the same process must show `finished` and
   `exit_code`, unless its program is declared to survive termination (stuck in the kernel).
+* `created_process_is_available`: replaces schemathesis's `ensure_resource_availability`, which never
+  judges a case of this document: it takes a POST's path for the collection the created resource lies
+  under, and VMware's path keys carry the action (`processes?action=create` is no prefix of
+  `processes/{pid}?action=get`). A get of the pid a create of the run returned (a stateful chain
+  create -> get, or any later get of it) must not be 404 within the retention period: a process stays
+  visible while it runs and for 5 minutes after it ends, whether it ended or a delete ended it.
 * `no_undocumented_server_error`: replaces schemathesis's `not_a_server_error`, which fails every 5xx.
   vAPI puts conditions of the VM at 5xx (RESOURCE_BUSY at 500, SERVICE_UNAVAILABLE at 503 when the
   VMware Tools are not running): a 5xx passes when its body is a vAPI error whose `error_type` the
@@ -15,8 +21,9 @@
   it at such a status); any other 5xx (INTERNAL_SERVER_ERROR, an undocumented type or status, a body
   that is not a vAPI error) is a server error.
 * `transfer_urls_serve_once`: a transfer URL (Transfers.create) serves one successful GET or PUT of
-  `/guestFile`; a second 2xx for the same id and token fails. It also gives the run the URLs, which
-  steering points data-plane cases at.
+  `/guestFile`; a second 2xx for the same id and token fails (steering sends about one data-plane case
+  in seven to a URL the run has used, so a second use is judged too). It also gives the run the URLs,
+  which steering points data-plane cases at.
 * `guest_credentials_are_enforced`: a guest call that succeeded must have carried the guest
   credentials the run knows to be good. Generated credentials are random; a server that accepts
   them (or accepts a password-less USERNAME_PASSWORD object) does not check them.
@@ -66,6 +73,24 @@ def create_returns_a_fresh_pid(ctx: Any, response: Any, case: Any) -> bool | Non
             "so get, list and delete can no longer tell the two processes apart"
         )
     return None
+
+
+def created_process_is_available(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A get of a pid a create of this run returned is not NOT_FOUND while that process is retained."""
+    state = state_of(case)
+    if state is None or not _is_process_read(state, case):
+        return True
+    key = _process_key(case)
+    created = state.created_at(key[0], key[1]) if key is not None else None
+    if created is None or time.monotonic() - created >= PID_RETENTION_SECONDS:
+        return True  # not a pid of this run, or one whose retention may have lapsed
+    if response.status_code != 404:
+        return None
+    raise AssertionError(
+        f"get of pid {key[1] if key else '?'}, which a create of this run returned "
+        f"{time.monotonic() - created:.1f}s ago, answered 404: a process stays visible to get (running, "
+        "then finished with its exit code) for 5 minutes after it ends"
+    )
 
 
 def _is(state: RunState, case: Any, effect: Effect) -> bool:
@@ -196,7 +221,11 @@ def transfer_urls_serve_once(ctx: Any, response: Any, case: Any) -> bool | None:
     """A transfer URL serves one successful request; records the URLs Transfers.create returns."""
     state = state_of(case)
     op = operation_of(state, case) if state is not None else None
-    if state is None or op is None or not 200 <= response.status_code < 300:
+    if state is None or op is None:
+        return True
+    if op.served_by_host:
+        return _served_once(state, case, response.status_code)
+    if not 200 <= response.status_code < 300:
         return True
     if op.effect is Effect.OPENS_TRANSFER:
         spec = case.body.get("spec") if isinstance(case.body, dict) else None
@@ -204,24 +233,29 @@ def transfer_urls_serve_once(ctx: Any, response: Any, case: Any) -> bool | None:
         size = attributes.get("size") if isinstance(attributes, dict) else None
         upload = isinstance(size, int) and not isinstance(size, bool)
         state.record_transfer(_json(response), size if upload else None)
-        return True
-    if op.served_by_host:
-        query = case.query if isinstance(case.query, dict) else {}
-        key = (query.get("id"), query.get("token"))
-        transfer = state.transfer(key) if all(isinstance(k, str) for k in key) else None  # type: ignore[arg-type]
-        if transfer is None:
-            return True  # not a URL of this run: nothing to compare with
-        if transfer.used:
-            raise AssertionError(
-                f"{case.method} /guestFile succeeded ({response.status_code}) with a transfer URL that had "
-                "already served a successful request: a transfer URL is single-use"
-            )
-        transfer.used = True
-        return None
     return True
 
 
+def _served_once(state: RunState, case: Any, status: int) -> bool | None:
+    """A request on a transfer URL of the run: judged when it is the URL's first success, or a second use."""
+    query = case.query if isinstance(case.query, dict) else {}
+    key = (query.get("id"), query.get("token"))
+    transfer = state.transfer(key) if all(isinstance(k, str) for k in key) else None  # type: ignore[arg-type]
+    if transfer is None:
+        return True  # not a URL of this run: nothing to compare with
+    if not 200 <= status < 300:
+        return None if transfer.used else True  # a used URL refused is the contract; else not judged
+    if transfer.used:
+        raise AssertionError(
+            f"{case.method} /guestFile succeeded ({status}) with a transfer URL that had "
+            "already served a successful request: a transfer URL is single-use"
+        )
+    transfer.used = True
+    return None
+
+
 CUSTOM_CHECKS = {
+    "created_process_is_available": created_process_is_available,
     "no_undocumented_server_error": no_undocumented_server_error,
     "transfer_urls_serve_once": transfer_urls_serve_once,
     "create_returns_a_fresh_pid": create_returns_a_fresh_pid,

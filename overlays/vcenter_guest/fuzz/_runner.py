@@ -18,7 +18,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ import attrs
 from vcenter_guest.operations import Effect, OperationTable, load_document
 
 from ._auth import LoginError, Transport, http_transport, login, logout, make_provider
-from ._checks import CUSTOM_CHECKS, register_checks
+from ._checks import register_checks
 from ._determinism import no_local_constants
 from ._guestfiles import NoRunDirectory, ServerFault, make_run_directory, open_transfer, remove_run_directory
 from ._result import CheckTally, FuzzFailure, FuzzResult, OperationStats
@@ -38,10 +38,15 @@ from ._shaping import FILE_EFFECTS, HTTP_TOKEN, PROBE_METHODS, install_guard, st
 from ._state import RunState, forget, operation_of, remember, state_of
 from ._verdict import write_json, write_junit
 
-__all__ = ["DEFAULT_CHECKS", "FuzzFailure", "FuzzResult", "LoginError", "OperationStats", "run"]
+__all__ = ["DEFAULT_CHECKS", "FuzzFailure", "FuzzResult", "LoginError", "OperationStats", "run", "run_checks"]
 
-# The default checks the issue names, all on; `use_after_free` and schemathesis's `not_a_server_error`
-# are replaced by contract-aware ones (see _checks).
+# schemathesis's checks the run judges cases with, besides the project's own (CUSTOM_CHECKS). Off:
+# `use_after_free` and `not_a_server_error`, replaced by contract-aware ones (see _checks);
+# `ensure_resource_availability`, which never judges a case of this document (VMware's path keys carry the
+# action, so a create's path is no prefix of its resource's: `created_process_is_available` holds the fact);
+# `object_level_authorization`, which compares what several API identities may read (the run logs in as
+# one). `response_headers_conformance` is on when the document declares a response header (the shipped one
+# declares none: it would vouch for nothing). `run_checks()` gives the list of a run.
 DEFAULT_CHECKS = (
     "no_undocumented_server_error",
     "status_code_conformance",
@@ -53,8 +58,9 @@ DEFAULT_CHECKS = (
     "missing_required_header",
     "unsupported_method",
     "ignored_auth",
-    "ensure_resource_availability",
+    "allow_header_conformance",
 )
+_OFF = ("use_after_free", "not_a_server_error", "ensure_resource_availability", "object_level_authorization")
 
 
 def _asgi_transport(app: Any, base_url: str) -> Transport:
@@ -72,7 +78,36 @@ def _asgi_transport(app: Any, base_url: str) -> Transport:
     return send
 
 
-def _config(target: FuzzTarget, options: FuzzOptions) -> Any:
+def _declares_response_headers(document: Mapping[str, Any]) -> bool:
+    return any(
+        isinstance(response, dict) and response.get("headers")
+        for item in document.get("paths", {}).values()
+        for operation in item.values()
+        if isinstance(operation, dict)
+        for response in operation.get("responses", {}).values()
+    )
+
+
+def _off(document: Mapping[str, Any]) -> tuple[str, ...]:
+    """schemathesis's checks a run against this document leaves off (see DEFAULT_CHECKS)."""
+    return _OFF if _declares_response_headers(document) else (*_OFF, "response_headers_conformance")
+
+
+def run_checks(document: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+    """Every check a run against `document` (default: the shipped one) judges cases with, sorted:
+    schemathesis's that it leaves on, and the project's own."""
+    import schemathesis.specs.openapi.checks  # noqa: F401, PLC0415 - registers schemathesis's own checks
+    from schemathesis.checks import CHECKS  # noqa: PLC0415 - schemathesis is the fuzz extra
+    from schemathesis.config import SchemathesisConfig  # noqa: PLC0415
+
+    register_checks()
+    off = _off(document if document is not None else load_document())
+    config = SchemathesisConfig.from_dict({"checks": {name: {"enabled": False} for name in off}})
+    checks = config.projects.get_default().checks_config_for()
+    return tuple(sorted(c.__name__ for c in CHECKS.get_all() if checks.get_by_name(name=c.__name__).enabled))
+
+
+def _config(target: FuzzTarget, options: FuzzOptions, document: Mapping[str, Any]) -> Any:
     from schemathesis.config import SchemathesisConfig  # noqa: PLC0415 - schemathesis is the fuzz extra
 
     data: dict[str, Any] = {
@@ -89,11 +124,11 @@ def _config(target: FuzzTarget, options: FuzzOptions) -> Any:
         "checks": {
             # Delete terminates a process: it stays visible (finished, exit code 143) to get and list
             # until retention lapses, so a 200 after delete is the contract, not a use after free.
-            # terminated_process_is_finished checks the real contract instead.
-            "use_after_free": {"enabled": False},
-            # vAPI documents conditions of a VM at 5xx (RESOURCE_BUSY 500, SERVICE_UNAVAILABLE 503):
-            # no_undocumented_server_error fails only the 5xx the document does not give.
-            "not_a_server_error": {"enabled": False},
+            # terminated_process_is_finished checks the real contract instead. vAPI documents
+            # conditions of a VM at 5xx (RESOURCE_BUSY 500, SERVICE_UNAVAILABLE 503):
+            # no_undocumented_server_error fails only the 5xx the document does not give. The
+            # others: see DEFAULT_CHECKS.
+            **{name: {"enabled": False} for name in _off(document)},
             # This API answers schema-valid input with 400 for reasons no schema can state: a
             # relative program path, start_minimized on Linux, a USERNAME_PASSWORD object without a
             # password, a VM that is not running. The document declares each of them.
@@ -105,6 +140,8 @@ def _config(target: FuzzTarget, options: FuzzOptions) -> Any:
         data["phases"]["coverage"] = {"unexpected-methods": sorted(PROBE_METHODS)}
     if options.seed is not None:
         data["seed"] = options.seed
+    if options.max_failures is not None:
+        data["max-failures"] = options.max_failures
     return SchemathesisConfig.from_dict(data)
 
 
@@ -276,7 +313,8 @@ def _schema(state: RunState, transport: Transport) -> Any:
     import schemathesis  # noqa: PLC0415 - schemathesis is the fuzz extra
 
     target = state.target
-    schema = schemathesis.openapi.from_dict(_fuzzed_document(state), config=_config(target, state.options))
+    config = _config(target, state.options, state.table.document)
+    schema = schemathesis.openapi.from_dict(_fuzzed_document(state), config=config)
     if target.app is not None:
         schema.app = target.app
     # refresh_interval=None: the provider keeps its own session (and hands out throwaway ones).
@@ -382,7 +420,7 @@ def run(
     # Fail early, with a clear reason, if the run cannot log in at all.
     setup_session = login(transport, target.user, target.password)
     secrets.add(setup_session)
-    result = FuzzResult(checks={name: CheckTally() for name in (*DEFAULT_CHECKS, *CUSTOM_CHECKS)})
+    result = FuzzResult(checks={name: CheckTally() for name in run_checks(table.document)})
     _own_directory(state, result, transport, setup_session, say)
     _run_scenarios(state, result, Probe(transport, setup_session, table, target, state.run_directory), say)
     schema = _schema(state, transport)

@@ -92,21 +92,22 @@ class Probe:
             raise NotHere("the run has no guest directory of its own")
         return self.run
 
-    def call(self, op_id: str, body: dict[str, Any] | None = None, **params: str | int) -> tuple[int, Any]:
-        """POST an operation of the document with the guest credentials; (status, JSON answer or None)."""
+    def route(self, op_id: str, **params: str | int) -> tuple[str, str]:
+        """(method, route) of an operation of the document on the run's VM, its path parameters filled in."""
         op = self.table.get(op_id)
         if op is None:
             raise NotHere(f"the API document has no {op_id}")
         path = op.path.replace("{vm}", self.vm)
         for name, value in params.items():
             path = path.replace("{" + name + "}", quote(str(value), safe=""))
-        route = f"{path}?action={op.action}" if op.action else path
+        return op.method, f"{path}?action={op.action}" if op.action else path
+
+    def call(self, op_id: str, body: dict[str, Any] | None = None, **params: str | int) -> tuple[int, Any]:
+        """POST an operation of the document with the guest credentials; (status, JSON answer or None)."""
+        method, route = self.route(op_id, **params)
         content = json.dumps({"credentials": self.credentials, **(body or {})}).encode()
-        status, answer = self.raw(op.method, route, content, {"Content-Type": "application/json"})
-        try:
-            return status, json.loads(answer) if answer else None
-        except ValueError:
-            return status, None
+        status, answer = self.raw(method, route, content, {"Content-Type": "application/json"})
+        return status, _loads(answer)
 
     def raw(self, method: str, route: str, content: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
         self.requests += 1
@@ -291,6 +292,125 @@ def move_moves_and_refuses_to_overwrite(probe: Probe) -> None:
         raise Broken(f"after files.move answered 204, get of the old path answered {gone} and of the new {there}")
 
 
+@attrs.frozen
+class Provoked:
+    """One error the error scenario provokes: the condition, the call, the error the condition is, and the
+    value (a pid, a path) the call named, which documented data must carry."""
+
+    condition: str
+    op_id: str
+    error_type: str
+    call: Callable[[], tuple[int, Any]]
+    named: object = None
+
+
+def _provocations(probe: Probe) -> list[Provoked]:
+    """Each error the run can cause without touching anything but its own directory and a pid no guest has.
+
+    One per distinct (status, error type) the server can be made to give safely, and the two kinds of
+    documented data (a pid's, a path's). The document's table gives each its status and data schema.
+    """
+    run = probe.directory()
+    missing = run.child(f"{TEMPORARY_PREFIX}missing.txt")
+    full = run.child(f"{TEMPORARY_PREFIX}full")
+    status, _ = probe.call("directories.create", {"path": full})
+    if status != 204:
+        raise Broken(f"directories.create of a new directory in the run's own answered {status}, not 204")
+    probe.upload(f"{TEMPORARY_PREFIX}full/{TEMPORARY_PREFIX}inside.txt", b"x")
+    method, route = probe.route("processes.list")
+    json_body = {"Content-Type": "application/json"}
+
+    def without_session() -> tuple[int, Any]:
+        probe.requests += 1
+        status, answer = probe.send(method, route, json_body, json.dumps({"credentials": probe.credentials}).encode())
+        return status, _loads(answer)
+
+    def without_credentials() -> tuple[int, Any]:
+        status, answer = probe.raw(method, route, b"{}", json_body)
+        return status, _loads(answer)
+
+    return [
+        Provoked("delete of a pid no guest has", "processes.delete", "NOT_FOUND",
+                 lambda: probe.call("processes.delete", pid=NO_SUCH_PID), NO_SUCH_PID),
+        Provoked("files.get of a path that does not exist", "files.get", "NOT_FOUND",
+                 lambda: probe.call("files.get", path=missing), missing),
+        Provoked("files.delete of a directory (not a file)", "files.delete", "INVALID_ARGUMENT",
+                 lambda: probe.call("files.delete", path=full), full),
+        Provoked("directories.create of a directory that exists", "directories.create", "ALREADY_EXISTS",
+                 lambda: probe.call("directories.create", {"path": full})),
+        Provoked("directories.delete of a directory that is not empty, without recursive", "directories.delete",
+                 "RESOURCE_IN_USE", lambda: probe.call("directories.delete", {"path": full})),
+        Provoked("processes.list with a body without its credentials", "processes.list", "INVALID_ARGUMENT",
+                 without_credentials),
+        Provoked("processes.list without an API session", "processes.list", "UNAUTHENTICATED", without_session),
+    ]  # fmt: skip
+
+
+def _loads(answer: bytes) -> Any:
+    try:
+        return json.loads(answer) if answer else None
+    except ValueError:
+        return None
+
+
+def _error_schema(table: OperationTable, error_type: str) -> str:
+    """The component of the document's specific error schema for a type (its `x-vapi-error-type`)."""
+    schemas = table.document.get("components", {}).get("schemas", {})
+    return str(next(name for name, schema in schemas.items() if schema.get("x-vapi-error-type") == error_type))
+
+
+def _invalid(table: OperationTable, component: str, value: Any) -> str | None:
+    """Why `value` does not conform to a component schema of the document, or None."""
+    from jsonschema.exceptions import best_match  # noqa: PLC0415 - the mock extra, which fuzz needs
+    from openapi_schema_validator import OAS30Validator  # noqa: PLC0415
+
+    root = {"$ref": f"#/components/schemas/{component}", "components": table.document.get("components", {})}
+    error = best_match(OAS30Validator(root).iter_errors(value))
+    return None if error is None else f"{error.message} at {'/'.join(map(str, error.absolute_path)) or 'the top'}"
+
+
+def _judge(table: OperationTable, provoked: Provoked, status: int, body: Any) -> str | None:
+    """What is wrong with the answer to one provoked error, by the document, or None."""
+    op = table[provoked.op_id]
+    expected = op.error_statuses.get(provoked.error_type)
+    if expected is None:
+        return None  # the document's operation no longer gives this error: nothing to hold it to
+    said = f"{provoked.condition} ({provoked.op_id}) answered {status}"
+    kind = body.get("error_type", provoked.error_type) if isinstance(body, dict) else None
+    if status != expected or kind != provoked.error_type:
+        return f"{said} {kind}: the document gives {provoked.error_type} at {expected} for it"
+    schema = _error_schema(table, provoked.error_type)
+    wrong = _invalid(table, schema, body)
+    if wrong is not None:
+        return f"{said} with a body that is not a {schema}: {wrong}"
+    return _judge_data(table, provoked, f"{said} {kind}", body)
+
+
+def _judge_data(table: OperationTable, provoked: Provoked, said: str, body: dict[str, Any]) -> str | None:
+    """What is wrong with the data of a provoked error whose type and shape are right, or None."""
+    data_schema = table[provoked.op_id].error_data.get(provoked.error_type)
+    if data_schema is None:
+        return None  # the document gives this error no data
+    data = body.get("data")
+    wrong = "no data" if data is None else _invalid(table, data_schema, data)
+    if wrong is not None:
+        return f"{said} whose data is not the documented {data_schema}: {wrong}"
+    if provoked.named is not None and isinstance(data, dict) and provoked.named not in data.values():
+        return f"{said} whose {data_schema} {data!r} does not name {provoked.named!r}, which the call named"
+    return None
+
+
+def errors_match_their_status_and_carry_their_data(probe: Probe) -> None:
+    failures = []
+    for provoked in _provocations(probe):
+        status, body = provoked.call()
+        wrong = _judge(probe.table, provoked, status, body)
+        if wrong is not None:
+            failures.append(wrong)
+    if failures:
+        raise Broken("; ".join(failures))
+
+
 def a_deleted_session_is_refused(probe: Probe) -> None:
     target = probe.target
     session = login(probe.send, target.user, target.password)
@@ -340,6 +460,12 @@ SCENARIOS: dict[str, tuple[str, Callable[[Probe], None]]] = {
     "move_moves_and_refuses_to_overwrite": (
         "files.move moves (the old path is gone, the new one there) and refuses an existing target unless asked.",
         move_moves_and_refuses_to_overwrite,
+    ),
+    "errors_match_their_status_and_carry_their_data": (
+        "Each error the run provokes (an unknown pid, a missing path, a directory where a file is wanted, an "
+        "existing directory, a non-empty one, a body without credentials, no session) comes with the status the "
+        "document gives its error_type, the error's schema, and the data the document gives it (the pid, the path).",
+        errors_match_their_status_and_carry_their_data,
     ),
     "a_deleted_session_is_refused": (
         "A session DELETE /api/session ended is refused (401).",

@@ -138,6 +138,9 @@ class FuzzOptions:
     scenarios_only: bool = False
     # A JUnit XML file of the verdict: one test case per check and per scenario.
     junit_xml: Path | None = None
+    # Stop the random phases after this many distinct failures (None: run the whole budget). The
+    # scenarios always run; a run stopped so is FAILED, and says what it found by then.
+    max_failures: int | None = None
     # Steps of one stateful scenario (create -> get -> delete -> get needs 4).
     stateful_max_steps: int = 12
     reports: tuple[str, ...] = ()
@@ -152,6 +155,8 @@ class FuzzOptions:
     def __attrs_post_init__(self) -> None:
         if self.max_examples < 1:
             raise ValueError("max_examples must be at least 1")
+        if self.max_failures is not None and self.max_failures < 1:
+            raise ValueError("max_failures must be at least 1")
         if self.workers < 1:
             raise ValueError("workers must be at least 1")
         unknown = sorted(set(self.reports) - set(REPORT_FORMATS))

@@ -249,7 +249,9 @@ def _steer_guest_paths(run: RunDirectory, op: Operation, case: Any, key: str, *,
 
 
 def _steer_data_plane(state: RunState, case: Any) -> Any:
-    """Points a positive GET/PUT of /guestFile at a transfer the run opened and has not used."""
+    """Points a positive GET/PUT of /guestFile at a transfer the run opened and has not used; about one in
+    seven at one it has used (a second request on a used URL, which the server must refuse: on the run's
+    own directory, so that even a server that serves it twice changes nothing outside it)."""
     upload = case.method.upper() == "PUT"
     choices = state.unused_transfers(upload)
     if not choices and state.opener is not None:
@@ -258,7 +260,10 @@ def _steer_data_plane(state: RunState, case: Any) -> Any:
         if opened is not None:
             state.record_transfer(*opened)
             choices = state.unused_transfers(upload)
-    if choices and stable_share("transfer", _key(case)) < 0.75:
+    share = stable_share("transfer", _key(case))
+    if 0.75 <= share < 0.9:  # a used URL again: transfer_urls_serve_once judges the reuse
+        choices = state.used_transfers(upload)[-1:]
+    if choices and share < 0.9:
         (transfer_id, token), transfer = choices[0]
         case.query = {"id": transfer_id, "token": token}
         size = transfer.upload_size

@@ -85,6 +85,11 @@ class RunState:
         with self.lock:
             return [(k, t) for k, t in self.transfers.items() if not t.used and (t.upload_size is not None) == upload]
 
+    def used_transfers(self, upload: bool) -> list[tuple[tuple[str, str], Transfer]]:
+        """The run's transfers that have served a request, uploads or downloads, newest last."""
+        with self.lock:
+            return [(k, t) for k, t in self.transfers.items() if t.used and (t.upload_size is not None) == upload]
+
     def next_unstartable(self, paths: tuple[str, ...]) -> str | None:
         """The next of `paths` no case has been steered to yet, or None once each has been."""
         with self.lock:
@@ -107,6 +112,13 @@ class RunState:
             before = self.created.get((vm, pid))
             self.created[(vm, pid)] = time.monotonic()
             return before
+
+    def created_at(self, vm: str, pid: str) -> float | None:
+        """When a create of this run last returned `pid` (as a path parameter's text) in `vm`, if one did."""
+        if not pid.isdigit():
+            return None
+        with self.lock:
+            return self.created.get((vm, int(pid)))
 
     def created_pids(self, vm: str) -> list[int]:
         """The pids this run's creates returned in `vm`, oldest first."""
