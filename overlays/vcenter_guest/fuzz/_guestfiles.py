@@ -328,37 +328,28 @@ def make_run_directory(
     status, answer = _post(send, session, make, vm, body)
     if status != make.success_status:
         raise NoRunDirectory(f"Directories.createTemporary answered {status} in {vm}")
+    asked = f"Asked for a new directory named {prefix}... {where}, the server answered"
+
+    def not_new(summary: str, title: str, answered: str) -> NoRunDirectory:
+        message = f"{asked} {answered} {_SKIPPED}"
+        fault = _fault("run_directory_is_new", make, vm=vm, body=body, status=status, title=title, message=message)
+        return NoRunDirectory(summary, fault)
+
     try:
         path = prove_directory(answer, prefix=prefix, parent=parent)
     except UnprovenDirectory as exc:
-        raise NoRunDirectory(
+        raise not_new(
             str(exc),
-            _fault(
-                "run_directory_is_new",
-                make,
-                vm=vm,
-                body=body,
-                status=status,
-                title=f"Directories.createTemporary: {exc}",
-                message=f"Asked for a new directory named {prefix}... {where}, the server answered "
-                f"{str(answer)[:200]!r}: {exc.why}. A server that hands out an existing directory "
-                f"breaks the API's facts (createTemporary makes a new one). {_SKIPPED}",
-            ),
+            f"Directories.createTemporary: {exc}",
+            f"{str(answer)[:200]!r}: {exc.why}. A server that hands out an existing directory "
+            "breaks the API's facts (createTemporary makes a new one).",
         ) from None
     why = _not_empty(send, session, table, credentials, vm=vm, path=path)
     if why:
-        raise NoRunDirectory(
+        raise not_new(
             f"the server's answer {path!r} is not a new, empty directory: {why}",
-            _fault(
-                "run_directory_is_new",
-                make,
-                vm=vm,
-                body=body,
-                status=status,
-                title=f"Directories.createTemporary answered {path!r}, which is not a new, empty directory",
-                message=f"Asked for a new directory named {prefix}... {where}, the server answered {path!r}, "
-                f"but {why}. A directory createTemporary makes is new, and empty. {_SKIPPED}",
-            ),
+            f"Directories.createTemporary answered {path!r}, which is not a new, empty directory",
+            f"{path!r}, but {why}. A directory createTemporary makes is new, and empty.",
         )
     run = RunDirectory(vm, path)
     _make_seeds(send, session, run, credentials, mkdir=mkdir, transfer=transfer, server=server)
@@ -464,33 +455,28 @@ def remove_run_directory(
     if delete is None or listing is None:
         return None
     body = {"credentials": credentials, "path": run.path}
+
+    def kept(title: str, message: str) -> ServerFault:
+        fault = "run_directory_holds_only_the_runs_files"
+        return _fault(fault, listing, vm=run.vm, body=body, status=None, title=title, message=message)
+
     try:
         strangers = _strangers(send, session, table, run, credentials)
     except _Unlisted as exc:
         # Unseen contents are never deleted: a delete that is not recursive only removes an empty directory.
         status, _ = _post(send, session, delete, run.vm, {**body, "recursive": False})
         gone = "it was removed as an empty directory" if status == delete.success_status else "it is left in place"
-        return _fault(
-            "run_directory_holds_only_the_runs_files",
-            listing,
-            vm=run.vm,
-            body=body,
-            status=None,
-            title=f"The run's directory {run.path!r} could not be listed before its removal: {exc}",
-            message=f"The run lists its directory before it deletes it, to delete nothing it did not make; {exc}. "
+        return kept(
+            f"The run's directory {run.path!r} could not be listed before its removal: {exc}",
+            f"The run lists its directory before it deletes it, to delete nothing it did not make; {exc}. "
             f"So it was not deleted recursively, only as an empty directory would be: {gone} in {run.vm}.",
         )
     if strangers:
         shown = ", ".join(repr(s) for s in strangers[:10]) + (" ..." if len(strangers) > 10 else "")
-        return _fault(
-            "run_directory_holds_only_the_runs_files",
-            listing,
-            vm=run.vm,
-            body=body,
-            status=None,
-            title=f"The run's directory {run.path!r} holds {len(strangers)} "
+        return kept(
+            f"The run's directory {run.path!r} holds {len(strangers)} "
             f"entr{'y' if len(strangers) == 1 else 'ies'} the run did not make",
-            message=f"Listed before its removal, the run's directory holds what the run did not make: {shown}. "
+            f"Listed before its removal, the run's directory holds what the run did not make: {shown}. "
             f"Nothing in it was deleted: {run.path!r} is left in place in {run.vm}, for its owner to look at.",
         )
     status, _ = _post(send, session, delete, run.vm, {**body, "recursive": True})

@@ -84,31 +84,20 @@ class SecretFilter:
         short = self._short
         return short.sub(REDACTED, masked) if short is not None else masked
 
-    def value(self, value: Any) -> Any:
-        """A copy of a JSON value with sensitive fields and known secrets masked."""
-        if isinstance(value, dict):
-            return {
-                k: (REDACTED if isinstance(k, str) and k.lower() in SENSITIVE_KEYS else self.value(v))
-                for k, v in value.items()
-            }
-        if isinstance(value, list):
-            return [self.value(v) for v in value]
-        if isinstance(value, str):
-            return self.text(value)
-        return value
-
-    def _report_value(self, value: Any) -> Any:
-        # The NDJSON report keeps payloads as {"$base64": ...}: decode, mask, encode again.
-        if isinstance(value, dict) and set(value) == {"$base64"} and isinstance(value["$base64"], str):
+    def value(self, value: Any, *, payloads: bool = False) -> Any:
+        """A copy of a JSON value with sensitive fields and known secrets masked. `payloads`: the
+        NDJSON report's form, which keeps payloads as {"$base64": ...}: decoded, masked, encoded again."""
+        if payloads and isinstance(value, dict) and set(value) == {"$base64"} and isinstance(value["$base64"], str):
             try:
                 raw = base64.b64decode(value["$base64"], validate=True).decode("utf-8")
             except (binascii.Error, UnicodeDecodeError):
                 return value
             return {"$base64": base64.b64encode(self.text(raw).encode()).decode("ascii")}
         if isinstance(value, dict):
-            return {k: self._report_value(v) for k, v in value.items()}
+            sensitive = {k for k in value if isinstance(k, str) and k.lower() in SENSITIVE_KEYS}
+            return {k: REDACTED if k in sensitive else self.value(v, payloads=payloads) for k, v in value.items()}
         if isinstance(value, list):
-            return [self._report_value(v) for v in value]
+            return [self.value(v, payloads=payloads) for v in value]
         if isinstance(value, str):
             return self.text(value)
         return value
@@ -118,12 +107,12 @@ class SecretFilter:
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".ndjson":
             lines = [
-                json.dumps(self._report_value(json.loads(line)), separators=(",", ":")) if line.strip() else line
+                json.dumps(self.value(json.loads(line), payloads=True), separators=(",", ":")) if line.strip() else line
                 for line in text.splitlines()
             ]
             masked = "\n".join(lines) + ("\n" if text.endswith("\n") else "")
         elif path.suffix in {".har", ".json"}:
-            masked = json.dumps(self._report_value(json.loads(text)), indent=2)
+            masked = json.dumps(self.value(json.loads(text), payloads=True), indent=2)
         else:
             masked = self.text(text)
         path.write_text(masked, encoding="utf-8")
