@@ -113,6 +113,9 @@ _HOLD = 64
 """Bytes of stdout held back while streaming, for the marker line (`\\n<marker> <rc> <0|1>\\n`, or on
 Windows `<marker> <rc>\\r\\n`: at most 54 bytes)."""
 _RUN_PREFIX = "vcenter-guest-run-"
+_POSIX_TAIL = re.compile(rb"(\d{1,3}) ([01])\n\Z")
+_WINDOWS_TAIL = re.compile(rb"(-?\d{1,10}) *\r?\n\Z")
+"""What follows the marker at the end of stdout: the exit code (and on POSIX whether stderr has bytes)."""
 
 
 @attrs.frozen
@@ -151,15 +154,14 @@ class Output:
         last byte) has the code as cmd shows it (32 bits, maybe negative) and says nothing of stderr
         (True: fetch it)."""
         data = self.kept if self.target is None else self._held
-        if windows:
-            pattern = re.escape(marker.encode()) + rb" (-?\d{1,10}) *\r?\n\Z"
-        else:
-            pattern = rb"\n" + re.escape(marker.encode()) + rb" (\d{1,3}) ([01])\n\Z"
-        found = re.search(pattern, data) if complete else None
+        # The line's last occurrence of the marker, then its fixed tail: no pattern compiled per run.
+        start = (marker.encode() + b" ") if windows else (b"\n" + marker.encode() + b" ")
+        at = data.rfind(start) if complete else -1
+        found = (_WINDOWS_TAIL if windows else _POSIX_TAIL).match(data, at + len(start)) if at >= 0 else None
         line = None
         if found is not None:
             line = int(found.group(1)), windows or found.group(2) == b"1"
-            del data[found.start() :]
+            del data[at:]
         if self.target is not None:
             self.target.write(bytes(self._held))
             self._held.clear()
