@@ -315,14 +315,14 @@ class ProcessesService:
         the polls (6 when stderr is not empty), 5 (7) on the client's first run on the VM, Identity
         included. When Identity cannot tell (an error, Tools not running, a body that is not an
         Identity.Info, a family neither Windows nor POSIX) nothing is guessed: the server makes the
-        directory first, 5 (7) more. `stdin=` adds an upload (2 exchanges) and the server's
-        directory. On Windows guests the program runs through cmd.exe and stderr is always fetched:
-        6 exchanges, 7 the first time as a guest user (the server's directory tells the user's
-        temporary directory), 8 on the VM's first run (Identity; 9 more when stdout was cut before
-        the line that holds the exit code). An API user without the privilege to fetch the output
-        (VirtualMachine.GuestOperations.Modify) gets errors.Unauthorized after the first such run
-        (the program ran; the error names the directory left); later runs of the client are
-        refused before anything runs.
+        directory first, 5 (7) besides the Identity exchange. `stdin=` adds an upload (2 exchanges)
+        and the server's directory. On Windows guests the program runs through cmd.exe and stderr
+        is always fetched: 6 exchanges, 7 the first time as a guest user (the server's directory
+        tells the user's temporary directory), 8 when that is the VM's first run too (Identity); 2
+        more when stdout was cut before the line that holds the exit code (its record is fetched).
+        An API user without the privilege to fetch the output (VirtualMachine.GuestOperations.Modify)
+        gets errors.Unauthorized after the first such run (the program ran; the error names the
+        directory left); the client's later runs are refused before anything runs.
         `capture=False`: only the exit code, 1 exchange besides the polls. `wait_ready=SECONDS` first
         waits (as `vc.guest.wait_ready`) until the guest takes guest operations. `guest_os=` (`linux`,
         `posix`, `solaris`, `darwin`, `windows`: the Identity service's families, any case) says
