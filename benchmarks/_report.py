@@ -100,7 +100,7 @@ def _capture_targets(targets: _Targets, capture: dict[str, Any]) -> None:
         return
     exchanges = capture["exchanges"]
     for label, key, goal in (
-        ("stdout only, OS unknown", "ours, OS unknown, stdout only", 5),
+        ("stdout only, OS unknown (Identity asked)", "ours, OS unknown (Identity asked), stdout only", 5),
         ("stdout only, OS known", "ours, OS known, stdout only", 4),
         ("both streams, OS known", "ours, OS known, stdout and stderr", 6),
     ):

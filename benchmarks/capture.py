@@ -2,7 +2,8 @@
 
 * Exchanges per captured run, counted by the server (`_serve.CountRequests`), polls apart: ours for a
   program that prints to stdout only with the guest's OS unknown (the client's first run on the VM:
-  the server makes the run directory) and known (the command line makes it), and for one that
+  the Identity service is asked for it, then the command line makes the run directory) and known
+  (the command line makes it at once), and for one that
   prints to both streams, beside the flows of govc `guest.run` and of VMware's SDK sample
   `guest_ops.py`, replayed with raw httpx against the same mock (their steps, from their sources,
   are listed in `GOVC` and `SDK_SAMPLE`).
@@ -190,8 +191,9 @@ def run_capture(server: MockServer, *, runs: int, transfer_rounds: int, log: Cal
         raw = _Raw(server, vm)
         try:
             counts = {
-                # the client's first run on the VM: the OS is not known yet (it is learnt from this run)
-                "ours, OS unknown, stdout only": _exchanges(
+                # the client's first run on the VM: the OS is not known yet; it is asked of the Identity
+                # service (one exchange, this run only), then the command line makes its directory
+                "ours, OS unknown (Identity asked), stdout only": _exchanges(
                     server, vm, lambda: vc.processes.run(vm, creds, "/bin/echo", "hi")
                 ),
                 "ours, OS known, stdout only": _exchanges(

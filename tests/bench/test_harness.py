@@ -39,7 +39,7 @@ def test_a_quick_run_measures_every_client_against_a_served_mock_and_writes_the_
     assert "overlay client CPU per call / raw httpx" in {t["target"] for t in results["targets"]}
     # The flows replayed against the same mock, counted by the server, polls apart.
     assert results["capture"]["exchanges"] == {
-        "ours, OS unknown, stdout only": 5,
+        "ours, OS unknown (Identity asked), stdout only": 5,
         "ours, OS known, stdout only": 4,
         "ours, OS known, stdout and stderr": 6,
         "ours, capture=False": 1,

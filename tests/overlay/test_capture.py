@@ -124,7 +124,8 @@ def test_check_raises_process_failed_with_the_output(server: Any, guest: Credent
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("echo only-stdout", 5),  # createTemporary, create, transfer + GET of stdout, delete
+        # Identity (then the line makes its directory), create, transfer + GET of stdout, delete
+        ("echo only-stdout", 5),
         ("echo out; echo err >&2", 7),  # and transfer + GET of stderr
     ],
 )

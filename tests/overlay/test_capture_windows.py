@@ -107,7 +107,7 @@ def test_check_raises_process_failed_and_cleans_up(server: Any, guest: Credentia
     assert _leftovers(server.app) == []
 
 
-def test_a_captured_run_on_windows_takes_seven_exchanges(guest: Credentials) -> None:
+def test_a_captured_run_on_windows_takes_seven_exchanges_besides_the_first_runs_identity(guest: Credentials) -> None:
     app = create_app()
     counting = Counting(app)
 
@@ -118,8 +118,10 @@ def test_a_captured_run_on_windows_takes_seven_exchanges(guest: Credentials) -> 
             counting.seen.clear()
             result = await vc.processes.run(WINDOWS_VM, guest, ARGV, "x")
             assert result.stdout == b'["x"]'
-            # createTemporary, create, transfer + GET of stdout, transfer + GET of stderr, delete
-            assert counting.exchanges() == 7, counting.seen
+            # createTemporary, create, transfer + GET of stdout, transfer + GET of stderr, delete; and
+            # the first time on the VM, Identity (which names Windows, not the temporary directory)
+            assert counting.exchanges() == 8, counting.seen
+            assert counting.seen["identity?None"] == 1
             counting.seen.clear()
             await vc.processes.run(WINDOWS_VM, guest, ARGV, "x", capture=False)
             assert counting.exchanges() == 1, counting.seen

@@ -87,10 +87,15 @@ def test_an_environment_name_with_an_equals_sign_is_a_usage_error() -> None:
         CreateSpec("/bin/env", environment_variables={"A=B": "x"})
 
 
-def test_capture_without_the_modify_privilege_fails_before_the_program_runs_naming_it_and_no_capture(
+def test_capture_without_the_modify_privilege_fails_naming_it_and_no_capture_and_from_then_on_before_anything_runs(
     make_server: Callable[..., MockServer], demo_inventory: dict[str, Any], guest: Credentials
 ) -> None:
-    """processes.create documents Execute and Query; capture also needs what its run directory needs."""
+    """processes.create documents Execute and Query; capture also needs what its run directory needs.
+    On a guest the Identity service names, the line makes the run directory: the program runs once,
+    its output is refused, and the error names the directory left (its removal is refused too). From
+    then on this client has the server make the directory, which is refused before anything runs."""
+    from .test_capture import _leftovers
+
     demo_inventory["users"].append(
         {
             "name": "runner@vsphere.local",
@@ -99,10 +104,19 @@ def test_capture_without_the_modify_privilege_fails_before_the_program_runs_nami
         }
     )
     server = make_server(demo_inventory)
+    program = ("/bin/sh", "-c", "echo ran >>/root/ran")
     with server.client(user="runner@vsphere.local", password="Run!23") as vc:
+        with pytest.raises(errors.Unauthorized) as first:
+            vc.processes.run(DEMO_VM, guest, *program)
+        [left] = _leftovers(server.app)
+        for said in ("VirtualMachine.GuestOperations.Modify", "capture=False", "The program ran", f"/tmp/{left}"):
+            assert said in str(first.value)
         with pytest.raises(errors.Unauthorized) as caught:
-            vc.processes.run(DEMO_VM, guest, "/bin/echo", "hi")
+            vc.processes.run(DEMO_VM, guest, *program)
         assert "VirtualMachine.GuestOperations.Modify" in str(caught.value)
         assert "capture=False" in str(caught.value)
+        assert "Nothing was started" in str(caught.value)
         assert caught.value.operation == "directories.create_temporary"
         assert vc.processes.run(DEMO_VM, guest, "/bin/echo", "hi", capture=False).exit_code == 0
+    with server.client() as admin:
+        assert admin.files.download(DEMO_VM, guest, "/root/ran") == b"ran\n"  # it ran once

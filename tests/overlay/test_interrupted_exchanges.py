@@ -19,6 +19,8 @@ from .conftest import Interrupt
 
 RUN_PREFIX = "vcenter-guest-run-"
 ACTIONS = {"directory": "createTemporary", "program": "create"}
+# stdin: a captured run whose directory the server makes (it holds stdin before the program starts)
+RUNS: dict[str, dict[str, Any]] = {"directory": {"stdin": b""}, "program": {"capture": False}}
 
 
 def _leftovers(server: MockServer, guest: Credentials) -> list[str]:
@@ -70,7 +72,7 @@ def test_ctrl_c_while_the_answer_is_on_its_way_leaves_nothing_behind(
         ) as vc,
         pytest.raises(Interrupt),
     ):
-        vc.processes.run(DEMO_VM, guest, "/bin/sleep", "600", capture=what == "directory")
+        vc.processes.run(DEMO_VM, guest, "/bin/sleep", "600", **RUNS[what])
     assert transport.fired
     assert _leftovers(in_process_server, guest) == []
     assert _running_sleeps(in_process_server, guest) == []
@@ -108,7 +110,7 @@ def test_a_cancellation_while_the_answer_is_on_its_way_leaves_nothing_behind(
             await vc.login()
             with anyio.CancelScope() as scope:
                 transport.scope = scope
-                await vc.processes.run(DEMO_VM, guest, "/bin/sleep", "600", capture=what == "directory")
+                await vc.processes.run(DEMO_VM, guest, "/bin/sleep", "600", **RUNS[what])
                 ended.append("returned")
             ended.append("cancelled" if scope.cancelled_caught else "not cancelled")
 

@@ -100,7 +100,8 @@ def test_run_adopts_no_directory_it_cannot_prove_its_own_and_touches_nothing(
 ) -> None:
     server, app = _server(in_process_server, BAD_ANSWERS[bad])
     with server.client() as vc, pytest.raises(errors.UnexpectedResponse) as caught:
-        vc.processes.run(DEMO_VM, guest, "/bin/echo", "hi")
+        # stdin: a run whose directory the server makes (it holds stdin before the program starts)
+        vc.processes.run(DEMO_VM, guest, "/bin/cat", stdin=b"hi")
     assert app.after_create_temporary() == [], f"the client went on in a directory it did not prove its own ({bad})"
     assert "directories.create_temporary" in str(caught.value)
     assert "is not a new directory of this run" in str(caught.value)
@@ -116,7 +117,7 @@ def test_async_run_and_temporary_directory_adopt_no_directory_they_cannot_prove(
     async def main() -> None:
         async with server.async_client() as vc:
             with pytest.raises(errors.UnexpectedResponse):
-                await vc.processes.run(DEMO_VM, guest, "/bin/echo", "hi")
+                await vc.processes.run(DEMO_VM, guest, "/bin/cat", stdin=b"hi")  # the server's directory
             with pytest.raises(errors.UnexpectedResponse):
                 async with vc.files.temporary_directory(DEMO_VM, guest):
                     pytest.fail("a directory the server did not make for this call was adopted")

@@ -3,9 +3,10 @@
 The processes API cannot return output, so, as every tool that gives it does, the program's output
 goes to files in the guest that are then downloaded. In as few exchanges as the API allows.
 
-On a guest whose layout the client knows (the caller said `guest_os="linux"`, or an earlier run on
-this VM as this guest user learnt its temporary directory; see `GuestLayout`), the command line
-makes the run directory itself (on Windows `mkdir "D" || exit 125 & ...` in cmd's line, see below):
+On a guest whose layout the client knows (the caller said `guest_os="linux"`, the Identity service
+named a POSIX family, or an earlier run on this VM as this guest user learnt its temporary
+directory; see `GuestLayout` and `ProcessesService.layout_plan`), the command line makes the run
+directory itself (on Windows `mkdir "D" || exit 125 & ...` in cmd's line, see below):
 
     1. Processes.create             `/bin/mkdir -m 700 -- D || exit 125; PROGRAM ARGS >D/stdout
                                     2>D/stderr; ...`, D = TEMP/vcenter-guest-run-NONCE-
@@ -16,8 +17,13 @@ makes the run directory itself (on Windows `mkdir "D" || exit 125 & ...` in cmd'
     (+ 2                            D/stderr, only when it is not empty)
     4. Directories.delete           the run directory, recursively
 
-Otherwise (the first run on a VM as a guest user, a run that uploads into its directory first:
-`stdin=`, `run_script`) the directory comes first, from the server:
+The API user's privilege to fetch the output (Transfers.create) is then first used after the
+program ran: an API user without it gets errors.Unauthorized naming what capture needs and the
+directory left (deleting it needs the same privilege), and the client's later runs have the server
+make their directory, which is refused before anything runs.
+
+Otherwise (a Windows guest's first run as a guest user, a guest whose OS is not known, a run that
+uploads into its directory first: `stdin=`, `run_script`) the directory comes first, from the server:
 
     1. Directories.createTemporary  a private run directory (mode 700, a name nobody can predict),
                                     proven the new one asked for (vcenter_guest.ownership)
@@ -107,6 +113,9 @@ _HOLD = 64
 """Bytes of stdout held back while streaming, for the marker line (`\\n<marker> <rc> <0|1>\\n`, or on
 Windows `<marker> <rc>\\r\\n`: at most 54 bytes)."""
 _RUN_PREFIX = "vcenter-guest-run-"
+_POSIX_TAIL = re.compile(rb"(\d{1,3}) ([01])\n\Z")
+_WINDOWS_TAIL = re.compile(rb"(-?\d{1,10}) *\r?\n\Z")
+"""What follows the marker at the end of stdout: the exit code (and on POSIX whether stderr has bytes)."""
 
 
 @attrs.frozen
@@ -145,15 +154,14 @@ class Output:
         last byte) has the code as cmd shows it (32 bits, maybe negative) and says nothing of stderr
         (True: fetch it)."""
         data = self.kept if self.target is None else self._held
-        if windows:
-            pattern = re.escape(marker.encode()) + rb" (-?\d{1,10}) *\r?\n\Z"
-        else:
-            pattern = rb"\n" + re.escape(marker.encode()) + rb" (\d{1,3}) ([01])\n\Z"
-        found = re.search(pattern, data) if complete else None
+        # The line's last occurrence of the marker, then its fixed tail: no pattern compiled per run.
+        start = (marker.encode() + b" ") if windows else (b"\n" + marker.encode() + b" ")
+        at = data.rfind(start) if complete else -1
+        found = (_WINDOWS_TAIL if windows else _POSIX_TAIL).match(data, at + len(start)) if at >= 0 else None
         line = None
         if found is not None:
             line = int(found.group(1)), windows or found.group(2) == b"1"
-            del data[found.start() :]
+            del data[at:]
         if self.target is not None:
             self.target.write(bytes(self._held))
             self._held.clear()
@@ -191,6 +199,7 @@ def run_captured(
     spec: CreateSpec | Callable[[str], Plan[CreateSpec]],
     layout: GuestLayout | None,
     learn: Callable[[GuestLayout], None],
+    refused: Callable[[], None] = lambda: None,
 ) -> Plan[ProcessResult]:
     """Runs `spec` with its output captured (see the module); the run directory is removed on every
     path where it is proven the run's own.
@@ -213,6 +222,15 @@ def run_captured(
     closed = False
     try:
         return (yield from _run_in(run, spec, directory, state))
+    except errors.VapiError as exc:
+        if made and state.made is None and exc.operation == "processes.create":
+            state.made = False  # the server refused to start the line: nothing ran, nothing was made
+        elif isinstance(exc, errors.Unauthorized) and made and state.made and not windows_path(directory):
+            # The line made the directory, the program ran, and its output may not be fetched: the
+            # API user lacks what the server's directory would have needed first (`_refused_capture`).
+            refused()
+            raise _refused_capture(exc, ran=directory) from exc
+        raise
     except GeneratorExit:
         closed = True  # the driver gave the plan up: it can send nothing more
         raise
@@ -400,17 +418,27 @@ def _collected(
     return result
 
 
-def _refused_capture(exc: errors.Unauthorized) -> errors.Unauthorized:
-    """The run directory was refused before anything ran: say what capture needs that processes.create
-    does not (the privileges, from the document), and how to run without it."""
+def _refused_capture(exc: errors.Unauthorized, ran: str | None = None) -> errors.Unauthorized:
+    """The run directory (`ran` None), or the output of a program that ran (`ran`: the directory its
+    output stays in, when its removal is refused too), was refused: say what capture needs that
+    processes.create does not (the privileges, from the document), and how to run without it."""
     table = operations()
     extra = {p for op in _CAPTURE_OPERATIONS for p in table[op].privileges} - set(table["processes.create"].privileges)
-    message = (
-        f"{exc} Capturing output needs a run directory in the guest: the API user's privilege "
-        f"{' and '.join(sorted(extra))} besides those of processes.create, and a guest user who may make "
-        "a directory in the guest's temporary directory. Nothing was started; capture=False (the "
-        "command line's --no-capture) runs the program for its exit code alone."
+    needs = (
+        f"the API user's privilege {' and '.join(sorted(extra))} besides those of processes.create, and a "
+        "guest user who may make a directory in the guest's temporary directory"
     )
+    if ran is None:
+        message = (
+            f"{exc} Capturing output needs a run directory in the guest: {needs}. Nothing was started; "
+            "capture=False (the command line's --no-capture) runs the program for its exit code alone."
+        )
+    else:
+        message = (
+            f"{exc} The program ran, but its output could not be fetched (it stays in {ran} unless the "
+            f"API user may delete it): capturing output needs {needs}. "
+            "capture=False (the command line's --no-capture) runs the program for its exit code alone."
+        )
     return type(exc)(
         message,
         status_code=exc.status_code,

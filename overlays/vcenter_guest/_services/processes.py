@@ -36,7 +36,8 @@ from .checks import (
     windows_path,
 )
 from .files import FilesService
-from .runoptions import RunKeywords, RunOptions, guest_key
+from .layouts import GuestLayouts
+from .runoptions import RunKeywords, RunOptions
 from .scripts import script_preparer
 from .vms import GuestService
 
@@ -148,7 +149,8 @@ class ProcessesService:
         super().__init__(client)  # type: ignore[call-arg] # SyncService or AsyncService
         self._owner = client
         self._engine: Engine = client.engine
-        self._layouts: dict[tuple[str, str | None], GuestLayout] = {}
+        self._guests = GuestLayouts(lambda vm: GuestService.identity.plan(client.guest, vm))
+        self._capture_refused = False  # a run's output was refused to this client's API user
 
     # --- the calls (also what `run` makes: see _engine.waiting.ProcessCalls) -----------------------------
 
@@ -306,17 +308,26 @@ class ProcessesService:
         names the codec of `stdout_text` / `stderr_text` (default UTF-8, bad bytes replaced; on
         Windows, UTF-16 when the output looks like it, else the OEM code page cp437). The output
         goes through a private run directory in the guest's temporary directory, removed however the
-        run ends (see `vcenter_guest._services.capture`). On a guest the client knows (POSIX:
-        `guest_os="linux"`; any: learnt by an earlier captured run on this VM as this guest user)
-        the command line makes that directory: 4 exchanges besides the polls (6 when stderr is not
-        empty); else the server makes it first: 5 (7). `stdin=` adds an upload (2 exchanges) and
-        the server's directory. On Windows guests the program runs through cmd.exe and stderr is
-        always fetched: 6 exchanges, 7 the first time (9 when stdout was cut before the line that
-        holds the exit code).
+        run ends (see `vcenter_guest._services.capture`). The guest's OS is the caller's
+        `guest_os=` if given, else what this client learnt of the VM: from the Identity service,
+        asked once per VM when a run first needs it (one exchange), or from an earlier run's
+        directory. On a POSIX guest the command line makes the run directory: 4 exchanges besides
+        the polls (6 when stderr is not empty), 5 (7) on the client's first run on the VM, Identity
+        included. When Identity cannot tell (an error, Tools not running, a body that is not an
+        Identity.Info, a family neither Windows nor POSIX) nothing is guessed: the server makes the
+        directory first, 5 (7) besides the Identity exchange. `stdin=` adds an upload (2 exchanges)
+        and the server's directory. On Windows guests the program runs through cmd.exe and stderr
+        is always fetched: 6 exchanges, 7 the first time as a guest user (the server's directory
+        tells the user's temporary directory), 8 when that is the VM's first run too (Identity); 2
+        more when stdout was cut before the line that holds the exit code (its record is fetched).
+        An API user without the privilege to fetch the output (VirtualMachine.GuestOperations.Modify)
+        gets errors.Unauthorized after the first such run (the program ran; the error names the
+        directory left); the client's later runs are refused before anything runs.
         `capture=False`: only the exit code, 1 exchange besides the polls. `wait_ready=SECONDS` first
         waits (as `vc.guest.wait_ready`) until the guest takes guest operations. `guest_os=` (`linux`,
         `posix`, `solaris`, `darwin`, `windows`: the Identity service's families, any case) says
-        what the guest is, when the caller knows.
+        what the guest is, when the caller knows (Identity is then not asked). Without capture,
+        Identity is asked only for a program named without a path (sh or cmd runs it).
         """
         checked = RunOptions.checked("run", options)
         plan = self.run_planner(checked, program=_program(program, args, options, checked.capture))
@@ -363,17 +374,8 @@ class ProcessesService:
         return self.run_planner(checked, script=prepare)(target, creds)
 
     def layout(self, vm: str, credentials: Credentials, windows: bool | None) -> GuestLayout | None:
-        """The guest's layout for a captured run, if known: what this client learnt of this VM and guest
-        user, else what the caller said (`guest_os=`; a POSIX guest's temporary directory is /tmp,
-        a Windows guest's is learnt from its first createTemporary). The one place the OS comes
-        from (when the Identity service is in the client, it goes here, learnt once per VM)."""
-        known = self._layouts.get(guest_key(vm, credentials))
-        if windows is None or (known is not None and known.windows == windows):
-            return known
-        return None if windows else GuestLayout(windows=False, temp="/tmp")  # noqa: S108 - the guest's
-
-    def _learn(self, vm: str, credentials: Credentials, layout: GuestLayout) -> None:
-        self._layouts[guest_key(vm, credentials)] = layout
+        """The guest's layout for a captured run, if this client knows it (see `layouts.GuestLayouts`)."""
+        return self._guests.known(vm, credentials, windows)
 
     def run_planner(
         self,
@@ -403,18 +405,28 @@ class ProcessesService:
         if program is None:
             raise errors.UsageError("a script runs with capture=True only (its run directory holds it)")
 
+        # The guest's OS matters only to a program named without a path (sh or cmd runs it).
+        matters = options.windows is None and program(True) != program(False)
+
         def planned(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
-            layout = self.layout(vm, credentials, options.windows)
-            spec = program(options.windows if layout is None else layout.windows)
-            return run_program(
-                self._engine,
-                self,
-                vm,
-                credentials,
-                spec,
-                timeout=options.timeout,
-                terminate_on_timeout=options.terminate_on_timeout,
-                check=options.check,
+            windows = options.windows
+            layout = self.layout(vm, credentials, windows)
+            if layout is not None:
+                windows = layout.windows
+            elif matters:
+                windows = yield from self._guests.family(vm)
+            spec = program(windows)
+            return (
+                yield from run_program(
+                    self._engine,
+                    self,
+                    vm,
+                    credentials,
+                    spec,
+                    timeout=options.timeout,
+                    terminate_on_timeout=options.terminate_on_timeout,
+                    check=options.check,
+                )
             )
 
         return planned
@@ -427,8 +439,19 @@ class ProcessesService:
     ) -> Callable[[str, Credentials], Plan[ProcessResult]]:
         files = self._owner.files
 
+        # The command line makes its run directory only when nothing must be uploaded into it first.
+        made = script is None and options.stdin is None
+
+        def refused() -> None:
+            self._capture_refused = True
+
         def planned(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
-            layout = self.layout(vm, credentials, options.windows)
+            if self._capture_refused:
+                layout = None  # the server's directory: refused (again) before anything runs
+            elif made:
+                layout = yield from self._guests.asked(vm, credentials, options.windows)
+            else:
+                layout = self.layout(vm, credentials, options.windows)
             spec: CreateSpec | Callable[[str], Plan[CreateSpec]]
             if script is not None:
                 spec = script
@@ -438,7 +461,8 @@ class ProcessesService:
                 assert program is not None
                 spec = _for_directory(program)
             run = CaptureRun(self._engine, self, files, vm, credentials, options)
-            return run_captured(run, spec, layout, functools.partial(self._learn, vm, credentials))
+            learn = functools.partial(self._guests.learn, vm, credentials)
+            return (yield from run_captured(run, spec, layout, learn, refused))
 
         return planned
 

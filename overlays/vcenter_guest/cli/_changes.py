@@ -4,6 +4,7 @@ guest.chmod, guest.chown and guest.touch, in one or many VMs."""
 from __future__ import annotations
 
 import datetime
+import time
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -100,6 +101,30 @@ def mktemp(
     on_vms(conn, vms, work, prefix=prefix)
 
 
+async def _posix_update(
+    vc: AsyncClient, creds: Credentials, target: str, path: str, what: str, **attributes: Any
+) -> None:
+    """files.update with POSIX attributes. VMware's server refuses them for a file of a Windows guest
+    (InvalidArgument: they do not fit the guest's OS), as it refuses govc's: then the file is
+    described (Files.get) and, when its file system is Windows, the error says so."""
+    try:
+        await vc.files.update(target, creds, path, **attributes)
+    except errors.InvalidArgument as exc:
+        try:
+            info = await vc.files.stat(target, creds, path)
+        except errors.VcenterGuestError:
+            raise exc from None
+        if info.filesystem_family != "WINDOWS":
+            raise
+        raise errors.InvalidArgument(
+            f"{path} is a file of a Windows guest, which has no POSIX {what}: the server refuses them "
+            "(nothing was changed; a Windows file's attributes are hidden and read-only)",
+            status_code=exc.status_code,
+            operation=exc.operation,
+            vm=exc.vm,
+        ) from None
+
+
 class _Mode(click.ParamType):  # type: ignore[type-arg]
     """An octal POSIX mode: 640, 0640, 0o640 or 4755 (chmod(1)'s numeric form)."""
 
@@ -128,7 +153,7 @@ def chmod(conn: Connection, vms: tuple[str, ...], prefix: bool | None, mode: str
     """
 
     async def work(vc: AsyncClient, creds: Credentials, target: str) -> Done:
-        await vc.files.update(target, creds, guest_path, permissions=mode)
+        await _posix_update(vc, creds, target, guest_path, "permissions", permissions=mode)
         return Done({"path": guest_path, "permissions": mode})
 
     on_vms(conn, vms, work, prefix=prefix)
@@ -167,21 +192,60 @@ def chown(conn: Connection, vms: tuple[str, ...], prefix: bool | None, owner: st
     uid, gid = _ids(owner)
 
     async def work(vc: AsyncClient, creds: Credentials, target: str) -> Done:
-        await vc.files.update(target, creds, guest_path, owner=uid, group=gid)
+        await _posix_update(vc, creds, target, guest_path, "owner or group", owner=uid, group=gid)
         return Done({"path": guest_path, "owner": uid, "group": gid})
 
     on_vms(conn, vms, work, prefix=prefix)
 
 
+_UNIX_DATE = "%a %b %d %H:%M:%S %Y"
+"""Go's time.UnixDate (`Mon Jan _2 15:04:05 MST 2006`, what `date` prints in the C locale) without its
+zone, which `_unix_date` reads: the format govc's guest.touch -d takes."""
+_UTC_NAMES = frozenset({"UTC", "GMT", "Z"})
+
+
+def _unix_date(text: str) -> datetime.datetime | None:
+    """`text` in govc's format (Go's time.UnixDate), or None when it is not in it. The zone is UTC/GMT,
+    a numeric offset (+0100), or this machine's own zone abbreviation (then its local time, as
+    `date` printed it); any other abbreviation is refused (Go would take it as UTC, silently)."""
+    words = text.split()
+    if len(words) != 6:
+        return None
+    zone = words[4]
+    try:
+        naive = datetime.datetime.strptime(" ".join(words[:4] + words[5:]), _UNIX_DATE)
+    except ValueError:
+        return None
+    if zone.upper() in _UTC_NAMES:
+        return naive.replace(tzinfo=datetime.timezone.utc)
+    if zone in time.tzname:
+        return naive.astimezone()
+    try:
+        offset = datetime.datetime.strptime(zone, "%z").tzinfo
+    except ValueError:
+        raise click.BadParameter(
+            f"the zone {zone!r} of {text!r} is not known here (only UTC, GMT, +HHMM or this machine's own "
+            f"{'/'.join(dict.fromkeys(time.tzname))}): give ISO 8601 with an offset instead",
+            param_hint="--date",
+        ) from None
+    return naive.replace(tzinfo=offset)
+
+
 def _date(text: str) -> datetime.datetime:
-    """ISO 8601 (a time without a zone is local time) or @SECONDS since the epoch, as `date +%s` prints."""
+    """ISO 8601 (a time without a zone is local time), @SECONDS since the epoch (`date +%s`), or govc's
+    format (`date`'s own output: Tue Dec  8 10:00:00 UTC 2026)."""
     try:
         if text.startswith("@"):
             return datetime.datetime.fromtimestamp(float(text[1:]), tz=datetime.timezone.utc)
+        unix = _unix_date(text)
+        if unix is not None:
+            return unix
         when = datetime.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
     except (ValueError, OverflowError, OSError):
         raise click.BadParameter(
-            f"{text!r} is not a date: give ISO 8601 (2026-12-08T10:00:00+00:00) or @SECONDS", param_hint="--date"
+            f"{text!r} is not a date: give ISO 8601 (2026-12-08T10:00:00+00:00), @SECONDS, or govc's "
+            "format (Tue Dec  8 10:00:00 UTC 2026, as `date` prints it)",
+            param_hint="--date",
         ) from None
     return when if when.utcoffset() is not None else when.astimezone()
 
@@ -194,7 +258,8 @@ def _date(text: str) -> datetime.datetime:
     "-d",
     "--date",
     metavar="DATE",
-    help="This time instead of now: ISO 8601 (without a zone: local time) or @SECONDS since the epoch.",
+    help="This time instead of now: ISO 8601 (without a zone: local time), @SECONDS since the epoch, or "
+    "govc's format, as `date` prints it (Tue Dec  8 10:00:00 UTC 2026).",
 )
 @connection_options
 @click.argument("guest_path")
@@ -214,6 +279,7 @@ def touch(
     \b
         vcenter-guest touch --vm vm-42 /tmp/ready
         vcenter-guest touch --vm vm-42 -d 2026-01-01T00:00:00Z /var/log/app.log
+        vcenter-guest touch --vm vm-42 -d "Thu Jan  1 00:00:00 UTC 2026" /var/log/app.log
     """
     when = _date(date) if date is not None else None
 

@@ -206,8 +206,8 @@ def many_output_options(command: Any) -> Any:
 @click.option(
     "--guest-os",
     type=click.Choice(["linux", "posix", "windows"], case_sensitive=False),
-    help="What the guest is, when you know: on a POSIX guest the run then makes its own run directory "
-    "(4 exchanges besides the polls, where capture otherwise takes 5).",
+    help="What the guest is, when you know (else the Identity service is asked, one exchange per VM): on "
+    "a POSIX guest the run makes its own run directory (4 exchanges besides the polls).",
 )
 @many_output_options
 @connection_options
