@@ -39,8 +39,9 @@ __all__ = [
 ]
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-_ACTION = re.compile(r"^(?P<path>[^?]+)\?action=(?P<action>\w+)$")
-_ID = re.compile(r"^(?P<service>[a-z][a-z0-9_]*)\.(?P<name>[a-z][a-z0-9_]*)$")
+# Patterns, compiled by `re` on first use (its cache keeps them): `import vcenter_guest` does not pay for them.
+_ACTION = r"^(?P<path>[^?]+)\?action=(?P<action>\w+)$"
+_ID = r"^(?P<service>[a-z][a-z0-9_]*)\.(?P<name>[a-z][a-z0-9_]*)$"
 
 
 class Resend(enum.Enum):
@@ -191,9 +192,9 @@ def _operation(key: str, method: str, item: Mapping[str, Any], schemas: Mapping[
     op: Mapping[str, Any] = item[method]
     op_id = op.get("operationId")
     where = f"{method.upper()} {key}"
-    if not isinstance(op_id, str) or not _ID.match(op_id):
+    if not isinstance(op_id, str) or not re.match(_ID, op_id):
         raise DocumentError(f"{where}: operationId {op_id!r} must be <service>.<operation>, e.g. processes.create")
-    match = _ACTION.match(key)
+    match = re.match(_ACTION, key)
     path, action = (match["path"], match["action"]) if match else (key, None)
     successes = sorted(int(s) for s in op.get("responses", {}) if s.isdigit() and 200 <= int(s) < 300)
     if len(successes) != 1:

@@ -31,7 +31,7 @@ import secrets
 __all__ = ["UnprovenDirectory", "UnprovenFile", "UnprovenPath", "claim_prefix", "prove_directory", "prove_file"]
 
 _NONCE_BYTES = 8
-_WINDOWS_DRIVE = re.compile(r"[A-Za-z]:\\")
+_WINDOWS_DRIVE = r"[A-Za-z]:\\"  # compiled by `re` on first use (its cache keeps it), not at import
 
 
 class UnprovenPath(ValueError):
@@ -64,7 +64,7 @@ def claim_prefix(prefix: str) -> str:
 
 def _parts(path: str, unproven: type[UnprovenPath]) -> tuple[str, str, str, bool]:
     """(parent, last component, the normal form, windows) of an absolute guest path."""
-    if _WINDOWS_DRIVE.match(path):
+    if re.match(_WINDOWS_DRIVE, path):
         return (*ntpath.split(path), ntpath.normpath(path), True)
     if path.startswith("/"):
         return (*posixpath.split(path), posixpath.normpath(path), False)

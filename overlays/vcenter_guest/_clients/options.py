@@ -52,7 +52,7 @@ def server_url(server: object) -> str:
         url = httpx.URL(text)
     except (httpx.InvalidURL, ValueError, TypeError):
         raise UsageError(f"server is not a valid URL: {server!r}") from None
-    if url.scheme not in {"http", "https"} or not url.host or not _HOST.fullmatch(url.host):
+    if url.scheme not in {"http", "https"} or not url.host or not re.fullmatch(_HOST, url.host):
         raise UsageError(
             f"server must be an http:// or https:// URL or a host[:port], e.g. vcenter.example.com, got {server!r}"
         )
@@ -64,8 +64,9 @@ def server_url(server: object) -> str:
     return str(url.copy_with(query=None, fragment=None)).rstrip("/")
 
 
-_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]+")
-"""A host name (underscores are common in lab names), an IPv4 address, or an IPv6 one (httpx strips its brackets)."""
+_HOST = r"[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]+"
+"""A host name (underscores are common in lab names), an IPv4 address, or an IPv6 one (httpx strips its brackets).
+A pattern string, as `_ADDRESS`: `re` compiles it on first use and keeps it, so `import vcenter_guest` does not."""
 
 
 def tls_verify(verify: object, ca_bundle: object, url: str) -> bool | ssl.SSLContext:
@@ -95,7 +96,7 @@ def tls_verify(verify: object, ca_bundle: object, url: str) -> bool | ssl.SSLCon
     raise UsageError("verify must be True, False or an ssl.SSLContext (for a CA file, pass ca_bundle=)")
 
 
-_ADDRESS = re.compile(r"[A-Za-z0-9._-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
+_ADDRESS = r"[A-Za-z0-9._-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?"
 
 
 def esxi_addresses(hosts: object) -> dict[str, str]:
@@ -106,9 +107,9 @@ def esxi_addresses(hosts: object) -> dict[str, str]:
         raise UsageError("esxi_hosts must map host names to addresses, e.g. {'esxi-1.lab': '10.0.0.5'}")
     addresses: dict[str, str] = {}
     for name, address in hosts.items():
-        if not isinstance(name, str) or not isinstance(address, str) or not _ADDRESS.fullmatch(address or "-:"):
+        if not isinstance(name, str) or not isinstance(address, str) or not re.fullmatch(_ADDRESS, address or "-:"):
             raise UsageError(f"esxi_hosts: {name!r} -> {address!r} is not a host name -> host[:port]")
-        if not _ADDRESS.fullmatch(name):
+        if not re.fullmatch(_ADDRESS, name):
             raise UsageError(f"esxi_hosts: {name!r} is not a host name")
         addresses[name.lower()] = address
     return addresses

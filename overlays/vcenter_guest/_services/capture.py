@@ -82,6 +82,7 @@ or NULs every other byte, as PowerShell and `cmd /u` write), else the OEM code p
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections.abc import Callable
@@ -113,9 +114,13 @@ _HOLD = 64
 """Bytes of stdout held back while streaming, for the marker line (`\\n<marker> <rc> <0|1>\\n`, or on
 Windows `<marker> <rc>\\r\\n`: at most 54 bytes)."""
 _RUN_PREFIX = "vcenter-guest-run-"
-_POSIX_TAIL = re.compile(rb"(\d{1,3}) ([01])\n\Z")
-_WINDOWS_TAIL = re.compile(rb"(-?\d{1,10}) *\r?\n\Z")
-"""What follows the marker at the end of stdout: the exit code (and on POSIX whether stderr has bytes)."""
+
+
+@functools.cache
+def _tail(windows: bool) -> re.Pattern[bytes]:
+    """What follows the marker at the end of stdout: the exit code (and on POSIX whether stderr has bytes).
+    Compiled on the first run, once (`import vcenter_guest` compiles no pattern)."""
+    return re.compile(rb"(-?\d{1,10}) *\r?\n\Z" if windows else rb"(\d{1,3}) ([01])\n\Z")
 
 
 @attrs.frozen
@@ -157,7 +162,7 @@ class Output:
         # The line's last occurrence of the marker, then its fixed tail: no pattern compiled per run.
         start = (marker.encode() + b" ") if windows else (b"\n" + marker.encode() + b" ")
         at = data.rfind(start) if complete else -1
-        found = (_WINDOWS_TAIL if windows else _POSIX_TAIL).match(data, at + len(start)) if at >= 0 else None
+        found = _tail(windows).match(data, at + len(start)) if at >= 0 else None
         line = None
         if found is not None:
             line = int(found.group(1)), windows or found.group(2) == b"1"

@@ -118,19 +118,20 @@ def cmd_line(spec: CreateSpec, directory: str, marker: str, *, stdin: bool = Fal
     return attrs.evolve(spec, path=CMD_EXE, arguments=f'/d /q /s /c "{line}"')
 
 
-_MADE = re.compile(r'"?/bin/mkdir"? -m 700 -- \S+ \|\| exit 125; (?P<rest>.*)\Z', re.DOTALL)
+# Patterns as strings, compiled by `re` on first use (its cache keeps them): only `user_command` (the CLI's
+# `ps`) reads them, so `import vcenter_guest` does not pay for them. All match with re.DOTALL.
+_MADE = r'"?/bin/mkdir"? -m 700 -- \S+ \|\| exit 125; (?P<rest>.*)\Z'
 _SUFFIX = (
     r"(?: <\S+)? >\S+/stdout 2>\S+/stderr; rc=\$\?; echo \$rc >\S+; \[ -s \S+ \] && e=1 \|\| e=0; "
     r"printf '\\n%s %d %d\\n' vcenter-guest-[0-9a-f]+ \"\$rc\" \"\$e\" >>\S+; "
     r"(?:\[ \$rc = 125 \] && exit 124; )?exit \$rc"
 )
-_PLAIN = re.compile(r"(?P<line>.*?)" + _SUFFIX + r"\Z", re.DOTALL)
-_NESTED = re.compile(r'/bin/sh -c "\$1"' + _SUFFIX + r"\Z", re.DOTALL)
-_CMD = re.compile(
+_PLAIN = r"(?P<line>.*?)" + _SUFFIX + r"\Z"
+_NESTED = r'/bin/sh -c "\$1"' + _SUFFIX + r"\Z"
+_CMD = (
     r'"?C:\\Windows\\System32\\cmd\.exe"? /d /q /s /c "(?:mkdir (?:"[^"]*"|\S+) \|\| exit 125 & )?'
     r'(?P<line>.*?)(?: <"?[^"]*\\stdin"?)? >"?[^"]*\\stdout"? '
-    r'2>"?[^"]*\\stderr"? & call set VCENTER_GUEST_RC=%\^ERRORLEVEL%& .*"\Z',
-    re.DOTALL | re.IGNORECASE,
+    r'2>"?[^"]*\\stderr"? & call set VCENTER_GUEST_RC=%\^ERRORLEVEL%& .*"\Z'
 )
 
 
@@ -147,19 +148,19 @@ def user_command(command: str) -> str:
     >>> user_command('"/usr/bin/vmtoolsd"')
     '"/usr/bin/vmtoolsd"'
     """
-    windows = _CMD.fullmatch(command)
+    windows = re.fullmatch(_CMD, command, re.DOTALL | re.IGNORECASE)
     if windows is not None:
         return windows.group("line")
-    made = _MADE.match(command)
+    made = re.match(_MADE, command, re.DOTALL)
     line = command if made is None else made.group("rest")
     if line.startswith(("/bin/sh -c ", '"/bin/sh" -c ')):
         try:
             words = shlex.split(line.split(" -c ", 1)[1])
         except ValueError:
             words = []
-        if len(words) == 3 and words[1] == "sh" and _NESTED.fullmatch(words[0]):
+        if len(words) == 3 and words[1] == "sh" and re.fullmatch(_NESTED, words[0], re.DOTALL):
             return words[2]
-    plain = _PLAIN.fullmatch(line)
+    plain = re.fullmatch(_PLAIN, line, re.DOTALL)
     return command if plain is None else plain.group("line").rstrip(" ")
 
 

@@ -23,11 +23,11 @@ import functools
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from vcenter_guest import errors
 from vcenter_guest._engine import Engine, Move, Plan
-from vcenter_guest._values import Credentials, FileInfo, FileSummary
+from vcenter_guest._values import Credentials
 from vcenter_guest.ownership import UnprovenPath, claim_prefix, prove_directory, prove_file
 
 from .answers import no_content, reader
@@ -35,6 +35,9 @@ from .base import AsyncService, ServiceClient, SyncService, driven
 from .checks import check_credentials, check_flag, check_vm
 from .local import _Destination, _guest_path, _permissions, _progress, _reported, _Source
 from .transfers import TransferPlans, _parse_url
+
+if TYPE_CHECKING:  # the values load on the first answer (see vcenter_guest._values.ON_FIRST_USE)
+    from vcenter_guest._values import FileInfo, FileSummary
 
 __all__ = ["AsyncFiles", "Files", "FilesService"]
 
@@ -49,6 +52,7 @@ def _info(path: str) -> Callable[[Any], FileInfo]:
         from vcenter_guest_client import models  # noqa: PLC0415 - the operation index and models, loaded on first use
         from vcenter_guest_client.types import Unset  # noqa: PLC0415
 
+        from vcenter_guest._values.files import FileInfo  # noqa: PLC0415 - loaded on the first answer
         from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
         model = models.FileInfo.from_dict(raw)
@@ -78,6 +82,7 @@ def _info(path: str) -> Callable[[Any], FileInfo]:
 def _page(raw: Any) -> tuple[builtins.list[FileSummary], str]:
     from vcenter_guest_client import models  # noqa: PLC0415 - the operation index and models, loaded on first use
 
+    from vcenter_guest._values.files import FileSummary  # noqa: PLC0415 - loaded on the first answer
     from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
     model = models.FileListResult.from_dict(raw)

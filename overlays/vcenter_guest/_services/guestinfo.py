@@ -13,26 +13,28 @@ from __future__ import annotations
 import builtins
 import functools
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from vcenter_guest import errors
 from vcenter_guest._engine import Call, Engine, Plan
-from vcenter_guest._values import (
-    Credentials,
-    GuestFilesystem,
-    GuestIdentity,
-    GuestInterface,
-    GuestNetworking,
-    GuestPower,
-    GuestRoute,
-    IpAddress,
-)
+from vcenter_guest._values import Credentials
 from vcenter_guest.operations import operations
 
 from .answers import no_content, reader, vm_call
 from .base import driven
 from .checks import check_credentials, check_power_timeout, check_run_timeout, check_vm
 from .power import DEFAULT_POWER_TIMEOUT, wait_power
+
+if TYPE_CHECKING:  # the values load on the first answer (see vcenter_guest._values.ON_FIRST_USE)
+    from vcenter_guest._values import (
+        GuestFilesystem,
+        GuestIdentity,
+        GuestInterface,
+        GuestNetworking,
+        GuestPower,
+        GuestRoute,
+        IpAddress,
+    )
 
 __all__ = ["GuestInfoService"]
 
@@ -55,6 +57,7 @@ def _enum_value(value: object) -> str:
 def _identity(raw: Any) -> GuestIdentity:
     from vcenter_guest_client.models import IdentityInfo  # noqa: PLC0415 - loaded on the first request
 
+    from vcenter_guest._values.guest import GuestIdentity  # noqa: PLC0415 - loaded on the first answer
     from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
     model = IdentityInfo.from_dict(raw)
@@ -70,6 +73,7 @@ def _identity(raw: Any) -> GuestIdentity:
 def _filesystems(raw: Any) -> builtins.list[GuestFilesystem]:
     from vcenter_guest_client.models import LocalFilesystemInfo  # noqa: PLC0415
 
+    from vcenter_guest._values.guest import GuestFilesystem  # noqa: PLC0415 - loaded on the first answer
     from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
     if not isinstance(raw, dict):
@@ -107,6 +111,8 @@ def _names(model: Any) -> tuple[str | None, str | None]:
 def _networking(raw: Any) -> GuestNetworking:
     from vcenter_guest_client.models import NetworkingInfo  # noqa: PLC0415
 
+    from vcenter_guest._values.guest import GuestNetworking  # noqa: PLC0415 - loaded on the first answer
+
     model = NetworkingInfo.from_dict(raw)
     host, domain = _names(model.dns_values)
     servers, search = _dns(model.dns)
@@ -114,6 +120,7 @@ def _networking(raw: Any) -> GuestNetworking:
 
 
 def _address(model: Any) -> IpAddress:
+    from vcenter_guest._values.guest import IpAddress  # noqa: PLC0415 - loaded on the first answer
     from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
     return IpAddress(
@@ -127,6 +134,7 @@ def _address(model: Any) -> IpAddress:
 def _interface(item: Any) -> GuestInterface:
     from vcenter_guest_client.models import InterfaceInfo  # noqa: PLC0415
 
+    from vcenter_guest._values.guest import GuestInterface  # noqa: PLC0415 - loaded on the first answer
     from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
     model = InterfaceInfo.from_dict(item)
@@ -161,6 +169,7 @@ def _interfaces(raw: Any) -> builtins.list[GuestInterface]:
 def _route(item: Any) -> GuestRoute:
     from vcenter_guest_client.models import RouteInfo  # noqa: PLC0415
 
+    from vcenter_guest._values.guest import GuestRoute  # noqa: PLC0415 - loaded on the first answer
     from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
     model = RouteInfo.from_dict(item)
@@ -181,6 +190,7 @@ def _routes(raw: Any) -> builtins.list[GuestRoute]:
 def _guest_power(raw: Any) -> GuestPower:
     from vcenter_guest_client.models import GuestPowerInfo  # noqa: PLC0415
 
+    from vcenter_guest._values.guest import GuestPower  # noqa: PLC0415 - loaded on the first answer
     from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
     model = GuestPowerInfo.from_dict(raw)

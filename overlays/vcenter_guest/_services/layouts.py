@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from vcenter_guest import errors
 from vcenter_guest._engine import Plan
-from vcenter_guest._values import Credentials, GuestIdentity
+from vcenter_guest._values import Credentials
 
 from .capture import GuestLayout
 from .runoptions import guest_key
+
+if TYPE_CHECKING:  # the values load on the first answer (see vcenter_guest._values.ON_FIRST_USE)
+    from vcenter_guest._values import GuestIdentity
 
 __all__ = ["GuestLayouts"]
 

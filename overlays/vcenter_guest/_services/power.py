@@ -8,16 +8,18 @@ the guest's operations when `wait_ready` gives the seconds to allow.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vcenter_guest._engine import Call, Engine, Plan
 from vcenter_guest._engine.waiting import wait_until
-from vcenter_guest._values import ToolsInfo, VmPower
 
 from .answers import no_content, reader, vm_call
 from .base import driven
 from .checks import check_power_timeout, check_run_timeout, check_vm
 from .readiness import wait_ready_plan
+
+if TYPE_CHECKING:  # the values load on the first answer (see vcenter_guest._values.ON_FIRST_USE)
+    from vcenter_guest._values import ToolsInfo, VmPower
 
 __all__ = ["DEFAULT_POWER_TIMEOUT", "PowerService", "power_call", "wait_power"]
 
@@ -28,6 +30,7 @@ DEFAULT_POWER_TIMEOUT = 300.0
 def _vm_power(raw: Any) -> VmPower:
     from vcenter_guest_client.models import PowerInfo  # noqa: PLC0415 - loaded on the first request
 
+    from vcenter_guest._values.guest import VmPower  # noqa: PLC0415 - loaded on the first answer
     from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
     model = PowerInfo.from_dict(raw)
@@ -38,6 +41,7 @@ def _vm_power(raw: Any) -> VmPower:
 def _tools(raw: Any) -> ToolsInfo:
     from vcenter_guest_client.models import ToolsInfo as Model  # noqa: PLC0415
 
+    from vcenter_guest._values.guest import ToolsInfo  # noqa: PLC0415 - loaded on the first answer
     from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
     model = Model.from_dict(raw)

@@ -4,19 +4,23 @@ that boot a guest (`vc.vms.start(wait_ready=...)`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vcenter_guest._engine import Call, Engine, Plan
 from vcenter_guest._engine.waiting import wait_until
-from vcenter_guest._values import GuestReadiness
 
 from .answers import reader, vm_call
+
+if TYPE_CHECKING:  # the values load on the first answer (see vcenter_guest._values.ON_FIRST_USE)
+    from vcenter_guest._values import GuestReadiness
 
 __all__ = ["readiness_call", "wait_ready_plan"]
 
 
 def _readiness(raw: Any) -> GuestReadiness:
     from vcenter_guest_client.models import GuestOperationsInfo  # noqa: PLC0415
+
+    from vcenter_guest._values.files import GuestReadiness  # noqa: PLC0415 - loaded on the first answer
 
     model = GuestOperationsInfo.from_dict(raw)
     ready, interactive = model.guest_operations_ready, model.interactive_guest_operations_ready

@@ -8,11 +8,10 @@ import builtins
 import functools
 import inspect
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vcenter_guest import errors
 from vcenter_guest._engine import Call, Engine, Plan
-from vcenter_guest._values import GuestReadiness, VmSummary
 from vcenter_guest.operations import operations
 
 from .answers import reader
@@ -21,6 +20,9 @@ from .checks import check_run_timeout, check_vm
 from .guestinfo import GuestInfoService
 from .power import PowerService
 from .readiness import readiness_call, wait_ready_plan
+
+if TYPE_CHECKING:  # the values load on the first answer (see vcenter_guest._values.ON_FIRST_USE)
+    from vcenter_guest._values import GuestReadiness, VmSummary
 
 __all__ = ["AsyncGuest", "AsyncVms", "Guest", "GuestService", "Vms", "VmsService"]
 
@@ -44,6 +46,7 @@ def _power_states() -> tuple[str, ...]:
 def _summary(item: Any) -> VmSummary:
     from vcenter_guest_client.models import VMSummary  # noqa: PLC0415
 
+    from vcenter_guest._values.files import VmSummary  # noqa: PLC0415 - loaded on the first answer
     from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
     model = VMSummary.from_dict(item)
