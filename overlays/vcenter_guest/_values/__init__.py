@@ -74,8 +74,9 @@ ON_FIRST_USE: dict[str, tuple[str, ...]] = {
         "VmPower",
     ),
 }
-"""Submodule -> the values it holds that load on first use (the `TYPE_CHECKING` imports above, for type
-checkers; tests/overlay/test_import_cost.py holds both to each submodule's `__all__`)."""
+"""Submodule -> the values it defines, which load on first use (the `TYPE_CHECKING` imports above and
+`__all__`, literal lists because type checkers read no other, are for type checkers;
+tests/overlay/test_import_cost.py holds all three to the classes each submodule defines)."""
 
 _MODULE_OF = {name: module for module, names in ON_FIRST_USE.items() for name in names}
 

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import attrs
 
-__all__ = ["FileInfo", "FileSummary", "GuestReadiness", "VmSummary"]
+# Its values are listed once, in the package's ON_FIRST_USE (they load on first use).
 
 
 @attrs.frozen

@@ -12,17 +12,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-__all__ = [
-    "GuestFilesystem",
-    "GuestIdentity",
-    "GuestInterface",
-    "GuestNetworking",
-    "GuestPower",
-    "GuestRoute",
-    "IpAddress",
-    "ToolsInfo",
-    "VmPower",
-]
+# Its values are listed once, in the package's ON_FIRST_USE (they load on first use).
 
 # Identity families whose guests take POSIX paths and shells (the grouping is ours, not VMware's).
 _POSIX_FAMILIES = frozenset({"LINUX", "SOLARIS", "DARWIN"})
