@@ -330,3 +330,39 @@ def test_run_many_asks_identity_once_per_vm(recorded: Make) -> None:
     assert CREATE_TEMPORARY not in calls
     assert len(calls) == 2 + 4 * 4
     assert not [n for n in _leftovers(server.app) if n.startswith(RUN_PREFIX)]
+
+
+# A POSIX guest without `/bin/mkdir` (NixOS has only `/bin/sh` and `/usr/bin/env` there; a mock
+# inventory may name only the programs it needs, as the README's does): the line that makes its own
+# run directory cannot start, the server says NOT_FOUND at create, nothing ran and nothing was made,
+# so the run goes on with the server's directory (createTemporary), and later runs on that VM go
+# that way at once.
+def _without_mkdir() -> dict[str, Any]:
+    inventory: dict[str, Any] = json.loads(json.dumps(DEMO_INVENTORY))
+    programs = inventory["vms"][0]["programs"]
+    assert programs.pop("/usr/bin/mkdir")  # the demo's Linux VM, with every other program it has
+    return inventory
+
+
+def test_a_guest_without_bin_mkdir_gets_the_servers_run_directory_and_the_vm_is_remembered(
+    recorded: Make, asynchronous: bool
+) -> None:
+    server, recorder = recorded(_without_mkdir())
+    runs = [{"argv": [DEMO_VM, "/bin/echo", "hi"]} for _ in range(2)]
+    outcomes = _runs(server, recorder, runs, asynchronous=asynchronous)
+    assert [o if isinstance(o, Exception) else o.stdout for o, _ in outcomes] == [b"hi\n"] * 2
+    first, second = (calls for _, calls in outcomes)
+    # Identity, the line's create refused (NOT_FOUND: no /bin/mkdir), then the server's directory.
+    assert first[0] == IDENTITY
+    assert first.count("processes?create") == 2
+    assert CREATE_TEMPORARY in first
+    assert IDENTITY not in second
+    assert second.count("processes?create") == 1
+    assert CREATE_TEMPORARY in second
+    assert _leftovers(server.app) == []
+
+
+def test_a_vm_that_does_not_exist_is_still_not_found(recorded: Make, asynchronous: bool) -> None:
+    server, recorder = recorded()
+    ((outcome, _),) = _runs(server, recorder, [{"argv": ["vm-999", "/bin/echo", "hi"]}], asynchronous=asynchronous)
+    assert isinstance(outcome, errors.NotFound)

@@ -204,7 +204,9 @@ def run_captured(
     spec: CreateSpec | Callable[[str], Plan[CreateSpec]],
     layout: GuestLayout | None,
     learn: Callable[[GuestLayout], None],
+    *,
     refused: Callable[[], None] = lambda: None,
+    unmade: Callable[[], None] = lambda: None,
 ) -> Plan[ProcessResult]:
     """Runs `spec` with its output captured (see the module); the run directory is removed on every
     path where it is proven the run's own.
@@ -212,7 +214,9 @@ def run_captured(
     `spec` may be a function of the run directory giving the plan that prepares it (`run_script`
     uploads the script there) and returns the spec to run. `layout`: the guest's, if known (the
     command line then makes the run directory, when nothing must be uploaded first); `learn` is
-    given the layout a createTemporary answer shows."""
+    given the layout a createTemporary answer shows. When the server answers the line's create with
+    NOT_FOUND (a guest without `/bin/mkdir`, as NixOS is), nothing ran and nothing was made: `unmade`
+    is told, and the run goes on with the server's directory."""
     files, vm, credentials = run.files, run.vm, run.credentials
     made = layout is not None and isinstance(spec, CreateSpec) and run.options.stdin is None
     if made:
@@ -230,12 +234,15 @@ def run_captured(
     except errors.VapiError as exc:
         if made and state.made is None and exc.operation == "processes.create":
             state.made = False  # the server refused to start the line: nothing ran, nothing was made
+            if not isinstance(exc, errors.NotFound):
+                raise
         elif isinstance(exc, errors.Unauthorized) and made and state.made and not windows_path(directory):
             # The line made the directory, the program ran, and its output may not be fetched: the
             # API user lacks what the server's directory would have needed first (`_refused_capture`).
             refused()
             raise _refused_capture(exc, ran=directory) from exc
-        raise
+        else:
+            raise
     except GeneratorExit:
         closed = True  # the driver gave the plan up: it can send nothing more
         raise
@@ -245,6 +252,9 @@ def run_captured(
                 state.made = yield from _is_directory(files, vm, credentials, directory)
             if state.made:
                 yield from files.remove_quietly(vm, credentials, directory)
+    # Only a NOT_FOUND refusal of the line that was to make the directory gets here (see above).
+    unmade()
+    return (yield from run_captured(run, spec, None, learn, refused=refused))
 
 
 @attrs.define

@@ -32,6 +32,7 @@ class GuestLayouts:
         self._identity = identity
         self._layouts: dict[tuple[str, str | None], GuestLayout] = {}
         self._families: dict[str, bool | None] = {}
+        self._no_lines: set[str] = set()
 
     def known(self, vm: str, credentials: Credentials, windows: bool | None) -> GuestLayout | None:
         """The guest's layout for a captured run, if known: what this client learnt of this VM and guest
@@ -68,6 +69,15 @@ class GuestLayouts:
             family = True if identity.windows else False if identity.posix else None
         self._families[vm] = family
         return family
+
+    def makes_lines(self, vm: str) -> bool:
+        """Whether a captured run's command line may make its run directory on this VM (it may, unless
+        the server once said it could not start that line: `cannot_make_lines`)."""
+        return vm not in self._no_lines
+
+    def cannot_make_lines(self, vm: str) -> None:
+        """The server answered a line that makes its run directory with NOT_FOUND (no `/bin/mkdir`)."""
+        self._no_lines.add(vm)
 
     def learn(self, vm: str, credentials: Credentials, layout: GuestLayout) -> None:
         """What a createTemporary answer showed of this VM and guest user."""

@@ -446,8 +446,10 @@ class ProcessesService:
             self._capture_refused = True
 
         def planned(vm: str, credentials: Credentials) -> Plan[ProcessResult]:
-            if self._capture_refused:
-                layout = None  # the server's directory: refused (again) before anything runs
+            if self._capture_refused or not self._guests.makes_lines(vm):
+                # The server's directory: refused (again) before anything runs; or a guest whose
+                # line cannot make its own (no /bin/mkdir).
+                layout = None
             elif made:
                 layout = yield from self._guests.asked(vm, credentials, options.windows)
             else:
@@ -462,7 +464,8 @@ class ProcessesService:
                 spec = _for_directory(program)
             run = CaptureRun(self._engine, self, files, vm, credentials, options)
             learn = functools.partial(self._guests.learn, vm, credentials)
-            return (yield from run_captured(run, spec, layout, learn, refused))
+            unmade = functools.partial(self._guests.cannot_make_lines, vm)
+            return (yield from run_captured(run, spec, layout, learn, refused=refused, unmade=unmade))
 
         return planned
 
