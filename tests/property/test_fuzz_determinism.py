@@ -6,18 +6,19 @@ passed alone failed in the suite).
 
 The mock these runs fuzz keeps time by the requests it has received, not by the wall clock
 (`_MOCK_SECONDS_PER_REQUEST`). WHY: a live server's answers depend on when a request arrives, and
-answers steer what a run sends next. The run sends guest Power.standby and Power.start/stop to the
+answers decide what a run sends next. The run sends guest Power.standby and Power.start/stop to the
 demo's second VM (the target is a sandbox), whose guest takes `shutdown_seconds` (0.5 s) to go down
 and `boot_seconds` (1 s) to come up; processes end after their seconds. On a loaded machine (the
-whole suite, load 3-6) fewer requests fit in those seconds, so a later case met vm-43 suspended
-instead of running (400 instead of 200), and what followed differed with the answers: one
-request fewer (2070 instead of 2071) or later cases sent to other VMs ("10 of 2,060 requests went
-to vm-43 instead of vm-42"). A mock whose clock runs ten times faster than the wall clock shows
-such differences every time. That difference is the server's, not the seed's:
-with request-counted time the same seed must send the same requests however slow the machine is,
-so the test still fails on any nondeterminism of the run itself (the pool of constants above).
-The budget's pattern time limits, wall-clock too, are raised far above what a match of the
-generated patterns takes, for the same reason.
+whole suite, load 3-6) fewer requests fit in those seconds: vm-43 answered its Tools' reports 503
+(already in standby) or a createTemporary 400 (suspended) where an unloaded run got 200, and
+schemathesis's `ignored_auth` replays only a case that succeeded (twice: without and with wrong
+credentials). So the requests that followed differed: one fewer (2070 instead of 2071), or as many
+but shifted between VMs ("10 of 2,060 requests went to vm-43 instead of vm-42"). A server 10 ms
+slower a request, or a mock clock ten times faster than the wall clock, shows this every time. The
+difference is the server's, not the seed's: with request-counted time the same seed must send the
+same requests however slow the machine is, so the test still fails on any nondeterminism of the run
+itself (the pool of constants above). The budget's pattern time limits, wall-clock too, are raised
+far above what matching the generated patterns takes, for the same reason.
 """
 
 from __future__ import annotations
