@@ -22,6 +22,7 @@ from vcenter_guest._engine.waiting import poll_until_exit, run_program
 from vcenter_guest._values import CreateSpec, Credentials, ProcessInfo, ProcessResult, ProcessSummary
 from vcenter_guest.operations import operations
 
+from .answers import no_content, reader
 from .base import AsyncService, ServiceClient, SyncService, driven
 from .capture import CaptureRun, GuestLayout, run_captured
 from .checks import (
@@ -63,10 +64,7 @@ def _pid(raw: object) -> int:
     return pid
 
 
-def _parse_create(response: httpx.Response, call: Call[int]) -> int:
-    from vcenter_guest._wire import responses as wire  # noqa: PLC0415
-
-    return wire.read(response, call, "a pid (a non-negative JSON integer)", _pid)
+_parse_create = reader("a pid (a non-negative JSON integer)", _pid)
 
 
 def _summary(raw: Any) -> ProcessSummary:
@@ -85,15 +83,12 @@ def _summary(raw: Any) -> ProcessSummary:
 
 
 def _summaries(raw: Any) -> builtins.list[ProcessSummary]:
-    if not isinstance(raw, builtins.list):
-        raise TypeError("not an array")
-    return [_summary(item) for item in raw]
-
-
-def _parse_list(response: httpx.Response, call: Call[builtins.list[ProcessSummary]]) -> builtins.list[ProcessSummary]:
     from vcenter_guest._wire import responses as wire  # noqa: PLC0415
 
-    return wire.read(response, call, "an array of Processes.Summary", _summaries)
+    return wire.array(raw, _summary)
+
+
+_parse_list = reader("an array of Processes.Summary", _summaries)
 
 
 def _parse_get(response: httpx.Response, call: Call[ProcessInfo]) -> ProcessInfo:
@@ -123,13 +118,6 @@ def _parse_get(response: httpx.Response, call: Call[ProcessInfo]) -> ProcessInfo
         )
     except wire.PARSE_FAILURES:
         raise wire.unexpected(response, call, "the body is not a Processes.Info") from None
-
-
-def _parse_delete(response: httpx.Response, call: Call[None]) -> None:
-    if response.status_code != call.operation.success_status:
-        from vcenter_guest._wire import responses as wire  # noqa: PLC0415
-
-        raise wire.failure(response, call)
 
 
 class ProcessesClient(ServiceClient, Protocol):
@@ -183,7 +171,7 @@ class ProcessesService:
 
         body = self._credentials_body(credentials)
         build = functools.partial(api.processes_delete.request_kwargs, vm, pid, body=body)
-        return Call(operations()["processes.delete"], build, _parse_delete, vm=vm, pid=pid, credentials=credentials)
+        return Call(operations()["processes.delete"], build, no_content, vm=vm, pid=pid, credentials=credentials)
 
     @staticmethod
     def _credentials_body(credentials: Credentials) -> ProcessesCredentialsBody:
