@@ -5,7 +5,7 @@ goes to files in the guest that are then downloaded. In as few exchanges as the 
 
 On a guest whose layout the client knows (the caller said `guest_os="linux"`, the Identity service
 named a POSIX family, or an earlier run on this VM as this guest user learnt its temporary
-directory; see `GuestLayout` and `ProcessesService.layout_plan`), the command line makes the run
+directory; see `GuestLayout` and `layouts.GuestLayouts`), the command line makes the run
 directory itself (on Windows `mkdir "D" || exit 125 & ...` in cmd's line, see below):
 
     1. Processes.create             `/bin/mkdir -m 700 -- D || exit 125; PROGRAM ARGS >D/stdout
@@ -443,16 +443,13 @@ def _refused_capture(exc: errors.Unauthorized, ran: str | None = None) -> errors
         f"the API user's privilege {' and '.join(sorted(extra))} besides those of processes.create, and a "
         "guest user who may make a directory in the guest's temporary directory"
     )
+    alone = "capture=False (the command line's --no-capture) runs the program for its exit code alone."
     if ran is None:
-        message = (
-            f"{exc} Capturing output needs a run directory in the guest: {needs}. Nothing was started; "
-            "capture=False (the command line's --no-capture) runs the program for its exit code alone."
-        )
+        message = f"{exc} Capturing output needs a run directory in the guest: {needs}. Nothing was started; {alone}"
     else:
         message = (
             f"{exc} The program ran, but its output could not be fetched (it stays in {ran} unless the "
-            f"API user may delete it): capturing output needs {needs}. "
-            "capture=False (the command line's --no-capture) runs the program for its exit code alone."
+            f"API user may delete it): capturing output needs {needs}. {alone}"
         )
     return type(exc)(
         message,
